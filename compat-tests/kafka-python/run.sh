@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Compatibility tests for the stock kafka-python 3.0 client against weir.
+# Usage: compat-tests/kafka-python/run.sh   (uses target/release/weir or $WEIR_BIN)
+# COMPAT_DEBUG=1 shows kafka-python's DEBUG log (stderr, in the output).
+export CLIENT_NAME=kafka-python
+HERE="$(cd "$(dirname "$0")" && pwd)"
+. "$HERE/../lib.sh"
+
+# 1. Install (idempotent): kafka-python 3.0.x into the shared venv. The lock keeps parallel
+#    run.sh of the Python clients from racing on the shared venv.
+exec 9>/tmp/.weir-compat-venv.lock
+flock -w 600 9 || { echo "venv lock busy"; exit 2; }
+VENV="$(python_venv)"
+PY="$VENV/bin/python"
+have() { "$PY" -c "import sys, kafka; sys.exit(0 if kafka.__version__.startswith('3.0.') else 1)" 2>/dev/null; }
+if ! have; then
+    pip_i() { "$VENV/bin/pip" install -q --disable-pip-version-check "$@"; }
+    retry 3 pip_i 'kafka-python==3.0.*'
+    have || { echo "could not install kafka-python 3.0.x"; exit 2; }
+fi
+exec 9>&-
+"$PY" -c 'import kafka; print("kafka-python", kafka.__version__)'
+
+# 2. Broker.
+start_broker
+
+# 3. Scenarios: one PASS/FAIL line each; the program's watchdog and time budget bound it,
+#    `timeout` is the last resort.
+run_scenarios timeout -k 10 300 "$PY" "$HERE/test_kafka_python.py"
+
+# 4. Tally.
+finish

@@ -1,0 +1,105 @@
+//! CreateTopics (key 19), v0-v7: partitions (-1 for `num.partitions`), replication factor 1
+//! or -1, config overrides, validate_only (v1+). From v5 a success carries the topic id,
+//! partition count, replication factor and the configs in force.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use kafka_protocol::messages::create_topics_response::{
+    CreatableTopicConfigs, CreatableTopicResult,
+};
+use kafka_protocol::messages::{CreateTopicsRequest, CreateTopicsResponse};
+use kafka_protocol::protocol::StrBytes;
+
+use crate::broker::Broker;
+use crate::config::TOPIC_CONFIGS;
+use crate::protocol::error_code as ec;
+use crate::protocol::request::RequestHeader;
+use crate::topics;
+
+pub async fn handle(
+    broker: &Arc<Broker>,
+    header: &RequestHeader,
+    req: CreateTopicsRequest,
+) -> CreateTopicsResponse {
+    let version = header.api_version;
+    let mut seen = std::collections::HashSet::new();
+    let results = tokio::task::block_in_place(|| {
+        req.topics
+            .into_iter()
+            .map(|t| {
+                let name = t.name.clone();
+                let result = CreatableTopicResult::default().with_name(t.name.clone());
+                if !seen.insert(name.to_string()) {
+                    return result
+                        .with_error_code(ec::INVALID_REQUEST)
+                        .with_error_message(Some(StrBytes::from_static_str(
+                            "Duplicate topic name.",
+                        )));
+                }
+                if !t.assignments.is_empty() {
+                    return result
+                        .with_error_code(ec::INVALID_REPLICA_ASSIGNMENT)
+                        .with_error_message(Some(StrBytes::from_static_str(
+                            "Manual replica assignment is not supported by this broker.",
+                        )));
+                }
+                let configs: BTreeMap<String, String> = t
+                    .configs
+                    .iter()
+                    .filter_map(|c| {
+                        c.value
+                            .as_ref()
+                            .map(|v| (c.name.to_string(), v.to_string()))
+                    })
+                    .collect();
+                match topics::create(
+                    broker,
+                    &name,
+                    t.num_partitions,
+                    t.replication_factor,
+                    configs,
+                    req.validate_only,
+                ) {
+                    Ok(meta) => {
+                        let mut r = result
+                            .with_topic_id(meta.id)
+                            .with_num_partitions(meta.partitions)
+                            .with_replication_factor(1);
+                        if version >= 5 {
+                            r = r.with_configs(Some(configs_in_force(broker, &meta.configs)));
+                        }
+                        r
+                    }
+                    Err(e) => result
+                        .with_error_code(e.code)
+                        .with_error_message(Some(StrBytes::from_string(e.message))),
+                }
+            })
+            .collect()
+    });
+    CreateTopicsResponse::default().with_topics(results)
+}
+
+fn configs_in_force(
+    broker: &Broker,
+    overrides: &BTreeMap<String, String>,
+) -> Vec<CreatableTopicConfigs> {
+    let Ok(cfg) = broker.config.log.with_overrides(overrides) else {
+        return Vec::new();
+    };
+    TOPIC_CONFIGS
+        .iter()
+        .filter_map(|(name, _)| {
+            let value = cfg.get_topic(name)?;
+            // 1 = dynamic topic config, 5 = default config.
+            let source = if overrides.contains_key(*name) { 1 } else { 5 };
+            Some(
+                CreatableTopicConfigs::default()
+                    .with_name(StrBytes::from_static_str(name))
+                    .with_value(Some(StrBytes::from_string(value)))
+                    .with_config_source(source),
+            )
+        })
+        .collect()
+}

@@ -1,0 +1,62 @@
+//! DeleteTopics (key 20), v0-v6: by name (all versions) or by topic id (v6).
+
+use std::sync::Arc;
+
+use kafka_protocol::messages::delete_topics_response::DeletableTopicResult;
+use kafka_protocol::messages::{DeleteTopicsRequest, DeleteTopicsResponse, TopicName};
+use kafka_protocol::protocol::StrBytes;
+use uuid::Uuid;
+
+use crate::broker::Broker;
+use crate::protocol::error_code as ec;
+use crate::protocol::request::RequestHeader;
+use crate::topics;
+
+pub async fn handle(
+    broker: &Arc<Broker>,
+    header: &RequestHeader,
+    req: DeleteTopicsRequest,
+) -> DeleteTopicsResponse {
+    let targets: Vec<(Option<TopicName>, Uuid)> = if header.api_version >= 6 {
+        req.topics
+            .into_iter()
+            .map(|t| (t.name, t.topic_id))
+            .collect()
+    } else {
+        req.topic_names
+            .into_iter()
+            .map(|n| (Some(n), Uuid::nil()))
+            .collect()
+    };
+    let responses = tokio::task::block_in_place(|| {
+        targets
+            .into_iter()
+            .map(|(name, id)| {
+                let name = match name {
+                    Some(n) => Some(n),
+                    None => broker
+                        .metadata
+                        .topic_by_id(id)
+                        .map(|t| TopicName(StrBytes::from_string(t.name))),
+                };
+                let result = DeletableTopicResult::default()
+                    .with_name(name.clone())
+                    .with_topic_id(id);
+                let Some(name) = name else {
+                    return result
+                        .with_error_code(ec::UNKNOWN_TOPIC_ID)
+                        .with_error_message(Some(StrBytes::from_static_str(
+                            "This server does not host this topic ID.",
+                        )));
+                };
+                match topics::delete(broker, &name) {
+                    Ok(meta) => result.with_topic_id(meta.id),
+                    Err(e) => result
+                        .with_error_code(e.code)
+                        .with_error_message(Some(StrBytes::from_string(e.message))),
+                }
+            })
+            .collect()
+    });
+    DeleteTopicsResponse::default().with_responses(responses)
+}

@@ -1,0 +1,180 @@
+//! DescribeConfigs (key 32), v0-v4: the values in force for a topic (its overrides over the
+//! broker's `log.*` defaults) or for this broker, with source, synonyms (v1+) and types (v3+).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use kafka_protocol::messages::describe_configs_response::{
+    DescribeConfigsResourceResult, DescribeConfigsResult, DescribeConfigsSynonym,
+};
+use kafka_protocol::messages::{DescribeConfigsRequest, DescribeConfigsResponse};
+use kafka_protocol::protocol::StrBytes;
+
+use crate::broker::Broker;
+use crate::config::TOPIC_CONFIGS;
+use crate::protocol::error_code as ec;
+use crate::protocol::request::RequestHeader;
+use crate::topics;
+
+const TOPIC: i8 = 2;
+const BROKER: i8 = 4;
+const SOURCE_DYNAMIC_TOPIC: i8 = 1;
+const SOURCE_STATIC_BROKER: i8 = 4;
+const SOURCE_DEFAULT: i8 = 5;
+
+/// Kafka's config types: 2 STRING, 3 INT, 5 LONG, 7 LIST, 1 BOOLEAN.
+fn config_type(name: &str) -> i8 {
+    match name {
+        "cleanup.policy" => 7,
+        "message.timestamp.type" | "listeners" | "advertised.listeners" | "log.dirs" => 2,
+        "auto.create.topics.enable" => 1,
+        "max.message.bytes"
+        | "segment.bytes"
+        | "index.interval.bytes"
+        | "segment.index.bytes"
+        | "num.partitions"
+        | "node.id"
+        | "broker.id"
+        | "socket.request.max.bytes" => 3,
+        _ => 5,
+    }
+}
+
+pub async fn handle(
+    broker: &Arc<Broker>,
+    header: &RequestHeader,
+    req: DescribeConfigsRequest,
+) -> DescribeConfigsResponse {
+    let version = header.api_version;
+    let results = req
+        .resources
+        .into_iter()
+        .map(|r| {
+            let base = DescribeConfigsResult::default()
+                .with_resource_type(r.resource_type)
+                .with_resource_name(r.resource_name.clone());
+            let wanted = |name: &str| {
+                r.configuration_keys
+                    .as_ref()
+                    .is_none_or(|keys| keys.is_empty() || keys.iter().any(|k| k.as_str() == name))
+            };
+            let entries = match r.resource_type {
+                TOPIC => match topic_entries(broker, &r.resource_name, req.include_synonyms) {
+                    Ok(e) => e,
+                    Err((code, msg)) => {
+                        return base
+                            .with_error_code(code)
+                            .with_error_message(Some(StrBytes::from_string(msg)))
+                    }
+                },
+                BROKER => {
+                    let name = r.resource_name.as_str();
+                    if !name.is_empty() && name != broker.config.node_id.to_string() {
+                        return base
+                            .with_error_code(ec::INVALID_REQUEST)
+                            .with_error_message(Some(StrBytes::from_string(format!(
+                                "Unexpected broker id, expected {} but received {name}",
+                                broker.config.node_id
+                            ))));
+                    }
+                    broker
+                        .config
+                        .broker_entries()
+                        .into_iter()
+                        .map(|(k, v)| entry(&k, v, SOURCE_STATIC_BROKER, Vec::new()))
+                        .collect()
+                }
+                _ => {
+                    return base
+                        .with_error_code(ec::INVALID_REQUEST)
+                        .with_error_message(Some(StrBytes::from_static_str(
+                            "Unsupported resource type",
+                        )))
+                }
+            };
+            let configs = entries
+                .into_iter()
+                .filter(|e| wanted(e.name.as_str()))
+                .map(|mut e| {
+                    if version == 0 {
+                        e.is_default = e.config_source == SOURCE_DEFAULT;
+                    }
+                    if version >= 3 {
+                        e.config_type = config_type(e.name.as_str());
+                    }
+                    e
+                })
+                .collect();
+            base.with_configs(configs)
+        })
+        .collect();
+    DescribeConfigsResponse::default().with_results(results)
+}
+
+fn entry(
+    name: &str,
+    value: String,
+    source: i8,
+    synonyms: Vec<DescribeConfigsSynonym>,
+) -> DescribeConfigsResourceResult {
+    DescribeConfigsResourceResult::default()
+        .with_name(StrBytes::from_string(name.to_string()))
+        .with_value(Some(StrBytes::from_string(value)))
+        .with_config_source(source)
+        .with_read_only(false)
+        .with_synonyms(synonyms)
+}
+
+fn topic_entries(
+    broker: &Broker,
+    name: &str,
+    include_synonyms: bool,
+) -> Result<Vec<DescribeConfigsResourceResult>, (i16, String)> {
+    topics::validate_name(name).map_err(|e| (e.code, e.message))?;
+    let meta = broker.metadata.topic(name).ok_or((
+        ec::UNKNOWN_TOPIC_OR_PARTITION,
+        format!("Topic {name} does not exist"),
+    ))?;
+    let overrides: &BTreeMap<String, String> = &meta.configs;
+    let cfg = broker
+        .config
+        .log
+        .with_overrides(overrides)
+        .map_err(|e| (ec::INVALID_CONFIG, e.to_string()))?;
+    Ok(TOPIC_CONFIGS
+        .iter()
+        .filter_map(|(topic_name, broker_name)| {
+            let value = cfg.get_topic(topic_name)?;
+            let overridden = overrides.contains_key(*topic_name);
+            let source = if overridden {
+                SOURCE_DYNAMIC_TOPIC
+            } else {
+                SOURCE_DEFAULT
+            };
+            let mut synonyms = Vec::new();
+            if include_synonyms {
+                if overridden {
+                    synonyms.push(
+                        DescribeConfigsSynonym::default()
+                            .with_name(StrBytes::from_static_str(topic_name))
+                            .with_value(Some(StrBytes::from_string(value.clone())))
+                            .with_source(SOURCE_DYNAMIC_TOPIC),
+                    );
+                }
+                synonyms.push(
+                    DescribeConfigsSynonym::default()
+                        .with_name(StrBytes::from_static_str(broker_name))
+                        .with_value(
+                            broker
+                                .config
+                                .log
+                                .get_topic(topic_name)
+                                .map(StrBytes::from_string),
+                        )
+                        .with_source(SOURCE_DEFAULT),
+                );
+            }
+            Some(entry(topic_name, value, source, synonyms))
+        })
+        .collect())
+}

@@ -1,0 +1,182 @@
+//! Fetch (key 1), v4-v17: whole stored batches, untouched, per partition; topic ids from
+//! v13; `max_wait_ms`/`min_bytes` long polling woken by appends; `max_bytes` for the whole
+//! response and `partition_max_bytes` per partition, with at least one whole batch for the
+//! first non-empty partition (KIP-74). No fetch sessions: `session_id` is always 0.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::task::Poll;
+use std::time::Duration;
+
+use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
+use kafka_protocol::messages::{FetchRequest, FetchResponse, TopicName};
+use kafka_protocol::protocol::StrBytes;
+use tokio::time::Instant;
+use uuid::Uuid;
+
+use crate::broker::Broker;
+use crate::log::{Partition, TopicPartition};
+use crate::protocol::error_code as ec;
+use crate::protocol::request::RequestHeader;
+
+/// The longest a fetch may wait, whatever the client asks.
+const MAX_WAIT: Duration = Duration::from_secs(60);
+const READ_COMMITTED: i8 = 1;
+
+/// One requested partition, resolved to its log (or an error code).
+struct Target {
+    topic_index: usize,
+    partition: i32,
+    fetch_offset: i64,
+    max_bytes: usize,
+    log: Result<Arc<Partition>, i16>,
+}
+
+pub async fn handle(
+    broker: &Arc<Broker>,
+    header: &RequestHeader,
+    req: FetchRequest,
+) -> FetchResponse {
+    let version = header.api_version;
+    let mut topics_out: Vec<FetchableTopicResponse> = Vec::with_capacity(req.topics.len());
+    let mut targets = Vec::new();
+    for (ti, topic) in req.topics.iter().enumerate() {
+        let name: Result<String, i16> = if version >= 13 {
+            broker
+                .metadata
+                .topic_by_id(topic.topic_id)
+                .map(|t| t.name)
+                .ok_or(ec::UNKNOWN_TOPIC_ID)
+        } else {
+            Ok(topic.topic.to_string())
+        };
+        let out = FetchableTopicResponse::default()
+            .with_topic(if version >= 13 {
+                TopicName(StrBytes::default())
+            } else {
+                topic.topic.clone()
+            })
+            .with_topic_id(if version >= 13 {
+                topic.topic_id
+            } else {
+                Uuid::nil()
+            });
+        topics_out.push(out);
+        for p in &topic.partitions {
+            let log = name.clone().and_then(|n| {
+                broker
+                    .logs
+                    .get(&TopicPartition::new(n, p.partition))
+                    .ok_or(if version >= 13 {
+                        ec::UNKNOWN_TOPIC_ID
+                    } else {
+                        ec::UNKNOWN_TOPIC_OR_PARTITION
+                    })
+            });
+            targets.push(Target {
+                topic_index: ti,
+                partition: p.partition,
+                fetch_offset: p.fetch_offset,
+                max_bytes: p.partition_max_bytes.max(0) as usize,
+                log,
+            });
+        }
+    }
+    let max_bytes = if req.max_bytes <= 0 {
+        usize::MAX
+    } else {
+        req.max_bytes as usize
+    };
+    let min_bytes = req.min_bytes.max(0) as usize;
+    let wait = Duration::from_millis(req.max_wait_ms.max(0) as u64).min(MAX_WAIT);
+    let deadline = Instant::now() + wait;
+    let read_committed = req.isolation_level == READ_COMMITTED;
+
+    let logs: Vec<Arc<Partition>> = targets.iter().filter_map(|t| t.log.clone().ok()).collect();
+    let parts = loop {
+        // Register for append notifications before reading, so no append is missed.
+        let mut notified: Vec<_> = logs
+            .iter()
+            .map(|p| Box::pin(p.appended.notified()))
+            .collect();
+        for n in notified.iter_mut() {
+            n.as_mut().enable();
+        }
+        let (parts, total, errors) = read_all(&targets, max_bytes, read_committed);
+        if total >= min_bytes || errors || Instant::now() >= deadline {
+            break parts;
+        }
+        let any_append = std::future::poll_fn(|cx| {
+            for n in notified.iter_mut() {
+                if n.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(());
+                }
+            }
+            Poll::Pending
+        });
+        tokio::select! {
+            _ = any_append => {}
+            _ = tokio::time::sleep_until(deadline) => {}
+            _ = broker.shutdown.cancelled() => {}
+        }
+        if broker.shutdown.is_cancelled() {
+            break read_all(&targets, max_bytes, read_committed).0;
+        }
+    };
+    for (target, data) in targets.iter().zip(parts) {
+        topics_out[target.topic_index].partitions.push(data);
+    }
+    FetchResponse::default()
+        .with_session_id(0)
+        .with_responses(topics_out)
+}
+
+/// Reads every target once. Returns the partition data, the bytes of records gathered, and
+/// whether any partition has an error (which ends a long poll at once).
+fn read_all(
+    targets: &[Target],
+    max_bytes: usize,
+    read_committed: bool,
+) -> (Vec<PartitionData>, usize, bool) {
+    let mut total = 0usize;
+    let mut errors = false;
+    let parts = targets
+        .iter()
+        .map(|t| {
+            let base = PartitionData::default()
+                .with_partition_index(t.partition)
+                .with_aborted_transactions(if read_committed {
+                    Some(Vec::new())
+                } else {
+                    None
+                });
+            let log = match &t.log {
+                Ok(l) => l,
+                Err(code) => {
+                    errors = true;
+                    return base.with_error_code(*code).with_high_watermark(-1);
+                }
+            };
+            let remaining = max_bytes.saturating_sub(total);
+            let limit = t.max_bytes.min(remaining);
+            match log.read(t.fetch_offset, limit, total == 0) {
+                Ok(read) => {
+                    total += read.records.len();
+                    base.with_high_watermark(read.high_watermark)
+                        .with_last_stable_offset(read.high_watermark)
+                        .with_log_start_offset(read.log_start_offset)
+                        .with_records(Some(read.records))
+                }
+                Err(e) => {
+                    errors = true;
+                    let (start, end) = log.offsets().unwrap_or((-1, -1));
+                    base.with_error_code(ec::for_log_error(&e))
+                        .with_high_watermark(end)
+                        .with_last_stable_offset(end)
+                        .with_log_start_offset(start)
+                }
+            }
+        })
+        .collect();
+    (parts, total, errors)
+}

@@ -1,0 +1,128 @@
+//! Request dispatch. The registry below is the single source of truth for which APIs and
+//! versions weir serves: it drives both dispatch and the ApiVersions response.
+//!
+//! One Kafka API per file, named after it. Each handler is
+//! `async fn handle(broker, header, request) -> response` (Produce returns `Option`, since
+//! acks=0 gets no response).
+
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use kafka_protocol::messages::ApiKey;
+use kafka_protocol::protocol::{Decodable, Encodable};
+
+use crate::broker::Broker;
+use crate::protocol::request::{self, RequestHeader};
+use crate::protocol::{response, ProtocolError};
+
+pub mod api_versions;
+pub mod create_partitions;
+pub mod create_topics;
+pub mod delete_topics;
+pub mod describe_cluster;
+pub mod describe_configs;
+pub mod describe_topic_partitions;
+pub mod fetch;
+pub mod init_producer_id;
+pub mod list_offsets;
+pub mod metadata;
+pub mod offset_for_leader_epoch;
+pub mod produce;
+
+/// An API this broker serves and the versions it accepts.
+#[derive(Debug, Clone, Copy)]
+pub struct ApiSpec {
+    pub key: ApiKey,
+    pub min: i16,
+    pub max: i16,
+}
+
+macro_rules! registry {
+    ($( $variant:ident => $module:ident [$min:literal, $max:literal] $($opt:ident)? ; )*) => {
+        /// Every API served, with its version range, in api-key order.
+        pub const APIS: &[ApiSpec] = &[
+            $( ApiSpec { key: ApiKey::$variant, min: $min, max: $max }, )*
+        ];
+
+        async fn route(
+            broker: &Arc<Broker>,
+            key: ApiKey,
+            header: &RequestHeader,
+            body: Bytes,
+        ) -> Result<Option<BytesMut>, ProtocolError> {
+            let version = header.api_version;
+            match key {
+                $(
+                    ApiKey::$variant => {
+                        let req = decode(body, version)?;
+                        let resp = $module::handle(broker, header, req).await;
+                        let resp = registry!(@wrap resp $($opt)?);
+                        match resp {
+                            Some(r) => Ok(Some(response::encode(key, version, header.correlation_id, &r)?)),
+                            None => Ok(None),
+                        }
+                    }
+                )*
+                _ => Err(ProtocolError::UnknownApiKey(header.api_key)),
+            }
+        }
+    };
+    (@wrap $r:ident) => { Some($r) };
+    (@wrap $r:ident optional) => { $r };
+}
+
+registry! {
+    Produce => produce [0, 11] optional;
+    Fetch => fetch [4, 17];
+    ListOffsets => list_offsets [0, 9];
+    Metadata => metadata [0, 12];
+    ApiVersions => api_versions [0, 4];
+    CreateTopics => create_topics [0, 7];
+    DeleteTopics => delete_topics [0, 6];
+    InitProducerId => init_producer_id [0, 5];
+    OffsetForLeaderEpoch => offset_for_leader_epoch [0, 4];
+    DescribeConfigs => describe_configs [0, 4];
+    CreatePartitions => create_partitions [0, 3];
+    DescribeCluster => describe_cluster [0, 1];
+    DescribeTopicPartitions => describe_topic_partitions [0, 0];
+}
+
+fn decode<T: Decodable>(mut body: Bytes, version: i16) -> Result<T, ProtocolError> {
+    T::decode(&mut body, version).map_err(|e| ProtocolError::Decode(e.to_string()))
+}
+
+/// The registry entry for an API key, if weir serves it.
+pub fn spec(key: ApiKey) -> Option<ApiSpec> {
+    APIS.iter().copied().find(|s| s.key == key)
+}
+
+/// Handles one request frame. `Ok(None)`: no response is due (acks=0). `Err`: the frame is
+/// broken or refused, and the connection must be closed.
+pub async fn handle_frame(
+    broker: &Arc<Broker>,
+    frame: Bytes,
+) -> Result<Option<BytesMut>, ProtocolError> {
+    let (raw_key, version, correlation_id) = request::peek(&frame)?;
+    let key = ApiKey::try_from(raw_key).map_err(|_| ProtocolError::UnknownApiKey(raw_key))?;
+    let spec = spec(key).ok_or(ProtocolError::UnknownApiKey(raw_key))?;
+    if version < spec.min || version > spec.max {
+        if key == ApiKey::ApiVersions && version > spec.max {
+            // KIP-511: answer in the v0 layout with the supported ranges.
+            return api_versions::unsupported_version_response(correlation_id).map(Some);
+        }
+        return Err(ProtocolError::UnsupportedVersion {
+            key: raw_key,
+            version,
+        });
+    }
+    let (header, body) = request::parse(frame, key)?;
+    route(broker, key, &header, body).await
+}
+
+/// Encodes a response body for tests and tools that need the bytes of one message.
+pub fn encode_body<T: Encodable>(body: &T, version: i16) -> Result<BytesMut, ProtocolError> {
+    let mut buf = BytesMut::new();
+    body.encode(&mut buf, version)
+        .map_err(|e| ProtocolError::Encode(e.to_string()))?;
+    Ok(buf)
+}

@@ -1,0 +1,451 @@
+//! One partition's log: its segments, offsets, producer state and append notifications.
+//!
+//! Invariants:
+//! - `segments` is sorted by base offset and never empty; the last one is active.
+//! - `log_end_offset` == the active segment's `next_offset`; on a single node it is also the
+//!   high watermark.
+//! - Every byte below a segment's `size` is a whole, validated batch; readers take a snapshot
+//!   of (file, size) under the lock and read without it.
+//! - After any write or fsync error the partition is latched failed: every later append and
+//!   read gets KAFKA_STORAGE_ERROR until restart, when recovery repairs the tail.
+
+use std::io;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard};
+
+use bytes::Bytes;
+use tokio::sync::Notify;
+
+use super::batch::{self, BatchHeader};
+use super::producer_state::{ProducerError, ProducerStateTable, SequenceCheck};
+use super::segment::{self, Segment};
+use crate::config::{LogConfig, TimestampType};
+
+/// A topic name and partition index.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TopicPartition {
+    pub topic: String,
+    pub partition: i32,
+}
+
+impl TopicPartition {
+    pub fn new(topic: impl Into<String>, partition: i32) -> Self {
+        TopicPartition {
+            topic: topic.into(),
+            partition,
+        }
+    }
+
+    /// The partition's directory name, `<topic>-<partition>`.
+    pub fn dir_name(&self) -> String {
+        format!("{}-{}", self.topic, self.partition)
+    }
+}
+
+impl std::fmt::Display for TopicPartition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}-{}", self.topic, self.partition)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    #[error("storage error on {0}")]
+    Storage(String),
+    #[error("offset {offset} out of range [{start}, {end}]")]
+    OffsetOutOfRange { offset: i64, start: i64, end: i64 },
+    #[error(transparent)]
+    Producer(#[from] ProducerError),
+    #[error("corrupt batch: {0}")]
+    Corrupt(#[from] batch::BatchError),
+    #[error("i/o error: {0}")]
+    Io(#[from] io::Error),
+}
+
+/// The result of an append.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppendInfo {
+    pub base_offset: i64,
+    /// The broker time stamped into the batches, or -1 for CreateTime.
+    pub log_append_time: i64,
+    pub log_start_offset: i64,
+}
+
+/// What a read returns: whole batches from one segment.
+#[derive(Debug, Clone)]
+pub struct ReadInfo {
+    pub records: Bytes,
+    pub high_watermark: i64,
+    pub log_start_offset: i64,
+}
+
+struct PartitionLog {
+    segments: Vec<Segment>,
+    log_start_offset: i64,
+    producers: ProducerStateTable,
+    config: LogConfig,
+    unflushed_messages: u64,
+    last_flush_ms: i64,
+}
+
+impl PartitionLog {
+    fn active(&self) -> &Segment {
+        // Invariant: never empty.
+        &self.segments[self.segments.len() - 1]
+    }
+
+    fn active_mut(&mut self) -> &mut Segment {
+        let last = self.segments.len() - 1;
+        &mut self.segments[last]
+    }
+
+    fn log_end_offset(&self) -> i64 {
+        self.active().next_offset
+    }
+}
+
+pub struct Partition {
+    pub tp: TopicPartition,
+    dir: PathBuf,
+    log: Mutex<PartitionLog>,
+    failed: AtomicBool,
+    /// Woken after every append, for long-polling fetches.
+    pub appended: Notify,
+}
+
+/// The largest read of one partition in one fetch (Kafka's broker `fetch.max.bytes`).
+pub const MAX_READ_BYTES: usize = 55 * 1024 * 1024;
+
+impl Partition {
+    /// Opens (recovering) or creates the log in `dir`.
+    pub fn open(
+        tp: TopicPartition,
+        dir: PathBuf,
+        config: LogConfig,
+        now_ms: i64,
+    ) -> io::Result<Self> {
+        std::fs::create_dir_all(&dir)?;
+        let mut bases = Vec::new();
+        for entry in std::fs::read_dir(&dir)? {
+            let entry = entry?;
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if let Some(base) = segment::parse_log_file_name(&name) {
+                bases.push(base);
+            } else if name.ends_with(".deleted")
+                || name.ends_with(".cleaned")
+                || name.ends_with(".swap")
+            {
+                std::fs::remove_file(entry.path())?;
+            }
+        }
+        bases.sort_unstable();
+        let mut producers = ProducerStateTable::default();
+        let mut segments = Vec::with_capacity(bases.len().max(1));
+        let count = bases.len();
+        for (i, base) in bases.into_iter().enumerate() {
+            let active = i + 1 == count;
+            let (seg, report) = Segment::open(
+                &dir,
+                base,
+                config.segment_index_bytes,
+                config.index_interval_bytes,
+                active,
+                now_ms,
+                |h| producers.record(h),
+            )?;
+            if report.truncated_bytes > 0 || (report.index_rebuilt && !active) {
+                tracing::warn!(
+                    partition = %tp, segment = base, truncated = report.truncated_bytes,
+                    index_rebuilt = report.index_rebuilt, "recovered segment"
+                );
+            }
+            segments.push(seg);
+        }
+        if segments.is_empty() {
+            segments.push(Segment::create(
+                &dir,
+                0,
+                config.segment_index_bytes,
+                now_ms,
+            )?);
+        }
+        let log_start_offset = segments[0].base_offset;
+        Ok(Partition {
+            tp,
+            dir,
+            log: Mutex::new(PartitionLog {
+                segments,
+                log_start_offset,
+                producers,
+                config,
+                unflushed_messages: 0,
+                last_flush_ms: now_ms,
+            }),
+            failed: AtomicBool::new(false),
+            appended: Notify::new(),
+        })
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, PartitionLog>, LogError> {
+        if self.failed.load(Ordering::Acquire) {
+            return Err(LogError::Storage(self.tp.to_string()));
+        }
+        self.log
+            .lock()
+            .map_err(|_| LogError::Storage(self.tp.to_string()))
+    }
+
+    fn fail(&self, e: &io::Error) -> LogError {
+        tracing::error!(partition = %self.tp, error = %e, "I/O error; partition marked failed");
+        self.failed.store(true, Ordering::Release);
+        LogError::Storage(self.tp.to_string())
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn config(&self) -> LogConfig {
+        self.log
+            .lock()
+            .map(|l| l.config.clone())
+            .unwrap_or_default()
+    }
+
+    pub fn set_config(&self, config: LogConfig) {
+        if let Ok(mut l) = self.log.lock() {
+            l.config = config;
+        }
+    }
+
+    /// (log start offset, log end offset); the end offset is the high watermark.
+    pub fn offsets(&self) -> Result<(i64, i64), LogError> {
+        let l = self.lock()?;
+        Ok((l.log_start_offset, l.log_end_offset()))
+    }
+
+    /// Validates producer sequences, assigns offsets and appends `batches` (each already
+    /// checked by [`batch::validate`]). All batches of one call are appended or none is,
+    /// except after an I/O error, which latches the partition.
+    pub fn append(
+        &self,
+        batches: &[(Bytes, BatchHeader)],
+        now_ms: i64,
+    ) -> Result<AppendInfo, LogError> {
+        let mut guard = self.lock()?;
+        let l = &mut *guard;
+        // A request carries one batch per partition in practice; a duplicate answers with the
+        // offset of the original.
+        if let [(_, h)] = batches {
+            if let SequenceCheck::Duplicate { base_offset } = l.producers.check(h)? {
+                return Ok(AppendInfo {
+                    base_offset,
+                    log_append_time: -1,
+                    log_start_offset: l.log_start_offset,
+                });
+            }
+        } else {
+            for (_, h) in batches {
+                l.producers.check(h)?;
+            }
+        }
+        let append_time =
+            (l.config.timestamp_type == TimestampType::LogAppendTime).then_some(now_ms);
+        let first_offset = l.log_end_offset();
+        let mut messages = 0u64;
+        for (raw, _) in batches {
+            let offset = l.log_end_offset();
+            self.maybe_roll(l, raw.len() as u64, now_ms)?;
+            let assigned = batch::assign(raw, offset, append_time);
+            let h = BatchHeader::parse(&assigned)?;
+            let interval = l.config.index_interval_bytes;
+            if let Err(e) = l.active_mut().append(&assigned, &h, interval) {
+                return Err(self.fail(&e));
+            }
+            l.producers.record(&h);
+            messages += h.record_count.max(1) as u64;
+        }
+        l.unflushed_messages += messages;
+        if l.unflushed_messages >= l.config.flush_messages {
+            self.flush_locked(l, now_ms)?;
+        }
+        let info = AppendInfo {
+            base_offset: first_offset,
+            log_append_time: append_time.unwrap_or(-1),
+            log_start_offset: l.log_start_offset,
+        };
+        drop(guard);
+        self.appended.notify_waiters();
+        Ok(info)
+    }
+
+    fn maybe_roll(&self, l: &mut PartitionLog, incoming: u64, now_ms: i64) -> Result<(), LogError> {
+        let a = l.active();
+        let full = a.size > 0 && a.size + incoming > l.config.segment_bytes;
+        let old = a.size > 0 && now_ms - a.created_ms >= l.config.segment_ms;
+        // Positions in the index are u32: never let a segment pass 4 GiB.
+        let too_far = a.size + incoming > u32::MAX as u64
+            || l.log_end_offset() - a.base_offset > u32::MAX as i64 - (1 << 20);
+        if !(full || old || a.index_full() || (too_far && a.size > 0)) {
+            return Ok(());
+        }
+        let next = l.log_end_offset();
+        let index_bytes = l.config.segment_index_bytes;
+        let rolled = l
+            .active_mut()
+            .seal()
+            .and_then(|_| Segment::create(&self.dir, next, index_bytes, now_ms));
+        match rolled {
+            Ok(seg) => {
+                l.segments.push(seg);
+                Ok(())
+            }
+            Err(e) => Err(self.fail(&e)),
+        }
+    }
+
+    fn flush_locked(&self, l: &mut PartitionLog, now_ms: i64) -> Result<(), LogError> {
+        if let Err(e) = l.active().flush() {
+            return Err(self.fail(&e));
+        }
+        l.unflushed_messages = 0;
+        l.last_flush_ms = now_ms;
+        Ok(())
+    }
+
+    /// fsyncs when `flush.ms` has passed since the last flush and there are unflushed writes.
+    pub fn flush_if_due(&self, now_ms: i64) -> Result<(), LogError> {
+        let mut l = self.lock()?;
+        if l.unflushed_messages > 0 && now_ms - l.last_flush_ms >= l.config.flush_ms as i64 {
+            self.flush_locked(&mut l, now_ms)?;
+        }
+        Ok(())
+    }
+
+    /// Reads whole batches starting with the one holding `offset`, up to `max_bytes` (at least
+    /// one whole batch when `min_one`, as KIP-74 requires), from a single segment.
+    pub fn read(&self, offset: i64, max_bytes: usize, min_one: bool) -> Result<ReadInfo, LogError> {
+        let (file, start, end, hw, lso, at_end) = {
+            let l = self.lock()?;
+            let (lso, leo) = (l.log_start_offset, l.log_end_offset());
+            if offset < lso || offset > leo {
+                return Err(LogError::OffsetOutOfRange {
+                    offset,
+                    start: lso,
+                    end: leo,
+                });
+            }
+            // The last segment starting at or before `offset`; if `offset` is past its end
+            // (a gap), the next segment.
+            let mut i = l
+                .segments
+                .partition_point(|s| s.base_offset <= offset)
+                .saturating_sub(1);
+            while i + 1 < l.segments.len() && l.segments[i].next_offset <= offset {
+                i += 1;
+            }
+            let s = &l.segments[i];
+            (
+                s.log.clone(),
+                s.position_floor(offset),
+                s.size,
+                leo,
+                lso,
+                offset == leo,
+            )
+        };
+        let empty = ReadInfo {
+            records: Bytes::new(),
+            high_watermark: hw,
+            log_start_offset: lso,
+        };
+        if at_end {
+            return Ok(empty);
+        }
+        let io_err = |e: io::Error| self.fail(&e);
+        let Some((pos, first)) = segment::seek_batch(&file, start, end, offset).map_err(io_err)?
+        else {
+            return Ok(empty);
+        };
+        let available = (end - pos) as usize;
+        let first_len = first.total_len();
+        let limit = max_bytes.min(MAX_READ_BYTES).min(available);
+        let want = if first_len > limit {
+            if !min_one {
+                return Ok(empty);
+            }
+            first_len.min(available)
+        } else {
+            limit
+        };
+        let mut buf = vec![0u8; want];
+        file.read_exact_at(&mut buf, pos).map_err(io_err)?;
+        // Keep whole batches only.
+        let mut keep = 0usize;
+        while let Some(len) = batch::peek_total_len(&buf[keep..]) {
+            if keep + len > buf.len() {
+                break;
+            }
+            keep += len;
+        }
+        buf.truncate(keep);
+        Ok(ReadInfo {
+            records: Bytes::from(buf),
+            high_watermark: hw,
+            log_start_offset: lso,
+        })
+    }
+
+    /// The first batch whose max timestamp is >= `ts`: (its base offset, its max timestamp).
+    pub fn offset_for_timestamp(&self, ts: i64) -> Result<Option<(i64, i64)>, LogError> {
+        let (file, start, end) = {
+            let l = self.lock()?;
+            let Some(s) = l.segments.iter().find(|s| s.max_timestamp >= ts) else {
+                return Ok(None);
+            };
+            (s.log.clone(), s.position_for_timestamp(ts), s.size)
+        };
+        let mut pos = start;
+        while pos < end {
+            let Some(h) = segment::read_header_at(&file, pos).map_err(|e| self.fail(&e))? else {
+                break;
+            };
+            if h.max_timestamp >= ts {
+                return Ok(Some((h.base_offset, h.max_timestamp)));
+            }
+            pos += h.total_len() as u64;
+        }
+        Ok(None)
+    }
+
+    /// The batch holding the largest timestamp: (its base offset, the timestamp).
+    pub fn max_timestamp(&self) -> Result<Option<(i64, i64)>, LogError> {
+        let l = self.lock()?;
+        let best = l
+            .segments
+            .iter()
+            .filter(|s| s.size > 0)
+            .max_by_key(|s| s.max_timestamp);
+        Ok(best.map(|s| (s.max_timestamp_offset(), s.max_timestamp)))
+    }
+
+    /// Seals the active segment's indexes (clean shutdown).
+    pub fn close(&self) -> Result<(), LogError> {
+        let mut l = self.lock()?;
+        if let Err(e) = l.active_mut().seal() {
+            return Err(self.fail(&e));
+        }
+        Ok(())
+    }
+
+    /// Total bytes of all segments.
+    pub fn size_bytes(&self) -> u64 {
+        self.log
+            .lock()
+            .map(|l| l.segments.iter().map(|s| s.size).sum())
+            .unwrap_or(0)
+    }
+}

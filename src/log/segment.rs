@@ -1,0 +1,415 @@
+//! One segment of a partition log: `<base>.log` plus its `.index` and `.timeindex`.
+//!
+//! The `.log` file is the concatenation of record batches exactly as produced (after offset
+//! assignment), starting at `base_offset`. Writes are positional (`write_all_at` at the
+//! current size) and only the partition's writer appends; readers use positional reads of
+//! ranges below a size they saw under the partition lock, so they never see a partial batch.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufReader, Read};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::batch::{self, BatchHeader, HEADER_LEN, LOG_OVERHEAD};
+use super::index::{OffsetEntry, OffsetIndex, TimeEntry, TimeIndex};
+
+/// The file name Kafka uses for a segment file: the base offset as 20 zero-padded digits.
+pub fn file_name(base_offset: i64, suffix: &str) -> String {
+    format!("{base_offset:020}.{suffix}")
+}
+
+/// Parses `<20 digits>.log` back into a base offset.
+pub fn parse_log_file_name(name: &str) -> Option<i64> {
+    let digits = name.strip_suffix(".log")?;
+    if digits.len() != 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// How recovery treated a segment.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct RecoveryReport {
+    pub batches: u64,
+    /// Bytes cut off the end of the `.log` because they were torn or corrupt.
+    pub truncated_bytes: u64,
+    pub index_rebuilt: bool,
+}
+
+pub struct Segment {
+    pub base_offset: i64,
+    /// One past the last offset stored in this segment (== base_offset when empty).
+    pub next_offset: i64,
+    pub size: u64,
+    pub log: Arc<File>,
+    log_path: PathBuf,
+    index: OffsetIndex,
+    time_index: TimeIndex,
+    bytes_since_index: u64,
+    /// Largest batch max_timestamp in this segment, and the base offset of its batch.
+    pub max_timestamp: i64,
+    max_timestamp_offset: i64,
+    /// Wall-clock millis when this segment was created (or opened as active), for `segment.ms`.
+    pub created_ms: i64,
+}
+
+impl Segment {
+    /// Creates a new, empty active segment.
+    pub fn create(dir: &Path, base_offset: i64, index_bytes: u64, now_ms: i64) -> io::Result<Self> {
+        let log_path = dir.join(file_name(base_offset, "log"));
+        let log = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&log_path)?;
+        Ok(Segment {
+            base_offset,
+            next_offset: base_offset,
+            size: 0,
+            log: Arc::new(log),
+            log_path,
+            index: OffsetIndex::create(&dir.join(file_name(base_offset, "index")), index_bytes)?,
+            time_index: TimeIndex::create(
+                &dir.join(file_name(base_offset, "timeindex")),
+                index_bytes,
+            )?,
+            bytes_since_index: 0,
+            max_timestamp: -1,
+            max_timestamp_offset: base_offset,
+            created_ms: now_ms,
+        })
+    }
+
+    /// Opens an existing segment. Every batch is read (headers always; the whole batch and its
+    /// CRC when `verify` is set, i.e. for the active segment after a restart) and passed to
+    /// `on_batch`. A torn or corrupt tail is truncated. Indexes are rebuilt when `verify` is set
+    /// or when they fail their sanity check.
+    pub fn open(
+        dir: &Path,
+        base_offset: i64,
+        index_bytes: u64,
+        index_interval: u64,
+        verify: bool,
+        now_ms: i64,
+        mut on_batch: impl FnMut(&BatchHeader),
+    ) -> io::Result<(Self, RecoveryReport)> {
+        let log_path = dir.join(file_name(base_offset, "log"));
+        let log = OpenOptions::new().read(true).write(true).open(&log_path)?;
+        let file_len = log.metadata()?.len();
+        let index_path = dir.join(file_name(base_offset, "index"));
+        let time_path = dir.join(file_name(base_offset, "timeindex"));
+
+        let mut report = RecoveryReport::default();
+        let mut reader = BufReader::with_capacity(256 * 1024, &log);
+        let mut pos = 0u64;
+        let mut next_offset = base_offset;
+        let mut max_ts = (-1i64, base_offset);
+        let mut entries: Vec<(OffsetEntry, TimeEntry)> = Vec::new();
+        let mut since_index = 0u64;
+        let mut header = [0u8; HEADER_LEN];
+        let mut body = Vec::new();
+        while pos + HEADER_LEN as u64 <= file_len {
+            if reader.read_exact(&mut header).is_err() {
+                break;
+            }
+            let Some(total) = batch::peek_total_len(&header) else {
+                break;
+            };
+            if pos + total as u64 > file_len {
+                break;
+            }
+            let h = if verify {
+                body.clear();
+                body.extend_from_slice(&header);
+                body.resize(total, 0);
+                if reader.read_exact(&mut body[HEADER_LEN..]).is_err() {
+                    break;
+                }
+                match batch::validate(&body) {
+                    Ok(h) => h,
+                    Err(_) => break,
+                }
+            } else {
+                let Ok(h) = BatchHeader::parse(&header) else {
+                    break;
+                };
+                reader.seek_relative((total - HEADER_LEN) as i64)?;
+                h
+            };
+            if h.base_offset < next_offset || h.magic != 2 {
+                break;
+            }
+            let rel = (h.base_offset - base_offset) as u32;
+            if h.max_timestamp > max_ts.0 {
+                max_ts = (h.max_timestamp, h.base_offset);
+            }
+            if since_index >= index_interval || entries.is_empty() {
+                entries.push((
+                    OffsetEntry {
+                        relative_offset: rel,
+                        position: pos as u32,
+                    },
+                    TimeEntry {
+                        timestamp: max_ts.0,
+                        relative_offset: (max_ts.1 - base_offset) as u32,
+                    },
+                ));
+                since_index = 0;
+            }
+            since_index += total as u64;
+            on_batch(&h);
+            next_offset = h.last_offset() + 1;
+            pos += total as u64;
+            report.batches += 1;
+        }
+        drop(reader);
+        if pos < file_len {
+            report.truncated_bytes = file_len - pos;
+            log.set_len(pos)?;
+            log.sync_all()?;
+        }
+
+        let valid_offset = |e: &OffsetEntry| {
+            (e.position as u64) < pos.max(1)
+                && i64::from(e.relative_offset) < next_offset - base_offset + 1
+        };
+        let trusted = if verify || report.truncated_bytes > 0 {
+            None
+        } else {
+            match (
+                OffsetIndex::open_trimmed(&index_path, valid_offset)?,
+                TimeIndex::open_trimmed(&time_path, |_| true)?,
+            ) {
+                (Some(i), Some(t)) => Some((i, t)),
+                _ => None,
+            }
+        };
+        let (index, time_index) = match trusted {
+            Some(pair) => pair,
+            None => {
+                report.index_rebuilt = true;
+                let mut index = OffsetIndex::create(&index_path, index_bytes)?;
+                let mut time_index = TimeIndex::create(&time_path, index_bytes)?;
+                for (e, t) in &entries {
+                    index.append(*e);
+                    time_index.append(*t);
+                }
+                if !verify {
+                    index.trim()?;
+                    time_index.trim()?;
+                }
+                (index, time_index)
+            }
+        };
+        Ok((
+            Segment {
+                base_offset,
+                next_offset,
+                size: pos,
+                log: Arc::new(log),
+                log_path,
+                index,
+                time_index,
+                bytes_since_index: since_index,
+                max_timestamp: max_ts.0,
+                max_timestamp_offset: max_ts.1,
+                created_ms: now_ms,
+            },
+            report,
+        ))
+    }
+
+    /// Appends one batch (already carrying its assigned offsets) at the end of the file.
+    /// On error the file may hold a partial batch past `size`; the caller latches the
+    /// partition as failed and recovery truncates it.
+    pub fn append(&mut self, bytes: &[u8], h: &BatchHeader, index_interval: u64) -> io::Result<()> {
+        self.log.write_all_at(bytes, self.size)?;
+        if h.max_timestamp > self.max_timestamp {
+            self.max_timestamp = h.max_timestamp;
+            self.max_timestamp_offset = h.base_offset;
+        }
+        if self.bytes_since_index >= index_interval || self.index.is_empty() {
+            let rel = (h.base_offset - self.base_offset) as u32;
+            self.index.append(OffsetEntry {
+                relative_offset: rel,
+                position: self.size as u32,
+            });
+            self.time_index.append(TimeEntry {
+                timestamp: self.max_timestamp,
+                relative_offset: (self.max_timestamp_offset - self.base_offset) as u32,
+            });
+            self.bytes_since_index = 0;
+        }
+        self.bytes_since_index += bytes.len() as u64;
+        self.size += bytes.len() as u64;
+        self.next_offset = h.last_offset() + 1;
+        Ok(())
+    }
+
+    /// The base offset of the batch holding `max_timestamp`.
+    pub fn max_timestamp_offset(&self) -> i64 {
+        self.max_timestamp_offset
+    }
+
+    /// Whether the indexes have room for another entry.
+    pub fn index_full(&self) -> bool {
+        self.index.is_full() || self.time_index.is_full()
+    }
+
+    /// The file position to start scanning from for `offset`: the index entry at or before it.
+    pub fn position_floor(&self, offset: i64) -> u64 {
+        let rel = offset - self.base_offset;
+        if rel <= 0 {
+            return 0;
+        }
+        self.index
+            .floor(rel.min(u32::MAX as i64))
+            .map(|e| u64::from(e.position))
+            .unwrap_or(0)
+    }
+
+    /// The file position to start scanning from for a timestamp search.
+    pub fn position_for_timestamp(&self, ts: i64) -> u64 {
+        match self.time_index.floor(ts.saturating_sub(1)) {
+            Some(t) => self.position_floor(self.base_offset + i64::from(t.relative_offset)),
+            None => 0,
+        }
+    }
+
+    /// Makes the log and indexes durable.
+    pub fn flush(&self) -> io::Result<()> {
+        self.log.sync_data()?;
+        self.index.flush()?;
+        self.time_index.flush()
+    }
+
+    /// Trims the index files to their entries (on roll and shutdown).
+    pub fn seal(&mut self) -> io::Result<()> {
+        self.log.sync_all()?;
+        self.index.trim()?;
+        self.time_index.trim()
+    }
+
+    pub fn log_path(&self) -> &Path {
+        &self.log_path
+    }
+
+    /// Every file of this segment.
+    pub fn paths(&self) -> [PathBuf; 3] {
+        [
+            self.log_path.clone(),
+            self.index.path().to_path_buf(),
+            self.time_index.path().to_path_buf(),
+        ]
+    }
+}
+
+/// Reads the batch header at `pos` of `file`, if a whole header is there.
+pub fn read_header_at(file: &File, pos: u64) -> io::Result<Option<BatchHeader>> {
+    let mut buf = [0u8; HEADER_LEN];
+    match file.read_exact_at(&mut buf, pos) {
+        Ok(()) => Ok(BatchHeader::parse(&buf).ok()),
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Scans forward from `pos` (a batch boundary) to the first batch whose last offset is >=
+/// `offset`, never past `end`. Returns its position and header.
+pub fn seek_batch(
+    file: &File,
+    mut pos: u64,
+    end: u64,
+    offset: i64,
+) -> io::Result<Option<(u64, BatchHeader)>> {
+    while pos + (LOG_OVERHEAD as u64) < end {
+        let Some(h) = read_header_at(file, pos)? else {
+            return Ok(None);
+        };
+        if h.last_offset() >= offset {
+            return Ok(Some((pos, h)));
+        }
+        pos += h.total_len() as u64;
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::log::batch::tests::make_batch;
+
+    fn append(seg: &mut Segment, count: i32) {
+        let raw = make_batch(0, count, None);
+        let b = batch::assign(&raw, seg.next_offset, None);
+        let h = batch::validate(&b).unwrap();
+        seg.append(&b, &h, 100).unwrap();
+    }
+
+    #[test]
+    fn names_are_twenty_digits() {
+        assert_eq!(file_name(42, "log"), "00000000000000000042.log");
+        assert_eq!(parse_log_file_name("00000000000000000042.log"), Some(42));
+        assert_eq!(parse_log_file_name("42.log"), None);
+        assert_eq!(parse_log_file_name("00000000000000000042.index"), None);
+    }
+
+    #[test]
+    fn append_seek_and_recover_torn_tail() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut seg = Segment::create(dir.path(), 0, 4096, 0).unwrap();
+        for _ in 0..20 {
+            append(&mut seg, 3);
+        }
+        assert_eq!(seg.next_offset, 60);
+        let pos = seg.position_floor(31);
+        let (p, h) = seek_batch(&seg.log, pos, seg.size, 31).unwrap().unwrap();
+        assert_eq!(h.base_offset, 30);
+        assert!(p > 0);
+        let size = seg.size;
+        drop(seg);
+        // Garbage at the tail, as after a torn write.
+        let log = dir.path().join(file_name(0, "log"));
+        let mut bytes = std::fs::read(&log).unwrap();
+        bytes.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 99, 0, 0, 1, 0, 7, 7, 7]);
+        std::fs::write(&log, &bytes).unwrap();
+        let mut seen = 0;
+        let (seg, report) =
+            Segment::open(dir.path(), 0, 4096, 100, true, 0, |_| seen += 1).unwrap();
+        assert_eq!(seen, 20);
+        assert_eq!(report.truncated_bytes, 15);
+        assert!(report.index_rebuilt);
+        assert_eq!(seg.size, size);
+        assert_eq!(seg.next_offset, 60);
+        assert_eq!(
+            seek_batch(&seg.log, seg.position_floor(59), seg.size, 59)
+                .unwrap()
+                .unwrap()
+                .1
+                .base_offset,
+            57
+        );
+    }
+
+    #[test]
+    fn sealed_segment_reopens_with_its_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut seg = Segment::create(dir.path(), 100, 4096, 0).unwrap();
+        for _ in 0..10 {
+            append(&mut seg, 2);
+        }
+        seg.seal().unwrap();
+        drop(seg);
+        let (seg, report) = Segment::open(dir.path(), 100, 4096, 100, false, 0, |_| {}).unwrap();
+        assert!(!report.index_rebuilt);
+        assert_eq!(seg.next_offset, 120);
+        // A damaged index is rebuilt.
+        drop(seg);
+        std::fs::write(dir.path().join(file_name(100, "index")), [1u8; 5]).unwrap();
+        let (seg, report) = Segment::open(dir.path(), 100, 4096, 100, false, 0, |_| {}).unwrap();
+        assert!(report.index_rebuilt);
+        assert_eq!(seg.position_floor(100), 0);
+    }
+}

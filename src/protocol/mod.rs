@@ -1,0 +1,25 @@
+//! The Kafka wire protocol at the edges: frames, request headers, responses, error codes.
+//! Message bodies are decoded and encoded with the `kafka-protocol` crate; its `anyhow`
+//! errors are wrapped here into [`ProtocolError`].
+
+pub mod error_code;
+pub mod frame;
+pub mod request;
+pub mod response;
+
+/// Errors at the codec boundary. Each one closes the connection that sent the request.
+#[derive(Debug, thiserror::Error)]
+pub enum ProtocolError {
+    #[error("frame size {0} outside (0, {1}]")]
+    FrameSize(i64, usize),
+    #[error("request header truncated or malformed")]
+    BadHeader,
+    #[error("unknown api key {0}")]
+    UnknownApiKey(i16),
+    #[error("unsupported version {version} of api key {key}")]
+    UnsupportedVersion { key: i16, version: i16 },
+    #[error("cannot decode request body: {0}")]
+    Decode(String),
+    #[error("cannot encode response: {0}")]
+    Encode(String),
+}

@@ -1,0 +1,4 @@
+//! TCP serving: the accept loop and one task per connection.
+
+pub mod connection;
+pub mod listener;
