@@ -50,6 +50,9 @@ import org.apache.kafka.common.serialization.StringSerializer;
 public class WeirCompat {
     static final String CLIENT = "java";
     static final long SCENARIO_TIMEOUT_MS = 60_000;
+    /** All scenarios together: past this, the remaining ones fail as not run. */
+    static final long RUN_BUDGET_MS = 180_000;
+    static final long RUN_DEADLINE = System.currentTimeMillis() + RUN_BUDGET_MS;
     static final long CALL_TIMEOUT_MS = 15_000;
     static final String RUN_ID = UUID.randomUUID().toString().substring(0, 8);
 
@@ -79,16 +82,21 @@ public class WeirCompat {
     });
 
     static boolean scenario(String name, Body body) {
+        long budget = Math.min(SCENARIO_TIMEOUT_MS, RUN_DEADLINE - System.currentTimeMillis());
+        if (budget <= 0) {
+            skip(name, "the run's budget of " + RUN_BUDGET_MS / 1000 + " s is used up");
+            return false;
+        }
         Future<?> f = EXEC.submit(() -> {
             body.run();
             return null;
         });
         String detail = null;
         try {
-            f.get(SCENARIO_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+            f.get(budget, TimeUnit.MILLISECONDS);
         } catch (TimeoutException e) {
             f.cancel(true);
-            detail = "scenario did not finish within " + SCENARIO_TIMEOUT_MS + " ms";
+            detail = "scenario did not finish within " + budget + " ms";
         } catch (ExecutionException e) {
             detail = describe(e.getCause());
         } catch (InterruptedException e) {

@@ -30,19 +30,20 @@ pub async fn handle(
             .map(|t| {
                 let name = t.name.clone();
                 let result = CreatableTopicResult::default().with_name(t.name.clone());
+                // error_message exists from v1; topic_id from v7; counts and configs from v5.
+                let message =
+                    |m: &str| (version >= 1).then(|| StrBytes::from_string(m.to_string()));
                 if !seen.insert(name.to_string()) {
                     return result
                         .with_error_code(ec::INVALID_REQUEST)
-                        .with_error_message(Some(StrBytes::from_static_str(
-                            "Duplicate topic name.",
-                        )));
+                        .with_error_message(message("Duplicate topic name."));
                 }
                 if !t.assignments.is_empty() {
                     return result
                         .with_error_code(ec::INVALID_REPLICA_ASSIGNMENT)
-                        .with_error_message(Some(StrBytes::from_static_str(
+                        .with_error_message(message(
                             "Manual replica assignment is not supported by this broker.",
-                        )));
+                        ));
                 }
                 let configs: BTreeMap<String, String> = t
                     .configs
@@ -62,18 +63,21 @@ pub async fn handle(
                     req.validate_only,
                 ) {
                     Ok(meta) => {
-                        let mut r = result
-                            .with_topic_id(meta.id)
-                            .with_num_partitions(meta.partitions)
-                            .with_replication_factor(1);
+                        let mut r = result;
+                        if version >= 7 {
+                            r = r.with_topic_id(meta.id);
+                        }
                         if version >= 5 {
-                            r = r.with_configs(Some(configs_in_force(broker, &meta.configs)));
+                            r = r
+                                .with_num_partitions(meta.partitions)
+                                .with_replication_factor(1)
+                                .with_configs(Some(configs_in_force(broker, &meta.configs)));
                         }
                         r
                     }
                     Err(e) => result
                         .with_error_code(e.code)
-                        .with_error_message(Some(StrBytes::from_string(e.message))),
+                        .with_error_message(message(&e.message)),
                 }
             })
             .collect()

@@ -17,7 +17,10 @@ pub async fn handle(
     header: &RequestHeader,
     req: DeleteTopicsRequest,
 ) -> DeleteTopicsResponse {
-    let targets: Vec<(Option<TopicName>, Uuid)> = if header.api_version >= 6 {
+    let version = header.api_version;
+    // error_message exists from v5, topic_id from v6.
+    let message = |m: &str| (version >= 5).then(|| StrBytes::from_string(m.to_string()));
+    let targets: Vec<(Option<TopicName>, Uuid)> = if version >= 6 {
         req.topics
             .into_iter()
             .map(|t| (t.name, t.topic_id))
@@ -45,15 +48,14 @@ pub async fn handle(
                 let Some(name) = name else {
                     return result
                         .with_error_code(ec::UNKNOWN_TOPIC_ID)
-                        .with_error_message(Some(StrBytes::from_static_str(
-                            "This server does not host this topic ID.",
-                        )));
+                        .with_error_message(message("This server does not host this topic ID."));
                 };
                 match topics::delete(broker, &name) {
-                    Ok(meta) => result.with_topic_id(meta.id),
+                    Ok(meta) if version >= 6 => result.with_topic_id(meta.id),
+                    Ok(_) => result,
                     Err(e) => result
                         .with_error_code(e.code)
-                        .with_error_message(Some(StrBytes::from_string(e.message))),
+                        .with_error_message(message(&e.message)),
                 }
             })
             .collect()

@@ -59,7 +59,11 @@ pub async fn handle(
                     .is_none_or(|keys| keys.is_empty() || keys.iter().any(|k| k.as_str() == name))
             };
             let entries = match r.resource_type {
-                TOPIC => match topic_entries(broker, &r.resource_name, req.include_synonyms) {
+                TOPIC => match topic_entries(
+                    broker,
+                    &r.resource_name,
+                    req.include_synonyms && version >= 1,
+                ) {
                     Ok(e) => e,
                     Err((code, msg)) => {
                         return base
@@ -98,6 +102,7 @@ pub async fn handle(
                 .map(|mut e| {
                     if version == 0 {
                         e.is_default = e.config_source == SOURCE_DEFAULT;
+                        e.config_source = -1;
                     }
                     if version >= 3 {
                         e.config_type = config_type(e.name.as_str());

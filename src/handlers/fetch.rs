@@ -102,7 +102,7 @@ pub async fn handle(
         for n in notified.iter_mut() {
             n.as_mut().enable();
         }
-        let (parts, total, errors) = read_all(&targets, max_bytes, read_committed);
+        let (parts, total, errors) = read_all(&targets, max_bytes, read_committed, version);
         if total >= min_bytes || errors || Instant::now() >= deadline {
             break parts;
         }
@@ -120,7 +120,7 @@ pub async fn handle(
             _ = broker.shutdown.cancelled() => {}
         }
         if broker.shutdown.is_cancelled() {
-            break read_all(&targets, max_bytes, read_committed).0;
+            break read_all(&targets, max_bytes, read_committed, version).0;
         }
     };
     for (target, data) in targets.iter().zip(parts) {
@@ -137,7 +137,10 @@ fn read_all(
     targets: &[Target],
     max_bytes: usize,
     read_committed: bool,
+    version: i16,
 ) -> (Vec<PartitionData>, usize, bool) {
+    // log_start_offset exists from v5.
+    let lso = |o: i64| if version >= 5 { o } else { -1 };
     let mut total = 0usize;
     let mut errors = false;
     let parts = targets
@@ -164,7 +167,7 @@ fn read_all(
                     total += read.records.len();
                     base.with_high_watermark(read.high_watermark)
                         .with_last_stable_offset(read.high_watermark)
-                        .with_log_start_offset(read.log_start_offset)
+                        .with_log_start_offset(lso(read.log_start_offset))
                         .with_records(Some(read.records))
                 }
                 Err(e) => {
@@ -173,7 +176,7 @@ fn read_all(
                     base.with_error_code(ec::for_log_error(&e))
                         .with_high_watermark(end)
                         .with_last_stable_offset(end)
-                        .with_log_start_offset(start)
+                        .with_log_start_offset(lso(start))
                 }
             }
         })

@@ -54,7 +54,7 @@ pub async fn handle(
                                     Some((offset, ts)) => base
                                         .with_offset(offset)
                                         .with_timestamp(ts)
-                                        .with_leader_epoch(0),
+                                        .with_leader_epoch(if version >= 4 { 0 } else { -1 }),
                                     None => base,
                                 }
                             }

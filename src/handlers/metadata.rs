@@ -35,7 +35,7 @@ pub async fn handle(
             .metadata
             .topics()
             .iter()
-            .map(|t| topic_entry(broker, t))
+            .map(|t| topic_entry(broker, t, version))
             .collect()
     } else {
         let requested = req.topics.unwrap_or_default();
@@ -45,16 +45,16 @@ pub async fn handle(
                 .into_iter()
                 .map(|t| match t.name {
                     Some(name) => match topics::get_or_auto_create(&broker, &name, allow_auto) {
-                        Ok(meta) => topic_entry(&broker, &meta),
+                        Ok(meta) => topic_entry(&broker, &meta, version),
                         Err(e) => MetadataResponseTopic::default()
                             .with_error_code(e.code)
                             .with_name(Some(name)),
                     },
                     None => match broker.metadata.topic_by_id(t.topic_id) {
-                        Some(meta) => topic_entry(&broker, &meta),
+                        Some(meta) => topic_entry(&broker, &meta, version),
                         None => MetadataResponseTopic::default()
                             .with_error_code(ec::UNKNOWN_TOPIC_ID)
-                            .with_name(None)
+                            .with_name((version < 12).then(TopicName::default))
                             .with_topic_id(t.topic_id),
                     },
                 })
@@ -66,28 +66,28 @@ pub async fn handle(
             .with_node_id(node)
             .with_host(StrBytes::from_string(host))
             .with_port(i32::from(port))])
-        .with_cluster_id(Some(StrBytes::from_string(
-            broker.metadata.cluster_id().to_string(),
-        )))
-        .with_controller_id(node)
+        .with_cluster_id(
+            (version >= 2).then(|| StrBytes::from_string(broker.metadata.cluster_id().to_string())),
+        )
+        .with_controller_id(if version >= 1 { node } else { BrokerId(-1) })
         .with_topics(topics)
 }
 
-fn topic_entry(broker: &Broker, meta: &TopicMeta) -> MetadataResponseTopic {
+fn topic_entry(broker: &Broker, meta: &TopicMeta, version: i16) -> MetadataResponseTopic {
     let node = BrokerId(broker.config.node_id);
     let partitions = (0..meta.partitions)
         .map(|p| {
             MetadataResponsePartition::default()
                 .with_partition_index(p)
                 .with_leader_id(node)
-                .with_leader_epoch(0)
+                .with_leader_epoch(if version >= 7 { 0 } else { -1 })
                 .with_replica_nodes(vec![node])
                 .with_isr_nodes(vec![node])
         })
         .collect();
     MetadataResponseTopic::default()
         .with_name(Some(TopicName(StrBytes::from_string(meta.name.clone()))))
-        .with_topic_id(meta.id)
+        .with_topic_id(if version >= 10 { meta.id } else { Uuid::nil() })
         .with_partitions(partitions)
 }
 

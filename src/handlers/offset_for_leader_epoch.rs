@@ -19,7 +19,7 @@ const UNKNOWN_LEADER_EPOCH: i16 = 75;
 
 pub async fn handle(
     broker: &Arc<Broker>,
-    _header: &RequestHeader,
+    header: &RequestHeader,
     req: OffsetForLeaderEpochRequest,
 ) -> OffsetForLeaderEpochResponse {
     let topics = req
@@ -47,9 +47,9 @@ pub async fn handle(
                         return base.with_error_code(FENCED_LEADER_EPOCH);
                     }
                     match log.offsets() {
-                        Ok((_, end)) if p.leader_epoch == 0 => {
-                            base.with_leader_epoch(0).with_end_offset(end)
-                        }
+                        Ok((_, end)) if p.leader_epoch == 0 => base
+                            .with_leader_epoch(if header.api_version >= 1 { 0 } else { -1 })
+                            .with_end_offset(end),
                         // Epochs below 0 are unknown; above 0 they are in the future.
                         Ok(_) => base,
                         Err(e) => base.with_error_code(ec::for_log_error(&e)),

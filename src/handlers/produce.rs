@@ -79,9 +79,10 @@ fn produce_partition(
         return base.with_error_code(ec::UNKNOWN_TOPIC_OR_PARTITION);
     };
     let fail = |code: i16, msg: String| {
+        // error_message exists from v8.
         base.clone()
             .with_error_code(code)
-            .with_error_message(Some(StrBytes::from_string(msg)))
+            .with_error_message((version >= 8).then(|| StrBytes::from_string(msg)))
     };
     let records = records.unwrap_or_default();
     let max = partition.config().max_message_bytes as usize;
@@ -118,7 +119,11 @@ fn produce_partition(
         Ok(info) => base
             .with_base_offset(info.base_offset)
             .with_log_append_time_ms(info.log_append_time)
-            .with_log_start_offset(info.log_start_offset),
+            .with_log_start_offset(if version >= 5 {
+                info.log_start_offset
+            } else {
+                -1
+            }),
         Err(e) => fail(ec::for_log_error(&e), e.to_string()),
     }
 }

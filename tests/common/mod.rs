@@ -1,0 +1,160 @@
+//! Test support: an in-process broker on 127.0.0.1:0 with a temp data dir, and a minimal
+//! raw-protocol client built on kafka-protocol's encoders (for driving the broker in tests;
+//! compatibility itself is proven by the real clients in compat-tests/).
+
+#![allow(dead_code)]
+
+use std::path::Path;
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use indexmap::IndexMap;
+use kafka_protocol::messages::{ApiKey, RequestHeader};
+use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Request, StrBytes};
+use kafka_protocol::records::{
+    Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use weir::{Broker, BrokerHandle, Config};
+
+pub async fn start(dir: &Path) -> BrokerHandle {
+    start_with(dir, |_| {}).await
+}
+
+pub async fn start_with(dir: &Path, tweak: impl FnOnce(&mut Config)) -> BrokerHandle {
+    let mut config = Config::default();
+    config.listener = "127.0.0.1:0".parse().unwrap();
+    config.data_dir = dir.to_path_buf();
+    tweak(&mut config);
+    Broker::start(config).await.expect("broker starts")
+}
+
+pub struct Client {
+    pub stream: TcpStream,
+    correlation: i32,
+}
+
+impl Client {
+    pub async fn connect(handle: &BrokerHandle) -> Client {
+        Client {
+            stream: TcpStream::connect(handle.local_addr).await.unwrap(),
+            correlation: 0,
+        }
+    }
+
+    /// Sends a request at `version` and decodes its response.
+    pub async fn send<R: Request>(&mut self, req: &R, version: i16) -> R::Response {
+        self.send_only(req, version).await;
+        self.receive::<R>(version).await
+    }
+
+    pub async fn send_only<R: Request>(&mut self, req: &R, version: i16) {
+        self.correlation += 1;
+        let key = ApiKey::try_from(R::KEY).unwrap();
+        let header = RequestHeader::default()
+            .with_request_api_key(R::KEY)
+            .with_request_api_version(version)
+            .with_correlation_id(self.correlation)
+            .with_client_id(Some(StrBytes::from_static_str("weir-tests")));
+        let mut body = BytesMut::new();
+        header
+            .encode(&mut body, key.request_header_version(version))
+            .unwrap();
+        req.encode(&mut body, version).unwrap();
+        let mut frame = BytesMut::new();
+        frame.put_i32(body.len() as i32);
+        frame.extend_from_slice(&body);
+        self.stream.write_all(&frame).await.unwrap();
+    }
+
+    pub async fn receive<R: Request>(&mut self, version: i16) -> R::Response {
+        let mut frame = self.read_frame().await.expect("a response frame");
+        let correlation = frame.get_i32();
+        assert_eq!(correlation, self.correlation, "responses come in order");
+        if <R::Response as HeaderVersion>::header_version(version) >= 1 {
+            let tags = frame.get_u8();
+            assert_eq!(tags, 0);
+        }
+        R::Response::decode(&mut frame, version).unwrap()
+    }
+
+    /// Reads one raw frame; `None` when the broker closed the connection.
+    pub async fn read_frame(&mut self) -> Option<Bytes> {
+        let mut size = [0u8; 4];
+        self.stream.read_exact(&mut size).await.ok()?;
+        let mut buf = vec![0u8; i32::from_be_bytes(size) as usize];
+        self.stream.read_exact(&mut buf).await.ok()?;
+        Some(Bytes::from(buf))
+    }
+
+    pub async fn write_raw(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).await.unwrap();
+    }
+
+    /// True when the broker has closed this connection (EOF or reset) within 5 s.
+    pub async fn is_closed(&mut self) -> bool {
+        let mut b = [0u8; 1];
+        match tokio::time::timeout(std::time::Duration::from_secs(5), self.stream.read(&mut b))
+            .await
+        {
+            Ok(Ok(0)) | Ok(Err(_)) => true,
+            _ => false,
+        }
+    }
+}
+
+/// A RecordBatch (magic 2) of `values`, optionally compressed, as a producer would send it.
+pub fn batch(values: &[&[u8]], compression: Compression) -> Bytes {
+    batch_with_producer(values, compression, -1, -1, -1)
+}
+
+pub fn batch_with_producer(
+    values: &[&[u8]],
+    compression: Compression,
+    producer_id: i64,
+    epoch: i16,
+    base_seq: i32,
+) -> Bytes {
+    let records: Vec<Record> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| Record {
+            transactional: false,
+            control: false,
+            partition_leader_epoch: 0,
+            producer_id,
+            producer_epoch: epoch,
+            timestamp_type: TimestampType::Creation,
+            offset: i as i64,
+            // The encoder groups records into one batch while offset - sequence is constant.
+            sequence: base_seq + i as i32,
+            timestamp: 1_700_000_000_000 + i as i64,
+            key: Some(Bytes::from(format!("k{i}"))),
+            value: Some(Bytes::copy_from_slice(v)),
+            headers: IndexMap::new(),
+        })
+        .collect();
+    let mut buf = BytesMut::new();
+    RecordBatchEncoder::encode(
+        &mut buf,
+        records.iter(),
+        &RecordEncodeOptions {
+            version: 2,
+            compression,
+        },
+    )
+    .unwrap();
+    buf.freeze()
+}
+
+/// Decodes every record in fetched bytes: (offset, value).
+pub fn records(mut bytes: Bytes) -> Vec<(i64, Bytes)> {
+    let mut out = Vec::new();
+    while bytes.has_remaining() {
+        let set = RecordBatchDecoder::decode(&mut bytes).unwrap();
+        for r in set.records {
+            out.push((r.offset, r.value.unwrap_or_default()));
+        }
+    }
+    out
+}

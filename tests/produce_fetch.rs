@@ -1,0 +1,265 @@
+//! Produce and fetch round trips, long polling, and ApiVersions against an in-process broker.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{batch, batch_with_producer, records, start, Client};
+use kafka_protocol::messages::create_topics_request::CreatableTopic;
+use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+use kafka_protocol::messages::*;
+use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::records::Compression;
+
+pub fn topic_name(s: &str) -> TopicName {
+    TopicName(StrBytes::from_string(s.to_string()))
+}
+
+pub async fn create_topic(c: &mut Client, name: &str, partitions: i32) {
+    let req = CreateTopicsRequest::default().with_topics(vec![CreatableTopic::default()
+        .with_name(topic_name(name))
+        .with_num_partitions(partitions)
+        .with_replication_factor(1)]);
+    let resp = c.send(&req, 7).await;
+    assert_eq!(
+        resp.topics[0].error_code, 0,
+        "{:?}",
+        resp.topics[0].error_message
+    );
+}
+
+pub async fn produce(
+    c: &mut Client,
+    topic: &str,
+    partition: i32,
+    records: bytes::Bytes,
+    version: i16,
+) -> (i16, i64) {
+    let req = ProduceRequest::default()
+        .with_acks(-1)
+        .with_timeout_ms(5000)
+        .with_topic_data(vec![TopicProduceData::default()
+            .with_name(topic_name(topic))
+            .with_partition_data(vec![PartitionProduceData::default()
+                .with_index(partition)
+                .with_records(Some(records))])]);
+    let resp = c.send(&req, version).await;
+    let p = &resp.responses[0].partition_responses[0];
+    (p.error_code, p.base_offset)
+}
+
+pub fn fetch_request(topic: &str, partition: i32, offset: i64, max_wait_ms: i32) -> FetchRequest {
+    FetchRequest::default()
+        .with_replica_id(BrokerId(-1))
+        .with_max_wait_ms(max_wait_ms)
+        .with_min_bytes(1)
+        .with_max_bytes(50 * 1024 * 1024)
+        .with_topics(vec![FetchTopic::default()
+            .with_topic(topic_name(topic))
+            .with_partitions(vec![FetchPartition::default()
+                .with_partition(partition)
+                .with_fetch_offset(offset)
+                .with_partition_max_bytes(1024 * 1024)])])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn produce_then_fetch_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start(dir.path()).await;
+    let mut c = Client::connect(&broker).await;
+    create_topic(&mut c, "orders", 2).await;
+
+    let (err, base) = produce(
+        &mut c,
+        "orders",
+        1,
+        batch(&[b"a", b"b", b"c"], Compression::None),
+        9,
+    )
+    .await;
+    assert_eq!((err, base), (0, 0));
+    let (err, base) = produce(&mut c, "orders", 1, batch(&[b"d"], Compression::Gzip), 3).await;
+    assert_eq!((err, base), (0, 3));
+    let (err, base) = produce(&mut c, "orders", 1, batch(&[b"e"], Compression::Lz4), 11).await;
+    assert_eq!((err, base), (0, 4));
+    let (err, base) = produce(&mut c, "orders", 1, batch(&[b"f"], Compression::Snappy), 7).await;
+    assert_eq!((err, base), (0, 5));
+
+    for version in [4i16, 11, 12] {
+        let resp = c.send(&fetch_request("orders", 1, 0, 0), version).await;
+        let p = &resp.responses[0].partitions[0];
+        assert_eq!(p.error_code, 0);
+        assert_eq!(p.high_watermark, 6);
+        let got = records(p.records.clone().unwrap());
+        let values: Vec<&[u8]> = got.iter().map(|(_, v)| &v[..]).collect();
+        assert_eq!(values, vec![&b"a"[..], b"b", b"c", b"d", b"e", b"f"]);
+        assert_eq!(
+            got.iter().map(|(o, _)| *o).collect::<Vec<_>>(),
+            (0..6).collect::<Vec<_>>()
+        );
+    }
+    // From the middle of a batch: the whole batch holding the offset comes back.
+    let resp = c.send(&fetch_request("orders", 1, 4, 0), 12).await;
+    let got = records(resp.responses[0].partitions[0].records.clone().unwrap());
+    assert_eq!(got.first().unwrap().0, 4);
+    // Past the end: OFFSET_OUT_OF_RANGE.
+    let resp = c.send(&fetch_request("orders", 1, 7, 0), 12).await;
+    assert_eq!(resp.responses[0].partitions[0].error_code, 1);
+    // Unknown partition / topic.
+    let resp = c.send(&fetch_request("orders", 5, 0, 0), 12).await;
+    assert_eq!(resp.responses[0].partitions[0].error_code, 3);
+    let (err, _) = produce(&mut c, "nope", 0, batch(&[b"x"], Compression::None), 9).await;
+    assert_eq!(err, 3);
+    broker.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn produce_errors_per_partition() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start(dir.path()).await;
+    let mut c = Client::connect(&broker).await;
+    create_topic(&mut c, "t", 1).await;
+    // Bad CRC: CORRUPT_MESSAGE.
+    let mut bad = batch(&[b"x"], Compression::None).to_vec();
+    let last = bad.len() - 1;
+    bad[last] ^= 0x55;
+    assert_eq!(produce(&mut c, "t", 0, bad.into(), 9).await.0, 2);
+    // Produce v2 is advertised but answered with UNSUPPORTED_VERSION.
+    assert_eq!(
+        produce(&mut c, "t", 0, batch(&[b"x"], Compression::None), 2)
+            .await
+            .0,
+        35
+    );
+    // Too large for max.message.bytes: MESSAGE_TOO_LARGE.
+    let big = vec![7u8; 2 * 1024 * 1024];
+    assert_eq!(
+        produce(&mut c, "t", 0, batch(&[&big], Compression::None), 9)
+            .await
+            .0,
+        10
+    );
+    // Invalid topic name.
+    assert_eq!(
+        produce(&mut c, "bad name", 0, batch(&[b"x"], Compression::None), 9)
+            .await
+            .0,
+        17
+    );
+    // Nothing was appended by the refused requests.
+    let resp = c.send(&fetch_request("t", 0, 0, 0), 12).await;
+    assert_eq!(resp.responses[0].partitions[0].high_watermark, 0);
+    broker.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idempotent_producer_sequences() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start(dir.path()).await;
+    let mut c = Client::connect(&broker).await;
+    create_topic(&mut c, "idem", 1).await;
+    let init = c
+        .send(
+            &InitProducerIdRequest::default().with_transaction_timeout_ms(60_000),
+            4,
+        )
+        .await;
+    assert_eq!(init.error_code, 0);
+    let pid = init.producer_id.0;
+    let b0 = batch_with_producer(&[b"1", b"2"], Compression::None, pid, 0, 0);
+    assert_eq!(produce(&mut c, "idem", 0, b0.clone(), 9).await, (0, 0));
+    // A retry of the same batch: success with the original offset, nothing appended.
+    assert_eq!(produce(&mut c, "idem", 0, b0, 9).await, (0, 0));
+    // A gap in sequence: OUT_OF_ORDER_SEQUENCE_NUMBER.
+    let gap = batch_with_producer(&[b"3"], Compression::None, pid, 0, 5);
+    assert_eq!(produce(&mut c, "idem", 0, gap, 9).await.0, 45);
+    let next = batch_with_producer(&[b"3"], Compression::None, pid, 0, 2);
+    assert_eq!(produce(&mut c, "idem", 0, next, 9).await, (0, 2));
+    // A stale epoch after a newer one: INVALID_PRODUCER_EPOCH.
+    let newer = batch_with_producer(&[b"4"], Compression::None, pid, 1, 0);
+    assert_eq!(produce(&mut c, "idem", 0, newer, 9).await, (0, 3));
+    let stale = batch_with_producer(&[b"5"], Compression::None, pid, 0, 3);
+    assert_eq!(produce(&mut c, "idem", 0, stale, 9).await.0, 47);
+    broker.shutdown().await;
+
+    // Producer state is rebuilt from the log: the retry is still recognised after restart.
+    let broker = start(dir.path()).await;
+    let mut c = Client::connect(&broker).await;
+    let again = batch_with_producer(&[b"4"], Compression::None, pid, 1, 0);
+    assert_eq!(produce(&mut c, "idem", 0, again, 9).await, (0, 3));
+    let init2 = c
+        .send(
+            &InitProducerIdRequest::default().with_transaction_timeout_ms(60_000),
+            4,
+        )
+        .await;
+    assert!(init2.producer_id.0 > pid, "producer ids are never reused");
+    broker.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn long_poll_is_woken_by_an_append() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start(dir.path()).await;
+    let mut c = Client::connect(&broker).await;
+    create_topic(&mut c, "poll", 1).await;
+    let mut waiter = Client::connect(&broker).await;
+    // An empty fetch with max_wait 0 answers at once.
+    let resp = waiter.send(&fetch_request("poll", 0, 0, 0), 12).await;
+    assert_eq!(
+        resp.responses[0].partitions[0]
+            .records
+            .as_ref()
+            .map(|r| r.len()),
+        Some(0)
+    );
+
+    let started = Instant::now();
+    waiter
+        .send_only(&fetch_request("poll", 0, 0, 30_000), 12)
+        .await;
+    // The fetch is parked; the producer's append must wake it long before 30 s.
+    let (err, _) = produce(&mut c, "poll", 0, batch(&[b"wake"], Compression::None), 9).await;
+    assert_eq!(err, 0);
+    let resp = tokio::time::timeout(Duration::from_secs(20), waiter.receive::<FetchRequest>(12))
+        .await
+        .expect("the long poll returns after the append, not at its 30 s timeout");
+    let got = records(resp.responses[0].partitions[0].records.clone().unwrap());
+    assert_eq!(&got[0].1[..], b"wake");
+    assert!(started.elapsed() < Duration::from_secs(20));
+    broker.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_versions_and_kip_511_fallback() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start(dir.path()).await;
+    let mut c = Client::connect(&broker).await;
+    for v in 0..=4 {
+        let resp = c.send(&ApiVersionsRequest::default(), v).await;
+        assert_eq!(resp.error_code, 0);
+        let produce = resp.api_keys.iter().find(|k| k.api_key == 0).unwrap();
+        assert_eq!((produce.min_version, produce.max_version), (0, 11));
+    }
+    // ApiVersions v9 (unknown): error 35 and the ranges, in the v0 layout with a v0 header.
+    let mut raw = bytes::BytesMut::new();
+    use bytes::BufMut;
+    raw.put_i32(2 + 2 + 4 + 2);
+    raw.put_i16(18);
+    raw.put_i16(9);
+    raw.put_i32(77);
+    raw.put_i16(-1);
+    c.write_raw(&raw).await;
+    let mut frame = c.read_frame().await.unwrap();
+    use bytes::Buf;
+    assert_eq!(frame.get_i32(), 77);
+    let resp = <ApiVersionsResponse as kafka_protocol::protocol::Decodable>::decode(&mut frame, 0)
+        .unwrap();
+    assert_eq!(resp.error_code, 35);
+    assert!(resp
+        .api_keys
+        .iter()
+        .any(|k| k.api_key == 18 && k.max_version == 4));
+    broker.shutdown().await;
+}
