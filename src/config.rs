@@ -72,6 +72,9 @@ pub struct LogConfig {
     pub cleanup_policy: String,
     /// `log.message.timestamp.type` / `message.timestamp.type`.
     pub timestamp_type: TimestampType,
+    /// `min.insync.replicas`: stored and reported; a single node always has one in-sync
+    /// replica, so acks=all is satisfied by the leader alone.
+    pub min_insync_replicas: u64,
 }
 
 impl Default for LogConfig {
@@ -88,6 +91,7 @@ impl Default for LogConfig {
             retention_bytes: -1,
             cleanup_policy: "delete".to_string(),
             timestamp_type: TimestampType::CreateTime,
+            min_insync_replicas: 1,
         }
     }
 }
@@ -101,6 +105,7 @@ pub const TOPIC_CONFIGS: &[(&str, &str)] = &[
     ("index.interval.bytes", "log.index.interval.bytes"),
     ("max.message.bytes", "message.max.bytes"),
     ("message.timestamp.type", "log.message.timestamp.type"),
+    ("min.insync.replicas", "min.insync.replicas"),
     ("retention.bytes", "log.retention.bytes"),
     ("retention.ms", "log.retention.ms"),
     ("segment.bytes", "log.segment.bytes"),
@@ -126,6 +131,9 @@ impl LogConfig {
             "flush.messages" => self.flush_messages = parse_range(name, value, 1, i64::MAX as u64)?,
             "flush.ms" => self.flush_ms = parse_range(name, value, 0, i64::MAX as u64)?,
             "retention.ms" => self.retention_ms = parse_signed(name, value, -1)?,
+            "min.insync.replicas" => {
+                self.min_insync_replicas = parse_range(name, value, 1, i32::MAX as u64)?
+            }
             "retention.bytes" => self.retention_bytes = parse_signed(name, value, -1)?,
             "cleanup.policy" => {
                 let mut parts: Vec<&str> = value.split(',').map(str::trim).collect();
@@ -160,6 +168,7 @@ impl LogConfig {
             "flush.ms" => self.flush_ms.to_string(),
             "retention.ms" => self.retention_ms.to_string(),
             "retention.bytes" => self.retention_bytes.to_string(),
+            "min.insync.replicas" => self.min_insync_replicas.to_string(),
             "cleanup.policy" => self.cleanup_policy.clone(),
             "message.timestamp.type" => self.timestamp_type.name().to_string(),
             _ => return None,
@@ -322,7 +331,6 @@ impl Config {
                 self.socket_request_max_bytes.to_string(),
             ),
             ("default.replication.factor".to_string(), "1".to_string()),
-            ("min.insync.replicas".to_string(), "1".to_string()),
         ];
         for (topic, broker) in TOPIC_CONFIGS {
             if let Some(value) = self.log.get_topic(topic) {

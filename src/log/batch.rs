@@ -208,6 +208,26 @@ pub fn split_batches(mut records: Bytes) -> Result<Vec<(Bytes, BatchHeader)>, Ba
     Ok(out)
 }
 
+/// The offset and timestamp of the first record in `batch` (a whole stored batch with header
+/// `h`) whose timestamp is >= `ts`. With LogAppendTime every record carries the batch's max
+/// timestamp. If the records cannot be decoded, the batch's base offset and max timestamp.
+pub fn first_record_at_or_after(batch: Bytes, h: &BatchHeader, ts: i64) -> (i64, i64) {
+    let fallback = (h.base_offset, h.max_timestamp);
+    if h.attributes & TIMESTAMP_TYPE_BIT != 0 {
+        return fallback;
+    }
+    let mut buf = batch;
+    match kafka_protocol::records::RecordBatchDecoder::decode(&mut buf) {
+        Ok(set) => set
+            .records
+            .iter()
+            .find(|r| r.timestamp >= ts)
+            .map(|r| (r.offset, r.timestamp))
+            .unwrap_or(fallback),
+        Err(_) => fallback,
+    }
+}
+
 /// Prepares a validated batch for the log: sets `base_offset` and a partition leader epoch of
 /// 0, and, when `log_append_time` is given, the LogAppendTime attribute and max_timestamp
 /// (recomputing the CRC). Copies the batch once, into a buffer the log can own.

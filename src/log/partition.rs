@@ -399,7 +399,8 @@ impl Partition {
         })
     }
 
-    /// The first batch whose max timestamp is >= `ts`: (its base offset, its max timestamp).
+    /// The first record whose timestamp is >= `ts`: (its offset, its timestamp). The time
+    /// index finds the batch; only that one batch is decoded (decompressed if need be).
     pub fn offset_for_timestamp(&self, ts: i64) -> Result<Option<(i64, i64)>, LogError> {
         let (file, start, end) = {
             let l = self.lock()?;
@@ -414,7 +415,14 @@ impl Partition {
                 break;
             };
             if h.max_timestamp >= ts {
-                return Ok(Some((h.base_offset, h.max_timestamp)));
+                let mut buf = vec![0u8; h.total_len()];
+                file.read_exact_at(&mut buf, pos)
+                    .map_err(|e| self.fail(&e))?;
+                return Ok(Some(batch::first_record_at_or_after(
+                    Bytes::from(buf),
+                    &h,
+                    ts,
+                )));
             }
             pos += h.total_len() as u64;
         }
