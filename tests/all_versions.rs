@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)]
 //! Every API at every advertised version gets a decodable answer on a live connection, and
 //! the connection stays open. This catches fields set in a version that does not carry them.
 

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)]
 //! Produce and fetch round trips, long polling, and ApiVersions against an in-process broker.
 
 mod common;

@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)]
 //! Restarts: data survives a clean restart, and a torn tail (garbage appended to the active
 //! .log, a truncated .index) is repaired with every earlier batch intact.
 

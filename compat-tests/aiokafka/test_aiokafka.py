@@ -139,7 +139,7 @@ async def create_topic(name, partitions=1):
               file=sys.stderr)
 
 
-async def read_back(topic, count, partitions=(0,), timeout=20.0):
+async def read_back(topic, count, partitions=(0,), timeout=15.0):
     """assign() + seek_to_beginning(), then getmany() until `count` records arrived."""
     c = AIOKafkaConsumer(group_id=None, enable_auto_commit=False, fetch_max_wait_ms=100,
                          **COMMON)

@@ -184,7 +184,7 @@ pub fn validate(buf: &[u8]) -> Result<BatchHeader, BatchError> {
         // can hold more, but never an empty one.
         && (h.codec() != 0 || (h.record_count as usize).saturating_mul(MIN_RECORD_LEN) <= payload)
         && payload > 0;
-    if !count_ok && !(h.is_control() && h.record_count >= 1) {
+    if !(count_ok || h.is_control() && h.record_count >= 1) {
         return Err(BatchError::BadCount {
             count: h.record_count,
             delta: h.last_offset_delta,

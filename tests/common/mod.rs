@@ -22,9 +22,11 @@ pub async fn start(dir: &Path) -> BrokerHandle {
 }
 
 pub async fn start_with(dir: &Path, tweak: impl FnOnce(&mut Config)) -> BrokerHandle {
-    let mut config = Config::default();
-    config.listener = "127.0.0.1:0".parse().unwrap();
-    config.data_dir = dir.to_path_buf();
+    let mut config = Config {
+        listener: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.to_path_buf(),
+        ..Config::default()
+    };
     tweak(&mut config);
     Broker::start(config).await.expect("broker starts")
 }
@@ -94,12 +96,10 @@ impl Client {
     /// True when the broker has closed this connection (EOF or reset) within 5 s.
     pub async fn is_closed(&mut self) -> bool {
         let mut b = [0u8; 1];
-        match tokio::time::timeout(std::time::Duration::from_secs(5), self.stream.read(&mut b))
-            .await
-        {
-            Ok(Ok(0)) | Ok(Err(_)) => true,
-            _ => false,
-        }
+        matches!(
+            tokio::time::timeout(std::time::Duration::from_secs(5), self.stream.read(&mut b)).await,
+            Ok(Ok(0)) | Ok(Err(_))
+        )
     }
 }
 
