@@ -106,15 +106,17 @@ finish() {
 # "cannot access archive" failures.
 apt_install() {
     local missing=() p
-    for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+    done
     [ ${#missing[@]} -eq 0 ] && return 0
     local sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
     local i
     for i in 1 2 3 4 5; do
         if [ ! -f /tmp/.weir-apt-updated ] || [ "$i" -gt 1 ]; then
-            $sudo apt-get update -qq && touch /tmp/.weir-apt-updated
+            $sudo apt-get -o DPkg::Lock::Timeout=120 update -qq && touch /tmp/.weir-apt-updated
         fi
-        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" && return 0
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get -o DPkg::Lock::Timeout=120 install -y -qq "${missing[@]}" && return 0
         echo "apt-get install failed (try $i), retrying"; sleep $((i * 3))
     done
     return 1

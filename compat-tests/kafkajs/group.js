@@ -56,8 +56,13 @@ async function run () {
     await producer.send({ topic, acks: -1, messages: sent })
 
     const received = []
-    let resolveAll
-    const all = new Promise(resolve => { resolveAll = resolve })
+    let resolveAll, rejectAll
+    const all = new Promise((resolve, reject) => { resolveAll = resolve; rejectAll = reject })
+    // A crash means kafkajs gave up after its own retries: fail with its error right away.
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      const e = payload.error
+      rejectAll(new Error(`consumer crashed after ${received.length} messages: ${e && e.name}: ${e && e.message}`))
+    })
     await consumer.connect()
     await consumer.subscribe({ topics: [topic], fromBeginning: true })
     await consumer.run({

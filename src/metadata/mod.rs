@@ -7,6 +7,8 @@
 //! Keys (tree `cluster`): `cluster_id` (UTF-8), `node_id` (i32 BE), `next_producer_id` (i64 BE).
 //! Keys (tree `topics`): the topic name; values are TOML documents of [`TopicMeta`].
 
+pub mod offsets;
+
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::RwLock;
@@ -41,6 +43,8 @@ pub struct MetadataStore {
     db: sled::Db,
     cluster: sled::Tree,
     topics_tree: sled::Tree,
+    offsets: sled::Tree,
+    groups: sled::Tree,
     topics: RwLock<HashMap<String, TopicMeta>>,
     cluster_id: String,
     producer_ids: std::sync::Mutex<()>,
@@ -77,6 +81,8 @@ impl MetadataStore {
             .open()?;
         let cluster = db.open_tree("cluster")?;
         let topics_tree = db.open_tree("topics")?;
+        let offsets = db.open_tree("offsets")?;
+        let groups = db.open_tree("groups")?;
         let cluster_id = match cluster.get("cluster_id")? {
             Some(v) => String::from_utf8_lossy(&v).into_owned(),
             None => {
@@ -114,6 +120,8 @@ impl MetadataStore {
             db,
             cluster,
             topics_tree,
+            offsets,
+            groups,
             topics: RwLock::new(topics),
             cluster_id,
             producer_ids: std::sync::Mutex::new(()),
