@@ -16,6 +16,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::config::Config;
 use crate::error::Error;
+use crate::group::GroupCoordinator;
 use crate::log::{now_ms, LogManager, TopicPartition};
 use crate::metadata::MetadataStore;
 
@@ -23,6 +24,7 @@ pub struct Broker {
     pub config: Config,
     pub metadata: MetadataStore,
     pub logs: LogManager,
+    pub groups: GroupCoordinator,
     /// Cancelled when the broker begins shutting down.
     pub shutdown: CancellationToken,
 }
@@ -53,6 +55,10 @@ impl Broker {
             tasks.clone(),
         ));
         tasks.spawn(flush_task(broker.clone()));
+        let timers = broker.clone();
+        tasks.spawn(async move {
+            timers.groups.run_timers(&timers.metadata, &timers.shutdown).await;
+        });
         tracing::info!(
             address = %local_addr,
             cluster_id = broker.metadata.cluster_id(),
@@ -79,10 +85,12 @@ impl Broker {
                 )?;
             }
         }
+        let groups = GroupCoordinator::new(config.group, &metadata)?;
         Ok(Broker {
             config,
             metadata,
             logs,
+            groups,
             shutdown: CancellationToken::new(),
         })
     }

@@ -207,6 +207,8 @@ pub struct Config {
     pub socket_request_max_bytes: usize,
     /// Broker-level defaults for every topic's log.
     pub log: LogConfig,
+    /// Consumer group settings (`group.*`).
+    pub group: crate::group::GroupConfig,
 }
 
 impl Default for Config {
@@ -220,6 +222,7 @@ impl Default for Config {
             auto_create_topics: true,
             socket_request_max_bytes: 100 * 1024 * 1024,
             log: LogConfig::default(),
+            group: crate::group::GroupConfig::default(),
         }
     }
 }
@@ -246,6 +249,15 @@ impl Config {
             }
             "auto.create.topics.enable" => {
                 self.auto_create_topics = parse_bool(name, value)?;
+            }
+            "group.min.session.timeout.ms" => {
+                self.group.min_session_timeout_ms = parse_range(name, value, 0, i32::MAX as u64)? as i32
+            }
+            "group.max.session.timeout.ms" => {
+                self.group.max_session_timeout_ms = parse_range(name, value, 0, i32::MAX as u64)? as i32
+            }
+            "group.initial.rebalance.delay.ms" => {
+                self.group.initial_rebalance_delay_ms = parse_range(name, value, 0, i32::MAX as u64)? as i32
             }
             "socket.request.max.bytes" => {
                 self.socket_request_max_bytes =
@@ -331,6 +343,9 @@ impl Config {
                 self.socket_request_max_bytes.to_string(),
             ),
             ("default.replication.factor".to_string(), "1".to_string()),
+            ("group.min.session.timeout.ms".to_string(), self.group.min_session_timeout_ms.to_string()),
+            ("group.max.session.timeout.ms".to_string(), self.group.max_session_timeout_ms.to_string()),
+            ("group.initial.rebalance.delay.ms".to_string(), self.group.initial_rebalance_delay_ms.to_string()),
         ];
         for (topic, broker) in TOPIC_CONFIGS {
             if let Some(value) = self.log.get_topic(topic) {

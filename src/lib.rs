@@ -16,6 +16,7 @@
 //! either path.
 
 pub mod broker;
+pub mod group;
 pub mod config;
 pub mod error;
 pub mod handlers;

@@ -52,6 +52,9 @@ const ENV_SETTINGS: &[&str] = &[
     "log.retention.bytes",
     "log.cleanup.policy",
     "log.message.timestamp.type",
+    "group.min.session.timeout.ms",
+    "group.max.session.timeout.ms",
+    "group.initial.rebalance.delay.ms",
 ];
 
 fn build_config(args: &Args) -> anyhow::Result<Config> {

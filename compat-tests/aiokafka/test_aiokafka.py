@@ -23,7 +23,7 @@ from aiokafka.codec import has_gzip, has_lz4, has_snappy, has_zstd
 CLIENT = os.environ.get("CLIENT_NAME", "aiokafka")
 BOOT = os.environ["BOOTSTRAP"]
 SCENARIO_TIMEOUT = float(os.environ.get("SCENARIO_TIMEOUT", "60"))
-TOTAL_BUDGET = float(os.environ.get("TOTAL_BUDGET", "240"))
+TOTAL_BUDGET = float(os.environ.get("TOTAL_BUDGET", "180"))
 RUN_ID = uuid.uuid4().hex[:8]
 logging.basicConfig(level=logging.DEBUG if os.environ.get("COMPAT_DEBUG") else logging.WARNING,
                     stream=sys.stderr)

@@ -26,7 +26,7 @@ start_broker
 
 # 3. Scenarios: the program prints one PASS/FAIL line per scenario; its watchdog and time
 #    budget bound it, `timeout` is the last resort.
-run_scenarios timeout -k 10 360 "$PY" "$HERE/test_confluent.py"
+run_scenarios timeout -k 10 240 "$PY" "$HERE/test_confluent.py"
 
 # 4. Tally.
 finish

@@ -32,7 +32,7 @@ CLIENT = os.environ.get("CLIENT_NAME", "confluent-kafka")
 BOOT = os.environ["BOOTSTRAP"]
 DEBUG = os.environ.get("COMPAT_DEBUG", "")
 SCENARIO_TIMEOUT = float(os.environ.get("SCENARIO_TIMEOUT", "60"))
-TOTAL_BUDGET = float(os.environ.get("TOTAL_BUDGET", "300"))
+TOTAL_BUDGET = float(os.environ.get("TOTAL_BUDGET", "180"))
 RUN_ID = uuid.uuid4().hex[:8]
 
 # ---------------------------------------------------------------- scenario harness
@@ -168,10 +168,10 @@ def create_topic(name, partitions=1, config=None):
               file=sys.stderr)
 
 
-def produce_all(topic, msgs, timeout=20.0, **pconf):
+def produce_all(topic, msgs, timeout=15.0, **pconf):
     """Produces msgs (dicts with value/key/headers/partition/timestamp) and returns the
     delivery reports, in produce order, as (err, partition, offset)."""
-    cfg = conf(**{"linger.ms": 5, "message.timeout.ms": 15000})
+    cfg = conf(**{"linger.ms": 5, "message.timeout.ms": 10000})
     cfg.update(pconf)
     p = Producer(cfg)
     reports = [None] * len(msgs)
@@ -206,7 +206,7 @@ def new_consumer(**extra):
                             **extra}))
 
 
-def consume(assignments, count, timeout=20.0):
+def consume(assignments, count, timeout=15.0):
     """Assigns [(topic, partition, offset)] and polls until `count` messages arrived."""
     c = new_consumer()
     try:

@@ -24,7 +24,7 @@ from kafka.admin import KafkaAdminClient
 CLIENT = os.environ.get("CLIENT_NAME", "kafka-python")
 BOOT = os.environ["BOOTSTRAP"]
 SCENARIO_TIMEOUT = float(os.environ.get("SCENARIO_TIMEOUT", "60"))
-TOTAL_BUDGET = float(os.environ.get("TOTAL_BUDGET", "240"))
+TOTAL_BUDGET = float(os.environ.get("TOTAL_BUDGET", "180"))
 RUN_ID = uuid.uuid4().hex[:8]
 if os.environ.get("COMPAT_DEBUG"):
     logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)

@@ -18,16 +18,27 @@ use crate::protocol::{response, ProtocolError};
 pub mod api_versions;
 pub mod create_partitions;
 pub mod create_topics;
+pub mod delete_groups;
 pub mod delete_topics;
 pub mod describe_cluster;
 pub mod describe_configs;
+pub mod describe_groups;
 pub mod describe_topic_partitions;
 pub mod fetch;
+pub mod find_coordinator;
+pub mod heartbeat;
 pub mod init_producer_id;
+pub mod join_group;
+pub mod leave_group;
+pub mod list_groups;
 pub mod list_offsets;
 pub mod metadata;
+pub mod offset_commit;
+pub mod offset_delete;
+pub mod offset_fetch;
 pub mod offset_for_leader_epoch;
 pub mod produce;
+pub mod sync_group;
 
 /// An API this broker serves and the versions it accepts.
 #[derive(Debug, Clone, Copy)]
@@ -76,6 +87,15 @@ registry! {
     Fetch => fetch [4, 17];
     ListOffsets => list_offsets [0, 9];
     Metadata => metadata [0, 12];
+    OffsetCommit => offset_commit [0, 9];
+    OffsetFetch => offset_fetch [0, 9];
+    FindCoordinator => find_coordinator [0, 6];
+    JoinGroup => join_group [0, 9];
+    Heartbeat => heartbeat [0, 4];
+    LeaveGroup => leave_group [0, 5];
+    SyncGroup => sync_group [0, 5];
+    DescribeGroups => describe_groups [0, 5];
+    ListGroups => list_groups [0, 5];
     ApiVersions => api_versions [0, 4];
     CreateTopics => create_topics [0, 7];
     DeleteTopics => delete_topics [0, 6];
@@ -83,6 +103,8 @@ registry! {
     OffsetForLeaderEpoch => offset_for_leader_epoch [0, 4];
     DescribeConfigs => describe_configs [0, 4];
     CreatePartitions => create_partitions [0, 3];
+    DeleteGroups => delete_groups [0, 2];
+    OffsetDelete => offset_delete [0, 0];
     DescribeCluster => describe_cluster [0, 1];
     DescribeTopicPartitions => describe_topic_partitions [0, 0];
 }
@@ -101,6 +123,7 @@ pub fn spec(key: ApiKey) -> Option<ApiSpec> {
 pub async fn handle_frame(
     broker: &Arc<Broker>,
     frame: Bytes,
+    client_host: &str,
 ) -> Result<Option<BytesMut>, ProtocolError> {
     let (raw_key, version, correlation_id) = request::peek(&frame)?;
     let key = ApiKey::try_from(raw_key).map_err(|_| ProtocolError::UnknownApiKey(raw_key))?;
@@ -115,7 +138,8 @@ pub async fn handle_frame(
             version,
         });
     }
-    let (header, body) = request::parse(frame, key)?;
+    let (mut header, body) = request::parse(frame, key)?;
+    header.client_host = client_host.to_string();
     route(broker, key, &header, body).await
 }
 

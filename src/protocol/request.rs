@@ -18,6 +18,8 @@ pub struct RequestHeader {
     pub api_version: i16,
     pub correlation_id: i32,
     pub client_id: Option<String>,
+    /// The peer's address as Kafka reports it (`/127.0.0.1`); set by the connection.
+    pub client_host: String,
 }
 
 /// Reads the first 8 bytes (key, version, correlation id) without consuming anything.
@@ -83,6 +85,7 @@ pub fn parse(mut frame: Bytes, key: ApiKey) -> Result<(RequestHeader, Bytes), Pr
             api_version,
             correlation_id,
             client_id,
+            client_host: String::new(),
         },
         frame,
     ))

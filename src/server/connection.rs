@@ -18,6 +18,7 @@ pub async fn run(broker: Arc<Broker>, stream: TcpStream, peer: SocketAddr) {
     let mut reader = BufReader::with_capacity(64 * 1024, read_half);
     let mut writer = BufWriter::with_capacity(64 * 1024, write_half);
     let max = broker.config.socket_request_max_bytes;
+    let client_host = format!("/{}", peer.ip());
     loop {
         let frame = tokio::select! {
             _ = broker.shutdown.cancelled() => break,
@@ -31,7 +32,7 @@ pub async fn run(broker: Arc<Broker>, stream: TcpStream, peer: SocketAddr) {
                 break;
             }
         };
-        match handlers::handle_frame(&broker, frame).await {
+        match handlers::handle_frame(&broker, frame, &client_host).await {
             Ok(Some(response)) => {
                 if let Err(e) = writer.write_all(&response).await {
                     tracing::debug!(%peer, error = %e, "write failed");

@@ -1,0 +1,56 @@
+//! DescribeGroups (key 15), v0-v5: state, protocol and members (with their metadata and
+//! assignment). An unknown group is reported as Dead with no error, as Kafka does up to v5.
+
+use std::sync::Arc;
+
+use kafka_protocol::messages::describe_groups_response::{DescribedGroup, DescribedGroupMember};
+use kafka_protocol::messages::{DescribeGroupsRequest, DescribeGroupsResponse};
+use kafka_protocol::protocol::StrBytes;
+
+use crate::broker::Broker;
+use crate::protocol::request::RequestHeader;
+
+pub async fn handle(broker: &Arc<Broker>, header: &RequestHeader, req: DescribeGroupsRequest) -> DescribeGroupsResponse {
+    let version = header.api_version;
+    let groups = req
+        .groups
+        .into_iter()
+        .map(|id| match broker.groups.describe(&id) {
+            None => DescribedGroup::default()
+                .with_group_id(id)
+                .with_group_state(StrBytes::from_static_str("Dead")),
+            Some(s) => {
+                let members = s
+                    .members
+                    .iter()
+                    .map(|m| {
+                        let metadata = m
+                            .protocols
+                            .iter()
+                            .find(|(n, _)| *n == s.protocol_name)
+                            .map(|(_, md)| md.clone())
+                            .unwrap_or_default();
+                        DescribedGroupMember::default()
+                            .with_member_id(StrBytes::from_string(m.member_id.clone()))
+                            .with_group_instance_id(if version >= 4 {
+                                m.group_instance_id.clone().map(StrBytes::from_string)
+                            } else {
+                                None
+                            })
+                            .with_client_id(StrBytes::from_string(m.client_id.clone()))
+                            .with_client_host(StrBytes::from_string(m.client_host.clone()))
+                            .with_member_metadata(metadata)
+                            .with_member_assignment(m.assignment.clone())
+                    })
+                    .collect();
+                DescribedGroup::default()
+                    .with_group_id(id)
+                    .with_group_state(StrBytes::from_static_str(s.state.name()))
+                    .with_protocol_type(StrBytes::from_string(s.protocol_type))
+                    .with_protocol_data(StrBytes::from_string(s.protocol_name))
+                    .with_members(members)
+            }
+        })
+        .collect();
+    DescribeGroupsResponse::default().with_groups(groups)
+}

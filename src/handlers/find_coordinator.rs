@@ -1,0 +1,57 @@
+//! FindCoordinator (key 10), v0-v6: this node coordinates every group (key type 0). Batched
+//! keys from v4. Transactions (key type 1) are not served yet: COORDINATOR_NOT_AVAILABLE.
+
+use std::sync::Arc;
+
+use kafka_protocol::messages::find_coordinator_response::Coordinator;
+use kafka_protocol::messages::{BrokerId, FindCoordinatorRequest, FindCoordinatorResponse};
+use kafka_protocol::protocol::StrBytes;
+
+use crate::broker::Broker;
+use crate::protocol::error_code as ec;
+use crate::protocol::request::RequestHeader;
+
+const GROUP: i8 = 0;
+
+pub async fn handle(broker: &Arc<Broker>, header: &RequestHeader, req: FindCoordinatorRequest) -> FindCoordinatorResponse {
+    let version = header.api_version;
+    let (host, port) = broker.config.advertised();
+    let node = BrokerId(broker.config.node_id);
+    let answer = |key: &str| -> (i16, Option<&'static str>) {
+        if req.key_type != GROUP {
+            (ec::COORDINATOR_NOT_AVAILABLE, Some("Transactions are not supported by this broker."))
+        } else if key.is_empty() {
+            (ec::INVALID_GROUP_ID, Some("The group id is empty."))
+        } else {
+            (ec::NONE, None)
+        }
+    };
+    if version >= 4 {
+        let coordinators = req
+            .coordinator_keys
+            .iter()
+            .map(|key| {
+                let (code, msg) = answer(key);
+                let c = Coordinator::default()
+                    .with_key(key.clone())
+                    .with_error_code(code)
+                    .with_error_message(msg.map(StrBytes::from_static_str));
+                if code == ec::NONE {
+                    c.with_node_id(node).with_host(StrBytes::from_string(host.clone())).with_port(i32::from(port))
+                } else {
+                    c.with_node_id(BrokerId(-1)).with_port(-1)
+                }
+            })
+            .collect();
+        return FindCoordinatorResponse::default().with_coordinators(coordinators);
+    }
+    let (code, msg) = answer(&req.key);
+    let resp = FindCoordinatorResponse::default()
+        .with_error_code(code)
+        .with_error_message(if version >= 1 { msg.map(StrBytes::from_static_str) } else { None });
+    if code == ec::NONE {
+        resp.with_node_id(node).with_host(StrBytes::from_string(host)).with_port(i32::from(port))
+    } else {
+        resp.with_node_id(BrokerId(-1)).with_port(-1)
+    }
+}

@@ -1,0 +1,130 @@
+//! OffsetFetch (key 9), v0-v9: committed offsets of a group (v0-v7) or of several groups
+//! (v8+); all of a group's offsets when no topics are named (v2+). A partition without a
+//! commit gets offset -1. `require_stable` needs nothing here: without transactions no
+//! offset is ever pending.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use kafka_protocol::messages::offset_fetch_response::{
+    OffsetFetchResponseGroup, OffsetFetchResponsePartition, OffsetFetchResponsePartitions, OffsetFetchResponseTopic,
+    OffsetFetchResponseTopics,
+};
+use kafka_protocol::messages::{OffsetFetchRequest, OffsetFetchResponse, TopicName};
+use kafka_protocol::protocol::StrBytes;
+
+use crate::broker::Broker;
+use crate::metadata::offsets::CommittedOffset;
+use crate::protocol::error_code as ec;
+use crate::protocol::request::RequestHeader;
+
+/// (topic, partition, offset, leader epoch, metadata) for the requested partitions, or for
+/// all committed ones when `wanted` is None.
+type Row = (String, i32, i64, i32, String);
+
+fn lookup(broker: &Broker, group: &str, wanted: Option<Vec<(String, Vec<i32>)>>) -> Result<Vec<Row>, i16> {
+    let committed = tokio::task::block_in_place(|| broker.metadata.fetch_offsets(group)).map_err(|e| {
+        tracing::error!(group, error = %e, "fetching offsets");
+        ec::UNKNOWN_SERVER_ERROR
+    })?;
+    let by_key: HashMap<(String, i32), CommittedOffset> =
+        committed.into_iter().map(|c| ((c.topic.clone(), c.partition), c)).collect();
+    Ok(match wanted {
+        None => {
+            let mut rows: Vec<Row> = by_key
+                .into_values()
+                .map(|c| (c.topic, c.partition, c.offset, c.leader_epoch, c.metadata))
+                .collect();
+            rows.sort();
+            rows
+        }
+        Some(topics) => topics
+            .into_iter()
+            .flat_map(|(t, ps)| ps.into_iter().map(move |p| (t.clone(), p)))
+            .map(|(t, p)| match by_key.get(&(t.clone(), p)) {
+                Some(c) => (t, p, c.offset, c.leader_epoch, c.metadata.clone()),
+                None => (t, p, -1, -1, String::new()),
+            })
+            .collect(),
+    })
+}
+
+/// Groups rows by topic, keeping first-seen order.
+fn by_topic(rows: Vec<Row>) -> Vec<(String, Vec<Row>)> {
+    let mut out: Vec<(String, Vec<Row>)> = Vec::new();
+    for r in rows {
+        match out.iter_mut().find(|(t, _)| *t == r.0) {
+            Some((_, v)) => v.push(r),
+            None => out.push((r.0.clone(), vec![r])),
+        }
+    }
+    out
+}
+
+pub async fn handle(broker: &Arc<Broker>, header: &RequestHeader, req: OffsetFetchRequest) -> OffsetFetchResponse {
+    let version = header.api_version;
+    let epoch = |e: i32| if version >= 5 { e } else { -1 };
+    if version >= 8 {
+        let groups = req
+            .groups
+            .into_iter()
+            .map(|g| {
+                let wanted = g
+                    .topics
+                    .map(|ts| ts.into_iter().map(|t| (t.name.to_string(), t.partition_indexes)).collect());
+                match lookup(broker, &g.group_id, wanted) {
+                    Err(code) => OffsetFetchResponseGroup::default().with_group_id(g.group_id).with_error_code(code),
+                    Ok(rows) => {
+                        let topics = by_topic(rows)
+                            .into_iter()
+                            .map(|(t, rows)| {
+                                OffsetFetchResponseTopics::default()
+                                    .with_name(TopicName(StrBytes::from_string(t)))
+                                    .with_partitions(
+                                        rows.into_iter()
+                                            .map(|(_, p, o, e, m)| {
+                                                OffsetFetchResponsePartitions::default()
+                                                    .with_partition_index(p)
+                                                    .with_committed_offset(o)
+                                                    .with_committed_leader_epoch(e)
+                                                    .with_metadata(Some(StrBytes::from_string(m)))
+                                            })
+                                            .collect(),
+                                    )
+                            })
+                            .collect();
+                        OffsetFetchResponseGroup::default().with_group_id(g.group_id).with_topics(topics)
+                    }
+                }
+            })
+            .collect();
+        return OffsetFetchResponse::default().with_groups(groups);
+    }
+    let wanted = req
+        .topics
+        .map(|ts| ts.into_iter().map(|t| (t.name.to_string(), t.partition_indexes)).collect());
+    match lookup(broker, &req.group_id, wanted) {
+        Err(code) => OffsetFetchResponse::default().with_error_code(if version >= 2 { code } else { 0 }),
+        Ok(rows) => {
+            let topics = by_topic(rows)
+                .into_iter()
+                .map(|(t, rows)| {
+                    OffsetFetchResponseTopic::default()
+                        .with_name(TopicName(StrBytes::from_string(t)))
+                        .with_partitions(
+                            rows.into_iter()
+                                .map(|(_, p, o, e, m)| {
+                                    OffsetFetchResponsePartition::default()
+                                        .with_partition_index(p)
+                                        .with_committed_offset(o)
+                                        .with_committed_leader_epoch(epoch(e))
+                                        .with_metadata(Some(StrBytes::from_string(m)))
+                                })
+                                .collect(),
+                        )
+                })
+                .collect();
+            OffsetFetchResponse::default().with_topics(topics)
+        }
+    }
+}
