@@ -57,7 +57,10 @@ impl Broker {
         tasks.spawn(flush_task(broker.clone()));
         let timers = broker.clone();
         tasks.spawn(async move {
-            timers.groups.run_timers(&timers.metadata, &timers.shutdown).await;
+            timers
+                .groups
+                .run_timers(&timers.metadata, &timers.shutdown)
+                .await;
         });
         tracing::info!(
             address = %local_addr,

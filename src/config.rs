@@ -251,13 +251,16 @@ impl Config {
                 self.auto_create_topics = parse_bool(name, value)?;
             }
             "group.min.session.timeout.ms" => {
-                self.group.min_session_timeout_ms = parse_range(name, value, 0, i32::MAX as u64)? as i32
+                self.group.min_session_timeout_ms =
+                    parse_range(name, value, 0, i32::MAX as u64)? as i32
             }
             "group.max.session.timeout.ms" => {
-                self.group.max_session_timeout_ms = parse_range(name, value, 0, i32::MAX as u64)? as i32
+                self.group.max_session_timeout_ms =
+                    parse_range(name, value, 0, i32::MAX as u64)? as i32
             }
             "group.initial.rebalance.delay.ms" => {
-                self.group.initial_rebalance_delay_ms = parse_range(name, value, 0, i32::MAX as u64)? as i32
+                self.group.initial_rebalance_delay_ms =
+                    parse_range(name, value, 0, i32::MAX as u64)? as i32
             }
             "socket.request.max.bytes" => {
                 self.socket_request_max_bytes =
@@ -343,9 +346,18 @@ impl Config {
                 self.socket_request_max_bytes.to_string(),
             ),
             ("default.replication.factor".to_string(), "1".to_string()),
-            ("group.min.session.timeout.ms".to_string(), self.group.min_session_timeout_ms.to_string()),
-            ("group.max.session.timeout.ms".to_string(), self.group.max_session_timeout_ms.to_string()),
-            ("group.initial.rebalance.delay.ms".to_string(), self.group.initial_rebalance_delay_ms.to_string()),
+            (
+                "group.min.session.timeout.ms".to_string(),
+                self.group.min_session_timeout_ms.to_string(),
+            ),
+            (
+                "group.max.session.timeout.ms".to_string(),
+                self.group.max_session_timeout_ms.to_string(),
+            ),
+            (
+                "group.initial.rebalance.delay.ms".to_string(),
+                self.group.initial_rebalance_delay_ms.to_string(),
+            ),
         ];
         for (topic, broker) in TOPIC_CONFIGS {
             if let Some(value) = self.log.get_topic(topic) {

@@ -16,9 +16,9 @@
 //! either path.
 
 pub mod broker;
-pub mod group;
 pub mod config;
 pub mod error;
+pub mod group;
 pub mod handlers;
 pub mod log;
 pub mod metadata;

@@ -18,7 +18,10 @@ use std::time::Duration;
 use tokio::sync::{oneshot, Notify};
 use tokio_util::sync::CancellationToken;
 
-pub use state::{Completion, Group, GroupConfig, GroupState, JoinRequest, JoinResult, MemberRef, Reply, SyncResult};
+pub use state::{
+    Completion, Group, GroupConfig, GroupState, JoinRequest, JoinResult, MemberRef, Reply,
+    SyncResult,
+};
 
 use crate::log::now_ms;
 use crate::metadata::{MetadataError, MetadataStore};
@@ -124,7 +127,9 @@ impl GroupCoordinator {
                 }
                 Reply::Later { member_id } => {
                     let (tx, rx) = oneshot::channel();
-                    inner.join_waiters.insert((group_id.to_string(), member_id), tx);
+                    inner
+                        .join_waiters
+                        .insert((group_id.to_string(), member_id), tx);
                     rx
                 }
             };
@@ -167,7 +172,9 @@ impl GroupCoordinator {
                 }
                 Reply::Later { member_id } => {
                     let (tx, rx) = oneshot::channel();
-                    inner.sync_waiters.insert((group_id.to_string(), member_id), tx);
+                    inner
+                        .sync_waiters
+                        .insert((group_id.to_string(), member_id), tx);
                     rx
                 }
             };
@@ -205,26 +212,40 @@ impl GroupCoordinator {
 
     /// Checks that a member may commit offsets now (Kafka's rules; a generation below 0 with
     /// no member is a "simple" commit, allowed while the group has no members).
-    pub fn validate_commit(&self, group_id: &str, member: &MemberRef, generation_id: i32) -> Result<(), i16> {
+    pub fn validate_commit(
+        &self,
+        group_id: &str,
+        member: &MemberRef,
+        generation_id: i32,
+    ) -> Result<(), i16> {
         let mut inner = self.lock();
         let config = self.config;
         let Some(g) = inner.groups.get_mut(group_id) else {
             if generation_id < 0 {
-                inner.groups.insert(group_id.to_string(), Group::new(group_id, config));
+                inner
+                    .groups
+                    .insert(group_id.to_string(), Group::new(group_id, config));
                 return Ok(());
             }
             return Err(ec::ILLEGAL_GENERATION);
         };
-        if generation_id < 0 && g.is_empty() {
-            return Ok(());
+        if g.state == GroupState::Dead {
+            return Err(ec::COORDINATOR_NOT_AVAILABLE);
         }
-        match g.member(&member.member_id) {
-            None if g.is_empty() && g.state != GroupState::Dead => Err(ec::ILLEGAL_GENERATION),
-            None => Err(ec::UNKNOWN_MEMBER_ID),
-            Some(_) if generation_id != g.generation_id => Err(ec::ILLEGAL_GENERATION),
-            Some(_) if g.state == GroupState::CompletingRebalance => Err(ec::REBALANCE_IN_PROGRESS),
-            Some(_) => Ok(()),
+        if generation_id >= 0 || !member.member_id.is_empty() || member.group_instance_id.is_some()
+        {
+            g.check_member(member)?;
+            if generation_id != g.generation_id {
+                return Err(ec::ILLEGAL_GENERATION);
+            }
+        } else if !g.is_empty() {
+            // Only members may commit to a group that has members.
+            return Err(ec::UNKNOWN_MEMBER_ID);
         }
+        if g.state == GroupState::CompletingRebalance {
+            return Err(ec::REBALANCE_IN_PROGRESS);
+        }
+        Ok(())
     }
 
     pub fn describe(&self, group_id: &str) -> Option<GroupSummary> {
@@ -234,7 +255,12 @@ impl GroupCoordinator {
 
     pub fn list(&self) -> Vec<GroupSummary> {
         let inner = self.lock();
-        let mut v: Vec<GroupSummary> = inner.groups.values().filter(|g| g.state != GroupState::Dead).map(summary).collect();
+        let mut v: Vec<GroupSummary> = inner
+            .groups
+            .values()
+            .filter(|g| g.state != GroupState::Dead)
+            .map(summary)
+            .collect();
         v.sort_by(|a, b| a.group_id.cmp(&b.group_id));
         v
     }
@@ -260,7 +286,9 @@ impl GroupCoordinator {
         use kafka_protocol::messages::ConsumerProtocolSubscription;
         use kafka_protocol::protocol::Decodable;
         let inner = self.lock();
-        let Some(g) = inner.groups.get(group_id) else { return Vec::new() };
+        let Some(g) = inner.groups.get(group_id) else {
+            return Vec::new();
+        };
         if g.protocol_type.as_deref() != Some("consumer") {
             return Vec::new();
         }
@@ -282,7 +310,10 @@ impl GroupCoordinator {
 
     /// Whether the group has members right now.
     pub fn has_members(&self, group_id: &str) -> bool {
-        self.lock().groups.get(group_id).is_some_and(|g| !g.is_empty())
+        self.lock()
+            .groups
+            .get(group_id)
+            .is_some_and(|g| !g.is_empty())
     }
 
     /// Records that a group exists with this generation (called after state changes that
@@ -292,7 +323,13 @@ impl GroupCoordinator {
             .groups
             .values()
             .filter(|g| g.state != GroupState::Dead)
-            .map(|g| (g.group_id.clone(), g.generation_id, g.protocol_type.clone().unwrap_or_default()))
+            .map(|g| {
+                (
+                    g.group_id.clone(),
+                    g.generation_id,
+                    g.protocol_type.clone().unwrap_or_default(),
+                )
+            })
             .collect()
     }
 
@@ -303,7 +340,11 @@ impl GroupCoordinator {
         loop {
             let next = {
                 let inner = self.lock();
-                inner.groups.values().filter_map(|g| g.next_deadline()).min()
+                inner
+                    .groups
+                    .values()
+                    .filter_map(|g| g.next_deadline())
+                    .min()
             };
             let now = now_ms();
             let wait = next
@@ -332,7 +373,9 @@ impl GroupCoordinator {
             // Persist generation changes (outside the lock).
             for (id, generation, protocol_type) in self.records() {
                 if persisted.get(&id) != Some(&generation) {
-                    let put = tokio::task::block_in_place(|| store.put_group(&id, generation, &protocol_type));
+                    let put = tokio::task::block_in_place(|| {
+                        store.put_group(&id, generation, &protocol_type)
+                    });
                     if let Err(e) = put {
                         tracing::error!(group = %id, error = %e, "persisting group");
                     } else {
@@ -354,7 +397,9 @@ impl GroupCoordinator {
             if self.has_members(&id) {
                 continue;
             }
-            let Ok(offsets) = store.fetch_offsets(&id) else { continue };
+            let Ok(offsets) = store.fetch_offsets(&id) else {
+                continue;
+            };
             let old: Vec<(String, i32)> = offsets
                 .iter()
                 .filter(|o| now - o.commit_timestamp > self.offsets_retention_ms)
@@ -378,4 +423,3 @@ fn summary(g: &Group) -> GroupSummary {
         members: g.members.values().cloned().collect(),
     }
 }
-

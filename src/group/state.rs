@@ -173,8 +173,14 @@ pub enum Reply<T> {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Completion {
-    Join { member_id: String, result: JoinResult },
-    Sync { member_id: String, result: SyncResult },
+    Join {
+        member_id: String,
+        result: JoinResult,
+    },
+    Sync {
+        member_id: String,
+        result: SyncResult,
+    },
 }
 
 /// Identifies a member in a LeaveGroup or heartbeat: its id and, for static members, its
@@ -259,17 +265,31 @@ impl Group {
     /// Handles a JoinGroup. `unique` is a fresh random string for a new member id.
     pub fn join(&mut self, req: JoinRequest, unique: &str, now: i64) -> Reply<JoinResult> {
         let c = self.config;
-        if req.session_timeout_ms < c.min_session_timeout_ms || req.session_timeout_ms > c.max_session_timeout_ms {
-            return Reply::Now(JoinResult::error(&req.member_id, ec::INVALID_SESSION_TIMEOUT));
+        if req.session_timeout_ms < c.min_session_timeout_ms
+            || req.session_timeout_ms > c.max_session_timeout_ms
+        {
+            return Reply::Now(JoinResult::error(
+                &req.member_id,
+                ec::INVALID_SESSION_TIMEOUT,
+            ));
         }
         if req.protocol_type.is_empty() || req.protocols.is_empty() {
-            return Reply::Now(JoinResult::error(&req.member_id, ec::INCONSISTENT_GROUP_PROTOCOL));
+            return Reply::Now(JoinResult::error(
+                &req.member_id,
+                ec::INCONSISTENT_GROUP_PROTOCOL,
+            ));
         }
         if self.state == GroupState::Dead {
-            return Reply::Now(JoinResult::error(&req.member_id, ec::COORDINATOR_NOT_AVAILABLE));
+            return Reply::Now(JoinResult::error(
+                &req.member_id,
+                ec::COORDINATOR_NOT_AVAILABLE,
+            ));
         }
         if !self.supports(&req.protocol_type, &req.protocols) {
-            return Reply::Now(JoinResult::error(&req.member_id, ec::INCONSISTENT_GROUP_PROTOCOL));
+            return Reply::Now(JoinResult::error(
+                &req.member_id,
+                ec::INCONSISTENT_GROUP_PROTOCOL,
+            ));
         }
         if req.member_id.is_empty() {
             self.join_unknown(req, unique, now)
@@ -303,7 +323,11 @@ impl Group {
             self.add_member(member_id.clone(), req, now);
             return self.after_member_joined(&member_id, now);
         }
-        let prefix = if req.client_id.is_empty() { "consumer".to_string() } else { req.client_id.clone() };
+        let prefix = if req.client_id.is_empty() {
+            "consumer".to_string()
+        } else {
+            req.client_id.clone()
+        };
         let member_id = self.new_member_id(&prefix, unique);
         if req.require_known_member_id {
             let expiry = now + i64::from(req.session_timeout_ms);
@@ -337,8 +361,12 @@ impl Group {
                 self.update_member(&member_id, &req, now);
                 self.after_member_joined(&member_id, now)
             }
-            GroupState::CompletingRebalance if same => Reply::Now(self.join_result_for(&member_id, false)),
-            GroupState::Stable if same && !is_leader => Reply::Now(self.join_result_for(&member_id, false)),
+            GroupState::CompletingRebalance if same => {
+                Reply::Now(self.join_result_for(&member_id, false))
+            }
+            GroupState::Stable if same && !is_leader => {
+                Reply::Now(self.join_result_for(&member_id, false))
+            }
             _ => {
                 self.update_member(&member_id, &req, now);
                 self.prepare_rebalance(now);
@@ -349,15 +377,26 @@ impl Group {
 
     /// A static member came back with a new member id: fence the old id and take its place.
     /// In a Stable group with unchanged protocols, no rebalance happens (KIP-345).
-    fn replace_static_member(&mut self, old_id: &str, new_id: String, req: JoinRequest, now: i64) -> Reply<JoinResult> {
+    fn replace_static_member(
+        &mut self,
+        old_id: &str,
+        new_id: String,
+        req: JoinRequest,
+        now: i64,
+    ) -> Reply<JoinResult> {
         let Some(key) = self.key_of(old_id) else {
-            self.static_members.remove(req.group_instance_id.as_deref().unwrap_or_default());
+            self.static_members
+                .remove(req.group_instance_id.as_deref().unwrap_or_default());
             self.add_member(new_id.clone(), req, now);
             return self.after_member_joined(&new_id, now);
         };
         let (was_awaiting_join, was_awaiting_sync, same) = {
             let m = &self.members[&key];
-            (m.awaiting_join, m.awaiting_sync, m.protocols == req.protocols)
+            (
+                m.awaiting_join,
+                m.awaiting_sync,
+                m.protocols == req.protocols,
+            )
         };
         if was_awaiting_join {
             self.completions.push(Completion::Join {
@@ -414,7 +453,8 @@ impl Group {
             self.protocol_type = Some(req.protocol_type.clone());
         }
         if let Some(instance) = &req.group_instance_id {
-            self.static_members.insert(instance.clone(), member_id.clone());
+            self.static_members
+                .insert(instance.clone(), member_id.clone());
         }
         self.order += 1;
         self.members.insert(
@@ -503,7 +543,9 @@ impl Group {
         if self.state != GroupState::PreparingRebalance {
             return;
         }
-        let Some((delay_end, hard)) = self.join_deadline else { return };
+        let Some((delay_end, hard)) = self.join_deadline else {
+            return;
+        };
         if (self.all_joined() && now >= delay_end) || now >= hard {
             self.complete_join(now);
         }
@@ -529,7 +571,8 @@ impl Group {
             return;
         }
         self.protocol_name = self.select_protocol();
-        if !self.leader.as_ref().is_some_and(|l| self.member(l).is_some()) {
+        let leader_present = self.leader.as_ref().is_some_and(|l| self.member(l).is_some());
+        if !leader_present {
             self.leader = self.members.values().next().map(|m| m.member_id.clone());
         }
         self.state = GroupState::CompletingRebalance;
@@ -541,7 +584,10 @@ impl Group {
                 m.last_heartbeat_ms = now;
                 m.assignment = Bytes::new();
             }
-            self.completions.push(Completion::Join { member_id: id, result });
+            self.completions.push(Completion::Join {
+                member_id: id,
+                result,
+            });
         }
     }
 
@@ -553,7 +599,11 @@ impl Group {
             .protocols
             .iter()
             .map(|(n, _)| n)
-            .filter(|n| self.members.values().all(|m| m.protocols.iter().any(|(p, _)| p == *n)))
+            .filter(|n| {
+                self.members
+                    .values()
+                    .all(|m| m.protocols.iter().any(|(p, _)| p == *n))
+            })
             .collect();
         let mut votes: HashMap<&String, usize> = HashMap::new();
         for m in self.members.values() {
@@ -561,7 +611,10 @@ impl Group {
                 *votes.entry(vote).or_default() += 1;
             }
         }
-        let best = candidates.iter().map(|c| votes.get(c).copied().unwrap_or(0)).max()?;
+        let best = candidates
+            .iter()
+            .map(|c| votes.get(c).copied().unwrap_or(0))
+            .max()?;
         candidates
             .into_iter()
             .find(|c| votes.get(c).copied().unwrap_or(0) == best)
@@ -596,8 +649,12 @@ impl Group {
 
     /// Removes a member; a reply it was waiting for completes with UNKNOWN_MEMBER_ID.
     fn remove_member(&mut self, member_id: &str) {
-        let Some(key) = self.key_of(member_id) else { return };
-        let Some(m) = self.members.remove(&key) else { return };
+        let Some(key) = self.key_of(member_id) else {
+            return;
+        };
+        let Some(m) = self.members.remove(&key) else {
+            return;
+        };
         if let Some(instance) = &m.group_instance_id {
             if self.static_members.get(instance).map(String::as_str) == Some(member_id) {
                 self.static_members.remove(instance);
@@ -662,8 +719,12 @@ impl Group {
         }
         let id = member.member_id.clone();
         match self.state {
-            GroupState::Empty | GroupState::Dead => Reply::Now(SyncResult::error(ec::UNKNOWN_MEMBER_ID)),
-            GroupState::PreparingRebalance => Reply::Now(SyncResult::error(ec::REBALANCE_IN_PROGRESS)),
+            GroupState::Empty | GroupState::Dead => {
+                Reply::Now(SyncResult::error(ec::UNKNOWN_MEMBER_ID))
+            }
+            GroupState::PreparingRebalance => {
+                Reply::Now(SyncResult::error(ec::REBALANCE_IN_PROGRESS))
+            }
             GroupState::Stable => {
                 if let Some(m) = self.member_mut(&id) {
                     m.last_heartbeat_ms = now;
@@ -692,7 +753,10 @@ impl Group {
                         if let Some(m) = self.member_mut(&w) {
                             m.awaiting_sync = false;
                         }
-                        self.completions.push(Completion::Sync { member_id: w, result });
+                        self.completions.push(Completion::Sync {
+                            member_id: w,
+                            result,
+                        });
                     }
                 }
                 Reply::Later { member_id: id }
@@ -705,15 +769,20 @@ impl Group {
             error_code: ec::NONE,
             protocol_type: self.protocol_type.clone(),
             protocol_name: self.protocol_name.clone(),
-            assignment: self.member(member_id).map(|m| m.assignment.clone()).unwrap_or_default(),
+            assignment: self
+                .member(member_id)
+                .map(|m| m.assignment.clone())
+                .unwrap_or_default(),
         }
     }
 
     /// UNKNOWN_MEMBER_ID for a stranger, FENCED_INSTANCE_ID for a replaced static member.
-    fn check_member(&self, member: &MemberRef) -> Result<(), i16> {
+    pub fn check_member(&self, member: &MemberRef) -> Result<(), i16> {
         if let Some(instance) = &member.group_instance_id {
             match self.static_members.get(instance) {
-                Some(current) if *current != member.member_id => return Err(ec::FENCED_INSTANCE_ID),
+                Some(current) if *current != member.member_id => {
+                    return Err(ec::FENCED_INSTANCE_ID)
+                }
                 _ => {}
             }
         }
@@ -780,7 +849,9 @@ impl Group {
             .members
             .values()
             .filter(|m| {
-                !m.awaiting_join && !m.awaiting_sync && now - m.last_heartbeat_ms >= i64::from(m.session_timeout_ms)
+                !m.awaiting_join
+                    && !m.awaiting_sync
+                    && now - m.last_heartbeat_ms >= i64::from(m.session_timeout_ms)
             })
             .map(|m| m.member_id.clone())
             .collect();
@@ -798,7 +869,9 @@ impl Group {
             .filter(|m| !m.awaiting_join && !m.awaiting_sync)
             .map(|m| m.last_heartbeat_ms + i64::from(m.session_timeout_ms));
         let pending = self.pending_members.values().copied();
-        let join = self.join_deadline.map(|(delay, hard)| if self.all_joined() { delay } else { hard });
+        let join = self
+            .join_deadline
+            .map(|(delay, hard)| if self.all_joined() { delay } else { hard });
         sessions.chain(pending).chain(join).min()
     }
 

@@ -20,22 +20,33 @@ fn req(member_id: &str, instance: Option<&str>, protocols: &[&str]) -> JoinReque
         session_timeout_ms: 10_000,
         rebalance_timeout_ms: 30_000,
         protocol_type: "consumer".into(),
-        protocols: protocols.iter().map(|p| (p.to_string(), Bytes::from(format!("meta-{p}")))).collect(),
+        protocols: protocols
+            .iter()
+            .map(|p| (p.to_string(), Bytes::from(format!("meta-{p}"))))
+            .collect(),
         require_known_member_id: true,
     }
 }
 
 fn mref(id: &str) -> MemberRef {
-    MemberRef { member_id: id.to_string(), group_instance_id: None }
+    MemberRef {
+        member_id: id.to_string(),
+        group_instance_id: None,
+    }
 }
 
 /// Joins a brand-new dynamic member through the MEMBER_ID_REQUIRED round trip; returns its id.
 fn join_new(g: &mut Group, now: i64) -> String {
-    let Reply::Now(first) = g.join(req("", None, &["range"]), "u", now) else { panic!("immediate reply") };
+    let Reply::Now(first) = g.join(req("", None, &["range"]), "u", now) else {
+        panic!("immediate reply")
+    };
     assert_eq!(first.error_code, ec::MEMBER_ID_REQUIRED);
     assert!(g.pending_member_ids().contains(&first.member_id));
     let id = first.member_id.clone();
-    assert!(matches!(g.join(req(&id, None, &["range"]), "u", now), Reply::Later { .. }));
+    assert!(matches!(
+        g.join(req(&id, None, &["range"]), "u", now),
+        Reply::Later { .. }
+    ));
     id
 }
 
@@ -55,19 +66,35 @@ fn stable_group_of_one() -> (Group, String) {
     let a = join_new(&mut g, 0);
     assert_eq!(g.state, GroupState::PreparingRebalance);
     g.tick(2_999);
-    assert!(g.take_completions().is_empty(), "initial rebalance delay holds the join");
+    assert!(
+        g.take_completions().is_empty(),
+        "initial rebalance delay holds the join"
+    );
     g.tick(3_000);
     let done = joins(&g.take_completions());
     assert_eq!(done.len(), 1);
     assert_eq!(done[0].1.generation_id, 1);
     assert_eq!(done[0].1.leader, a);
-    assert_eq!(done[0].1.members.len(), 1, "the leader gets the member list");
+    assert_eq!(
+        done[0].1.members.len(),
+        1,
+        "the leader gets the member list"
+    );
     assert_eq!(done[0].1.protocol_name.as_deref(), Some("range"));
     assert_eq!(g.state, GroupState::CompletingRebalance);
-    let r = g.sync(&mref(&a), 1, Some("consumer"), Some("range"), vec![(a.clone(), Bytes::from_static(b"A"))], 3_001);
+    let r = g.sync(
+        &mref(&a),
+        1,
+        Some("consumer"),
+        Some("range"),
+        vec![(a.clone(), Bytes::from_static(b"A"))],
+        3_001,
+    );
     assert!(matches!(r, Reply::Later { .. }));
     let c = g.take_completions();
-    assert!(matches!(&c[..], [Completion::Sync { result, .. }] if result.assignment == Bytes::from_static(b"A")));
+    assert!(
+        matches!(&c[..], [Completion::Sync { result, .. }] if result.assignment == Bytes::from_static(b"A"))
+    );
     assert_eq!(g.state, GroupState::Stable);
     (g, a)
 }
@@ -89,21 +116,43 @@ fn second_member_triggers_rebalance_and_both_get_the_new_generation() {
         g.sync(&mref(&a), 1, None, None, vec![], 4_150),
         Reply::Now(SyncResult::error(ec::REBALANCE_IN_PROGRESS))
     );
-    assert!(matches!(g.join(req(&a, None, &["range"]), "u", 4_200), Reply::Later { .. }));
+    assert!(matches!(
+        g.join(req(&a, None, &["range"]), "u", 4_200),
+        Reply::Later { .. }
+    ));
     let done = joins(&g.take_completions());
-    assert_eq!(done.len(), 2, "no initial delay for a non-empty group: completes when all rejoined");
+    assert_eq!(
+        done.len(),
+        2,
+        "no initial delay for a non-empty group: completes when all rejoined"
+    );
     for (_, r) in &done {
         assert_eq!(r.generation_id, 2);
         assert_eq!(r.leader, a, "the leader stays");
     }
     let leader_view = done.iter().find(|(m, _)| *m == a).unwrap();
     assert_eq!(leader_view.1.members.len(), 2);
-    assert!(done.iter().find(|(m, _)| *m == b).unwrap().1.members.is_empty());
+    assert!(done
+        .iter()
+        .find(|(m, _)| *m == b)
+        .unwrap()
+        .1
+        .members
+        .is_empty());
     // Follower syncs first and waits; the leader's assignment completes both.
-    assert!(matches!(g.sync(&mref(&b), 2, None, None, vec![], 4_300), Reply::Later { .. }));
+    assert!(matches!(
+        g.sync(&mref(&b), 2, None, None, vec![], 4_300),
+        Reply::Later { .. }
+    ));
     assert!(g.take_completions().is_empty());
-    let assignments = vec![(a.clone(), Bytes::from_static(b"p0")), (b.clone(), Bytes::from_static(b"p1"))];
-    assert!(matches!(g.sync(&mref(&a), 2, None, None, assignments, 4_400), Reply::Later { .. }));
+    let assignments = vec![
+        (a.clone(), Bytes::from_static(b"p0")),
+        (b.clone(), Bytes::from_static(b"p1")),
+    ];
+    assert!(matches!(
+        g.sync(&mref(&a), 2, None, None, assignments, 4_400),
+        Reply::Later { .. }
+    ));
     let c = g.take_completions();
     assert_eq!(c.len(), 2);
     for comp in c {
@@ -123,47 +172,81 @@ fn error_codes() {
     bad_timeout.session_timeout_ms = 1_000;
     let inconsistent = req("", None, &["roundrobin"]);
     let cases: Vec<(&str, i16, i16)> = vec![
-        ("heartbeat unknown member", g.heartbeat(&mref("nobody"), 1, 10), ec::UNKNOWN_MEMBER_ID),
-        ("heartbeat old generation", g.heartbeat(&mref(&a), 0, 10), ec::ILLEGAL_GENERATION),
+        (
+            "heartbeat unknown member",
+            g.heartbeat(&mref("nobody"), 1, 10),
+            ec::UNKNOWN_MEMBER_ID,
+        ),
+        (
+            "heartbeat old generation",
+            g.heartbeat(&mref(&a), 0, 10),
+            ec::ILLEGAL_GENERATION,
+        ),
         ("heartbeat ok", g.heartbeat(&mref(&a), 1, 10), ec::NONE),
         (
             "session timeout below the minimum",
-            match g.join(bad_timeout, "u", 10) { Reply::Now(r) => r.error_code, _ => -99 },
+            match g.join(bad_timeout, "u", 10) {
+                Reply::Now(r) => r.error_code,
+                _ => -99,
+            },
             ec::INVALID_SESSION_TIMEOUT,
         ),
         (
             "no protocol in common",
-            match g.join(inconsistent, "u", 10) { Reply::Now(r) => r.error_code, _ => -99 },
+            match g.join(inconsistent, "u", 10) {
+                Reply::Now(r) => r.error_code,
+                _ => -99,
+            },
             ec::INCONSISTENT_GROUP_PROTOCOL,
         ),
         (
             "join with an unknown member id",
-            match g.join(req("ghost", None, &["range"]), "u", 10) { Reply::Now(r) => r.error_code, _ => -99 },
+            match g.join(req("ghost", None, &["range"]), "u", 10) {
+                Reply::Now(r) => r.error_code,
+                _ => -99,
+            },
             ec::UNKNOWN_MEMBER_ID,
         ),
         (
             "sync with the wrong generation",
-            match g.sync(&mref(&a), 7, None, None, vec![], 10) { Reply::Now(r) => r.error_code, _ => -99 },
+            match g.sync(&mref(&a), 7, None, None, vec![], 10) {
+                Reply::Now(r) => r.error_code,
+                _ => -99,
+            },
             ec::ILLEGAL_GENERATION,
         ),
         (
             "sync with the wrong protocol name",
-            match g.sync(&mref(&a), 1, Some("consumer"), Some("sticky"), vec![], 10) { Reply::Now(r) => r.error_code, _ => -99 },
+            match g.sync(&mref(&a), 1, Some("consumer"), Some("sticky"), vec![], 10) {
+                Reply::Now(r) => r.error_code,
+                _ => -99,
+            },
             ec::INCONSISTENT_GROUP_PROTOCOL,
         ),
-        ("leave unknown member", g.leave(&[mref("nobody")], 10)[0], ec::UNKNOWN_MEMBER_ID),
+        (
+            "leave unknown member",
+            g.leave(&[mref("nobody")], 10)[0],
+            ec::UNKNOWN_MEMBER_ID,
+        ),
     ];
     for (what, got, want) in cases {
         assert_eq!(got, want, "{what}");
     }
-    assert_eq!(g.state, GroupState::Stable, "refused requests change nothing");
+    assert_eq!(
+        g.state,
+        GroupState::Stable,
+        "refused requests change nothing"
+    );
 }
 
 #[test]
 fn session_expiry_removes_the_member_and_rebalances_the_rest() {
     let (mut g, a) = stable_group_of_one();
     let b = join_new(&mut g, 4_000);
-    assert!(matches!(g.join(req(&a, None, &["range"]), "u", 4_000), Reply::Later { .. }));
+    assert!(matches!(
+        g.join(req(&a, None, &["range"]), "u", 4_000),
+        Reply::Later { .. }
+    ));
     g.take_completions();
     let assignments = vec![(a.clone(), Bytes::new()), (b.clone(), Bytes::new())];
     g.sync(&mref(&a), 2, None, None, assignments, 4_000);
@@ -172,12 +255,19 @@ fn session_expiry_removes_the_member_and_rebalances_the_rest() {
     assert_eq!(g.state, GroupState::Stable);
     // b keeps heartbeating, a goes silent.
     assert_eq!(g.heartbeat(&mref(&b), 2, 12_000), ec::NONE);
-    assert_eq!(g.next_deadline(), Some(14_000), "a's session ends 10 s after its last sign of life");
+    assert_eq!(
+        g.next_deadline(),
+        Some(14_000),
+        "a's session ends 10 s after its last sign of life"
+    );
     g.tick(14_000);
     assert!(g.member(&a).is_none(), "a expired");
     assert_eq!(g.state, GroupState::PreparingRebalance);
     assert_eq!(g.heartbeat(&mref(&b), 2, 14_100), ec::REBALANCE_IN_PROGRESS);
-    assert!(matches!(g.join(req(&b, None, &["range"]), "u", 14_200), Reply::Later { .. }));
+    assert!(matches!(
+        g.join(req(&b, None, &["range"]), "u", 14_200),
+        Reply::Later { .. }
+    ));
     let done = joins(&g.take_completions());
     assert_eq!(done.len(), 1);
     assert_eq!(done[0].1.leader, b, "a new leader is chosen");
@@ -206,33 +296,74 @@ fn rebalance_timeout_expels_a_member_that_did_not_rejoin() {
 fn static_member_rejoins_without_rebalance_and_fences_the_old_id() {
     let mut g = Group::new("g", CFG);
     let r = g.join(req("", Some("i-1"), &["range"]), "x", 0);
-    let Reply::Later { member_id: a } = r else { panic!("static members skip MEMBER_ID_REQUIRED") };
-    let Reply::Now(first) = g.join(req("", None, &["range"]), "y", 0) else { panic!() };
+    let Reply::Later { member_id: a } = r else {
+        panic!("static members skip MEMBER_ID_REQUIRED")
+    };
+    let Reply::Now(first) = g.join(req("", None, &["range"]), "y", 0) else {
+        panic!()
+    };
     let b = first.member_id;
-    assert!(matches!(g.join(req(&b, None, &["range"]), "y", 0), Reply::Later { .. }));
+    assert!(matches!(
+        g.join(req(&b, None, &["range"]), "y", 0),
+        Reply::Later { .. }
+    ));
     g.tick(3_000);
     g.take_completions();
     let leader = g.leader.clone().unwrap();
     assert_eq!(leader, a);
     g.sync(&mref(&b), 1, None, None, vec![], 3_000);
-    g.sync(&mref(&a), 1, None, None, vec![(a.clone(), Bytes::from_static(b"A")), (b.clone(), Bytes::from_static(b"B"))], 3_000);
+    g.sync(
+        &mref(&a),
+        1,
+        None,
+        None,
+        vec![
+            (a.clone(), Bytes::from_static(b"A")),
+            (b.clone(), Bytes::from_static(b"B")),
+        ],
+        3_000,
+    );
     g.take_completions();
     assert_eq!(g.state, GroupState::Stable);
 
     // The static member restarts: same instance id, no member id.
-    let Reply::Now(back) = g.join(req("", Some("i-1"), &["range"]), "z", 5_000) else { panic!("answered at once") };
+    let Reply::Now(back) = g.join(req("", Some("i-1"), &["range"]), "z", 5_000) else {
+        panic!("answered at once")
+    };
     assert_eq!(back.error_code, ec::NONE);
     assert_eq!(back.generation_id, 1, "no rebalance: same generation");
     assert_ne!(back.member_id, a);
-    assert!(back.skip_assignment, "a rejoining static leader must not reassign");
+    assert!(
+        back.skip_assignment,
+        "a rejoining static leader must not reassign"
+    );
     assert_eq!(g.state, GroupState::Stable);
     let new_id = back.member_id.clone();
-    let synced = g.sync(&MemberRef { member_id: new_id, group_instance_id: Some("i-1".into()) }, 1, None, None, vec![], 5_001);
-    assert!(matches!(synced, Reply::Now(SyncResult { error_code: 0, ref assignment, .. }) if &assignment[..] == b"A"));
+    let synced = g.sync(
+        &MemberRef {
+            member_id: new_id,
+            group_instance_id: Some("i-1".into()),
+        },
+        1,
+        None,
+        None,
+        vec![],
+        5_001,
+    );
+    assert!(
+        matches!(synced, Reply::Now(SyncResult { error_code: 0, ref assignment, .. }) if &assignment[..] == b"A")
+    );
     // The old incarnation is fenced.
-    let old = MemberRef { member_id: a, group_instance_id: Some("i-1".into()) };
+    let old = MemberRef {
+        member_id: a,
+        group_instance_id: Some("i-1".into()),
+    };
     assert_eq!(g.heartbeat(&old, 1, 5_002), ec::FENCED_INSTANCE_ID);
-    assert_eq!(g.heartbeat(&mref(&b), 1, 5_003), ec::NONE, "the other member never saw a rebalance");
+    assert_eq!(
+        g.heartbeat(&mref(&b), 1, 5_003),
+        ec::NONE,
+        "the other member never saw a rebalance"
+    );
 }
 
 #[test]
@@ -259,5 +390,7 @@ fn protocol_is_chosen_by_votes_among_common_ones() {
     g.tick(3_000);
     let done = joins(&g.take_completions());
     assert_eq!(done.len(), 3);
-    assert!(done.iter().all(|(_, r)| r.protocol_name.as_deref() == Some("cooperative-sticky")));
+    assert!(done
+        .iter()
+        .all(|(_, r)| r.protocol_name.as_deref() == Some("cooperative-sticky")));
 }

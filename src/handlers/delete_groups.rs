@@ -10,7 +10,11 @@ use crate::broker::Broker;
 use crate::protocol::error_code as ec;
 use crate::protocol::request::RequestHeader;
 
-pub async fn handle(broker: &Arc<Broker>, _header: &RequestHeader, req: DeleteGroupsRequest) -> DeleteGroupsResponse {
+pub async fn handle(
+    broker: &Arc<Broker>,
+    _header: &RequestHeader,
+    req: DeleteGroupsRequest,
+) -> DeleteGroupsResponse {
     let results = req
         .groups_names
         .into_iter()
@@ -25,7 +29,9 @@ pub async fn handle(broker: &Arc<Broker>, _header: &RequestHeader, req: DeleteGr
                     }
                 },
             };
-            DeletableGroupResult::default().with_group_id(id).with_error_code(code)
+            DeletableGroupResult::default()
+                .with_group_id(id)
+                .with_error_code(code)
         })
         .collect();
     DeleteGroupsResponse::default().with_results(results)

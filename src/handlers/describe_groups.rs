@@ -10,7 +10,11 @@ use kafka_protocol::protocol::StrBytes;
 use crate::broker::Broker;
 use crate::protocol::request::RequestHeader;
 
-pub async fn handle(broker: &Arc<Broker>, header: &RequestHeader, req: DescribeGroupsRequest) -> DescribeGroupsResponse {
+pub async fn handle(
+    broker: &Arc<Broker>,
+    header: &RequestHeader,
+    req: DescribeGroupsRequest,
+) -> DescribeGroupsResponse {
     let version = header.api_version;
     let groups = req
         .groups

@@ -13,13 +13,20 @@ use crate::protocol::request::RequestHeader;
 
 const GROUP: i8 = 0;
 
-pub async fn handle(broker: &Arc<Broker>, header: &RequestHeader, req: FindCoordinatorRequest) -> FindCoordinatorResponse {
+pub async fn handle(
+    broker: &Arc<Broker>,
+    header: &RequestHeader,
+    req: FindCoordinatorRequest,
+) -> FindCoordinatorResponse {
     let version = header.api_version;
     let (host, port) = broker.config.advertised();
     let node = BrokerId(broker.config.node_id);
     let answer = |key: &str| -> (i16, Option<&'static str>) {
         if req.key_type != GROUP {
-            (ec::COORDINATOR_NOT_AVAILABLE, Some("Transactions are not supported by this broker."))
+            (
+                ec::COORDINATOR_NOT_AVAILABLE,
+                Some("Transactions are not supported by this broker."),
+            )
         } else if key.is_empty() {
             (ec::INVALID_GROUP_ID, Some("The group id is empty."))
         } else {
@@ -37,7 +44,9 @@ pub async fn handle(broker: &Arc<Broker>, header: &RequestHeader, req: FindCoord
                     .with_error_code(code)
                     .with_error_message(msg.map(StrBytes::from_static_str));
                 if code == ec::NONE {
-                    c.with_node_id(node).with_host(StrBytes::from_string(host.clone())).with_port(i32::from(port))
+                    c.with_node_id(node)
+                        .with_host(StrBytes::from_string(host.clone()))
+                        .with_port(i32::from(port))
                 } else {
                     c.with_node_id(BrokerId(-1)).with_port(-1)
                 }
@@ -48,9 +57,15 @@ pub async fn handle(broker: &Arc<Broker>, header: &RequestHeader, req: FindCoord
     let (code, msg) = answer(&req.key);
     let resp = FindCoordinatorResponse::default()
         .with_error_code(code)
-        .with_error_message(if version >= 1 { msg.map(StrBytes::from_static_str) } else { None });
+        .with_error_message(if version >= 1 {
+            msg.map(StrBytes::from_static_str)
+        } else {
+            None
+        });
     if code == ec::NONE {
-        resp.with_node_id(node).with_host(StrBytes::from_string(host)).with_port(i32::from(port))
+        resp.with_node_id(node)
+            .with_host(StrBytes::from_string(host))
+            .with_port(i32::from(port))
     } else {
         resp.with_node_id(BrokerId(-1)).with_port(-1)
     }

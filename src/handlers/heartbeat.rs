@@ -9,10 +9,18 @@ use crate::broker::Broker;
 use crate::group::MemberRef;
 use crate::protocol::request::RequestHeader;
 
-pub async fn handle(broker: &Arc<Broker>, _header: &RequestHeader, req: HeartbeatRequest) -> HeartbeatResponse {
+pub async fn handle(
+    broker: &Arc<Broker>,
+    _header: &RequestHeader,
+    req: HeartbeatRequest,
+) -> HeartbeatResponse {
     let member = MemberRef {
         member_id: req.member_id.to_string(),
         group_instance_id: req.group_instance_id.as_ref().map(|s| s.to_string()),
     };
-    HeartbeatResponse::default().with_error_code(broker.groups.heartbeat(&req.group_id, &member, req.generation_id))
+    HeartbeatResponse::default().with_error_code(broker.groups.heartbeat(
+        &req.group_id,
+        &member,
+        req.generation_id,
+    ))
 }

@@ -13,7 +13,11 @@ use crate::group::{JoinRequest, JoinResult};
 use crate::protocol::error_code as ec;
 use crate::protocol::request::RequestHeader;
 
-pub async fn handle(broker: &Arc<Broker>, header: &RequestHeader, req: JoinGroupRequest) -> JoinGroupResponse {
+pub async fn handle(
+    broker: &Arc<Broker>,
+    header: &RequestHeader,
+    req: JoinGroupRequest,
+) -> JoinGroupResponse {
     let version = header.api_version;
     let result = if req.group_id.is_empty() {
         JoinResult::error(&req.member_id, ec::INVALID_GROUP_ID)
@@ -25,9 +29,17 @@ pub async fn handle(broker: &Arc<Broker>, header: &RequestHeader, req: JoinGroup
             client_host: header.client_host.clone(),
             session_timeout_ms: req.session_timeout_ms,
             // v0 has no rebalance timeout: the session timeout serves.
-            rebalance_timeout_ms: if version >= 1 { req.rebalance_timeout_ms } else { req.session_timeout_ms },
+            rebalance_timeout_ms: if version >= 1 {
+                req.rebalance_timeout_ms
+            } else {
+                req.session_timeout_ms
+            },
             protocol_type: req.protocol_type.to_string(),
-            protocols: req.protocols.iter().map(|p| (p.name.to_string(), p.metadata.clone())).collect(),
+            protocols: req
+                .protocols
+                .iter()
+                .map(|p| (p.name.to_string(), p.metadata.clone()))
+                .collect(),
             require_known_member_id: version >= 4,
         };
         tokio::select! {
@@ -41,18 +53,28 @@ pub async fn handle(broker: &Arc<Broker>, header: &RequestHeader, req: JoinGroup
         .map(|m| {
             JoinGroupResponseMember::default()
                 .with_member_id(StrBytes::from_string(m.member_id))
-                .with_group_instance_id(if version >= 5 { m.group_instance_id.map(StrBytes::from_string) } else { None })
+                .with_group_instance_id(if version >= 5 {
+                    m.group_instance_id.map(StrBytes::from_string)
+                } else {
+                    None
+                })
                 .with_metadata(m.metadata)
         })
         .collect();
     JoinGroupResponse::default()
         .with_error_code(result.error_code)
         .with_generation_id(result.generation_id)
-        .with_protocol_type(if version >= 7 { result.protocol_type.map(StrBytes::from_string) } else { None })
+        .with_protocol_type(if version >= 7 {
+            result.protocol_type.map(StrBytes::from_string)
+        } else {
+            None
+        })
         .with_protocol_name(if version >= 7 {
             result.protocol_name.map(StrBytes::from_string)
         } else {
-            Some(StrBytes::from_string(result.protocol_name.unwrap_or_default()))
+            Some(StrBytes::from_string(
+                result.protocol_name.unwrap_or_default(),
+            ))
         })
         .with_leader(StrBytes::from_string(result.leader))
         .with_skip_assignment(version >= 9 && result.skip_assignment)

@@ -10,7 +10,11 @@ use crate::broker::Broker;
 use crate::group::MemberRef;
 use crate::protocol::request::RequestHeader;
 
-pub async fn handle(broker: &Arc<Broker>, header: &RequestHeader, req: LeaveGroupRequest) -> LeaveGroupResponse {
+pub async fn handle(
+    broker: &Arc<Broker>,
+    header: &RequestHeader,
+    req: LeaveGroupRequest,
+) -> LeaveGroupResponse {
     let version = header.api_version;
     let members: Vec<MemberRef> = if version >= 3 {
         req.members
@@ -42,6 +46,7 @@ pub async fn handle(broker: &Arc<Broker>, header: &RequestHeader, req: LeaveGrou
                 .collect();
             LeaveGroupResponse::default().with_members(responses)
         }
-        Ok(codes) => LeaveGroupResponse::default().with_error_code(codes.first().copied().unwrap_or_default()),
+        Ok(codes) => LeaveGroupResponse::default()
+            .with_error_code(codes.first().copied().unwrap_or_default()),
     }
 }

@@ -10,10 +10,22 @@ use kafka_protocol::protocol::StrBytes;
 use crate::broker::Broker;
 use crate::protocol::request::RequestHeader;
 
-pub async fn handle(broker: &Arc<Broker>, header: &RequestHeader, req: ListGroupsRequest) -> ListGroupsResponse {
+pub async fn handle(
+    broker: &Arc<Broker>,
+    header: &RequestHeader,
+    req: ListGroupsRequest,
+) -> ListGroupsResponse {
     let version = header.api_version;
-    let states: Vec<String> = req.states_filter.iter().map(|s| s.to_ascii_lowercase()).collect();
-    let types: Vec<String> = req.types_filter.iter().map(|s| s.to_ascii_lowercase()).collect();
+    let states: Vec<String> = req
+        .states_filter
+        .iter()
+        .map(|s| s.to_ascii_lowercase())
+        .collect();
+    let types: Vec<String> = req
+        .types_filter
+        .iter()
+        .map(|s| s.to_ascii_lowercase())
+        .collect();
     let groups = broker
         .groups
         .list()

@@ -5,7 +5,9 @@
 
 use std::sync::Arc;
 
-use kafka_protocol::messages::offset_commit_response::{OffsetCommitResponsePartition, OffsetCommitResponseTopic};
+use kafka_protocol::messages::offset_commit_response::{
+    OffsetCommitResponsePartition, OffsetCommitResponseTopic,
+};
 use kafka_protocol::messages::{OffsetCommitRequest, OffsetCommitResponse};
 
 use crate::broker::Broker;
@@ -15,7 +17,11 @@ use crate::metadata::offsets::CommittedOffset;
 use crate::protocol::error_code as ec;
 use crate::protocol::request::RequestHeader;
 
-pub async fn handle(broker: &Arc<Broker>, header: &RequestHeader, req: OffsetCommitRequest) -> OffsetCommitResponse {
+pub async fn handle(
+    broker: &Arc<Broker>,
+    header: &RequestHeader,
+    req: OffsetCommitRequest,
+) -> OffsetCommitResponse {
     let version = header.api_version;
     let now = now_ms();
     let member = MemberRef {
@@ -23,11 +29,18 @@ pub async fn handle(broker: &Arc<Broker>, header: &RequestHeader, req: OffsetCom
         group_instance_id: req.group_instance_id.as_ref().map(|s| s.to_string()),
     };
     // v0 has no generation: it is always a simple commit.
-    let generation = if version >= 1 { req.generation_id_or_member_epoch } else { -1 };
+    let generation = if version >= 1 {
+        req.generation_id_or_member_epoch
+    } else {
+        -1
+    };
     let group_error = if req.group_id.is_empty() {
         Some(ec::INVALID_GROUP_ID)
     } else {
-        broker.groups.validate_commit(&req.group_id, &member, generation).err()
+        broker
+            .groups
+            .validate_commit(&req.group_id, &member, generation)
+            .err()
     };
     let mut accepted = Vec::new();
     let mut topics: Vec<OffsetCommitResponseTopic> = req
@@ -40,18 +53,38 @@ pub async fn handle(broker: &Arc<Broker>, header: &RequestHeader, req: OffsetCom
                 .map(|p| {
                     let code = if let Some(code) = group_error {
                         code
-                    } else if broker.logs.get(&TopicPartition::new(t.name.to_string(), p.partition_index)).is_none() {
+                    } else if broker
+                        .logs
+                        .get(&TopicPartition::new(t.name.to_string(), p.partition_index))
+                        .is_none()
+                    {
                         ec::UNKNOWN_TOPIC_OR_PARTITION
-                    } else if p.committed_metadata.as_ref().is_some_and(|m| m.len() > OFFSET_METADATA_MAX_BYTES) {
+                    } else if p
+                        .committed_metadata
+                        .as_ref()
+                        .is_some_and(|m| m.len() > OFFSET_METADATA_MAX_BYTES)
+                    {
                         ec::OFFSET_METADATA_TOO_LARGE
                     } else {
                         accepted.push(CommittedOffset {
                             topic: t.name.to_string(),
                             partition: p.partition_index,
                             offset: p.committed_offset,
-                            leader_epoch: if version >= 6 { p.committed_leader_epoch } else { -1 },
-                            commit_timestamp: if version == 1 && p.commit_timestamp >= 0 { p.commit_timestamp } else { now },
-                            metadata: p.committed_metadata.as_ref().map(|m| m.to_string()).unwrap_or_default(),
+                            leader_epoch: if version >= 6 {
+                                p.committed_leader_epoch
+                            } else {
+                                -1
+                            },
+                            commit_timestamp: if version == 1 && p.commit_timestamp >= 0 {
+                                p.commit_timestamp
+                            } else {
+                                now
+                            },
+                            metadata: p
+                                .committed_metadata
+                                .as_ref()
+                                .map(|m| m.to_string())
+                                .unwrap_or_default(),
                         });
                         ec::NONE
                     };
@@ -66,7 +99,9 @@ pub async fn handle(broker: &Arc<Broker>, header: &RequestHeader, req: OffsetCom
         })
         .collect();
     if !accepted.is_empty() {
-        if let Err(e) = tokio::task::block_in_place(|| broker.metadata.commit_offsets(&req.group_id, &accepted)) {
+        if let Err(e) =
+            tokio::task::block_in_place(|| broker.metadata.commit_offsets(&req.group_id, &accepted))
+        {
             tracing::error!(group = %req.group_id.as_str(), error = %e, "committing offsets");
             for t in topics.iter_mut() {
                 for p in t.partitions.iter_mut() {

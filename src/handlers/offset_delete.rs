@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use kafka_protocol::messages::offset_delete_response::{OffsetDeleteResponsePartition, OffsetDeleteResponseTopic};
+use kafka_protocol::messages::offset_delete_response::{
+    OffsetDeleteResponsePartition, OffsetDeleteResponseTopic,
+};
 use kafka_protocol::messages::{OffsetDeleteRequest, OffsetDeleteResponse};
 
 use crate::broker::Broker;
@@ -11,7 +13,11 @@ use crate::log::TopicPartition;
 use crate::protocol::error_code as ec;
 use crate::protocol::request::RequestHeader;
 
-pub async fn handle(broker: &Arc<Broker>, _header: &RequestHeader, req: OffsetDeleteRequest) -> OffsetDeleteResponse {
+pub async fn handle(
+    broker: &Arc<Broker>,
+    _header: &RequestHeader,
+    req: OffsetDeleteRequest,
+) -> OffsetDeleteResponse {
     if broker.groups.describe(&req.group_id).is_none() {
         return OffsetDeleteResponse::default().with_error_code(ec::GROUP_ID_NOT_FOUND);
     }
@@ -26,7 +32,11 @@ pub async fn handle(broker: &Arc<Broker>, _header: &RequestHeader, req: OffsetDe
                 .partitions
                 .into_iter()
                 .map(|p| {
-                    let code = if broker.logs.get(&TopicPartition::new(name.clone(), p.partition_index)).is_none() {
+                    let code = if broker
+                        .logs
+                        .get(&TopicPartition::new(name.clone(), p.partition_index))
+                        .is_none()
+                    {
                         ec::UNKNOWN_TOPIC_OR_PARTITION
                     } else if subscribed.contains(&name) {
                         ec::GROUP_SUBSCRIBED_TO_TOPIC
@@ -39,11 +49,15 @@ pub async fn handle(broker: &Arc<Broker>, _header: &RequestHeader, req: OffsetDe
                         .with_error_code(code)
                 })
                 .collect();
-            OffsetDeleteResponseTopic::default().with_name(t.name).with_partitions(partitions)
+            OffsetDeleteResponseTopic::default()
+                .with_name(t.name)
+                .with_partitions(partitions)
         })
         .collect();
     if !doomed.is_empty() {
-        if let Err(e) = tokio::task::block_in_place(|| broker.metadata.delete_offsets(&req.group_id, Some(&doomed))) {
+        if let Err(e) = tokio::task::block_in_place(|| {
+            broker.metadata.delete_offsets(&req.group_id, Some(&doomed))
+        }) {
             tracing::error!(group = %req.group_id.as_str(), error = %e, "deleting offsets");
             return OffsetDeleteResponse::default().with_error_code(ec::UNKNOWN_SERVER_ERROR);
         }

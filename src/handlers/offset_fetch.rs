@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use kafka_protocol::messages::offset_fetch_response::{
-    OffsetFetchResponseGroup, OffsetFetchResponsePartition, OffsetFetchResponsePartitions, OffsetFetchResponseTopic,
-    OffsetFetchResponseTopics,
+    OffsetFetchResponseGroup, OffsetFetchResponsePartition, OffsetFetchResponsePartitions,
+    OffsetFetchResponseTopic, OffsetFetchResponseTopics,
 };
 use kafka_protocol::messages::{OffsetFetchRequest, OffsetFetchResponse, TopicName};
 use kafka_protocol::protocol::StrBytes;
@@ -22,13 +22,20 @@ use crate::protocol::request::RequestHeader;
 /// all committed ones when `wanted` is None.
 type Row = (String, i32, i64, i32, String);
 
-fn lookup(broker: &Broker, group: &str, wanted: Option<Vec<(String, Vec<i32>)>>) -> Result<Vec<Row>, i16> {
-    let committed = tokio::task::block_in_place(|| broker.metadata.fetch_offsets(group)).map_err(|e| {
-        tracing::error!(group, error = %e, "fetching offsets");
-        ec::UNKNOWN_SERVER_ERROR
-    })?;
-    let by_key: HashMap<(String, i32), CommittedOffset> =
-        committed.into_iter().map(|c| ((c.topic.clone(), c.partition), c)).collect();
+fn lookup(
+    broker: &Broker,
+    group: &str,
+    wanted: Option<Vec<(String, Vec<i32>)>>,
+) -> Result<Vec<Row>, i16> {
+    let committed =
+        tokio::task::block_in_place(|| broker.metadata.fetch_offsets(group)).map_err(|e| {
+            tracing::error!(group, error = %e, "fetching offsets");
+            ec::UNKNOWN_SERVER_ERROR
+        })?;
+    let by_key: HashMap<(String, i32), CommittedOffset> = committed
+        .into_iter()
+        .map(|c| ((c.topic.clone(), c.partition), c))
+        .collect();
     Ok(match wanted {
         None => {
             let mut rows: Vec<Row> = by_key
@@ -61,7 +68,11 @@ fn by_topic(rows: Vec<Row>) -> Vec<(String, Vec<Row>)> {
     out
 }
 
-pub async fn handle(broker: &Arc<Broker>, header: &RequestHeader, req: OffsetFetchRequest) -> OffsetFetchResponse {
+pub async fn handle(
+    broker: &Arc<Broker>,
+    header: &RequestHeader,
+    req: OffsetFetchRequest,
+) -> OffsetFetchResponse {
     let version = header.api_version;
     let epoch = |e: i32| if version >= 5 { e } else { -1 };
     if version >= 8 {
@@ -69,11 +80,15 @@ pub async fn handle(broker: &Arc<Broker>, header: &RequestHeader, req: OffsetFet
             .groups
             .into_iter()
             .map(|g| {
-                let wanted = g
-                    .topics
-                    .map(|ts| ts.into_iter().map(|t| (t.name.to_string(), t.partition_indexes)).collect());
+                let wanted = g.topics.map(|ts| {
+                    ts.into_iter()
+                        .map(|t| (t.name.to_string(), t.partition_indexes))
+                        .collect()
+                });
                 match lookup(broker, &g.group_id, wanted) {
-                    Err(code) => OffsetFetchResponseGroup::default().with_group_id(g.group_id).with_error_code(code),
+                    Err(code) => OffsetFetchResponseGroup::default()
+                        .with_group_id(g.group_id)
+                        .with_error_code(code),
                     Ok(rows) => {
                         let topics = by_topic(rows)
                             .into_iter()
@@ -93,18 +108,24 @@ pub async fn handle(broker: &Arc<Broker>, header: &RequestHeader, req: OffsetFet
                                     )
                             })
                             .collect();
-                        OffsetFetchResponseGroup::default().with_group_id(g.group_id).with_topics(topics)
+                        OffsetFetchResponseGroup::default()
+                            .with_group_id(g.group_id)
+                            .with_topics(topics)
                     }
                 }
             })
             .collect();
         return OffsetFetchResponse::default().with_groups(groups);
     }
-    let wanted = req
-        .topics
-        .map(|ts| ts.into_iter().map(|t| (t.name.to_string(), t.partition_indexes)).collect());
+    let wanted = req.topics.map(|ts| {
+        ts.into_iter()
+            .map(|t| (t.name.to_string(), t.partition_indexes))
+            .collect()
+    });
     match lookup(broker, &req.group_id, wanted) {
-        Err(code) => OffsetFetchResponse::default().with_error_code(if version >= 2 { code } else { 0 }),
+        Err(code) => {
+            OffsetFetchResponse::default().with_error_code(if version >= 2 { code } else { 0 })
+        }
         Ok(rows) => {
             let topics = by_topic(rows)
                 .into_iter()

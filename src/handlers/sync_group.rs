@@ -11,7 +11,11 @@ use crate::group::{MemberRef, SyncResult};
 use crate::protocol::error_code as ec;
 use crate::protocol::request::RequestHeader;
 
-pub async fn handle(broker: &Arc<Broker>, header: &RequestHeader, req: SyncGroupRequest) -> SyncGroupResponse {
+pub async fn handle(
+    broker: &Arc<Broker>,
+    header: &RequestHeader,
+    req: SyncGroupRequest,
+) -> SyncGroupResponse {
     let version = header.api_version;
     let member = MemberRef {
         member_id: req.member_id.to_string(),

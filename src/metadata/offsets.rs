@@ -56,7 +56,11 @@ fn decode(group: &str, k: &[u8], v: &[u8]) -> Option<CommittedOffset> {
 
 impl MetadataStore {
     /// Stores offsets for a group durably, all or none.
-    pub fn commit_offsets(&self, group: &str, offsets: &[CommittedOffset]) -> Result<(), MetadataError> {
+    pub fn commit_offsets(
+        &self,
+        group: &str,
+        offsets: &[CommittedOffset],
+    ) -> Result<(), MetadataError> {
         let mut batch = sled::Batch::default();
         for o in offsets {
             let mut v = Vec::with_capacity(20 + o.metadata.len());
@@ -84,7 +88,11 @@ impl MetadataStore {
     }
 
     /// Deletes the given (topic, partition) offsets of a group, or all of them when `None`.
-    pub fn delete_offsets(&self, group: &str, which: Option<&[(String, i32)]>) -> Result<(), MetadataError> {
+    pub fn delete_offsets(
+        &self,
+        group: &str,
+        which: Option<&[(String, i32)]>,
+    ) -> Result<(), MetadataError> {
         let mut batch = sled::Batch::default();
         match which {
             Some(list) => {
@@ -120,7 +128,12 @@ impl MetadataStore {
     }
 
     /// Stores a group's generation and protocol type.
-    pub fn put_group(&self, group: &str, generation_id: i32, protocol_type: &str) -> Result<(), MetadataError> {
+    pub fn put_group(
+        &self,
+        group: &str,
+        generation_id: i32,
+        protocol_type: &str,
+    ) -> Result<(), MetadataError> {
         let mut v = generation_id.to_be_bytes().to_vec();
         v.extend_from_slice(protocol_type.as_bytes());
         self.groups.insert(group.as_bytes(), v)?;
@@ -163,7 +176,8 @@ mod tests {
         };
         {
             let s = MetadataStore::open(dir.path(), 1).unwrap();
-            s.commit_offsets("g", &[o("a", 0, 10), o("a", 1, 11), o("b", 0, 12)]).unwrap();
+            s.commit_offsets("g", &[o("a", 0, 10), o("a", 1, 11), o("b", 0, 12)])
+                .unwrap();
             s.commit_offsets("g2", &[o("a", 0, 99)]).unwrap();
             s.commit_offsets("g", &[o("a", 0, 20)]).unwrap();
             s.put_group("g", 7, "consumer").unwrap();
@@ -173,8 +187,12 @@ mod tests {
         got.sort_by_key(|c| (c.topic.clone(), c.partition));
         assert_eq!(got, vec![o("a", 0, 20), o("a", 1, 11), o("b", 0, 12)]);
         assert_eq!(s.group_record("g").unwrap(), Some((7, "consumer".into())));
-        assert_eq!(s.group_ids().unwrap(), vec!["g".to_string(), "g2".to_string()]);
-        s.delete_offsets("g", Some(&[("a".to_string(), 1)])).unwrap();
+        assert_eq!(
+            s.group_ids().unwrap(),
+            vec!["g".to_string(), "g2".to_string()]
+        );
+        s.delete_offsets("g", Some(&[("a".to_string(), 1)]))
+            .unwrap();
         assert_eq!(s.fetch_offsets("g").unwrap().len(), 2);
         s.remove_group("g").unwrap();
         assert!(s.fetch_offsets("g").unwrap().is_empty());
