@@ -27,6 +27,8 @@ start_broker
 # 3. Scenarios: the program prints one PASS/FAIL line per scenario; its watchdog and time
 #    budget bound it, `timeout` is the last resort.
 run_scenarios timeout -k 10 240 "$PY" "$HERE/test_confluent.py"
+# Consumer groups (runs and restarts its own broker).
+run_scenarios timeout -k 10 400 "$PY" "$HERE/test_groups.py" --weir "$WEIR_BIN" --work "$WORK_DIR"
 
 # 4. Tally.
 finish
