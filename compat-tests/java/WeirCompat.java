@@ -1,6 +1,7 @@
 // Compatibility scenarios for the stock Apache Kafka Java client (kafka-clients 4.1.1).
 //
 // Usage: java -cp 'build/classes:libs/*' WeirCompat BOOTSTRAP
+// The consumer-group scenarios live in WeirGroups.java and run after the ones here.
 // Prints exactly one line per scenario: "PASS java: NAME" or "FAIL java: NAME -- detail".
 // Every scenario runs under its own deadline, and every client call has a bounded timeout, so
 // a broken broker makes scenarios fail instead of hanging.
@@ -51,7 +52,7 @@ public class WeirCompat {
     static final String CLIENT = "java";
     static final long SCENARIO_TIMEOUT_MS = 60_000;
     /** All scenarios together: past this, the remaining ones fail as not run. */
-    static final long RUN_BUDGET_MS = 180_000;
+    static final long RUN_BUDGET_MS = 240_000;
     static final long RUN_DEADLINE = System.currentTimeMillis() + RUN_BUDGET_MS;
     static final long CALL_TIMEOUT_MS = 15_000;
     static final String RUN_ID = UUID.randomUUID().toString().substring(0, 8);
@@ -403,6 +404,9 @@ public class WeirCompat {
                 }
             });
         }
+
+        // ---- Consumer groups (classic protocol): see WeirGroups.java
+        WeirGroups.run(admin);
 
         admin.close(Duration.ofSeconds(5));
         System.exit(failed == 0 ? 0 : 1);

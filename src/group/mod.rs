@@ -7,6 +7,7 @@
 //! senders keyed by (group, member id) and completed when the state machine emits them.
 
 pub mod state;
+pub mod types;
 
 #[cfg(test)]
 mod tests;

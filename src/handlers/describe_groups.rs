@@ -28,12 +28,7 @@ pub async fn handle(
                     .members
                     .iter()
                     .map(|m| {
-                        let metadata = m
-                            .protocols
-                            .iter()
-                            .find(|(n, _)| *n == s.protocol_name)
-                            .map(|(_, md)| md.clone())
-                            .unwrap_or_default();
+                        let metadata = m.metadata(&s.protocol_name);
                         DescribedGroupMember::default()
                             .with_member_id(StrBytes::from_string(m.member_id.clone()))
                             .with_group_instance_id(if version >= 4 {
