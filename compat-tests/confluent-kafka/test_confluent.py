@@ -7,6 +7,7 @@ Optional: COMPAT_DEBUG=protocol,broker,... turns on librdkafka debug logging (to
 
 Consumer groups are not used: every consumer assigns partitions with explicit offsets.
 """
+import logging
 import os
 import random
 import sys
@@ -168,9 +169,10 @@ def create_topic(name, partitions=1, config=None):
               file=sys.stderr)
 
 
-def produce_all(topic, msgs, timeout=15.0, **pconf):
+def produce_all(topic, msgs, timeout=15.0, keep=None, **pconf):
     """Produces msgs (dicts with value/key/headers/partition/timestamp) and returns the
-    delivery reports, in produce order, as (err, partition, offset)."""
+    delivery reports, in produce order, as (err, partition, offset). The producer is appended
+    to `keep` (a list) when given, so the caller can go on polling it."""
     cfg = conf(**{"linger.ms": 5, "message.timeout.ms": 10000})
     cfg.update(pconf)
     p = Producer(cfg)
@@ -194,6 +196,8 @@ def produce_all(topic, msgs, timeout=15.0, **pconf):
     assert left == 0, f"{left} of {len(msgs)} messages still undelivered after {timeout}s"
     errs = [r[0] for r in reports if r is None or r[0] is not None]
     assert not errs, f"{len(errs)} delivery errors, first: {errs[0]}"
+    if keep is not None:
+        keep.append(p)
     return reports
 
 
@@ -441,14 +445,37 @@ def acks_scenario(acks):
         create_topic(topic)
         msgs = [{"value": f"acks={acks} #{i}".encode(), "key": str(i % 7).encode()}
                 for i in range(200)]
-        reports = produce_all(topic, msgs, acks=acks)
+        extra, keep, cap = {}, [], _Capture()
+        if acks == "0":
+            # Kafka never answers an acks=0 Produce; librdkafka's protocol log shows any answer.
+            log = logging.getLogger(f"rdkafka-acks0-{RUN_ID}")
+            log.propagate = False
+            log.setLevel(logging.DEBUG)
+            log.addHandler(cap)
+            extra = {"debug": "protocol,broker", "logger": log}
+        reports = produce_all(topic, msgs, acks=acks, keep=keep, **extra)
         if acks != "0":
             offs = [r[2] for r in reports]
             assert offs == list(range(200)), f"delivered offsets {offs[:10]}... not 0..199"
         got = consume([(topic, 0, 0)], 200)
         assert [m.value() for m in got[:200]] == [m["value"] for m in msgs], "values differ"
         assert [m.offset() for m in got[:200]] == list(range(200)), "offsets not 0..199"
+        if acks == "0":
+            keep[0].poll(0.2)  # serve the log queue: any late answer has arrived by now
+            sent = [x for x in cap.lines if "Sent ProduceRequest" in x]
+            answered = [x for x in cap.lines if "ProduceResponse" in x or "unknown CorrId" in x]
+            assert sent, "no 'Sent ProduceRequest' in librdkafka's protocol log (log capture broken?)"
+            assert not answered, f"the broker answered an acks=0 Produce: {answered[0]}"
     return run
+
+
+class _Capture(logging.Handler):
+    def __init__(self):
+        super().__init__()
+        self.lines = []
+
+    def emit(self, record):
+        self.lines.append(record.getMessage())
 
 
 for _acks in ("0", "1", "all"):

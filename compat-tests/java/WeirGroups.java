@@ -324,8 +324,9 @@ public class WeirGroups extends WeirCompat {
     static void run(Admin admin) {
         basicGroup(admin);
         twoMembers(admin);
-        staticMembership(admin, false);
-        staticMembership(admin, true);
+        staticMembership(admin, false, false);
+        staticMembership(admin, false, true);
+        staticMembership(admin, true, false);
     }
 
     /** One consumer on a 3-partition topic; the Admin views of its group; lag; deleteConsumerGroups. */
@@ -532,16 +533,22 @@ public class WeirGroups extends WeirCompat {
      * Static membership (KIP-345): a member with group.instance.id closes without LeaveGroup and comes
      * back with the same instance id within session.timeout.ms; Kafka hands it its old partitions in
      * the same generation, without a rebalance of the other member. With staticLeader the static
-     * member joins first and so is the group leader (KIP-814's skipAssignment on its rejoin).
+     * member joins first and so is the group leader (KIP-814's skipAssignment on its rejoin). With
+     * rejoinedBefore the static member goes through one more rebalance (enforceRebalance) before the
+     * restart, as any long-lived member does: its last JoinGroup then carried subscription metadata
+     * (ConsumerProtocolSubscription v3: owned partitions, generation) that differs from what the
+     * restarted consumer sends. Kafka only rebalances if the group's selected protocol would change.
      */
-    static void staticMembership(Admin admin, boolean staticLeader) {
-        String role = staticLeader ? "leader" : "follower";
+    static void staticMembership(Admin admin, boolean staticLeader, boolean rejoinedBefore) {
+        String role = (staticLeader ? "leader" : "follower") + (rejoinedBefore ? "-rejoined" : "");
         String topic = topicName("group-static-" + role);
         String group = groupName("static-" + role);
         String instanceId = "weir-static-" + role;
         GroupMember[] m = new GroupMember[3]; // dynamic, static, static again
         try {
-            scenario("static member (" + role + ") closed with REMAIN_IN_GROUP and restarted within session.timeout.ms "
+            String what = staticLeader ? "static member (group leader)" : rejoinedBefore
+                    ? "static member (follower, after one more rebalance)" : "static member (follower)";
+            scenario(what + " closed with REMAIN_IN_GROUP and restarted within session.timeout.ms "
                     + "gets the same partitions, no rebalance", () -> {
                 createTopic(admin, topic, 4);
                 Properties dyn = groupProps(group, "weir-compat-java-dynamic", null, 10_000);
@@ -560,6 +567,19 @@ public class WeirGroups extends WeirCompat {
                     return d.assignment.size() == 2 && s.assignment.size() == 2 && !d.assignment.equals(s.assignment)
                             && d.generation == s.generation;
                 }, () -> d.state() + " " + s.state());
+                if (rejoinedBefore) {
+                    int gen = s.generation;
+                    s.call("enforceRebalance", () -> {
+                        s.consumer.enforceRebalance("weir compat: one more generation before the restart");
+                        return null;
+                    });
+                    waitUntil("a 2/2 split in the next generation after enforceRebalance", 30_000, () -> {
+                        d.alive();
+                        s.alive();
+                        return d.assignment.size() == 2 && s.assignment.size() == 2 && !d.assignment.equals(s.assignment)
+                                && d.generation == s.generation && s.generation > gen;
+                    }, () -> d.state() + " " + s.state());
+                }
                 ConsumerGroupDescription gd = describeGroup(admin, group);
                 check(gd.groupState() == GroupState.STABLE && gd.members().size() == 2, "describe: " + gd.groupState() + " " + members(gd));
                 check(gd.members().stream().anyMatch(md -> md.consumerId().equals(s.memberId)

@@ -6,7 +6,8 @@
 //
 // sarama 1.22 sends no ApiVersions: the request versions follow Config.Version. V2_2_0_0 is the
 // highest this sarama knows; with it sarama sends Metadata v5, Produce v3 (RecordBatch, magic
-// 2), Fetch v4, ListOffsets v1, CreateTopics v2, DeleteTopics v1.
+// 2), Fetch v4, ListOffsets v1, CreateTopics v2, DeleteTopics v1. The consumer-group scenarios
+// are in groups.go.
 package main
 
 import (
@@ -378,6 +379,9 @@ func main() {
 			}
 		})
 	}
+
+	// ---- Consumer groups: see groups.go
+	runGroupScenarios()
 
 	if failed > 0 {
 		os.Exit(1)
