@@ -13,6 +13,7 @@ COMPAT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_DIR="$(cd "$COMPAT_DIR/.." && pwd)"
 WEIR_BIN="${WEIR_BIN:-$REPO_DIR/target/release/weir}"
 CLIENT_NAME="${CLIENT_NAME:-$(basename "$(cd "$(dirname "$0")" && pwd)")}"
+export CLIENT_NAME
 WORK_DIR="$(mktemp -d "${TMPDIR:-/tmp}/weir-compat-$CLIENT_NAME.XXXXXX")"
 BROKER_PID=""
 BROKER_PORT=""
@@ -60,7 +61,7 @@ restart_broker() {
     "$WEIR_BIN" --listeners "127.0.0.1:$BROKER_PORT" --data-dir "$WORK_DIR/data" "$@" \
         >>"$WORK_DIR/broker.log" 2>&1 &
     BROKER_PID=$!
-    wait_for_port "$BROKER_PORT"
+    wait_for_port "$BROKER_PORT" || { echo "broker did not restart; log:"; tail -50 "$WORK_DIR/broker.log"; return 1; }
 }
 
 wait_for_port() {
@@ -132,6 +133,7 @@ retry() {
 # The shared Python virtualenv for the Python clients (ignored by git).
 python_venv() {
     local venv="$COMPAT_DIR/.venv"
-    [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+    # Serialised: suites may start in parallel and must not create the venv twice.
+    (flock 9; [ -x "$venv/bin/python" ] || python3 -m venv "$venv" >&2) 9>/tmp/.weir-compat-venv-create.lock
     echo "$venv"
 }

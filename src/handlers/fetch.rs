@@ -15,6 +15,7 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use crate::broker::Broker;
+use crate::log::partition::MAX_READ_BYTES;
 use crate::log::{Partition, TopicPartition};
 use crate::protocol::error_code as ec;
 use crate::protocol::request::RequestHeader;
@@ -82,10 +83,12 @@ pub async fn handle(
             });
         }
     }
+    // The whole response is bounded like Kafka's broker `fetch.max.bytes`, whatever the
+    // client asks (0 or less: no limit of its own).
     let max_bytes = if req.max_bytes <= 0 {
-        usize::MAX
+        MAX_READ_BYTES
     } else {
-        req.max_bytes as usize
+        (req.max_bytes as usize).min(MAX_READ_BYTES)
     };
     let min_bytes = req.min_bytes.max(0) as usize;
     let wait = Duration::from_millis(req.max_wait_ms.max(0) as u64).min(MAX_WAIT);
