@@ -225,13 +225,9 @@ impl Group {
             self.add_member(new_id.clone(), req, now);
             return self.after_member_joined(&new_id, now);
         };
-        let (was_awaiting_join, was_awaiting_sync, same) = {
+        let (was_awaiting_join, was_awaiting_sync) = {
             let m = &self.members[&key];
-            (
-                m.awaiting_join,
-                m.awaiting_sync,
-                m.protocols == req.protocols,
-            )
+            (m.awaiting_join, m.awaiting_sync)
         };
         if was_awaiting_join {
             self.completions.push(Completion::Join {
@@ -263,13 +259,22 @@ impl Group {
             self.leader = Some(new_id.clone());
         }
         match self.state {
-            GroupState::Stable if same => {
-                let mut r = self.join_result_for(&new_id, false);
-                if was_leader {
-                    // KIP-814: the leader gets the members but must not reassign.
-                    r = self.join_result_for(&new_id, true);
+            GroupState::Stable => {
+                // As Kafka: a static member rejoining a Stable group causes a rebalance only
+                // if the group's selected protocol would change (its metadata may differ,
+                // e.g. the Java client embeds its generation in it).
+                let before = self.select_protocol();
+                if let Some(m) = self.member_mut(&new_id) {
+                    m.protocols = req.protocols.clone();
                 }
-                Reply::Now(r)
+                if self.select_protocol() == before {
+                    // KIP-814: a rejoining leader gets the members but must not reassign.
+                    Reply::Now(self.join_result_for(&new_id, was_leader))
+                } else {
+                    self.update_member(&new_id, &req, now);
+                    self.prepare_rebalance(now);
+                    self.after_member_joined(&new_id, now)
+                }
             }
             GroupState::PreparingRebalance => {
                 self.update_member(&new_id, &req, now);

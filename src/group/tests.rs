@@ -394,3 +394,46 @@ fn protocol_is_chosen_by_votes_among_common_ones() {
         .iter()
         .all(|(_, r)| r.protocol_name.as_deref() == Some("cooperative-sticky")));
 }
+
+#[test]
+fn static_rejoin_with_changed_metadata_but_same_protocol_does_not_rebalance() {
+    let mut g = Group::new("g", CFG);
+    let Reply::Later { member_id: a } = g.join(req("", Some("i-1"), &["range"]), "x", 0) else {
+        panic!()
+    };
+    g.tick(3_000);
+    g.take_completions();
+    g.sync(
+        &mref(&a),
+        1,
+        None,
+        None,
+        vec![(a.clone(), Bytes::from_static(b"A"))],
+        3_000,
+    );
+    g.take_completions();
+    // Same protocol name, different metadata bytes (e.g. a generation embedded by the client).
+    let mut again = req("", Some("i-1"), &["range"]);
+    again.protocols[0].1 = Bytes::from_static(b"other-metadata");
+    let Reply::Now(r) = g.join(again, "y", 4_000) else {
+        panic!("no rebalance: answered at once")
+    };
+    assert_eq!((r.error_code, r.generation_id), (ec::NONE, 1));
+    assert!(r.skip_assignment, "the static leader must not reassign");
+    assert_eq!(g.state, GroupState::Stable);
+    // A protocol change that alters the group's choice does rebalance.
+    let Reply::Now(current) = g.join(req("", Some("i-1"), &["range"]), "z", 5_000) else {
+        panic!()
+    };
+    // (Offering only a new protocol would be INCONSISTENT_GROUP_PROTOCOL, as in Kafka: the
+    // group's members, this one included, must all support it.)
+    let mut switch = req(&current.member_id, Some("i-1"), &["roundrobin", "range"]);
+    switch.require_known_member_id = false;
+    let _ = g.join(switch, "w", 5_001);
+    assert_eq!(
+        g.state,
+        GroupState::CompletingRebalance,
+        "sole member: the rebalance completes at once"
+    );
+    assert_eq!(g.protocol_name.as_deref(), Some("roundrobin"));
+}
