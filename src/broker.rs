@@ -88,7 +88,8 @@ impl Broker {
                 )?;
             }
         }
-        let groups = GroupCoordinator::new(config.group, &metadata)?;
+        let mut groups = GroupCoordinator::new(config.group, &metadata)?;
+        groups.offsets_retention_ms = config.offsets_retention_ms;
         Ok(Broker {
             config,
             metadata,

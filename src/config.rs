@@ -209,6 +209,9 @@ pub struct Config {
     pub log: LogConfig,
     /// Consumer group settings (`group.*`).
     pub group: crate::group::GroupConfig,
+    /// `offsets.retention.minutes`, in ms: committed offsets of a group without members
+    /// expire this long after their commit.
+    pub offsets_retention_ms: i64,
 }
 
 impl Default for Config {
@@ -223,6 +226,7 @@ impl Default for Config {
             socket_request_max_bytes: 100 * 1024 * 1024,
             log: LogConfig::default(),
             group: crate::group::GroupConfig::default(),
+            offsets_retention_ms: crate::group::DEFAULT_OFFSETS_RETENTION_MS,
         }
     }
 }
@@ -249,6 +253,10 @@ impl Config {
             }
             "auto.create.topics.enable" => {
                 self.auto_create_topics = parse_bool(name, value)?;
+            }
+            "offsets.retention.minutes" => {
+                self.offsets_retention_ms =
+                    parse_range(name, value, 1, i32::MAX as u64)? as i64 * 60_000
             }
             "group.min.session.timeout.ms" => {
                 self.group.min_session_timeout_ms =
@@ -346,6 +354,10 @@ impl Config {
                 self.socket_request_max_bytes.to_string(),
             ),
             ("default.replication.factor".to_string(), "1".to_string()),
+            (
+                "offsets.retention.minutes".to_string(),
+                (self.offsets_retention_ms / 60_000).to_string(),
+            ),
             (
                 "group.min.session.timeout.ms".to_string(),
                 self.group.min_session_timeout_ms.to_string(),

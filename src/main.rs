@@ -52,6 +52,7 @@ const ENV_SETTINGS: &[&str] = &[
     "log.retention.bytes",
     "log.cleanup.policy",
     "log.message.timestamp.type",
+    "offsets.retention.minutes",
     "group.min.session.timeout.ms",
     "group.max.session.timeout.ms",
     "group.initial.rebalance.delay.ms",

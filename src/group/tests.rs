@@ -437,3 +437,44 @@ fn static_rejoin_with_changed_metadata_but_same_protocol_does_not_rebalance() {
     );
     assert_eq!(g.protocol_name.as_deref(), Some("roundrobin"));
 }
+
+#[test]
+fn offsets_of_member_less_groups_expire_after_retention() {
+    use crate::metadata::offsets::CommittedOffset;
+    use crate::metadata::MetadataStore;
+    let dir = tempfile::tempdir().unwrap();
+    let store = MetadataStore::open(dir.path(), 1).unwrap();
+    let offset = |ts| CommittedOffset {
+        topic: "t".into(),
+        partition: 0,
+        offset: 5,
+        leader_epoch: -1,
+        commit_timestamp: ts,
+        metadata: String::new(),
+    };
+    store.commit_offsets("old", &[offset(1_000)]).unwrap();
+    store.commit_offsets("fresh", &[offset(90_000)]).unwrap();
+    store.commit_offsets("busy", &[offset(1_000)]).unwrap();
+    let mut coordinator = super::GroupCoordinator::new(CFG, &store).unwrap();
+    coordinator.offsets_retention_ms = 60_000;
+    // "busy" has a live member: its offsets stay whatever their age.
+    {
+        let mut inner = coordinator.lock();
+        let g = inner.groups.get_mut("busy").unwrap();
+        let mut r = req("", None, &["range"]);
+        r.require_known_member_id = false;
+        let _ = g.join(r, "u", 0);
+    }
+    coordinator.expire_offsets(&store, 100_000);
+    assert!(store.fetch_offsets("old").unwrap().is_empty(), "expired");
+    assert_eq!(
+        store.fetch_offsets("fresh").unwrap().len(),
+        1,
+        "within retention"
+    );
+    assert_eq!(
+        store.fetch_offsets("busy").unwrap().len(),
+        1,
+        "group has members"
+    );
+}
