@@ -31,6 +31,7 @@ start_broker
 # 3. Scenarios: one PASS/FAIL line each; per-scenario asyncio timeouts, a watchdog and a time
 #    budget bound the program, `timeout` is the last resort.
 run_scenarios timeout -k 10 240 "$PY" "$HERE/test_aiokafka.py"
+run_scenarios timeout -k 10 180 "$PY" "$HERE/test_groups.py"
 
 # 4. Tally.
 finish

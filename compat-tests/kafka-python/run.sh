@@ -27,6 +27,7 @@ start_broker
 # 3. Scenarios: one PASS/FAIL line each; the program's watchdog and time budget bound it,
 #    `timeout` is the last resort.
 run_scenarios timeout -k 10 240 "$PY" "$HERE/test_kafka_python.py"
+run_scenarios timeout -k 10 180 "$PY" "$HERE/test_groups.py"
 
 # 4. Tally.
 finish

@@ -5,7 +5,7 @@
 # a failing scenario's detail shows its last stderr line, the full logs are under $WORK_DIR).
 #
 # kcat has no admin commands: topics are auto-created by the producer's Metadata request.
-# No consumer groups: consumers use -C -p PARTITION -o OFFSET, never -G.
+# Plain consumers use -C -p PARTITION -o OFFSET; groups.sh covers balanced consumers (-G).
 export CLIENT_NAME=kcat
 HERE="$(cd "$(dirname "$0")" && pwd)"
 . "$HERE/../lib.sh"
@@ -155,6 +155,7 @@ for codec in gzip snappy lz4 zstd; do
         C "cz$codec" "$CTOPIC" -o beginning && SAME "$T/text.txt" "$T/cz$codec.out"
     verdict $? "-z $codec compressed produce read back identical"
 done
+. "$HERE/groups.sh"   # consumer groups (-G)
 
 # 4. Tally.
 finish
