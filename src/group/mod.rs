@@ -105,12 +105,19 @@ impl GroupCoordinator {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// JoinGroup: waits until the rebalance completes (or the reply is immediate).
-    pub async fn join(&self, group_id: &str, req: JoinRequest) -> JoinResult {
-        let member = req.member_id.clone();
-        let rx = {
-            let mut inner = self.lock();
-            let config = self.config;
+    /// Runs `op` on a group (created if `create`, else `None` when unknown) and delivers
+    /// what it completed. A reply that must wait is parked in the waiter map that `waiters`
+    /// picks, and its receiver returned instead.
+    fn run<T>(
+        &self,
+        group_id: &str,
+        create: bool,
+        op: impl FnOnce(&mut Group) -> Reply<T>,
+        waiters: fn(&mut Inner) -> &mut HashMap<Key, oneshot::Sender<T>>,
+    ) -> Option<Result<T, oneshot::Receiver<T>>> {
+        let mut inner = self.lock();
+        let config = self.config;
+        let g = if create {
             let g = inner
                 .groups
                 .entry(group_id.to_string())
@@ -118,28 +125,43 @@ impl GroupCoordinator {
             if g.state == GroupState::Dead {
                 *g = Group::new(group_id, config);
             }
-            let unique = uuid::Uuid::new_v4().simple().to_string();
-            let reply = g.join(req, &unique, now_ms());
-            let completions = g.take_completions();
-            let rx = match reply {
-                Reply::Now(r) => {
-                    inner.deliver(group_id, completions);
-                    return r;
-                }
-                Reply::Later { member_id } => {
-                    let (tx, rx) = oneshot::channel();
-                    inner
-                        .join_waiters
-                        .insert((group_id.to_string(), member_id), tx);
-                    rx
-                }
-            };
-            inner.deliver(group_id, completions);
-            rx
+            g
+        } else {
+            inner.groups.get_mut(group_id)?
         };
+        let reply = op(g);
+        let completions = g.take_completions();
+        let out = match reply {
+            Reply::Now(r) => Ok(r),
+            Reply::Later { member_id } => {
+                let (tx, rx) = oneshot::channel();
+                waiters(&mut inner).insert((group_id.to_string(), member_id), tx);
+                Err(rx)
+            }
+        };
+        inner.deliver(group_id, completions);
+        drop(inner);
         self.wake.notify_one();
-        rx.await
-            .unwrap_or_else(|_| JoinResult::error(&member, ec::REBALANCE_IN_PROGRESS))
+        Some(out)
+    }
+
+    /// JoinGroup: waits until the rebalance completes (or the reply is immediate).
+    pub async fn join(&self, group_id: &str, req: JoinRequest) -> JoinResult {
+        let member = req.member_id.clone();
+        let unique = uuid::Uuid::new_v4().simple().to_string();
+        let now = now_ms();
+        match self.run(
+            group_id,
+            true,
+            |g| g.join(req, &unique, now),
+            |i| &mut i.join_waiters,
+        ) {
+            Some(Ok(r)) => r,
+            Some(Err(rx)) => rx
+                .await
+                .unwrap_or_else(|_| JoinResult::error(&member, ec::REBALANCE_IN_PROGRESS)),
+            None => JoinResult::error(&member, ec::COORDINATOR_NOT_AVAILABLE),
+        }
     }
 
     /// SyncGroup: the leader's assignment, handed to each member.
@@ -152,39 +174,24 @@ impl GroupCoordinator {
         protocol_name: Option<String>,
         assignments: Vec<(String, bytes::Bytes)>,
     ) -> SyncResult {
-        let rx = {
-            let mut inner = self.lock();
-            let Some(g) = inner.groups.get_mut(group_id) else {
-                return SyncResult::error(ec::UNKNOWN_MEMBER_ID);
-            };
-            let reply = g.sync(
+        let now = now_ms();
+        let op = |g: &mut Group| {
+            g.sync(
                 &member,
                 generation_id,
                 protocol_type.as_deref(),
                 protocol_name.as_deref(),
                 assignments,
-                now_ms(),
-            );
-            let completions = g.take_completions();
-            let rx = match reply {
-                Reply::Now(r) => {
-                    inner.deliver(group_id, completions);
-                    return r;
-                }
-                Reply::Later { member_id } => {
-                    let (tx, rx) = oneshot::channel();
-                    inner
-                        .sync_waiters
-                        .insert((group_id.to_string(), member_id), tx);
-                    rx
-                }
-            };
-            inner.deliver(group_id, completions);
-            rx
+                now,
+            )
         };
-        self.wake.notify_one();
-        rx.await
-            .unwrap_or_else(|_| SyncResult::error(ec::REBALANCE_IN_PROGRESS))
+        match self.run(group_id, false, op, |i| &mut i.sync_waiters) {
+            Some(Ok(r)) => r,
+            Some(Err(rx)) => rx
+                .await
+                .unwrap_or_else(|_| SyncResult::error(ec::REBALANCE_IN_PROGRESS)),
+            None => SyncResult::error(ec::UNKNOWN_MEMBER_ID),
+        }
     }
 
     pub fn heartbeat(&self, group_id: &str, member: &MemberRef, generation_id: i32) -> i16 {
