@@ -107,21 +107,17 @@ fn main() -> anyhow::Result<()> {
         .thread_name("weir")
         .build()?;
     runtime.block_on(async move {
+        use tokio::signal::unix::{signal, SignalKind};
+        // Installed before starting, so a signal during recovery still shuts down cleanly.
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
         let handle = Broker::start(config).await?;
-        wait_for_signal().await?;
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
         tracing::info!("shutting down");
         handle.shutdown().await;
         anyhow::Ok(())
     })
-}
-
-async fn wait_for_signal() -> anyhow::Result<()> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate())?;
-    let mut int = signal(SignalKind::interrupt())?;
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
-    }
-    Ok(())
 }
