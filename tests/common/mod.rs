@@ -37,6 +37,13 @@ pub struct Client {
 }
 
 impl Client {
+    pub fn from_stream(stream: TcpStream) -> Client {
+        Client {
+            stream,
+            correlation: 0,
+        }
+    }
+
     pub async fn connect(handle: &BrokerHandle) -> Client {
         Client {
             stream: TcpStream::connect(handle.local_addr).await.unwrap(),
