@@ -39,7 +39,7 @@ pub async fn handle(
                 Some(ec::INVALID_REQUIRED_ACKS)
             } else if let Err(e) = topics::validate_name(&name) {
                 Some(e.code)
-            } else if broker.metadata.topic(&name).is_none() {
+            } else if !broker.metadata.has_topic(&name) {
                 Some(ec::UNKNOWN_TOPIC_OR_PARTITION)
             } else {
                 None
@@ -85,7 +85,7 @@ fn produce_partition(
             .with_error_message((version >= 8).then(|| StrBytes::from_string(msg)))
     };
     let records = records.unwrap_or_default();
-    let max = partition.config().max_message_bytes as usize;
+    let max = partition.max_message_bytes() as usize;
     if records.len() > max.saturating_add(batch::LOG_OVERHEAD) {
         return fail(
             ec::MESSAGE_TOO_LARGE,

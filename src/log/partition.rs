@@ -215,6 +215,14 @@ impl Partition {
             .unwrap_or_default()
     }
 
+    /// `max.message.bytes` in force (read on every produce; no copy of the config).
+    pub fn max_message_bytes(&self) -> u64 {
+        self.log
+            .lock()
+            .map(|l| l.config.max_message_bytes)
+            .unwrap_or(0)
+    }
+
     pub fn set_config(&self, config: LogConfig) {
         if let Ok(mut l) = self.log.lock() {
             l.config = config;

@@ -136,6 +136,11 @@ impl MetadataStore {
         self.topics.read().ok()?.get(name).cloned()
     }
 
+    /// Whether the topic exists (no copy of its record).
+    pub fn has_topic(&self, name: &str) -> bool {
+        self.topics.read().is_ok_and(|t| t.contains_key(name))
+    }
+
     pub fn topic_by_id(&self, id: Uuid) -> Option<TopicMeta> {
         self.topics
             .read()
