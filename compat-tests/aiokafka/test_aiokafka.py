@@ -6,101 +6,24 @@ Needs BOOTSTRAP=host:port in the environment. COMPAT_DEBUG=1 logs aiokafka's DEB
 stderr. Consumers have no group_id and use assign() + seek_to_beginning(): no group APIs.
 """
 import asyncio
-import logging
 import os
 import random
 import sys
-import threading
 import time
-import traceback
-import uuid
 
 import aiokafka
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.codec import has_gzip, has_lz4, has_snappy, has_zstd
 
-CLIENT = os.environ.get("CLIENT_NAME", "aiokafka")
-BOOT = os.environ["BOOTSTRAP"]
-SCENARIO_TIMEOUT = float(os.environ.get("SCENARIO_TIMEOUT", "60"))
-TOTAL_BUDGET = float(os.environ.get("TOTAL_BUDGET", "180"))
-RUN_ID = uuid.uuid4().hex[:8]
-logging.basicConfig(level=logging.DEBUG if os.environ.get("COMPAT_DEBUG") else logging.WARNING,
-                    stream=sys.stderr)
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import weir_compat as wc  # noqa: E402
 
-# ---------------------------------------------------------------- scenario harness
-_scenarios = []
-_lock = threading.Lock()
-_state = {"idx": -1, "deadline": None}
-
-
-def scenario(name, timeout=None):
-    def deco(fn):
-        _scenarios.append((name, fn, timeout or SCENARIO_TIMEOUT))
-        return fn
-    return deco
-
-
-def _emit(line):
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()
-
-
-def _one_line(s):
-    return " ".join(str(s).split())[:600]
-
-
-def _watchdog(done):
-    # Backstop for a blocked event loop (asyncio.wait_for handles the usual case).
-    while not done.wait(0.5):
-        with _lock:
-            i, dl = _state["idx"], _state["deadline"]
-            if dl is None or time.monotonic() <= dl + 10:
-                continue
-            name, _, t = _scenarios[i]
-            _emit(f"FAIL {CLIENT}: {name} -- hung: no result after {t:.0f}s")
-            for n, _, _ in _scenarios[i + 1:]:
-                _emit(f"FAIL {CLIENT}: {n} -- not run: an earlier scenario hung")
-            os._exit(1)
-
-
-async def run_all():
-    done = threading.Event()
-    threading.Thread(target=_watchdog, args=(done,), daemon=True).start()
-    failed = 0
-    end = time.monotonic() + TOTAL_BUDGET
-    for i, (name, fn, t) in enumerate(_scenarios):
-        if time.monotonic() > end:
-            failed += 1
-            _emit(f"FAIL {CLIENT}: {name} -- not run: the run's {TOTAL_BUDGET:.0f}s budget is used up")
-            continue
-        with _lock:
-            _state["idx"], _state["deadline"] = i, time.monotonic() + t
-        try:
-            await asyncio.wait_for(fn(), timeout=t)
-            ok, detail = True, ""
-        except asyncio.TimeoutError:
-            ok, detail = False, f"timed out after {t:.0f}s"
-            traceback.print_exc(file=sys.stderr)
-        except AssertionError as e:
-            ok, detail = False, str(e) or "assertion failed"
-            traceback.print_exc(file=sys.stderr)
-        except Exception as e:  # noqa: BLE001 - any client error is a failed scenario
-            ok, detail = False, f"{type(e).__name__}: {e}"
-            traceback.print_exc(file=sys.stderr)
-        with _lock:
-            _state["deadline"] = None
-            if ok:
-                _emit(f"PASS {CLIENT}: {name}")
-            else:
-                failed += 1
-                _emit(f"FAIL {CLIENT}: {name} -- {_one_line(detail)}")
-    done.set()
-    return 1 if failed else 0
-
-
-def topic_name(tag):
-    return f"ak-{tag}-{RUN_ID}"
+BOOT = wc.bootstrap()
+wc.setup_logging()
+suite = wc.Suite("aiokafka", scenario_timeout=60, total_budget=180, hang_grace=10)
+scenario = suite.scenario
+topic_name = wc.topic_namer("ak")
 
 
 # ---------------------------------------------------------------- client helpers
@@ -117,12 +40,7 @@ def topic_errors(resp):
 
 
 async def with_admin(fn):
-    a = AIOKafkaAdminClient(**COMMON)
-    await a.start()
-    try:
-        return await fn(a)
-    finally:
-        await a.close()
+    return await wc.started(AIOKafkaAdminClient(**COMMON), fn)
 
 
 async def create_topic(name, partitions=1):
@@ -301,7 +219,4 @@ for _codec in CODECS:
 
 if __name__ == "__main__":
     print(f"aiokafka {aiokafka.__version__}", file=sys.stderr)
-    rc = asyncio.run(run_all())
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(rc)
+    wc.exit_now(asyncio.run(suite.run_all_async()))

@@ -9,128 +9,31 @@ Every wait is a poll against a deadline. Note the broker's group.initial.rebalan
 (3 s): the first join of an empty group is held that long.
 """
 import asyncio
-import logging
 import os
 import sys
-import threading
 import time
-import traceback
-import uuid
 
 import aiokafka
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-CLIENT = os.environ.get("CLIENT_NAME", "aiokafka")
-BOOT = os.environ["BOOTSTRAP"]
-SCENARIO_TIMEOUT = float(os.environ.get("SCENARIO_TIMEOUT", "45"))
-TOTAL_BUDGET = float(os.environ.get("TOTAL_BUDGET", "150"))
-RUN_ID = uuid.uuid4().hex[:8]
-logging.basicConfig(level=logging.DEBUG if os.environ.get("COMPAT_DEBUG") else logging.WARNING,
-                    stream=sys.stderr)
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import weir_compat as wc  # noqa: E402
+from weir_compat import RUN_ID, fmt_offsets as fmt  # noqa: E402
 
-# ---------------------------------------------------------------- scenario harness
-_scenarios = []
-_lock = threading.Lock()
-_state = {"idx": -1, "deadline": None}
-
-
-def scenario(name, timeout=None):
-    def deco(fn):
-        _scenarios.append((name, fn, timeout or SCENARIO_TIMEOUT))
-        return fn
-    return deco
-
-
-def _emit(line):
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()
-
-
-def _one_line(s):
-    return " ".join(str(s).split())[:600]
-
-
-def _watchdog(done):
-    # Backstop for a blocked event loop (asyncio.wait_for handles the usual case).
-    while not done.wait(0.5):
-        with _lock:
-            i, dl = _state["idx"], _state["deadline"]
-            if dl is None or time.monotonic() <= dl + 10:
-                continue
-            name, _, t = _scenarios[i]
-            _emit(f"FAIL {CLIENT}: {name} -- hung: no result after {t:.0f}s")
-            for n, _, _ in _scenarios[i + 1:]:
-                _emit(f"FAIL {CLIENT}: {n} -- not run: an earlier scenario hung")
-            os._exit(1)
-
-
-async def run_all():
-    done = threading.Event()
-    threading.Thread(target=_watchdog, args=(done,), daemon=True).start()
-    failed = 0
-    end = time.monotonic() + TOTAL_BUDGET
-    for i, (name, fn, t) in enumerate(_scenarios):
-        if time.monotonic() > end:
-            failed += 1
-            _emit(f"FAIL {CLIENT}: {name} -- not run: the run's {TOTAL_BUDGET:.0f}s budget is used up")
-            continue
-        with _lock:
-            _state["idx"], _state["deadline"] = i, time.monotonic() + t
-        try:
-            await asyncio.wait_for(fn(), timeout=t)
-            ok, detail = True, ""
-        except asyncio.TimeoutError:
-            ok, detail = False, f"timed out after {t:.0f}s"
-            traceback.print_exc(file=sys.stderr)
-        except AssertionError as e:
-            ok, detail = False, str(e) or "assertion failed"
-            traceback.print_exc(file=sys.stderr)
-        except Exception as e:  # noqa: BLE001 - any client error is a failed scenario
-            ok, detail = False, f"{type(e).__name__}: {e}"
-            traceback.print_exc(file=sys.stderr)
-        with _lock:
-            _state["deadline"] = None
-            if ok:
-                _emit(f"PASS {CLIENT}: {name}")
-            else:
-                failed += 1
-                _emit(f"FAIL {CLIENT}: {name} -- {_one_line(detail)}")
-    done.set()
-    return 1 if failed else 0
-
-
-ctx = {}
-
-
-def need(key, scenario_name):
-    if key not in ctx:
-        raise AssertionError(f"depends on scenario '{scenario_name}', which failed")
-    return ctx[key]
-
-
-async def wait_until(cond, timeout, step=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        await asyncio.sleep(step)
-    return cond()
+BOOT = wc.bootstrap()
+wc.setup_logging()
+suite = wc.Suite("aiokafka", scenario_timeout=45, total_budget=150, hang_grace=10)
+scenario, ctx, need = suite.scenario, wc.ctx, wc.need
+wait_until = wc.wait_until_async
 
 
 # ---------------------------------------------------------------- client helpers
 COMMON = dict(bootstrap_servers=BOOT, request_timeout_ms=10000)
-GROUP_CONF = dict(session_timeout_ms=10000, heartbeat_interval_ms=500, fetch_max_wait_ms=100,
-                  auto_offset_reset="earliest")
 
 
 async def with_admin(fn):
-    a = AIOKafkaAdminClient(**COMMON)
-    await a.start()
-    try:
-        return await fn(a)
-    finally:
-        await a.close()
+    return await wc.started(AIOKafkaAdminClient(**COMMON), fn)
 
 
 async def create_topic(name, partitions):
@@ -158,11 +61,7 @@ async def produce(topic, values, partitions):
         metas = await asyncio.gather(*futs)
     finally:
         await p.stop()
-    counts = {}
-    for md in metas:
-        tp = TopicPartition(topic, md.partition)
-        counts[tp] = counts.get(tp, 0) + 1
-    return counts
+    return wc.tally(TopicPartition(topic, md.partition) for md in metas)
 
 
 async def end_offsets(topic, partitions):
@@ -175,7 +74,7 @@ async def end_offsets(topic, partitions):
 
 
 async def group_consumer(group, topic, **extra):
-    conf = dict(GROUP_CONF, enable_auto_commit=False)
+    conf = dict(wc.GROUP_CONF, enable_auto_commit=False)
     conf.update(extra)
     c = AIOKafkaConsumer(topic, group_id=group, **COMMON, **conf)
     await c.start()
@@ -194,10 +93,6 @@ async def read_until(consumer, count, timeout):
 async def committed_via_admin(group):
     offs = await with_admin(lambda a: a.list_consumer_group_offsets(group))
     return {tp: om.offset for tp, om in offs.items()}
-
-
-def fmt(offsets):
-    return sorted((tp.partition, o) for tp, o in offsets.items())
 
 
 # ---------------------------------------------------------------- scenarios
@@ -259,15 +154,7 @@ async def s_resume():
     c = await group_consumer(G1, T1)
     try:
         got = await read_until(c, len(values), 30)
-        vals = [r.value.decode() for r in got]
-        old = [v for v in vals if v.startswith("first-")]
-        assert not old, f"re-read {len(old)} already committed messages, e.g. {old[:3]}"
-        assert sorted(vals) == sorted(values), f"consumed {len(vals)} of {len(values)} new messages"
-        firsts = {}
-        for r in got:
-            firsts.setdefault(r.partition, r.offset)
-        want = {tp.partition: n for tp, n in counts.items()}
-        assert firsts == want, f"first offsets read {firsts}, committed were {want}"
+        wc.check_resumed(got, values, counts)
     finally:
         await c.stop()
 
@@ -342,7 +229,7 @@ async def s_split_committed():
 
 
 async def main():
-    rc = await run_all()
+    rc = await suite.run_all_async()
     c = ctx.pop("c1", None)
     if c:
         await asyncio.wait_for(c.stop(), 10)
@@ -353,7 +240,4 @@ async def main():
 
 if __name__ == "__main__":
     print(f"aiokafka {aiokafka.__version__}", file=sys.stderr)
-    rc = asyncio.run(main())
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(rc)
+    wc.exit_now(asyncio.run(main()))

@@ -11,10 +11,7 @@ import logging
 import os
 import random
 import sys
-import threading
 import time
-import traceback
-import uuid
 
 from confluent_kafka import (
     OFFSET_BEGINNING,
@@ -29,93 +26,15 @@ from confluent_kafka import (
 from confluent_kafka.admin import (AdminClient, ConfigResource, ConfigSource, NewTopic,
                                   ResourceType)
 
-CLIENT = os.environ.get("CLIENT_NAME", "confluent-kafka")
-BOOT = os.environ["BOOTSTRAP"]
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import weir_compat as wc  # noqa: E402
+from weir_compat import RUN_ID  # noqa: E402
+
+BOOT = wc.bootstrap()
 DEBUG = os.environ.get("COMPAT_DEBUG", "")
-SCENARIO_TIMEOUT = float(os.environ.get("SCENARIO_TIMEOUT", "60"))
-TOTAL_BUDGET = float(os.environ.get("TOTAL_BUDGET", "180"))
-RUN_ID = uuid.uuid4().hex[:8]
-
-# ---------------------------------------------------------------- scenario harness
-_scenarios = []
-_lock = threading.Lock()
-_state = {"idx": -1, "deadline": None}
-
-
-def scenario(name, timeout=None):
-    def deco(fn):
-        _scenarios.append((name, fn, timeout or SCENARIO_TIMEOUT))
-        return fn
-    return deco
-
-
-def _emit(line):
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()
-
-
-def _one_line(s):
-    return " ".join(str(s).split())[:600]
-
-
-def _watchdog(done):
-    # Reports a scenario that blocks past its budget (and everything after it), then exits:
-    # a hung client call must turn into a FAIL line, never a hung test run.
-    while not done.wait(0.5):
-        with _lock:
-            i, dl = _state["idx"], _state["deadline"]
-            if dl is None or time.monotonic() <= dl:
-                continue
-            name, _, t = _scenarios[i]
-            _emit(f"FAIL {CLIENT}: {name} -- hung: no result after {t:.0f}s")
-            for n, _, _ in _scenarios[i + 1:]:
-                _emit(f"FAIL {CLIENT}: {n} -- not run: an earlier scenario hung")
-            os._exit(1)
-
-
-def run_all():
-    done = threading.Event()
-    threading.Thread(target=_watchdog, args=(done,), daemon=True).start()
-    failed = 0
-    end = time.monotonic() + TOTAL_BUDGET
-    for i, (name, fn, t) in enumerate(_scenarios):
-        if time.monotonic() > end:
-            failed += 1
-            _emit(f"FAIL {CLIENT}: {name} -- not run: the run's {TOTAL_BUDGET:.0f}s budget is used up")
-            continue
-        with _lock:
-            _state["idx"], _state["deadline"] = i, time.monotonic() + t
-        try:
-            fn()
-            ok, detail = True, ""
-        except AssertionError as e:
-            ok, detail = False, str(e) or "assertion failed"
-            traceback.print_exc(file=sys.stderr)
-        except Exception as e:  # noqa: BLE001 - any client error is a failed scenario
-            ok, detail = False, f"{type(e).__name__}: {e}"
-            traceback.print_exc(file=sys.stderr)
-        with _lock:
-            _state["deadline"] = None
-            if ok:
-                _emit(f"PASS {CLIENT}: {name}")
-            else:
-                failed += 1
-                _emit(f"FAIL {CLIENT}: {name} -- {_one_line(detail)}")
-    done.set()
-    return 1 if failed else 0
-
-
-ctx = {}
-
-
-def need(key, scenario_name):
-    if key not in ctx:
-        raise AssertionError(f"depends on scenario '{scenario_name}', which failed")
-    return ctx[key]
-
-
-def topic_name(tag):
-    return f"ck-{tag}-{RUN_ID}"
+suite = wc.Suite("confluent-kafka", scenario_timeout=60, total_budget=180)
+scenario, ctx, need = suite.scenario, wc.ctx, wc.need
+topic_name = wc.topic_namer("ck")
 
 
 # ---------------------------------------------------------------- client helpers
@@ -128,14 +47,7 @@ def conf(**extra):
     return c
 
 
-_admin = None
-
-
-def admin():
-    global _admin
-    if _admin is None:
-        _admin = AdminClient(conf())
-    return _admin
+admin = wc.lazy(lambda: AdminClient(conf()))
 
 
 def wait_for_topic(name, partitions=None, timeout=10.0):
@@ -531,7 +443,4 @@ def s_offsets_for_times():
 
 
 if __name__ == "__main__":
-    rc = run_all()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(rc)  # skip librdkafka handle teardown at interpreter exit
+    wc.exit_now(suite.run_all())  # os._exit: skips librdkafka handle teardown at interpreter exit

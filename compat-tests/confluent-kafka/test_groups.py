@@ -6,68 +6,24 @@ Every wait is a poll against a deadline; nothing sleeps in place of a condition.
 """
 
 import argparse
+import functools
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
-import uuid
 
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
-NAME = "confluent-kafka"
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import weir_compat as wc  # noqa: E402
+from weir_compat import unique  # noqa: E402
+
 SESSION_MS = 6000
-
-
-def report(ok, scenario, detail=""):
-    print(f"{'PASS' if ok else 'FAIL'} {NAME}: {scenario}{' -- ' + str(detail) if detail and not ok else ''}", flush=True)
-    return ok
-
-
-def wait_until(cond, timeout, step=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(step)
-    return cond()
-
-
-class Broker:
-    def __init__(self, weir, work):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        self.port = s.getsockname()[1]
-        s.close()
-        self.cmd = [weir, "--listeners", f"127.0.0.1:{self.port}", "--data-dir", os.path.join(work, "groups-data")]
-        self.log = open(os.path.join(work, "groups-broker.log"), "ab")
-        self.proc = None
-
-    @property
-    def bootstrap(self):
-        return f"127.0.0.1:{self.port}"
-
-    def start(self):
-        self.proc = subprocess.Popen(self.cmd, stdout=self.log, stderr=self.log)
-
-        def up():
-            with socket.socket() as s:
-                s.settimeout(0.2)
-                return s.connect_ex(("127.0.0.1", self.port)) == 0
-        if not wait_until(up, 30):
-            raise RuntimeError("broker did not start")
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+report = wc.reporter("confluent-kafka")
+wait_until = functools.partial(wc.wait_until, step=0.05)
 
 
 class Member:
@@ -175,10 +131,6 @@ def redelivered_after_commit(members):
                 bad.append(v)
             seen.add(v)
     return bad
-
-
-def unique(name):
-    return f"{name}-{uuid.uuid4().hex[:8]}"
 
 
 def scenario_group_split(broker):
@@ -339,7 +291,8 @@ def main():
     ap.add_argument("--weir", required=True)
     ap.add_argument("--work", required=True)
     args = ap.parse_args()
-    broker = Broker(args.weir, args.work)
+    broker = wc.Broker(args.weir, os.path.join(args.work, "groups-data"),
+                       os.path.join(args.work, "groups-broker.log"))
     broker.start()
     try:
         for scenario in (scenario_group_split, scenario_cooperative, scenario_sigkill,

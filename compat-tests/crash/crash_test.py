@@ -10,9 +10,6 @@ Prints one PASS/FAIL line per check.
 
 import argparse
 import os
-import signal
-import socket
-import subprocess
 import sys
 import threading
 import time
@@ -20,59 +17,10 @@ import time
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
-NAME = "crash"
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import weir_compat as wc  # noqa: E402
 
-
-def report(ok, scenario, detail=""):
-    print(f"{'PASS' if ok else 'FAIL'} {NAME}: {scenario}{' -- ' + detail if detail and not ok else ''}", flush=True)
-    return ok
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def wait_port(port, proc, deadline_s=30):
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            return False
-        with socket.socket() as s:
-            s.settimeout(0.2)
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return True
-        time.sleep(0.05)
-    return False
-
-
-class BrokerProcess:
-    def __init__(self, weir, port, data, log):
-        self.cmd = [weir, "--listeners", f"127.0.0.1:{port}", "--data-dir", data]
-        self.port = port
-        self.log = open(log, "ab")
-        self.proc = None
-
-    def start(self):
-        self.proc = subprocess.Popen(self.cmd, stdout=self.log, stderr=self.log)
-        if not wait_port(self.port, self.proc):
-            raise RuntimeError("broker did not start")
-
-    def kill9(self):
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=30)
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+report = wc.reporter("crash")
 
 
 def main():
@@ -83,11 +31,9 @@ def main():
     ap.add_argument("--kills", type=int, default=5)
     args = ap.parse_args()
 
-    port = free_port()
-    data = os.path.join(args.work, "crash-data")
-    broker = BrokerProcess(args.weir, port, data, os.path.join(args.work, "broker.log"))
+    broker = wc.Broker(args.weir, os.path.join(args.work, "crash-data"), os.path.join(args.work, "broker.log"))
     broker.start()
-    bootstrap = f"127.0.0.1:{port}"
+    bootstrap = broker.bootstrap
     topic = "crash-test"
     try:
         admin = AdminClient({"bootstrap.servers": bootstrap})

@@ -12,124 +12,28 @@ kafka-python 3.0 names the admin calls describe_groups / list_groups / list_grou
 Every wait is a poll against a deadline. Note the broker's group.initial.rebalance.delay.ms
 (3 s): the first join of an empty group is held that long.
 """
-import logging
 import os
 import sys
 import threading
 import time
-import traceback
-import uuid
 
 import kafka
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import KafkaAdminClient
 
-CLIENT = os.environ.get("CLIENT_NAME", "kafka-python")
-BOOT = os.environ["BOOTSTRAP"]
-SCENARIO_TIMEOUT = float(os.environ.get("SCENARIO_TIMEOUT", "45"))
-TOTAL_BUDGET = float(os.environ.get("TOTAL_BUDGET", "150"))
-RUN_ID = uuid.uuid4().hex[:8]
-logging.basicConfig(level=logging.DEBUG if os.environ.get("COMPAT_DEBUG") else logging.WARNING,
-                    stream=sys.stderr)
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import weir_compat as wc  # noqa: E402
+from weir_compat import RUN_ID, wait_until  # noqa: E402
 
-# ---------------------------------------------------------------- scenario harness
-_scenarios = []
-_lock = threading.Lock()
-_state = {"idx": -1, "deadline": None}
-
-
-def scenario(name, timeout=None):
-    def deco(fn):
-        _scenarios.append((name, fn, timeout or SCENARIO_TIMEOUT))
-        return fn
-    return deco
-
-
-def _emit(line):
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()
-
-
-def _one_line(s):
-    return " ".join(str(s).split())[:600]
-
-
-def _watchdog(done):
-    # A client call that blocks past the scenario's budget becomes a FAIL line, not a hang.
-    while not done.wait(0.5):
-        with _lock:
-            i, dl = _state["idx"], _state["deadline"]
-            if dl is None or time.monotonic() <= dl:
-                continue
-            name, _, t = _scenarios[i]
-            _emit(f"FAIL {CLIENT}: {name} -- hung: no result after {t:.0f}s")
-            for n, _, _ in _scenarios[i + 1:]:
-                _emit(f"FAIL {CLIENT}: {n} -- not run: an earlier scenario hung")
-            os._exit(1)
-
-
-def run_all():
-    done = threading.Event()
-    threading.Thread(target=_watchdog, args=(done,), daemon=True).start()
-    failed = 0
-    end = time.monotonic() + TOTAL_BUDGET
-    for i, (name, fn, t) in enumerate(_scenarios):
-        if time.monotonic() > end:
-            failed += 1
-            _emit(f"FAIL {CLIENT}: {name} -- not run: the run's {TOTAL_BUDGET:.0f}s budget is used up")
-            continue
-        with _lock:
-            _state["idx"], _state["deadline"] = i, time.monotonic() + t
-        try:
-            fn()
-            ok, detail = True, ""
-        except AssertionError as e:
-            ok, detail = False, str(e) or "assertion failed"
-            traceback.print_exc(file=sys.stderr)
-        except Exception as e:  # noqa: BLE001 - any client error is a failed scenario
-            ok, detail = False, f"{type(e).__name__}: {e}"
-            traceback.print_exc(file=sys.stderr)
-        with _lock:
-            _state["deadline"] = None
-            if ok:
-                _emit(f"PASS {CLIENT}: {name}")
-            else:
-                failed += 1
-                _emit(f"FAIL {CLIENT}: {name} -- {_one_line(detail)}")
-    done.set()
-    return 1 if failed else 0
-
-
-ctx = {}
-
-
-def need(key, scenario_name):
-    if key not in ctx:
-        raise AssertionError(f"depends on scenario '{scenario_name}', which failed")
-    return ctx[key]
-
-
-def wait_until(cond, timeout, step=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(step)
-    return cond()
+BOOT = wc.bootstrap()
+wc.setup_logging()
+suite = wc.Suite("kafka-python", scenario_timeout=45, total_budget=150)
+scenario, ctx, need = suite.scenario, wc.ctx, wc.need
 
 
 # ---------------------------------------------------------------- client helpers
 COMMON = dict(bootstrap_servers=BOOT, request_timeout_ms=10000, bootstrap_timeout_ms=10000)
-GROUP_CONF = dict(session_timeout_ms=10000, heartbeat_interval_ms=500, fetch_max_wait_ms=100,
-                  auto_offset_reset="earliest")
-_admin = None
-
-
-def admin():
-    global _admin
-    if _admin is None:
-        _admin = KafkaAdminClient(**COMMON)
-    return _admin
+admin = wc.lazy(lambda: KafkaAdminClient(**COMMON))
 
 
 def create_topic(name, partitions):
@@ -156,11 +60,7 @@ def produce(topic, values, partitions):
         metas = [f.get(timeout=1) for f in futs]
     finally:
         p.close(timeout=5)
-    counts = {}
-    for md in metas:
-        tp = TopicPartition(topic, md.partition)
-        counts[tp] = counts.get(tp, 0) + 1
-    return counts
+    return wc.tally(TopicPartition(topic, md.partition) for md in metas)
 
 
 def end_offsets(topic, partitions):
@@ -173,7 +73,7 @@ def end_offsets(topic, partitions):
 
 
 def group_consumer(group, topic, **extra):
-    conf = dict(GROUP_CONF, enable_auto_commit=False)
+    conf = dict(wc.GROUP_CONF, enable_auto_commit=False)
     conf.update(extra)
     return KafkaConsumer(topic, group_id=group, **COMMON, **conf)
 
@@ -247,8 +147,7 @@ def s_offsets():
     want = {tp: ends[tp] for tp in ends}
     assert want == counts, f"end offsets {want} differ from produced counts {counts}"
     got = committed_offsets(G1)
-    assert got == want, f"committed {sorted((tp.partition, o) for tp, o in got.items())}, " \
-                        f"end offsets {sorted((tp.partition, o) for tp, o in want.items())}"
+    assert got == want, f"committed {wc.fmt_offsets(got)}, end offsets {wc.fmt_offsets(want)}"
 
 
 @scenario("admin describe_groups: Stable, protocol consumer, one member assigned all 3 partitions")
@@ -301,15 +200,7 @@ def s_resume():
     c = group_consumer(G1, T1)
     try:
         got = poll_until(c, len(values), 30)
-        vals = [r.value.decode() for r in got]
-        old = [v for v in vals if v.startswith("first-")]
-        assert not old, f"re-read {len(old)} already committed messages, e.g. {old[:3]}"
-        assert sorted(vals) == sorted(values), f"consumed {len(vals)} of {len(values)} new messages"
-        firsts = {}
-        for r in got:
-            firsts.setdefault(r.partition, r.offset)
-        want = {tp.partition: n for tp, n in counts.items()}
-        assert firsts == want, f"first offsets read {firsts}, committed were {want}"
+        wc.check_resumed(got, values, counts)
         c.commit()
     finally:
         c.close(timeout_ms=10000)
@@ -403,8 +294,7 @@ def s_split_committed():
     assert not (a.error or b.error), f"consumer errors: {a.error} / {b.error}"
     ends = end_offsets(T2, 4)
     got = committed_offsets(G2)
-    assert got == ends, f"committed {sorted((tp.partition, o) for tp, o in got.items())}, " \
-                        f"end offsets {sorted((tp.partition, o) for tp, o in ends.items())}"
+    assert got == ends, f"committed {wc.fmt_offsets(got)}, end offsets {wc.fmt_offsets(ends)}"
 
 
 def cleanup():
@@ -421,8 +311,6 @@ def cleanup():
 
 if __name__ == "__main__":
     print(f"kafka-python {kafka.__version__}", file=sys.stderr)
-    rc = run_all()
+    rc = suite.run_all()
     cleanup()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(rc)
+    wc.exit_now(rc)

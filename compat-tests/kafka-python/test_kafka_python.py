@@ -7,121 +7,29 @@ COMPAT_DEBUG=1 logs kafka-python's DEBUG output (requests/responses) to stderr.
 
 Consumer groups are not used: consumers have no group_id and assign() partitions.
 """
-import logging
 import os
 import random
 import sys
-import threading
 import time
-import traceback
-import uuid
 
 import kafka
 import kafka.errors as Errors
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import KafkaAdminClient
 
-CLIENT = os.environ.get("CLIENT_NAME", "kafka-python")
-BOOT = os.environ["BOOTSTRAP"]
-SCENARIO_TIMEOUT = float(os.environ.get("SCENARIO_TIMEOUT", "60"))
-TOTAL_BUDGET = float(os.environ.get("TOTAL_BUDGET", "180"))
-RUN_ID = uuid.uuid4().hex[:8]
-if os.environ.get("COMPAT_DEBUG"):
-    logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
-else:
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import weir_compat as wc  # noqa: E402
 
-# ---------------------------------------------------------------- scenario harness
-_scenarios = []
-_lock = threading.Lock()
-_state = {"idx": -1, "deadline": None}
-
-
-def scenario(name, timeout=None):
-    def deco(fn):
-        _scenarios.append((name, fn, timeout or SCENARIO_TIMEOUT))
-        return fn
-    return deco
-
-
-def _emit(line):
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()
-
-
-def _one_line(s):
-    return " ".join(str(s).split())[:600]
-
-
-def _watchdog(done):
-    # A client call that blocks past the scenario's budget becomes a FAIL line, not a hang.
-    while not done.wait(0.5):
-        with _lock:
-            i, dl = _state["idx"], _state["deadline"]
-            if dl is None or time.monotonic() <= dl:
-                continue
-            name, _, t = _scenarios[i]
-            _emit(f"FAIL {CLIENT}: {name} -- hung: no result after {t:.0f}s")
-            for n, _, _ in _scenarios[i + 1:]:
-                _emit(f"FAIL {CLIENT}: {n} -- not run: an earlier scenario hung")
-            os._exit(1)
-
-
-def run_all():
-    done = threading.Event()
-    threading.Thread(target=_watchdog, args=(done,), daemon=True).start()
-    failed = 0
-    end = time.monotonic() + TOTAL_BUDGET
-    for i, (name, fn, t) in enumerate(_scenarios):
-        if time.monotonic() > end:
-            failed += 1
-            _emit(f"FAIL {CLIENT}: {name} -- not run: the run's {TOTAL_BUDGET:.0f}s budget is used up")
-            continue
-        with _lock:
-            _state["idx"], _state["deadline"] = i, time.monotonic() + t
-        try:
-            fn()
-            ok, detail = True, ""
-        except AssertionError as e:
-            ok, detail = False, str(e) or "assertion failed"
-            traceback.print_exc(file=sys.stderr)
-        except Exception as e:  # noqa: BLE001 - any client error is a failed scenario
-            ok, detail = False, f"{type(e).__name__}: {e}"
-            traceback.print_exc(file=sys.stderr)
-        with _lock:
-            _state["deadline"] = None
-            if ok:
-                _emit(f"PASS {CLIENT}: {name}")
-            else:
-                failed += 1
-                _emit(f"FAIL {CLIENT}: {name} -- {_one_line(detail)}")
-    done.set()
-    return 1 if failed else 0
-
-
-ctx = {}
-
-
-def need(key, scenario_name):
-    if key not in ctx:
-        raise AssertionError(f"depends on scenario '{scenario_name}', which failed")
-    return ctx[key]
-
-
-def topic_name(tag):
-    return f"kp-{tag}-{RUN_ID}"
+BOOT = wc.bootstrap()
+wc.setup_logging()
+suite = wc.Suite("kafka-python", scenario_timeout=60, total_budget=180)
+scenario, ctx, need = suite.scenario, wc.ctx, wc.need
+topic_name = wc.topic_namer("kp")
 
 
 # ---------------------------------------------------------------- client helpers
 COMMON = dict(bootstrap_servers=BOOT, request_timeout_ms=10000, bootstrap_timeout_ms=10000)
-_admin = None
-
-
-def admin():
-    global _admin
-    if _admin is None:
-        _admin = KafkaAdminClient(**COMMON)
-    return _admin
+admin = wc.lazy(lambda: KafkaAdminClient(**COMMON))
 
 
 def wait_topic(name, partitions, timeout=10.0):
@@ -343,7 +251,4 @@ def s_gzip():
 
 if __name__ == "__main__":
     print(f"kafka-python {kafka.__version__}", file=sys.stderr)
-    rc = run_all()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(rc)
+    wc.exit_now(suite.run_all())
