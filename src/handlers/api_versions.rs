@@ -34,9 +34,12 @@ pub async fn handle(
 }
 
 /// The v0-layout response to an ApiVersions request newer than this broker knows.
-pub fn unsupported_version_response(correlation_id: i32) -> Result<BytesMut, ProtocolError> {
+pub fn unsupported_version_response(
+    out: &mut BytesMut,
+    correlation_id: i32,
+) -> Result<(), ProtocolError> {
     let body = ApiVersionsResponse::default()
         .with_error_code(ec::UNSUPPORTED_VERSION)
         .with_api_keys(ranges());
-    response::encode_with_header(0, 0, correlation_id, &body)
+    response::encode_with_header_into(out, 0, 0, correlation_id, &body)
 }

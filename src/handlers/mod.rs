@@ -60,7 +60,8 @@ macro_rules! registry {
             key: ApiKey,
             header: &RequestHeader,
             body: Bytes,
-        ) -> Result<Option<BytesMut>, ProtocolError> {
+            out: &mut BytesMut,
+        ) -> Result<bool, ProtocolError> {
             let version = header.api_version;
             match key {
                 $(
@@ -69,8 +70,11 @@ macro_rules! registry {
                         let resp = $module::handle(broker, header, req).await;
                         let resp = registry!(@wrap resp $($opt)?);
                         match resp {
-                            Some(r) => Ok(Some(response::encode(key, version, header.correlation_id, &r)?)),
-                            None => Ok(None),
+                            Some(r) => {
+                                response::encode_into(out, key, version, header.correlation_id, &r)?;
+                                Ok(true)
+                            }
+                            None => Ok(false),
                         }
                     }
                 )*
@@ -118,20 +122,23 @@ pub fn spec(key: ApiKey) -> Option<ApiSpec> {
     APIS.iter().copied().find(|s| s.key == key)
 }
 
-/// Handles one request frame. `Ok(None)`: no response is due (acks=0). `Err`: the frame is
-/// broken or refused, and the connection must be closed.
+/// Handles one request frame, appending its response frame to `out`. `Ok(false)`: no
+/// response is due (acks=0). `Err`: the frame is broken or refused, and the connection must
+/// be closed.
 pub async fn handle_frame(
     broker: &Arc<Broker>,
     frame: Bytes,
     client_host: &str,
-) -> Result<Option<BytesMut>, ProtocolError> {
+    out: &mut BytesMut,
+) -> Result<bool, ProtocolError> {
     let (raw_key, version, correlation_id) = request::peek(&frame)?;
     let key = ApiKey::try_from(raw_key).map_err(|_| ProtocolError::UnknownApiKey(raw_key))?;
     let spec = spec(key).ok_or(ProtocolError::UnknownApiKey(raw_key))?;
     if version < spec.min || version > spec.max {
         if key == ApiKey::ApiVersions && version > spec.max {
             // KIP-511: answer in the v0 layout with the supported ranges.
-            return api_versions::unsupported_version_response(correlation_id).map(Some);
+            api_versions::unsupported_version_response(out, correlation_id)?;
+            return Ok(true);
         }
         return Err(ProtocolError::UnsupportedVersion {
             key: raw_key,
@@ -140,7 +147,7 @@ pub async fn handle_frame(
     }
     let (mut header, body) = request::parse(frame, key)?;
     header.client_host = client_host.to_string();
-    route(broker, key, &header, body).await
+    route(broker, key, &header, body, out).await
 }
 
 /// Encodes a response body for tests and tools that need the bytes of one message.

@@ -115,6 +115,15 @@ pub struct Partition {
     pub appended: Notify,
 }
 
+/// How much of its file the active segment's read map covers: all a segment can grow to
+/// before it rolls (a larger `segment.bytes` set later falls back to positional reads).
+fn active_map_len(config: &LogConfig) -> u64 {
+    config
+        .segment_bytes
+        .saturating_add(config.max_message_bytes)
+        .saturating_add(batch::LOG_OVERHEAD as u64)
+}
+
 /// The largest read of one partition in one fetch (Kafka's broker `fetch.max.bytes`).
 pub const MAX_READ_BYTES: usize = 55 * 1024 * 1024;
 
@@ -171,6 +180,9 @@ impl Partition {
                 config.segment_index_bytes,
                 now_ms,
             )?);
+        }
+        if let Some(active) = segments.last_mut() {
+            active.map_for_reads(active_map_len(&config));
         }
         let log_start_offset = segments[0].base_offset;
         Ok(Partition {
@@ -307,7 +319,12 @@ impl Partition {
             .seal()
             .and_then(|_| Segment::create(&self.dir, next, index_bytes, now_ms));
         match rolled {
-            Ok(seg) => {
+            Ok(mut seg) => {
+                seg.map_for_reads(active_map_len(&l.config));
+                // The sealed segment's map can now be exactly its size.
+                let sealed = l.segments.len() - 1;
+                let size = l.segments[sealed].size;
+                l.segments[sealed].map_for_reads(size);
                 l.segments.push(seg);
                 Ok(())
             }
@@ -336,7 +353,7 @@ impl Partition {
     /// Reads whole batches starting with the one holding `offset`, up to `max_bytes` (at least
     /// one whole batch when `min_one`, as KIP-74 requires), from a single segment.
     pub fn read(&self, offset: i64, max_bytes: usize, min_one: bool) -> Result<ReadInfo, LogError> {
-        let (file, start, end, hw, lso, at_end) = {
+        let (file, map, start, end, hw, lso, at_end) = {
             let l = self.lock()?;
             let (lso, leo) = (l.log_start_offset, l.log_end_offset());
             if offset < lso || offset > leo {
@@ -358,6 +375,7 @@ impl Partition {
             let s = &l.segments[i];
             (
                 s.log.clone(),
+                s.map.clone(),
                 s.position_floor(offset),
                 s.size,
                 leo,
@@ -373,6 +391,15 @@ impl Partition {
         if at_end {
             return Ok(empty);
         }
+        let limit = max_bytes.min(MAX_READ_BYTES);
+        if let Some(map) = map.filter(|m| end as usize <= m.len()) {
+            return Ok(ReadInfo {
+                records: segment::read_mapped(&map, start, end, offset, limit, min_one),
+                high_watermark: hw,
+                log_start_offset: lso,
+            });
+        }
+        // No map (or not long enough): positional reads.
         let io_err = |e: io::Error| self.fail(&e);
         let Some((pos, first)) = segment::seek_batch(&file, start, end, offset).map_err(io_err)?
         else {
@@ -380,7 +407,7 @@ impl Partition {
         };
         let available = (end - pos) as usize;
         let first_len = first.total_len();
-        let limit = max_bytes.min(MAX_READ_BYTES).min(available);
+        let limit = limit.min(available);
         let want = if first_len > limit {
             if !min_one {
                 return Ok(empty);

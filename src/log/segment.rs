@@ -11,6 +11,9 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use bytes::Bytes;
+use memmap2::{Mmap, MmapOptions};
+
 use super::batch::{self, BatchHeader, HEADER_LEN, LOG_OVERHEAD};
 use super::index::{OffsetEntry, OffsetIndex, TimeEntry, TimeIndex};
 
@@ -43,6 +46,9 @@ pub struct Segment {
     pub next_offset: i64,
     pub size: u64,
     pub log: Arc<File>,
+    /// A read-only map of the `.log`, possibly longer than the file (the active segment is
+    /// mapped once for all it can grow to); only bytes below `size` are ever read.
+    pub map: Option<Arc<Mmap>>,
     log_path: PathBuf,
     index: OffsetIndex,
     time_index: TimeIndex,
@@ -68,6 +74,7 @@ impl Segment {
             base_offset,
             next_offset: base_offset,
             size: 0,
+            map: None,
             log: Arc::new(log),
             log_path,
             index: OffsetIndex::create(&dir.join(file_name(base_offset, "index")), index_bytes)?,
@@ -208,6 +215,7 @@ impl Segment {
                 base_offset,
                 next_offset,
                 size: pos,
+                map: map_log(&log, pos),
                 log: Arc::new(log),
                 log_path,
                 index,
@@ -251,6 +259,12 @@ impl Segment {
     /// The base offset of the batch holding `max_timestamp`.
     pub fn max_timestamp_offset(&self) -> i64 {
         self.max_timestamp_offset
+    }
+
+    /// Maps the log for reads, `len` bytes long (at least its current size). The active
+    /// segment is mapped once for all it may grow to, so appends never need a new map.
+    pub fn map_for_reads(&mut self, len: u64) {
+        self.map = map_log(&self.log, len.max(self.size));
     }
 
     /// Whether the indexes have room for another entry.
@@ -304,6 +318,87 @@ impl Segment {
             self.time_index.path().to_path_buf(),
         ]
     }
+}
+
+/// Maps `file` read-only for `len` bytes (which may run past its end). `None` for an empty
+/// length or when the map fails; readers then fall back to positional reads.
+#[allow(unsafe_code)]
+fn map_log(file: &File, len: u64) -> Option<Arc<Mmap>> {
+    if len == 0 || len > isize::MAX as u64 {
+        return None;
+    }
+    // SAFETY: the map is read-only and only ever read below a `size` observed under the
+    // partition lock, i.e. bytes already written to the file; the broker truncates a `.log`
+    // only during recovery, before any map of it exists, and deletes a file only after
+    // removing its partition from service (a deleted file's pages stay valid while mapped).
+    // Nothing outside the broker may modify the data directory while it runs.
+    unsafe { MmapOptions::new().len(len as usize).map(file) }
+        .ok()
+        .map(Arc::new)
+}
+
+/// A slice of a mapped segment, owned by the `Bytes` handed to a fetch response.
+struct MappedSlice {
+    map: Arc<Mmap>,
+    start: usize,
+    end: usize,
+}
+
+impl AsRef<[u8]> for MappedSlice {
+    fn as_ref(&self) -> &[u8] {
+        &self.map[self.start..self.end]
+    }
+}
+
+/// Whole batches from a mapped segment: starting with the batch that holds `offset`
+/// (scanning from `start`, a batch boundary), up to `limit` bytes, or just the first batch
+/// when it alone is larger and `min_one` is set. Never reads at or past `end`. No copy.
+pub fn read_mapped(
+    map: &Arc<Mmap>,
+    start: u64,
+    end: u64,
+    offset: i64,
+    limit: usize,
+    min_one: bool,
+) -> Bytes {
+    let end = (end as usize).min(map.len());
+    let data = &map[..end];
+    let mut pos = start as usize;
+    // Find the batch holding `offset`.
+    loop {
+        if pos + HEADER_LEN > end {
+            return Bytes::new();
+        }
+        let Ok(h) = BatchHeader::parse(&data[pos..]) else {
+            return Bytes::new();
+        };
+        if h.last_offset() >= offset {
+            break;
+        }
+        pos += h.total_len();
+    }
+    let mut stop = pos;
+    while let Some(len) = batch::peek_total_len(&data[stop..]) {
+        if stop + len > end {
+            break;
+        }
+        let taken = stop + len - pos;
+        if taken > limit && (stop > pos || !min_one) {
+            break;
+        }
+        stop += len;
+        if taken >= limit {
+            break;
+        }
+    }
+    if stop == pos {
+        return Bytes::new();
+    }
+    Bytes::from_owner(MappedSlice {
+        map: map.clone(),
+        start: pos,
+        end: stop,
+    })
 }
 
 /// Reads the batch header at `pos` of `file`, if a whole header is there.
@@ -411,5 +506,38 @@ mod tests {
         let (seg, report) = Segment::open(dir.path(), 100, 4096, 100, false, 0, |_| {}).unwrap();
         assert!(report.index_rebuilt);
         assert_eq!(seg.position_floor(100), 0);
+    }
+
+    #[test]
+    fn mapped_reads_take_whole_batches_within_limits() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut seg = Segment::create(dir.path(), 0, 4096, 0).unwrap();
+        // Mapped far past the file, as the active segment is.
+        seg.map_for_reads(1 << 20);
+        for _ in 0..10 {
+            append(&mut seg, 2);
+        }
+        let map = seg.map.clone().unwrap();
+        let one =
+            batch::split_batches(read_mapped(&map, 0, seg.size, 0, usize::MAX, false)).unwrap();
+        assert_eq!(one.len(), 10, "everything below size");
+        let batch_len = one[0].0.len();
+        // From the middle of a batch: that whole batch first.
+        let got =
+            batch::split_batches(read_mapped(&map, 0, seg.size, 5, usize::MAX, false)).unwrap();
+        assert_eq!(got[0].1.base_offset, 4);
+        // A limit of 2.5 batches gives 2 whole batches.
+        let got = read_mapped(&map, 0, seg.size, 0, batch_len * 5 / 2, false);
+        assert_eq!(got.len(), 2 * batch_len);
+        // A limit below one batch: nothing, unless min_one (KIP-74).
+        assert!(read_mapped(&map, 0, seg.size, 0, 10, false).is_empty());
+        assert_eq!(read_mapped(&map, 0, seg.size, 0, 10, true).len(), batch_len);
+        // Never past `end`, even though the map is longer.
+        let end = (batch_len * 3) as u64;
+        assert_eq!(
+            read_mapped(&map, 0, end, 0, usize::MAX, true).len(),
+            3 * batch_len
+        );
+        assert!(read_mapped(&map, 0, end, 7, usize::MAX, true).is_empty());
     }
 }

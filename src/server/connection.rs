@@ -2,21 +2,30 @@
 //!
 //! A broken frame (bad size, truncated, unparseable header or body, unknown API key or
 //! unsupported version other than ApiVersions') closes this connection only.
+//!
+//! Responses are encoded into one buffer the connection reuses (its capacity is kept between
+//! responses, up to [`KEEP_CAPACITY`]) and written straight to the socket: a fetched record
+//! batch is copied once in user space, from the mapped segment into this buffer.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use tokio::io::{AsyncWriteExt, BufReader, BufWriter};
+use bytes::BytesMut;
+use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 use crate::broker::Broker;
 use crate::handlers;
 use crate::protocol::frame::{read_frame, FrameError};
 
+/// Response buffer capacity kept for the next response; a larger one is released.
+const KEEP_CAPACITY: usize = 8 * 1024 * 1024;
+const INITIAL_CAPACITY: usize = 64 * 1024;
+
 pub async fn run(broker: Arc<Broker>, stream: TcpStream, peer: SocketAddr) {
-    let (read_half, write_half) = stream.into_split();
+    let (read_half, mut writer) = stream.into_split();
     let mut reader = BufReader::with_capacity(64 * 1024, read_half);
-    let mut writer = BufWriter::with_capacity(64 * 1024, write_half);
+    let mut out = BytesMut::with_capacity(INITIAL_CAPACITY);
     let max = broker.config.socket_request_max_bytes;
     let client_host = format!("/{}", peer.ip());
     loop {
@@ -32,25 +41,24 @@ pub async fn run(broker: Arc<Broker>, stream: TcpStream, peer: SocketAddr) {
                 break;
             }
         };
-        match handlers::handle_frame(&broker, frame, &client_host).await {
-            Ok(Some(response)) => {
-                if let Err(e) = writer.write_all(&response).await {
+        match handlers::handle_frame(&broker, frame, &client_host, &mut out).await {
+            Ok(true) => {
+                if let Err(e) = writer.write_all(&out).await {
                     tracing::debug!(%peer, error = %e, "write failed");
                     break;
                 }
-                // Always flush: the next request may be a long poll.
-                if let Err(e) = writer.flush().await {
-                    tracing::debug!(%peer, error = %e, "flush failed");
-                    break;
+                if out.capacity() > KEEP_CAPACITY {
+                    out = BytesMut::with_capacity(INITIAL_CAPACITY);
+                } else {
+                    out.clear();
                 }
             }
-            Ok(None) => {}
+            Ok(false) => {}
             Err(e) => {
                 tracing::info!(%peer, error = %e, "bad request; closing connection");
                 break;
             }
         }
     }
-    let _ = writer.flush().await;
     let _ = writer.shutdown().await;
 }
