@@ -193,6 +193,40 @@ fn status_kib(pid: &str, field: &str) -> Option<u64> {
         .ok()
 }
 
+/// Samples the broker's anonymous resident memory (`RssAnon`: heap and stacks, not the
+/// file pages of its memory-mapped segments, which are reclaimable page cache) every 20 ms
+/// until stopped; `stop()` returns the peak in KiB.
+struct AnonSampler {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    handle: std::thread::JoinHandle<Option<u64>>,
+}
+
+impl AnonSampler {
+    fn start(pid: &str) -> AnonSampler {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let pid = pid.to_string();
+        let handle = std::thread::spawn(move || {
+            let mut peak: Option<u64> = None;
+            loop {
+                if let Some(k) = status_kib(&pid, "RssAnon:") {
+                    peak = Some(peak.map_or(k, |p| p.max(k)));
+                }
+                if flag.load(std::sync::atomic::Ordering::Relaxed) {
+                    return peak;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        });
+        AnonSampler { stop, handle }
+    }
+
+    fn stop(self) -> Option<u64> {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.handle.join().ok().flatten()
+    }
+}
+
 /// Resets VmHWM to the current RSS (Linux >= 4.0), so the peak is per scenario.
 fn reset_peak_rss(pid: &str) -> bool {
     std::fs::write(format!("/proc/{pid}/clear_refs"), "5").is_ok()
@@ -814,6 +848,9 @@ struct Outcome {
     median: BTreeMap<&'static str, f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     broker_peak_rss_kib: Option<u64>,
+    /// peak anonymous RSS (heap, stacks) sampled every 20 ms during the scenario
+    #[serde(skip_serializing_if = "Option::is_none")]
+    broker_peak_anon_kib: Option<u64>,
     warmup: Option<Run>,
     runs: Vec<Run>,
 }
@@ -912,6 +949,7 @@ fn run_scenario(env: &Env, o: &Opts, sc: &Scenario) -> Result<Outcome> {
         .as_deref()
         .map(reset_peak_rss)
         .unwrap_or(false);
+    let anon = env.broker_pid.as_deref().map(AnonSampler::start);
     let mut warmup = None;
     let mut runs = Vec::new();
     match sc.kind {
@@ -1028,10 +1066,12 @@ fn run_scenario(env: &Env, o: &Opts, sc: &Scenario) -> Result<Outcome> {
     } else {
         None
     };
+    let broker_peak_anon_kib = anon.and_then(AnonSampler::stop);
     Ok(Outcome {
         scenario: sc.clone(),
         median: medians(&runs),
         broker_peak_rss_kib,
+        broker_peak_anon_kib,
         warmup,
         runs,
     })
@@ -1065,7 +1105,7 @@ fn fmt_rate(x: Option<f64>) -> String {
     }
 }
 
-const HEADER: [&str; 11] = [
+const HEADER: [&str; 12] = [
     "scenario",
     "records/s",
     "MiB/s",
@@ -1076,6 +1116,7 @@ const HEADER: [&str; 11] = [
     "client CPU s/GiB",
     "broker/client CPU",
     "broker peak RSS MiB",
+    "broker peak anon MiB",
     "runs",
 ];
 
@@ -1092,6 +1133,7 @@ fn row(o: &Outcome) -> Vec<String> {
         fmt(g("client_cpu_s_per_gib"), 2),
         fmt(g("broker_to_client_cpu"), 2),
         fmt(o.broker_peak_rss_kib.map(|k| k as f64 / 1024.0), 1),
+        fmt(o.broker_peak_anon_kib.map(|k| k as f64 / 1024.0), 1),
         o.runs.len().to_string(),
     ]
 }
