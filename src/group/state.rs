@@ -192,16 +192,14 @@ impl Group {
         let same = member.protocols == req.protocols;
         let is_leader = self.leader.as_deref() == Some(member_id.as_str());
         match self.state {
-            GroupState::PreparingRebalance => {
-                self.update_member(&member_id, &req, now);
-                self.after_member_joined(&member_id, now)
-            }
             GroupState::CompletingRebalance if same => {
                 Reply::Now(self.join_result_for(&member_id, false))
             }
             GroupState::Stable if same && !is_leader => {
                 Reply::Now(self.join_result_for(&member_id, false))
             }
+            // Rejoining during a rebalance, or a change that needs one (a no-op start when
+            // one is already under way).
             _ => {
                 self.update_member(&member_id, &req, now);
                 self.prepare_rebalance(now);
@@ -225,32 +223,15 @@ impl Group {
             self.add_member(new_id.clone(), req, now);
             return self.after_member_joined(&new_id, now);
         };
-        let (was_awaiting_join, was_awaiting_sync) = {
-            let m = &self.members[&key];
-            (m.awaiting_join, m.awaiting_sync)
-        };
-        if was_awaiting_join {
-            self.completions.push(Completion::Join {
-                member_id: old_id.to_string(),
-                result: JoinResult::error(old_id, ec::FENCED_INSTANCE_ID),
-            });
-        }
-        if was_awaiting_sync {
-            self.completions.push(Completion::Sync {
-                member_id: old_id.to_string(),
-                result: SyncResult::error(ec::FENCED_INSTANCE_ID),
-            });
-        }
+        self.fail_pending(old_id, ec::FENCED_INSTANCE_ID);
+        // As Kafka: a static member rejoining a Stable group causes a rebalance only if the
+        // group's selected protocol would change (its metadata may differ, e.g. the Java
+        // client embeds its generation in it).
+        let before = self.select_protocol();
         if let Some(m) = self.members.get_mut(&key) {
             m.member_id = new_id.clone();
-            m.awaiting_join = false;
-            m.awaiting_sync = false;
-            m.client_id = req.client_id.clone();
-            m.client_host = req.client_host.clone();
-            m.session_timeout_ms = req.session_timeout_ms;
-            m.rebalance_timeout_ms = req.rebalance_timeout_ms;
-            m.last_heartbeat_ms = now;
         }
+        self.update_member(&new_id, &req, now);
         if let Some(instance) = &req.group_instance_id {
             self.static_members.insert(instance.clone(), new_id.clone());
         }
@@ -258,34 +239,12 @@ impl Group {
         if was_leader {
             self.leader = Some(new_id.clone());
         }
-        match self.state {
-            GroupState::Stable => {
-                // As Kafka: a static member rejoining a Stable group causes a rebalance only
-                // if the group's selected protocol would change (its metadata may differ,
-                // e.g. the Java client embeds its generation in it).
-                let before = self.select_protocol();
-                if let Some(m) = self.member_mut(&new_id) {
-                    m.protocols = req.protocols.clone();
-                }
-                if self.select_protocol() == before {
-                    // KIP-814: a rejoining leader gets the members but must not reassign.
-                    Reply::Now(self.join_result_for(&new_id, was_leader))
-                } else {
-                    self.update_member(&new_id, &req, now);
-                    self.prepare_rebalance(now);
-                    self.after_member_joined(&new_id, now)
-                }
-            }
-            GroupState::PreparingRebalance => {
-                self.update_member(&new_id, &req, now);
-                self.after_member_joined(&new_id, now)
-            }
-            _ => {
-                self.update_member(&new_id, &req, now);
-                self.prepare_rebalance(now);
-                self.after_member_joined(&new_id, now)
-            }
+        if self.state == GroupState::Stable && self.select_protocol() == before {
+            // KIP-814: a rejoining leader gets the members but must not reassign.
+            return Reply::Now(self.join_result_for(&new_id, was_leader));
         }
+        self.prepare_rebalance(now);
+        self.after_member_joined(&new_id, now)
     }
 
     fn add_member(&mut self, member_id: String, req: JoinRequest, now: i64) {
@@ -345,21 +304,7 @@ impl Group {
             return;
         }
         // Members still waiting for an assignment get told to rejoin.
-        let waiting: Vec<String> = self
-            .members
-            .values()
-            .filter(|m| m.awaiting_sync)
-            .map(|m| m.member_id.clone())
-            .collect();
-        for id in waiting {
-            if let Some(m) = self.member_mut(&id) {
-                m.awaiting_sync = false;
-            }
-            self.completions.push(Completion::Sync {
-                member_id: id,
-                result: SyncResult::error(ec::REBALANCE_IN_PROGRESS),
-            });
-        }
+        self.complete_syncs(Some(ec::REBALANCE_IN_PROGRESS));
         let max_rebalance = self
             .members
             .values()
@@ -503,18 +448,12 @@ impl Group {
                 self.static_members.remove(instance);
             }
         }
-        if m.awaiting_join {
-            self.completions.push(Completion::Join {
-                member_id: member_id.to_string(),
-                result: JoinResult::error(member_id, ec::UNKNOWN_MEMBER_ID),
-            });
-        }
-        if m.awaiting_sync {
-            self.completions.push(Completion::Sync {
-                member_id: member_id.to_string(),
-                result: SyncResult::error(ec::UNKNOWN_MEMBER_ID),
-            });
-        }
+        self.fail_replies(
+            member_id,
+            m.awaiting_join,
+            m.awaiting_sync,
+            ec::UNKNOWN_MEMBER_ID,
+        );
         if self.leader.as_deref() == Some(member_id) {
             self.leader = None;
         }
@@ -585,25 +524,57 @@ impl Group {
                         m.assignment = given.get(&m.member_id).cloned().unwrap_or_default();
                     }
                     self.state = GroupState::Stable;
-                    let waiting: Vec<String> = self
-                        .members
-                        .values()
-                        .filter(|m| m.awaiting_sync)
-                        .map(|m| m.member_id.clone())
-                        .collect();
-                    for w in waiting {
-                        let result = self.sync_result_for(&w);
-                        if let Some(m) = self.member_mut(&w) {
-                            m.awaiting_sync = false;
-                        }
-                        self.completions.push(Completion::Sync {
-                            member_id: w,
-                            result,
-                        });
-                    }
+                    self.complete_syncs(None);
                 }
                 Reply::Later { member_id: id }
             }
+        }
+    }
+
+    /// Answers every member waiting on SyncGroup: with its assignment, or with `error`.
+    fn complete_syncs(&mut self, error: Option<i16>) {
+        for m in self.members.values_mut().filter(|m| m.awaiting_sync) {
+            m.awaiting_sync = false;
+            let result = match error {
+                Some(code) => SyncResult::error(code),
+                None => SyncResult {
+                    error_code: ec::NONE,
+                    protocol_type: self.protocol_type.clone(),
+                    protocol_name: self.protocol_name.clone(),
+                    assignment: m.assignment.clone(),
+                },
+            };
+            self.completions.push(Completion::Sync {
+                member_id: m.member_id.clone(),
+                result,
+            });
+        }
+    }
+
+    /// Fails whatever JoinGroup/SyncGroup reply the member is waiting for with `code` and
+    /// clears its waiting flags (a fenced static member, a removed member).
+    fn fail_pending(&mut self, member_id: &str, code: i16) {
+        let Some(m) = self.member_mut(member_id) else {
+            return;
+        };
+        let (join, sync) = (m.awaiting_join, m.awaiting_sync);
+        m.awaiting_join = false;
+        m.awaiting_sync = false;
+        self.fail_replies(member_id, join, sync, code);
+    }
+
+    fn fail_replies(&mut self, member_id: &str, join: bool, sync: bool, code: i16) {
+        if join {
+            self.completions.push(Completion::Join {
+                member_id: member_id.to_string(),
+                result: JoinResult::error(member_id, code),
+            });
+        }
+        if sync {
+            self.completions.push(Completion::Sync {
+                member_id: member_id.to_string(),
+                result: SyncResult::error(code),
+            });
         }
     }
 
