@@ -85,13 +85,6 @@ fn produce_partition(
             .with_error_message((version >= 8).then(|| StrBytes::from_string(msg)))
     };
     let records = records.unwrap_or_default();
-    let max = partition.max_message_bytes() as usize;
-    if records.len() > max.saturating_add(batch::LOG_OVERHEAD) {
-        return fail(
-            ec::MESSAGE_TOO_LARGE,
-            format!("The request included a message larger than the max message size the server will accept ({max})."),
-        );
-    }
     let batches = match batch::split_batches(records) {
         Ok(b) => b,
         Err(BatchError::BadMagic(m)) => {
@@ -103,19 +96,19 @@ fn produce_partition(
         Err(e @ BatchError::BadCodec(_)) => return fail(ec::INVALID_RECORD, e.to_string()),
         Err(e) => return fail(ec::CORRUPT_MESSAGE, e.to_string()),
     };
-    if batches.len() != 1 {
+    let [(raw, h)] = &batches[..] else {
         return fail(
             ec::INVALID_RECORD,
             format!("Produce requests with version {version} must have exactly one record batch per partition."),
         );
-    }
-    if version < 7 && batches.iter().any(|(_, h)| h.codec() == ZSTD) {
+    };
+    if version < 7 && h.codec() == ZSTD {
         return fail(
             ec::UNSUPPORTED_FOR_MESSAGE_FORMAT,
             "Produce requests with ZStandard compression need version 7 or later.".into(),
         );
     }
-    match partition.append(&batches, now) {
+    match partition.append(raw, h, now) {
         Ok(info) => base
             .with_base_offset(info.base_offset)
             .with_log_append_time_ms(info.log_append_time)

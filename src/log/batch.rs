@@ -24,11 +24,14 @@
 //! never touches the checksum. Setting LogAppendTime rewrites attributes and max_timestamp and
 //! therefore recomputes the CRC.
 
-use bytes::{Buf, BufMut, Bytes, BytesMut};
+use bytes::{Buf, Bytes};
+#[cfg(test)]
+use bytes::{BufMut, BytesMut};
 
 pub const HEADER_LEN: usize = 61;
 /// Offset of the `batch_length` field; the bytes before it plus the field itself.
 pub const LOG_OVERHEAD: usize = 12;
+#[cfg(test)]
 const MAGIC_POS: usize = 16;
 const CRC_POS: usize = 17;
 const ATTR_POS: usize = 21;
@@ -228,22 +231,35 @@ pub fn first_record_at_or_after(batch: Bytes, h: &BatchHeader, ts: i64) -> (i64,
     }
 }
 
-/// Prepares a validated batch for the log: sets `base_offset` and a partition leader epoch of
-/// 0, and, when `log_append_time` is given, the LogAppendTime attribute and max_timestamp
-/// (recomputing the CRC). Copies the batch once, into a buffer the log can own.
+/// The header a validated batch gets in the log: `base_offset` set, partition leader epoch 0,
+/// and, when `log_append_time` is given, the LogAppendTime attribute and max_timestamp with
+/// the CRC recomputed over the new header tail and the untouched records. Only these 61 bytes
+/// are rewritten; the records (`batch[HEADER_LEN..]`) go to the log as the client sent them.
+pub fn assigned_header(
+    batch: &[u8],
+    base_offset: i64,
+    log_append_time: Option<i64>,
+) -> [u8; HEADER_LEN] {
+    let mut head = [0u8; HEADER_LEN];
+    head.copy_from_slice(&batch[..HEADER_LEN]);
+    head[..8].copy_from_slice(&base_offset.to_be_bytes());
+    head[12..16].copy_from_slice(&0i32.to_be_bytes());
+    if let Some(ts) = log_append_time {
+        let attrs = i16::from_be_bytes([head[ATTR_POS], head[ATTR_POS + 1]]) | TIMESTAMP_TYPE_BIT;
+        head[ATTR_POS..ATTR_POS + 2].copy_from_slice(&attrs.to_be_bytes());
+        head[MAX_TS_POS..MAX_TS_POS + 8].copy_from_slice(&ts.to_be_bytes());
+        let crc = crc32c::crc32c_append(crc32c::crc32c(&head[ATTR_POS..]), &batch[HEADER_LEN..]);
+        head[CRC_POS..CRC_POS + 4].copy_from_slice(&crc.to_be_bytes());
+    }
+    head
+}
+
+/// A batch as it will be stored: its rewritten header followed by its records (test helper).
+#[cfg(test)]
 pub fn assign(batch: &[u8], base_offset: i64, log_append_time: Option<i64>) -> Bytes {
     let mut out = BytesMut::with_capacity(batch.len());
-    out.put_i64(base_offset);
-    out.extend_from_slice(&batch[8..12]);
-    out.put_i32(0);
-    out.extend_from_slice(&batch[MAGIC_POS..]);
-    if let Some(ts) = log_append_time {
-        let attrs = i16::from_be_bytes([out[ATTR_POS], out[ATTR_POS + 1]]) | TIMESTAMP_TYPE_BIT;
-        out[ATTR_POS..ATTR_POS + 2].copy_from_slice(&attrs.to_be_bytes());
-        out[MAX_TS_POS..MAX_TS_POS + 8].copy_from_slice(&ts.to_be_bytes());
-        let crc = crc32c::crc32c(&out[ATTR_POS..]);
-        out[CRC_POS..CRC_POS + 4].copy_from_slice(&crc.to_be_bytes());
-    }
+    out.extend_from_slice(&assigned_header(batch, base_offset, log_append_time));
+    out.extend_from_slice(&batch[HEADER_LEN..]);
     out.freeze()
 }
 

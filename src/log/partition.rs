@@ -58,6 +58,8 @@ pub enum LogError {
     OffsetOutOfRange { offset: i64, start: i64, end: i64 },
     #[error(transparent)]
     Producer(#[from] ProducerError),
+    #[error("batch of {size} bytes is larger than max.message.bytes ({max})")]
+    MessageTooLarge { size: usize, max: u64 },
     #[error("corrupt batch: {0}")]
     Corrupt(#[from] batch::BatchError),
     #[error("i/o error: {0}")]
@@ -227,14 +229,6 @@ impl Partition {
             .unwrap_or_default()
     }
 
-    /// `max.message.bytes` in force (read on every produce; no copy of the config).
-    pub fn max_message_bytes(&self) -> u64 {
-        self.log
-            .lock()
-            .map(|l| l.config.max_message_bytes)
-            .unwrap_or(0)
-    }
-
     pub fn set_config(&self, config: LogConfig) {
         if let Ok(mut l) = self.log.lock() {
             l.config = config;
@@ -247,53 +241,50 @@ impl Partition {
         Ok((l.log_start_offset, l.log_end_offset()))
     }
 
-    /// Validates producer sequences, assigns offsets and appends `batches` (each already
-    /// checked by [`batch::validate`]). All batches of one call are appended or none is,
-    /// except after an I/O error, which latches the partition.
-    pub fn append(
-        &self,
-        batches: &[(Bytes, BatchHeader)],
-        now_ms: i64,
-    ) -> Result<AppendInfo, LogError> {
+    /// Appends one batch (already checked by [`batch::validate`]; Produce carries exactly
+    /// one per partition): checks its size against `max.message.bytes` and its producer
+    /// sequence, assigns its offsets and writes it. A retried duplicate is answered with the
+    /// original offset and not written again.
+    pub fn append(&self, raw: &[u8], h: &BatchHeader, now_ms: i64) -> Result<AppendInfo, LogError> {
         let mut guard = self.lock()?;
         let l = &mut *guard;
-        // A request carries one batch per partition in practice; a duplicate answers with the
-        // offset of the original.
-        if let [(_, h)] = batches {
-            if let SequenceCheck::Duplicate { base_offset } = l.producers.check(h)? {
-                return Ok(AppendInfo {
-                    base_offset,
-                    log_append_time: -1,
-                    log_start_offset: l.log_start_offset,
-                });
-            }
-        } else {
-            for (_, h) in batches {
-                l.producers.check(h)?;
-            }
+        if raw.len() as u64
+            > l.config
+                .max_message_bytes
+                .saturating_add(batch::LOG_OVERHEAD as u64)
+        {
+            return Err(LogError::MessageTooLarge {
+                size: raw.len(),
+                max: l.config.max_message_bytes,
+            });
+        }
+        if let SequenceCheck::Duplicate { base_offset } = l.producers.check(h)? {
+            return Ok(AppendInfo {
+                base_offset,
+                log_append_time: -1,
+                log_start_offset: l.log_start_offset,
+            });
         }
         let append_time =
             (l.config.timestamp_type == TimestampType::LogAppendTime).then_some(now_ms);
-        let first_offset = l.log_end_offset();
-        let mut messages = 0u64;
-        for (raw, _) in batches {
-            let offset = l.log_end_offset();
-            self.maybe_roll(l, raw.len() as u64, now_ms)?;
-            let assigned = batch::assign(raw, offset, append_time);
-            let h = BatchHeader::parse(&assigned)?;
-            let interval = l.config.index_interval_bytes;
-            if let Err(e) = l.active_mut().append(&assigned, &h, interval) {
-                return Err(self.fail(&e));
-            }
-            l.producers.record(&h);
-            messages += h.record_count.max(1) as u64;
+        let offset = l.log_end_offset();
+        self.maybe_roll(l, raw.len() as u64, now_ms)?;
+        let head = batch::assigned_header(raw, offset, append_time);
+        let assigned = BatchHeader::parse(&head)?;
+        let interval = l.config.index_interval_bytes;
+        if let Err(e) = l
+            .active_mut()
+            .append(&head, &raw[batch::HEADER_LEN..], &assigned, interval)
+        {
+            return Err(self.fail(&e));
         }
-        l.unflushed_messages += messages;
+        l.producers.record(&assigned);
+        l.unflushed_messages += assigned.record_count.max(1) as u64;
         if l.unflushed_messages >= l.config.flush_messages {
             self.flush_locked(l, now_ms)?;
         }
         let info = AppendInfo {
-            base_offset: first_offset,
+            base_offset: offset,
             log_append_time: append_time.unwrap_or(-1),
             log_start_offset: l.log_start_offset,
         };
