@@ -344,8 +344,9 @@ impl Partition {
     /// Reads whole batches starting with the one holding `offset`, up to `max_bytes` (at least
     /// one whole batch when `min_one`, as KIP-74 requires), from a single segment.
     pub fn read(&self, offset: i64, max_bytes: usize, min_one: bool) -> Result<ReadInfo, LogError> {
-        let (file, map, start, end, hw, lso, at_end) = {
-            let l = self.lock()?;
+        let (map, start, end, hw, lso) = {
+            let mut guard = self.lock()?;
+            let l = &mut *guard;
             let (lso, leo) = (l.log_start_offset, l.log_end_offset());
             if offset < lso || offset > leo {
                 return Err(LogError::OffsetOutOfRange {
@@ -363,63 +364,30 @@ impl Partition {
             while i + 1 < l.segments.len() && l.segments[i].next_offset <= offset {
                 i += 1;
             }
-            let s = &l.segments[i];
-            (
-                s.log.clone(),
-                s.map.clone(),
-                s.position_floor(offset),
-                s.size,
-                leo,
-                lso,
-                offset == leo,
-            )
+            let grow = if i + 1 == l.segments.len() {
+                active_map_len(&l.config)
+            } else {
+                0
+            };
+            let s = &mut l.segments[i];
+            // A failed map (address space, map count) leaves the data intact: this read gets
+            // KAFKA_STORAGE_ERROR, the partition is not latched.
+            let map = s.map_covering(grow)?;
+            (map, s.position_floor(offset), s.size, leo, lso)
         };
-        let empty = ReadInfo {
-            records: Bytes::new(),
-            high_watermark: hw,
-            log_start_offset: lso,
+        let records = match map {
+            Some(map) if offset < hw => segment::read_mapped(
+                &map,
+                start,
+                end,
+                offset,
+                max_bytes.min(MAX_READ_BYTES),
+                min_one,
+            ),
+            _ => Bytes::new(),
         };
-        if at_end {
-            return Ok(empty);
-        }
-        let limit = max_bytes.min(MAX_READ_BYTES);
-        if let Some(map) = map.filter(|m| end as usize <= m.len()) {
-            return Ok(ReadInfo {
-                records: segment::read_mapped(&map, start, end, offset, limit, min_one),
-                high_watermark: hw,
-                log_start_offset: lso,
-            });
-        }
-        // No map (or not long enough): positional reads.
-        let io_err = |e: io::Error| self.fail(&e);
-        let Some((pos, first)) = segment::seek_batch(&file, start, end, offset).map_err(io_err)?
-        else {
-            return Ok(empty);
-        };
-        let available = (end - pos) as usize;
-        let first_len = first.total_len();
-        let limit = limit.min(available);
-        let want = if first_len > limit {
-            if !min_one {
-                return Ok(empty);
-            }
-            first_len.min(available)
-        } else {
-            limit
-        };
-        let mut buf = vec![0u8; want];
-        file.read_exact_at(&mut buf, pos).map_err(io_err)?;
-        // Keep whole batches only.
-        let mut keep = 0usize;
-        while let Some(len) = batch::peek_total_len(&buf[keep..]) {
-            if keep + len > buf.len() {
-                break;
-            }
-            keep += len;
-        }
-        buf.truncate(keep);
         Ok(ReadInfo {
-            records: Bytes::from(buf),
+            records,
             high_watermark: hw,
             log_start_offset: lso,
         })

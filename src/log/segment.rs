@@ -14,7 +14,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use memmap2::{Mmap, MmapOptions};
 
-use super::batch::{self, BatchHeader, HEADER_LEN, LOG_OVERHEAD};
+use super::batch::{self, BatchHeader, HEADER_LEN};
 use super::index::{OffsetEntry, OffsetIndex, TimeEntry, TimeIndex};
 
 /// Records of at most this many bytes are joined to their header for a single write (one
@@ -219,7 +219,7 @@ impl Segment {
                 base_offset,
                 next_offset,
                 size: pos,
-                map: map_log(&log, pos),
+                map: map_log(&log, pos).ok(),
                 log: Arc::new(log),
                 log_path,
                 index,
@@ -285,7 +285,24 @@ impl Segment {
     /// Maps the log for reads, `len` bytes long (at least its current size). The active
     /// segment is mapped once for all it may grow to, so appends never need a new map.
     pub fn map_for_reads(&mut self, len: u64) {
-        self.map = map_log(&self.log, len.max(self.size));
+        self.map = map_log(&self.log, len.max(self.size)).ok();
+    }
+
+    /// The read map, remapped `grow` bytes long first if it does not cover every byte
+    /// written (no map yet, or `segment.bytes` raised past the active segment's map).
+    /// `None` while the segment is empty.
+    pub fn map_covering(&mut self, grow: u64) -> io::Result<Option<Arc<Mmap>>> {
+        if self.size == 0 {
+            return Ok(None);
+        }
+        let covered = self
+            .map
+            .as_ref()
+            .is_some_and(|m| m.len() as u64 >= self.size);
+        if !covered {
+            self.map = Some(map_log(&self.log, grow.max(self.size))?);
+        }
+        Ok(self.map.clone())
     }
 
     /// Whether the indexes have room for another entry.
@@ -341,21 +358,21 @@ impl Segment {
     }
 }
 
-/// Maps `file` read-only for `len` bytes (which may run past its end). `None` for an empty
-/// length or when the map fails; readers then fall back to positional reads.
+/// Maps `file` read-only for `len` bytes (which may run past its end).
 #[allow(unsafe_code)]
-fn map_log(file: &File, len: u64) -> Option<Arc<Mmap>> {
+fn map_log(file: &File, len: u64) -> io::Result<Arc<Mmap>> {
     if len == 0 || len > isize::MAX as u64 {
-        return None;
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("cannot map {len} bytes"),
+        ));
     }
     // SAFETY: the map is read-only and only ever read below a `size` observed under the
     // partition lock, i.e. bytes already written to the file; the broker truncates a `.log`
     // only during recovery, before any map of it exists, and deletes a file only after
     // removing its partition from service (a deleted file's pages stay valid while mapped).
     // Nothing outside the broker may modify the data directory while it runs.
-    unsafe { MmapOptions::new().len(len as usize).map(file) }
-        .ok()
-        .map(Arc::new)
+    unsafe { MmapOptions::new().len(len as usize).map(file) }.map(Arc::new)
 }
 
 /// A slice of a mapped segment, owned by the `Bytes` handed to a fetch response.
@@ -432,26 +449,6 @@ pub fn read_header_at(file: &File, pos: u64) -> io::Result<Option<BatchHeader>> 
     }
 }
 
-/// Scans forward from `pos` (a batch boundary) to the first batch whose last offset is >=
-/// `offset`, never past `end`. Returns its position and header.
-pub fn seek_batch(
-    file: &File,
-    mut pos: u64,
-    end: u64,
-    offset: i64,
-) -> io::Result<Option<(u64, BatchHeader)>> {
-    while pos + (LOG_OVERHEAD as u64) < end {
-        let Some(h) = read_header_at(file, pos)? else {
-            return Ok(None);
-        };
-        if h.last_offset() >= offset {
-            return Ok(Some((pos, h)));
-        }
-        pos += h.total_len() as u64;
-    }
-    Ok(None)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -481,9 +478,10 @@ mod tests {
         }
         assert_eq!(seg.next_offset, 60);
         let pos = seg.position_floor(31);
-        let (p, h) = seek_batch(&seg.log, pos, seg.size, 31).unwrap().unwrap();
-        assert_eq!(h.base_offset, 30);
-        assert!(p > 0);
+        assert!(pos > 0, "the sparse index skips ahead");
+        let map = seg.map_covering(0).unwrap().unwrap();
+        let got = read_mapped(&map, pos, seg.size, 31, usize::MAX, true);
+        assert_eq!(BatchHeader::parse(&got).unwrap().base_offset, 30);
         let size = seg.size;
         drop(seg);
         // Garbage at the tail, as after a torn write.
@@ -499,14 +497,10 @@ mod tests {
         assert!(report.index_rebuilt);
         assert_eq!(seg.size, size);
         assert_eq!(seg.next_offset, 60);
-        assert_eq!(
-            seek_batch(&seg.log, seg.position_floor(59), seg.size, 59)
-                .unwrap()
-                .unwrap()
-                .1
-                .base_offset,
-            57
-        );
+        let mut seg = seg;
+        let map = seg.map_covering(0).unwrap().unwrap();
+        let got = read_mapped(&map, seg.position_floor(59), seg.size, 59, usize::MAX, true);
+        assert_eq!(BatchHeader::parse(&got).unwrap().base_offset, 57);
     }
 
     #[test]
@@ -560,6 +554,18 @@ mod tests {
             3 * batch_len
         );
         assert!(read_mapped(&map, 0, end, 7, usize::MAX, true).is_empty());
+        // A map shorter than the data (e.g. segment.bytes raised later) is replaced.
+        seg.map_for_reads(0);
+        assert!(seg.map.as_ref().unwrap().len() as u64 == seg.size);
+        append(&mut seg, 1);
+        let longer = seg.map_covering(1 << 16).unwrap().unwrap();
+        assert_eq!(longer.len(), 1 << 16);
+        assert_eq!(
+            batch::split_batches(read_mapped(&longer, 0, seg.size, 0, usize::MAX, false))
+                .unwrap()
+                .len(),
+            11
+        );
     }
 
     #[test]
