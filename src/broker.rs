@@ -135,11 +135,12 @@ async fn flush_task(broker: Arc<Broker>) {
             _ = tick.tick() => {}
         }
         let now = now_ms();
-        for p in broker.logs.all() {
-            if p.config().flush_ms >= i64::MAX as u64 {
-                continue;
+        // flush_if_due checks `flush.ms` under the partition lock and fsyncs only when due
+        // (never, by default); the sweep may block on fsync, so off the async workers.
+        tokio::task::block_in_place(|| {
+            for p in broker.logs.all() {
+                let _ = p.flush_if_due(now);
             }
-            let _ = tokio::task::block_in_place(|| p.flush_if_due(now));
-        }
+        });
     }
 }

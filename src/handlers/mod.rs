@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::messages::ApiKey;
-use kafka_protocol::protocol::{Decodable, Encodable};
+use kafka_protocol::protocol::Decodable;
 
 use crate::broker::Broker;
 use crate::protocol::request::{self, RequestHeader};
@@ -148,12 +148,4 @@ pub async fn handle_frame(
     let (mut header, body) = request::parse(frame, key)?;
     header.client_host = client_host.to_string();
     route(broker, key, &header, body, out).await
-}
-
-/// Encodes a response body for tests and tools that need the bytes of one message.
-pub fn encode_body<T: Encodable>(body: &T, version: i16) -> Result<BytesMut, ProtocolError> {
-    let mut buf = BytesMut::new();
-    body.encode(&mut buf, version)
-        .map_err(|e| ProtocolError::Encode(e.to_string()))?;
-    Ok(buf)
 }

@@ -42,7 +42,6 @@ const RECORD_COUNT_POS: usize = 57;
 /// key length, value length, header count, one byte each.
 const MIN_RECORD_LEN: usize = 7;
 const TIMESTAMP_TYPE_BIT: i16 = 1 << 3;
-const TRANSACTIONAL_BIT: i16 = 1 << 4;
 const CONTROL_BIT: i16 = 1 << 5;
 const CODEC_MASK: i16 = 0x07;
 
@@ -115,10 +114,6 @@ impl BatchHeader {
 
     pub fn last_offset(&self) -> i64 {
         self.base_offset + i64::from(self.last_offset_delta)
-    }
-
-    pub fn is_transactional(&self) -> bool {
-        self.attributes & TRANSACTIONAL_BIT != 0
     }
 
     pub fn is_control(&self) -> bool {

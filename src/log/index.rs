@@ -216,17 +216,6 @@ impl<E: Entry> Index<E> {
         lo.checked_sub(1).map(|i| self.entry(i))
     }
 
-    /// Drops every entry whose key is > `key`... used when the log is truncated.
-    pub fn truncate_after(&mut self, key: i64) {
-        while self.last().is_some_and(|l| l.key() > key) {
-            self.entries -= 1;
-        }
-    }
-
-    pub fn clear(&mut self) {
-        self.entries = 0;
-    }
-
     /// Flushes the map to disk.
     pub fn flush(&self) -> io::Result<()> {
         match &self.mmap {
@@ -318,7 +307,5 @@ mod tests {
         assert!(idx.is_full());
         assert_eq!(idx.len(), 2);
         assert_eq!(idx.floor(150).unwrap().relative_offset, 0);
-        idx.truncate_after(150);
-        assert_eq!(idx.len(), 1);
     }
 }

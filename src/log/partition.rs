@@ -222,19 +222,6 @@ impl Partition {
         &self.dir
     }
 
-    pub fn config(&self) -> LogConfig {
-        self.log
-            .lock()
-            .map(|l| l.config.clone())
-            .unwrap_or_default()
-    }
-
-    pub fn set_config(&self, config: LogConfig) {
-        if let Ok(mut l) = self.log.lock() {
-            l.config = config;
-        }
-    }
-
     /// (log start offset, log end offset); the end offset is the high watermark.
     pub fn offsets(&self) -> Result<(i64, i64), LogError> {
         let l = self.lock()?;
@@ -441,13 +428,5 @@ impl Partition {
             return Err(self.fail(&e));
         }
         Ok(())
-    }
-
-    /// Total bytes of all segments.
-    pub fn size_bytes(&self) -> u64 {
-        self.log
-            .lock()
-            .map(|l| l.segments.iter().map(|s| s.size).sum())
-            .unwrap_or(0)
     }
 }

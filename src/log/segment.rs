@@ -8,7 +8,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufReader, Read};
 use std::os::unix::fs::FileExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -53,7 +53,6 @@ pub struct Segment {
     /// A read-only map of the `.log`, possibly longer than the file (the active segment is
     /// mapped once for all it can grow to); only bytes below `size` are ever read.
     pub map: Option<Arc<Mmap>>,
-    log_path: PathBuf,
     index: OffsetIndex,
     time_index: TimeIndex,
     bytes_since_index: u64,
@@ -80,7 +79,6 @@ impl Segment {
             size: 0,
             map: None,
             log: Arc::new(log),
-            log_path,
             index: OffsetIndex::create(&dir.join(file_name(base_offset, "index")), index_bytes)?,
             time_index: TimeIndex::create(
                 &dir.join(file_name(base_offset, "timeindex")),
@@ -221,7 +219,6 @@ impl Segment {
                 size: pos,
                 map: map_log(&log, pos).ok(),
                 log: Arc::new(log),
-                log_path,
                 index,
                 time_index,
                 bytes_since_index: since_index,
@@ -342,19 +339,6 @@ impl Segment {
         self.log.sync_all()?;
         self.index.trim()?;
         self.time_index.trim()
-    }
-
-    pub fn log_path(&self) -> &Path {
-        &self.log_path
-    }
-
-    /// Every file of this segment.
-    pub fn paths(&self) -> [PathBuf; 3] {
-        [
-            self.log_path.clone(),
-            self.index.path().to_path_buf(),
-            self.time_index.path().to_path_buf(),
-        ]
     }
 }
 
