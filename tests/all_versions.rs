@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{batch, start, Client};
+use common::{batch, start, topic_name, Client};
 use kafka_protocol::messages::create_partitions_request::CreatePartitionsTopic;
 use kafka_protocol::messages::create_topics_request::CreatableTopic;
 use kafka_protocol::messages::delete_topics_request::DeleteTopicState;
@@ -22,10 +22,6 @@ use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::records::Compression;
 use weir::handlers::spec;
 
-fn name(s: &str) -> TopicName {
-    TopicName(StrBytes::from_string(s.to_string()))
-}
-
 fn versions(key: ApiKey) -> std::ops::RangeInclusive<i16> {
     let s = spec(key).expect("served");
     s.min..=s.max
@@ -42,15 +38,15 @@ async fn every_advertised_version_answers() {
         let req = CreateTopicsRequest::default()
             .with_topics(vec![
                 CreatableTopic::default()
-                    .with_name(name(&topic))
+                    .with_name(topic_name(&topic))
                     .with_num_partitions(2)
                     .with_replication_factor(1),
                 CreatableTopic::default()
-                    .with_name(name("bad/name"))
+                    .with_name(topic_name("bad/name"))
                     .with_num_partitions(1)
                     .with_replication_factor(1),
                 CreatableTopic::default()
-                    .with_name(name(&format!("rf{v}")))
+                    .with_name(topic_name(&format!("rf{v}")))
                     .with_num_partitions(1)
                     .with_replication_factor(3),
             ])
@@ -69,8 +65,8 @@ async fn every_advertised_version_answers() {
             .await;
         assert!(resp.topics.len() >= 8, "v{v}: all topics");
         let one = MetadataRequest::default().with_topics(Some(vec![
-            MetadataRequestTopic::default().with_name(Some(name("t0"))),
-            MetadataRequestTopic::default().with_name(Some(name("bad name"))),
+            MetadataRequestTopic::default().with_name(Some(topic_name("t0"))),
+            MetadataRequestTopic::default().with_name(Some(topic_name("bad name"))),
         ]));
         let resp = c.send(&one, v).await;
         assert_eq!(resp.topics[0].partitions.len(), 2, "v{v}");
@@ -82,7 +78,7 @@ async fn every_advertised_version_answers() {
             .with_acks(1)
             .with_timeout_ms(1000)
             .with_topic_data(vec![TopicProduceData::default()
-                .with_name(name("t0"))
+                .with_name(topic_name("t0"))
                 .with_partition_data(vec![
                     PartitionProduceData::default()
                         .with_index(0)
@@ -99,7 +95,7 @@ async fn every_advertised_version_answers() {
     let topic_id = c
         .send(
             &MetadataRequest::default().with_topics(Some(vec![
-                MetadataRequestTopic::default().with_name(Some(name("t0")))
+                MetadataRequestTopic::default().with_name(Some(topic_name("t0")))
             ])),
             12,
         )
@@ -112,7 +108,7 @@ async fn every_advertised_version_answers() {
             .with_max_wait_ms(0)
             .with_max_bytes(1 << 20)
             .with_topics(vec![FetchTopic::default()
-                .with_topic(name("t0"))
+                .with_topic(topic_name("t0"))
                 .with_topic_id(topic_id)
                 .with_partitions(vec![
                     FetchPartition::default()
@@ -135,7 +131,7 @@ async fn every_advertised_version_answers() {
         let req = ListOffsetsRequest::default()
             .with_replica_id(BrokerId(-1))
             .with_topics(vec![ListOffsetsTopic::default()
-                .with_name(name("t0"))
+                .with_name(topic_name("t0"))
                 .with_partitions(vec![
                     ListOffsetsPartition::default()
                         .with_partition_index(0)
@@ -174,7 +170,7 @@ async fn every_advertised_version_answers() {
     for v in versions(ApiKey::OffsetForLeaderEpoch) {
         let req = OffsetForLeaderEpochRequest::default().with_topics(vec![
             OffsetForLeaderTopic::default()
-                .with_topic(name("t0"))
+                .with_topic(topic_name("t0"))
                 .with_partitions(vec![OffsetForLeaderPartition::default()
                     .with_partition(0)
                     .with_leader_epoch(0)]),
@@ -218,10 +214,10 @@ async fn every_advertised_version_answers() {
             .with_timeout_ms(1000)
             .with_topics(vec![
                 CreatePartitionsTopic::default()
-                    .with_name(name(&format!("t{}", v + 4)))
+                    .with_name(topic_name(&format!("t{}", v + 4)))
                     .with_count(3),
                 CreatePartitionsTopic::default()
-                    .with_name(name("t0"))
+                    .with_name(topic_name("t0"))
                     .with_count(1),
             ]);
         let resp = c.send(&req, v).await;
@@ -237,8 +233,8 @@ async fn every_advertised_version_answers() {
         let req = DescribeTopicPartitionsRequest::default()
             .with_response_partition_limit(2000)
             .with_topics(vec![
-                TopicRequest::default().with_name(name("t4")),
-                TopicRequest::default().with_name(name("nope")),
+                TopicRequest::default().with_name(topic_name("t4")),
+                TopicRequest::default().with_name(topic_name("nope")),
             ]);
         let resp = c.send(&req, v).await;
         // Topics come back sorted by name, as Kafka sorts them.
@@ -253,10 +249,10 @@ async fn every_advertised_version_answers() {
         let topic = format!("t{v}");
         let req = if v >= 6 {
             DeleteTopicsRequest::default().with_topics(vec![
-                DeleteTopicState::default().with_name(Some(name(&topic)))
+                DeleteTopicState::default().with_name(Some(topic_name(&topic)))
             ])
         } else {
-            DeleteTopicsRequest::default().with_topic_names(vec![name(&topic)])
+            DeleteTopicsRequest::default().with_topic_names(vec![topic_name(&topic)])
         };
         let resp = c.send(&req, v).await;
         assert_eq!(resp.responses[0].error_code, 0, "v{v}");

@@ -6,65 +6,9 @@ mod common;
 
 use std::io::Write;
 
-use common::{batch, records, start, start_with, Client};
-use kafka_protocol::messages::create_topics_request::CreatableTopic;
-use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
-use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
-use kafka_protocol::messages::*;
-use kafka_protocol::protocol::StrBytes;
-use kafka_protocol::records::Compression;
-
-fn name(s: &str) -> TopicName {
-    TopicName(StrBytes::from_string(s.to_string()))
-}
-
-async fn create(c: &mut Client, topic: &str) {
-    let req = CreateTopicsRequest::default().with_topics(vec![CreatableTopic::default()
-        .with_name(name(topic))
-        .with_num_partitions(1)
-        .with_replication_factor(1)]);
-    assert_eq!(c.send(&req, 7).await.topics[0].error_code, 0);
-}
-
-async fn produce(c: &mut Client, topic: &str, value: &[u8]) -> i64 {
-    let req = ProduceRequest::default()
-        .with_acks(-1)
-        .with_timeout_ms(1000)
-        .with_topic_data(vec![TopicProduceData::default()
-            .with_name(name(topic))
-            .with_partition_data(vec![PartitionProduceData::default()
-                .with_index(0)
-                .with_records(Some(batch(&[value], Compression::None)))])]);
-    let resp = c.send(&req, 9).await;
-    let p = &resp.responses[0].partition_responses[0];
-    assert_eq!(p.error_code, 0);
-    p.base_offset
-}
-
-/// Fetches everything from offset 0 (in several fetches if needed).
-async fn fetch_all(c: &mut Client, topic: &str) -> Vec<(i64, bytes::Bytes)> {
-    let mut out = Vec::new();
-    loop {
-        let next = out.last().map(|(o, _)| o + 1).unwrap_or(0);
-        let req = FetchRequest::default()
-            .with_replica_id(BrokerId(-1))
-            .with_max_bytes(1 << 20)
-            .with_topics(vec![FetchTopic::default()
-                .with_topic(name(topic))
-                .with_partitions(vec![FetchPartition::default()
-                    .with_partition(0)
-                    .with_fetch_offset(next)
-                    .with_partition_max_bytes(1 << 20)])]);
-        let resp = c.send(&req, 12).await;
-        let p = &resp.responses[0].partitions[0];
-        assert_eq!(p.error_code, 0);
-        let got = records(p.records.clone().unwrap_or_default());
-        if got.is_empty() {
-            return out;
-        }
-        out.extend(got.into_iter().filter(|(o, _)| *o >= next));
-    }
-}
+use common::{
+    create_topic, fetch_all, fetch_request, produce_value, records, start, start_with, Client,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn data_survives_restart_across_segments() {
@@ -72,10 +16,10 @@ async fn data_survives_restart_across_segments() {
     let small_segments = |c: &mut weir::Config| c.log.segment_bytes = 4096;
     let broker = start_with(dir.path(), small_segments).await;
     let mut c = Client::connect(&broker).await;
-    create(&mut c, "keep").await;
+    create_topic(&mut c, "keep", 1).await;
     for i in 0..200 {
         assert_eq!(
-            produce(
+            produce_value(
                 &mut c,
                 "keep",
                 format!("value-{i:04}-{}", "x".repeat(50)).as_bytes()
@@ -102,7 +46,7 @@ async fn data_survives_restart_across_segments() {
     let broker = start_with(dir.path(), small_segments).await;
     let mut c = Client::connect(&broker).await;
     assert_eq!(fetch_all(&mut c, "keep").await, before);
-    assert_eq!(produce(&mut c, "keep", b"after").await, 200);
+    assert_eq!(produce_value(&mut c, "keep", b"after").await, 200);
     broker.shutdown().await;
 }
 
@@ -111,9 +55,9 @@ async fn torn_tail_and_truncated_index_are_repaired() {
     let dir = tempfile::tempdir().unwrap();
     let broker = start_with(dir.path(), |c| c.log.index_interval_bytes = 100).await;
     let mut c = Client::connect(&broker).await;
-    create(&mut c, "torn").await;
+    create_topic(&mut c, "torn", 1).await;
     for i in 0..50 {
-        produce(&mut c, "torn", format!("v{i}").as_bytes()).await;
+        produce_value(&mut c, "torn", format!("v{i}").as_bytes()).await;
     }
     let before = fetch_all(&mut c, "torn").await;
     broker.shutdown().await;
@@ -149,17 +93,9 @@ async fn torn_tail_and_truncated_index_are_repaired() {
         "every earlier batch intact"
     );
     // New writes continue right after the last good batch.
-    assert_eq!(produce(&mut c, "torn", b"next").await, 50);
+    assert_eq!(produce_value(&mut c, "torn", b"next").await, 50);
     // Reads from the middle use the rebuilt index.
-    let mid = FetchRequest::default()
-        .with_replica_id(BrokerId(-1))
-        .with_max_bytes(1 << 20)
-        .with_topics(vec![FetchTopic::default()
-            .with_topic(name("torn"))
-            .with_partitions(vec![FetchPartition::default()
-                .with_partition(0)
-                .with_fetch_offset(37)
-                .with_partition_max_bytes(1 << 20)])]);
+    let mid = fetch_request("torn", 0, 37, 0);
     let got = records(
         c.send(&mid, 12).await.responses[0].partitions[0]
             .records
@@ -176,9 +112,9 @@ async fn corrupt_batch_in_the_middle_of_the_tail_is_cut() {
     let dir = tempfile::tempdir().unwrap();
     let broker = start(dir.path()).await;
     let mut c = Client::connect(&broker).await;
-    create(&mut c, "crc").await;
+    create_topic(&mut c, "crc", 1).await;
     for i in 0..10 {
-        produce(&mut c, "crc", format!("v{i}").as_bytes()).await;
+        produce_value(&mut c, "crc", format!("v{i}").as_bytes()).await;
     }
     let before = fetch_all(&mut c, "crc").await;
     broker.shutdown().await;

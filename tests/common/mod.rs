@@ -8,7 +8,12 @@ use std::path::Path;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use indexmap::IndexMap;
-use kafka_protocol::messages::{ApiKey, RequestHeader};
+use kafka_protocol::messages::create_topics_request::CreatableTopic;
+use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+use kafka_protocol::messages::{
+    ApiKey, BrokerId, CreateTopicsRequest, FetchRequest, ProduceRequest, RequestHeader, TopicName,
+};
 use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Request, StrBytes};
 use kafka_protocol::records::{
     Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
@@ -164,4 +169,78 @@ pub fn records(mut bytes: Bytes) -> Vec<(i64, Bytes)> {
         }
     }
     out
+}
+
+pub fn topic_name(s: &str) -> TopicName {
+    TopicName(StrBytes::from_string(s.to_string()))
+}
+
+pub async fn create_topic(c: &mut Client, name: &str, partitions: i32) {
+    let req = CreateTopicsRequest::default().with_topics(vec![CreatableTopic::default()
+        .with_name(topic_name(name))
+        .with_num_partitions(partitions)
+        .with_replication_factor(1)]);
+    let resp = c.send(&req, 7).await;
+    assert_eq!(
+        resp.topics[0].error_code, 0,
+        "{:?}",
+        resp.topics[0].error_message
+    );
+}
+
+pub async fn produce(
+    c: &mut Client,
+    topic: &str,
+    partition: i32,
+    records: bytes::Bytes,
+    version: i16,
+) -> (i16, i64) {
+    let req = ProduceRequest::default()
+        .with_acks(-1)
+        .with_timeout_ms(5000)
+        .with_topic_data(vec![TopicProduceData::default()
+            .with_name(topic_name(topic))
+            .with_partition_data(vec![PartitionProduceData::default()
+                .with_index(partition)
+                .with_records(Some(records))])]);
+    let resp = c.send(&req, version).await;
+    let p = &resp.responses[0].partition_responses[0];
+    (p.error_code, p.base_offset)
+}
+
+pub fn fetch_request(topic: &str, partition: i32, offset: i64, max_wait_ms: i32) -> FetchRequest {
+    FetchRequest::default()
+        .with_replica_id(BrokerId(-1))
+        .with_max_wait_ms(max_wait_ms)
+        .with_min_bytes(1)
+        .with_max_bytes(50 * 1024 * 1024)
+        .with_topics(vec![FetchTopic::default()
+            .with_topic(topic_name(topic))
+            .with_partitions(vec![FetchPartition::default()
+                .with_partition(partition)
+                .with_fetch_offset(offset)
+                .with_partition_max_bytes(1024 * 1024)])])
+}
+
+/// Produces one uncompressed record to partition 0 and returns its offset (must succeed).
+pub async fn produce_value(c: &mut Client, topic: &str, value: &[u8]) -> i64 {
+    let (err, offset) = produce(c, topic, 0, batch(&[value], Compression::None), 9).await;
+    assert_eq!(err, 0);
+    offset
+}
+
+/// Fetches every record of partition 0 from offset 0 (in several fetches if needed).
+pub async fn fetch_all(c: &mut Client, topic: &str) -> Vec<(i64, Bytes)> {
+    let mut out: Vec<(i64, Bytes)> = Vec::new();
+    loop {
+        let next = out.last().map(|(o, _)| o + 1).unwrap_or(0);
+        let resp = c.send(&fetch_request(topic, 0, next, 0), 12).await;
+        let p = &resp.responses[0].partitions[0];
+        assert_eq!(p.error_code, 0);
+        let got = records(p.records.clone().unwrap_or_default());
+        if got.is_empty() {
+            return out;
+        }
+        out.extend(got.into_iter().filter(|(o, _)| *o >= next));
+    }
 }
