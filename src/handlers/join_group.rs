@@ -25,8 +25,8 @@ pub async fn handle(
         let join = JoinRequest {
             member_id: req.member_id.to_string(),
             group_instance_id: req.group_instance_id.as_ref().map(|s| s.to_string()),
-            client_id: header.client_id.clone().unwrap_or_default(),
-            client_host: header.client_host.clone(),
+            client_id: header.client_id(),
+            client_host: header.client_host.to_string(),
             session_timeout_ms: req.session_timeout_ms,
             // v0 has no rebalance timeout: the session timeout serves.
             rebalance_timeout_ms: if version >= 1 {

@@ -128,7 +128,7 @@ pub fn spec(key: ApiKey) -> Option<ApiSpec> {
 pub async fn handle_frame(
     broker: &Arc<Broker>,
     frame: Bytes,
-    client_host: &str,
+    client_host: &Arc<str>,
     out: &mut BytesMut,
 ) -> Result<bool, ProtocolError> {
     let (raw_key, version, correlation_id) = request::peek(&frame)?;
@@ -146,6 +146,6 @@ pub async fn handle_frame(
         });
     }
     let (mut header, body) = request::parse(frame, key)?;
-    header.client_host = client_host.to_string();
+    header.client_host = client_host.clone();
     route(broker, key, &header, body, out).await
 }

@@ -7,6 +7,8 @@
 //! v2: v1 + tagged fields (flexible versions)
 //! ```
 
+use std::sync::Arc;
+
 use bytes::{Buf, Bytes};
 use kafka_protocol::messages::ApiKey;
 
@@ -17,9 +19,20 @@ pub struct RequestHeader {
     pub api_key: i16,
     pub api_version: i16,
     pub correlation_id: i32,
-    pub client_id: Option<String>,
-    /// The peer's address as Kafka reports it (`/127.0.0.1`); set by the connection.
-    pub client_host: String,
+    /// The raw client id bytes (a slice of the frame: no copy per request).
+    pub client_id: Option<Bytes>,
+    /// The peer's address as Kafka reports it (`/127.0.0.1`); shared by the connection.
+    pub client_host: Arc<str>,
+}
+
+impl RequestHeader {
+    /// The client id as text (empty when null), for the few APIs that keep it.
+    pub fn client_id(&self) -> String {
+        self.client_id
+            .as_ref()
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+            .unwrap_or_default()
+    }
 }
 
 /// Reads the first 8 bytes (key, version, correlation id) without consuming anything.
@@ -63,7 +76,7 @@ pub fn parse(mut frame: Bytes, key: ApiKey) -> Result<(RequestHeader, Bytes), Pr
             if frame.remaining() < len {
                 return Err(ProtocolError::BadHeader);
             }
-            client_id = Some(String::from_utf8_lossy(&frame.split_to(len)).into_owned());
+            client_id = Some(frame.split_to(len));
         } else if len != -1 {
             return Err(ProtocolError::BadHeader);
         }
@@ -85,7 +98,7 @@ pub fn parse(mut frame: Bytes, key: ApiKey) -> Result<(RequestHeader, Bytes), Pr
             api_version,
             correlation_id,
             client_id,
-            client_host: String::new(),
+            client_host: Arc::from(""),
         },
         frame,
     ))
@@ -101,7 +114,7 @@ mod tests {
         let f = Bytes::from_static(&[0, 3, 0, 1, 0, 0, 0, 7, 0, 2, b'a', b'b', 9]);
         let (h, body) = parse(f, ApiKey::Metadata).unwrap();
         assert_eq!(h.correlation_id, 7);
-        assert_eq!(h.client_id.as_deref(), Some("ab"));
+        assert_eq!(h.client_id(), "ab");
         assert_eq!(&body[..], &[9]);
         // Metadata v9 (header v2) with a null client id and one tagged field of 1 byte.
         let f = Bytes::from_static(&[0, 3, 0, 9, 0, 0, 0, 1, 0xff, 0xff, 1, 0, 1, 5, 42]);

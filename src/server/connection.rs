@@ -27,7 +27,7 @@ pub async fn run(broker: Arc<Broker>, stream: TcpStream, peer: SocketAddr) {
     let mut reader = BufReader::with_capacity(64 * 1024, read_half);
     let mut out = BytesMut::with_capacity(INITIAL_CAPACITY);
     let max = broker.config.socket_request_max_bytes;
-    let client_host = format!("/{}", peer.ip());
+    let client_host: Arc<str> = Arc::from(format!("/{}", peer.ip()));
     loop {
         let frame = tokio::select! {
             _ = broker.shutdown.cancelled() => break,
