@@ -290,11 +290,13 @@ def free_port():
 
 class Broker:
     """weir as a child process on 127.0.0.1 (a free port unless given), for programs that
-    restart or kill the broker. Its stdout and stderr are appended to log_path."""
+    restart or kill the broker. Its stdout and stderr are appended to log_path. extra_args:
+    more weir arguments, e.g. ["--override", "log.retention.check.interval.ms=200"]."""
 
-    def __init__(self, weir, data_dir, log_path, port=None):
+    def __init__(self, weir, data_dir, log_path, port=None, extra_args=None):
         self.port = port or free_port()
         self.cmd = [weir, "--listeners", f"127.0.0.1:{self.port}", "--data-dir", data_dir]
+        self.cmd += list(extra_args or [])
         self.log = open(log_path, "ab")
         self.proc = None
 

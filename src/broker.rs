@@ -25,6 +25,8 @@ pub struct Broker {
     pub metadata: MetadataStore,
     pub logs: LogManager,
     pub groups: GroupCoordinator,
+    /// Serialises run-time config changes (read, modify, persist a topic's overrides).
+    pub config_changes: std::sync::Mutex<()>,
     /// Cancelled when the broker begins shutting down.
     pub shutdown: CancellationToken,
 }
@@ -55,6 +57,10 @@ impl Broker {
             tasks.clone(),
         ));
         tasks.spawn(flush_task(broker.clone()));
+        tasks.spawn(retention_task(broker.clone()));
+        if broker.config.cleaner_enable {
+            tasks.spawn(cleaner_task(broker.clone()));
+        }
         let timers = broker.clone();
         tasks.spawn(async move {
             timers
@@ -95,6 +101,7 @@ impl Broker {
             metadata,
             logs,
             groups,
+            config_changes: std::sync::Mutex::new(()),
             shutdown: CancellationToken::new(),
         })
     }
@@ -142,5 +149,48 @@ async fn flush_task(broker: Arc<Broker>) {
                 let _ = p.flush_if_due(now);
             }
         });
+    }
+}
+
+/// Every `log.retention.check.interval.ms`: rolls active segments past `segment.ms` and
+/// deletes the segments retention allows, on a blocking thread.
+async fn retention_task(broker: Arc<Broker>) {
+    let period = Duration::from_millis(broker.config.retention_check_interval_ms);
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = broker.shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let b = broker.clone();
+        let _ = tokio::task::spawn_blocking(move || b.logs.apply_retention(now_ms())).await;
+    }
+}
+
+/// The log cleaner: passes over every compacted partition; sleeps `log.cleaner.backoff.ms`
+/// after a sweep in which nothing was due. A pass stops early at shutdown.
+async fn cleaner_task(broker: Arc<Broker>) {
+    let backoff = Duration::from_millis(broker.config.cleaner_backoff_ms);
+    let limits = crate::log::cleaner::CleanerLimits {
+        max_keys: (broker.config.cleaner_dedupe_buffer_size / 24).max(1) as usize,
+    };
+    loop {
+        let b = broker.clone();
+        let worked = tokio::task::spawn_blocking(move || {
+            let stop = || b.shutdown.is_cancelled();
+            b.logs.clean_all(now_ms(), limits, &stop)
+        })
+        .await
+        .unwrap_or(false);
+        if !worked || backoff.is_zero() {
+            tokio::select! {
+                _ = broker.shutdown.cancelled() => return,
+                _ = tokio::time::sleep(backoff.max(Duration::from_millis(10))) => {}
+            }
+        }
+        if broker.shutdown.is_cancelled() {
+            return;
+        }
     }
 }

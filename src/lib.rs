@@ -17,6 +17,7 @@
 
 pub mod broker;
 pub mod config;
+pub mod config_changes;
 pub mod error;
 pub mod group;
 pub mod handlers;

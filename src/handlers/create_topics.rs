@@ -12,7 +12,6 @@ use kafka_protocol::messages::{CreateTopicsRequest, CreateTopicsResponse};
 use kafka_protocol::protocol::StrBytes;
 
 use crate::broker::Broker;
-use crate::config::TOPIC_CONFIGS;
 use crate::protocol::error_code as ec;
 use crate::protocol::request::RequestHeader;
 use crate::topics;
@@ -89,21 +88,14 @@ fn configs_in_force(
     broker: &Broker,
     overrides: &BTreeMap<String, String>,
 ) -> Vec<CreatableTopicConfigs> {
-    let Ok(cfg) = broker.config.log.with_overrides(overrides) else {
-        return Vec::new();
-    };
-    TOPIC_CONFIGS
-        .iter()
-        .filter_map(|(name, _)| {
-            let value = cfg.get_topic(name)?;
-            // 1 = dynamic topic config, 5 = default config.
-            let source = if overrides.contains_key(*name) { 1 } else { 5 };
-            Some(
-                CreatableTopicConfigs::default()
-                    .with_name(StrBytes::from_static_str(name))
-                    .with_value(Some(StrBytes::from_string(value)))
-                    .with_config_source(source),
-            )
+    topics::configs_in_force(broker, overrides)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| {
+            CreatableTopicConfigs::default()
+                .with_name(StrBytes::from_static_str(c.def.name))
+                .with_value(Some(StrBytes::from_string(c.value)))
+                .with_config_source(c.source as i8)
         })
         .collect()
 }

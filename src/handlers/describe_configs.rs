@@ -1,7 +1,6 @@
 //! DescribeConfigs (key 32), v0-v4: the values in force for a topic (its overrides over the
 //! broker's `log.*` defaults) or for this broker, with source, synonyms (v1+) and types (v3+).
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use kafka_protocol::messages::describe_configs_response::{
@@ -11,31 +10,26 @@ use kafka_protocol::messages::{DescribeConfigsRequest, DescribeConfigsResponse};
 use kafka_protocol::protocol::StrBytes;
 
 use crate::broker::Broker;
-use crate::config::TOPIC_CONFIGS;
+use crate::config::{topic_config, topic_name_of_broker_setting};
 use crate::protocol::error_code as ec;
 use crate::protocol::request::RequestHeader;
-use crate::topics;
+use crate::topics::{self, ConfigSource};
 
 const TOPIC: i8 = 2;
 const BROKER: i8 = 4;
-const SOURCE_DYNAMIC_TOPIC: i8 = 1;
-const SOURCE_STATIC_BROKER: i8 = 4;
-const SOURCE_DEFAULT: i8 = 5;
+const SOURCE_DEFAULT: i8 = ConfigSource::Default as i8;
 
-/// Kafka's config types: 2 STRING, 3 INT, 5 LONG, 7 LIST, 1 BOOLEAN.
+/// Kafka's config type code for a topic- or broker-level name.
 fn config_type(name: &str) -> i8 {
+    let topic_level = topic_config(name)
+        .or_else(|| topic_name_of_broker_setting(name).and_then(topic_config));
+    if let Some(d) = topic_level {
+        return d.kind as i8;
+    }
     match name {
-        "cleanup.policy" => 7,
-        "message.timestamp.type" | "listeners" | "advertised.listeners" | "log.dirs" => 2,
-        "auto.create.topics.enable" => 1,
-        "max.message.bytes"
-        | "segment.bytes"
-        | "index.interval.bytes"
-        | "segment.index.bytes"
-        | "num.partitions"
-        | "node.id"
-        | "broker.id"
-        | "socket.request.max.bytes" => 3,
+        "listeners" | "advertised.listeners" | "log.dirs" => 2,
+        "auto.create.topics.enable" | "log.cleaner.enable" => 1,
+        "num.partitions" | "node.id" | "broker.id" | "socket.request.max.bytes" => 3,
         _ => 5,
     }
 }
@@ -85,7 +79,14 @@ pub async fn handle(
                         .config
                         .broker_entries()
                         .into_iter()
-                        .map(|(k, v)| entry(&k, v, SOURCE_STATIC_BROKER, Vec::new()))
+                        .map(|(k, v)| {
+                            let source = if broker.config.explicit.contains(&k) {
+                                ConfigSource::StaticBroker
+                            } else {
+                                ConfigSource::Default
+                            };
+                            entry(&k, v, source as i8, Vec::new())
+                        })
                         .collect()
                 }
                 _ => {
@@ -140,46 +141,28 @@ fn topic_entries(
         ec::UNKNOWN_TOPIC_OR_PARTITION,
         format!("Topic {name} does not exist"),
     ))?;
-    let overrides: &BTreeMap<String, String> = &meta.configs;
-    let cfg = broker
-        .config
-        .log
-        .with_overrides(overrides)
-        .map_err(|e| (ec::INVALID_CONFIG, e.to_string()))?;
-    Ok(TOPIC_CONFIGS
-        .iter()
-        .filter_map(|(topic_name, broker_name)| {
-            let value = cfg.get_topic(topic_name)?;
-            let overridden = overrides.contains_key(*topic_name);
-            let source = if overridden {
-                SOURCE_DYNAMIC_TOPIC
-            } else {
-                SOURCE_DEFAULT
-            };
+    let configs = topics::configs_in_force(broker, &meta.configs).map_err(|e| (e.code, e.message))?;
+    Ok(configs
+        .into_iter()
+        .map(|c| {
             let mut synonyms = Vec::new();
             if include_synonyms {
-                if overridden {
+                if c.source == ConfigSource::DynamicTopic {
                     synonyms.push(
                         DescribeConfigsSynonym::default()
-                            .with_name(StrBytes::from_static_str(topic_name))
-                            .with_value(Some(StrBytes::from_string(value.clone())))
-                            .with_source(SOURCE_DYNAMIC_TOPIC),
+                            .with_name(StrBytes::from_static_str(c.def.name))
+                            .with_value(Some(StrBytes::from_string(c.value.clone())))
+                            .with_source(c.source as i8),
                     );
                 }
                 synonyms.push(
                     DescribeConfigsSynonym::default()
-                        .with_name(StrBytes::from_static_str(broker_name))
-                        .with_value(
-                            broker
-                                .config
-                                .log
-                                .get_topic(topic_name)
-                                .map(StrBytes::from_string),
-                        )
-                        .with_source(SOURCE_DEFAULT),
+                        .with_name(StrBytes::from_static_str(c.def.broker_name))
+                        .with_value(Some(StrBytes::from_string(c.broker_value)))
+                        .with_source(c.broker_source as i8),
                 );
             }
-            Some(entry(topic_name, value, source, synonyms))
+            entry(c.def.name, c.value, c.source as i8, synonyms)
         })
         .collect())
 }

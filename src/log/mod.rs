@@ -4,9 +4,13 @@
 //! `<20-digit base offset>.log`, `.index` and `.timeindex` per segment.
 
 pub mod batch;
+pub mod cleaner;
+pub mod compression;
 pub mod index;
 pub mod partition;
 pub mod producer_state;
+pub mod record;
+pub mod retention;
 pub mod segment;
 
 use std::collections::HashMap;
@@ -103,6 +107,48 @@ impl LogManager {
             .read()
             .map(|m| m.values().cloned().collect())
             .unwrap_or_default()
+    }
+
+    /// One retention sweep: rolls active segments past `segment.ms`, then deletes the
+    /// segments each partition's retention allows. Errors latch only their partition.
+    pub fn apply_retention(&self, now_ms: i64) {
+        for p in self.all() {
+            let result = p.roll_if_due(now_ms).and_then(|_| p.apply_retention(now_ms));
+            if let Err(e) = result {
+                tracing::debug!(partition = %p.tp, error = %e, "retention skipped");
+            }
+        }
+    }
+
+    /// One cleaner sweep over the compacted partitions. Returns whether any pass ran.
+    pub fn clean_all(
+        &self,
+        now_ms: i64,
+        limits: cleaner::CleanerLimits,
+        stop: &dyn Fn() -> bool,
+    ) -> bool {
+        let mut worked = false;
+        for p in self.all() {
+            if stop() {
+                break;
+            }
+            match p.clean(now_ms, limits, stop) {
+                Ok(Some(report)) => {
+                    worked = true;
+                    if report.segments_in > 0 {
+                        tracing::info!(
+                            partition = %p.tp, segments_in = report.segments_in,
+                            segments_out = report.segments_out, bytes_in = report.bytes_in,
+                            bytes_out = report.bytes_out, records_removed = report.records_removed,
+                            "cleaned log"
+                        );
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!(partition = %p.tp, error = %e, "log cleaning skipped"),
+            }
+        }
+        worked
     }
 
     /// Seals every active segment (clean shutdown).

@@ -60,6 +60,8 @@ pub enum LogError {
     Producer(#[from] ProducerError),
     #[error("batch of {size} bytes is larger than max.message.bytes ({max})")]
     MessageTooLarge { size: usize, max: u64 },
+    #[error("timestamp {timestamp} is out of the range message.timestamp.before/after.max.ms allow")]
+    InvalidTimestamp { timestamp: i64 },
     #[error("corrupt batch: {0}")]
     Corrupt(#[from] batch::BatchError),
     #[error("i/o error: {0}")]
@@ -83,27 +85,35 @@ pub struct ReadInfo {
     pub log_start_offset: i64,
 }
 
-struct PartitionLog {
-    segments: Vec<Segment>,
-    log_start_offset: i64,
-    producers: ProducerStateTable,
-    config: LogConfig,
+pub(super) struct PartitionLog {
+    pub(super) segments: Vec<Segment>,
+    /// The first offset a consumer may read: at least the first segment's base offset, more
+    /// after DeleteRecords (then persisted in [`LOG_START_FILE`]).
+    pub(super) log_start_offset: i64,
+    pub(super) producers: ProducerStateTable,
+    pub(super) config: LogConfig,
+    pub(super) cleaner: super::cleaner::CleanerState,
     unflushed_messages: u64,
     last_flush_ms: i64,
 }
 
+/// The file in a partition directory holding a log start offset that lies inside the first
+/// segment (set by DeleteRecords): the offset in decimal and a newline. Written to a
+/// temporary file, fsynced and renamed over the old one.
+pub const LOG_START_FILE: &str = "log-start-offset";
+
 impl PartitionLog {
-    fn active(&self) -> &Segment {
+    pub(super) fn active(&self) -> &Segment {
         // Invariant: never empty.
         &self.segments[self.segments.len() - 1]
     }
 
-    fn active_mut(&mut self) -> &mut Segment {
+    pub(super) fn active_mut(&mut self) -> &mut Segment {
         let last = self.segments.len() - 1;
         &mut self.segments[last]
     }
 
-    fn log_end_offset(&self) -> i64 {
+    pub(super) fn log_end_offset(&self) -> i64 {
         self.active().next_offset
     }
 }
@@ -111,7 +121,7 @@ impl PartitionLog {
 pub struct Partition {
     pub tp: TopicPartition,
     dir: PathBuf,
-    log: Mutex<PartitionLog>,
+    pub(super) log: Mutex<PartitionLog>,
     failed: AtomicBool,
     /// Woken after every append, for long-polling fetches.
     pub appended: Notify,
@@ -119,11 +129,32 @@ pub struct Partition {
 
 /// How much of its file the active segment's read map covers: all a segment can grow to
 /// before it rolls (a larger `segment.bytes` set later falls back to positional reads).
-fn active_map_len(config: &LogConfig) -> u64 {
+pub(super) fn active_map_len(config: &LogConfig) -> u64 {
     config
         .segment_bytes
         .saturating_add(config.max_message_bytes)
         .saturating_add(batch::LOG_OVERHEAD as u64)
+}
+
+/// Reads [`LOG_START_FILE`] from a partition directory.
+fn read_log_start(dir: &Path) -> io::Result<Option<i64>> {
+    match std::fs::read_to_string(dir.join(LOG_START_FILE)) {
+        Ok(text) => Ok(text.trim().parse().ok()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Durably replaces [`LOG_START_FILE`] in `dir` with `offset`.
+pub(super) fn write_log_start(dir: &Path, offset: i64) -> io::Result<()> {
+    let tmp = dir.join(format!("{LOG_START_FILE}.tmp"));
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        io::Write::write_all(&mut f, format!("{offset}\n").as_bytes())?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, dir.join(LOG_START_FILE))?;
+    segment::sync_dir(dir)
 }
 
 /// The largest read of one partition in one fetch (Kafka's broker `fetch.max.bytes`).
@@ -145,13 +176,16 @@ impl Partition {
             let name = name.to_string_lossy();
             if let Some(base) = segment::parse_log_file_name(&name) {
                 bases.push(base);
-            } else if name.ends_with(".deleted")
-                || name.ends_with(".cleaned")
-                || name.ends_with(".swap")
-            {
+            } else if name.ends_with(".deleted") || name.ends_with(".cleaned") {
                 std::fs::remove_file(entry.path())?;
             }
         }
+        // A cleaning pass that reached its commit point is completed; one that did not is
+        // gone (its `.cleaned` files above).
+        if super::cleaner::complete_swaps(&dir)? {
+            bases = segment::list_bases(&dir)?;
+        }
+        segment::remove_orphan_indexes(&dir, &bases)?;
         bases.sort_unstable();
         let mut producers = ProducerStateTable::default();
         let mut segments = Vec::with_capacity(bases.len().max(1));
@@ -186,7 +220,11 @@ impl Partition {
         if let Some(active) = segments.last_mut() {
             active.map_for_reads(active_map_len(&config));
         }
-        let log_start_offset = segments[0].base_offset;
+        let end = segments[segments.len() - 1].next_offset;
+        let log_start_offset = read_log_start(&dir)?
+            .unwrap_or(0)
+            .max(segments[0].base_offset)
+            .min(end);
         Ok(Partition {
             tp,
             dir,
@@ -195,6 +233,7 @@ impl Partition {
                 log_start_offset,
                 producers,
                 config,
+                cleaner: Default::default(),
                 unflushed_messages: 0,
                 last_flush_ms: now_ms,
             }),
@@ -203,7 +242,7 @@ impl Partition {
         })
     }
 
-    fn lock(&self) -> Result<MutexGuard<'_, PartitionLog>, LogError> {
+    pub(super) fn lock(&self) -> Result<MutexGuard<'_, PartitionLog>, LogError> {
         if self.failed.load(Ordering::Acquire) {
             return Err(LogError::Storage(self.tp.to_string()));
         }
@@ -212,7 +251,7 @@ impl Partition {
             .map_err(|_| LogError::Storage(self.tp.to_string()))
     }
 
-    fn fail(&self, e: &io::Error) -> LogError {
+    pub(super) fn fail(&self, e: &io::Error) -> LogError {
         tracing::error!(partition = %self.tp, error = %e, "I/O error; partition marked failed");
         self.failed.store(true, Ordering::Release);
         LogError::Storage(self.tp.to_string())
@@ -244,6 +283,16 @@ impl Partition {
                 size: raw.len(),
                 max: l.config.max_message_bytes,
             });
+        }
+        if l.config.timestamp_type == TimestampType::CreateTime {
+            // The batch's first and largest timestamps bound the check (no record is decoded).
+            for ts in [h.base_timestamp, h.max_timestamp] {
+                let too_old = ts < now_ms.saturating_sub(l.config.timestamp_before_max_ms);
+                let too_new = ts > now_ms.saturating_add(l.config.timestamp_after_max_ms);
+                if ts >= 0 && (too_old || too_new) {
+                    return Err(LogError::InvalidTimestamp { timestamp: ts });
+                }
+            }
         }
         if let SequenceCheck::Duplicate { base_offset } = l.producers.check(h)? {
             return Ok(AppendInfo {
@@ -280,6 +329,19 @@ impl Partition {
         Ok(info)
     }
 
+    /// The topic's settings in force for this partition.
+    pub fn config(&self) -> Result<LogConfig, LogError> {
+        Ok(self.lock()?.config.clone())
+    }
+
+    /// Applies changed topic settings; they take effect from the next append, read or
+    /// maintenance pass (new segments use the new index size).
+    pub fn set_config(&self, config: LogConfig) {
+        if let Ok(mut l) = self.lock() {
+            l.config = config;
+        }
+    }
+
     fn maybe_roll(&self, l: &mut PartitionLog, incoming: u64, now_ms: i64) -> Result<(), LogError> {
         let a = l.active();
         let full = a.size > 0 && a.size + incoming > l.config.segment_bytes;
@@ -290,6 +352,11 @@ impl Partition {
         if !(full || old || a.index_full() || (too_far && a.size > 0)) {
             return Ok(());
         }
+        self.roll(l, now_ms)
+    }
+
+    /// Seals the active segment and starts a new one at the log end offset.
+    pub(super) fn roll(&self, l: &mut PartitionLog, now_ms: i64) -> Result<(), LogError> {
         let next = l.log_end_offset();
         let index_bytes = l.config.segment_index_bytes;
         let rolled = l

@@ -136,6 +136,15 @@ impl ProducerStateTable {
         });
     }
 
+    /// (producer id, base offset) of every producer's last batch in the log: the batches the
+    /// log cleaner must keep (if only as empty batches) so the sequence state survives.
+    pub fn last_batches(&self) -> std::collections::HashSet<(i64, i64)> {
+        self.producers
+            .iter()
+            .filter_map(|(pid, e)| Some((*pid, e.batches.back()?.first_offset)))
+            .collect()
+    }
+
     pub fn len(&self) -> usize {
         self.producers.len()
     }

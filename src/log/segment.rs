@@ -35,6 +35,75 @@ pub fn parse_log_file_name(name: &str) -> Option<i64> {
     digits.parse().ok()
 }
 
+/// The base offsets of every `.log` file in `dir`, unsorted.
+pub fn list_bases(dir: &Path) -> io::Result<Vec<i64>> {
+    let mut bases = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        if let Some(base) = parse_log_file_name(&entry?.file_name().to_string_lossy()) {
+            bases.push(base);
+        }
+    }
+    Ok(bases)
+}
+
+/// Removes `.index` / `.timeindex` files whose `.log` is gone (a deletion interrupted after
+/// its indexes were renamed but before its log was).
+pub fn remove_orphan_indexes(dir: &Path, bases: &[i64]) -> io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let digits = name
+            .strip_suffix(".index")
+            .or_else(|| name.strip_suffix(".timeindex"));
+        if let Some(base) = digits.and_then(|d| parse_log_file_name(&format!("{d}.log"))) {
+            if !bases.contains(&base) {
+                std::fs::remove_file(entry.path())?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// fsyncs a directory, making renames and creations in it durable.
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// The files of segment `base`, indexes first: a deletion renames them in this order, so
+/// the `.log` goes last and a crash midway leaves either a whole segment (its indexes are
+/// rebuilt) or none.
+pub fn segment_files(base: i64) -> [String; 3] {
+    [
+        file_name(base, "index"),
+        file_name(base, "timeindex"),
+        file_name(base, "log"),
+    ]
+}
+
+/// Takes segment `base` out of the log durably: its files are renamed to `*.deleted`
+/// (removed by [`remove_deleted`], or at the next start if the broker dies first).
+pub fn mark_deleted(dir: &Path, base: i64) -> io::Result<()> {
+    for f in segment_files(base) {
+        match std::fs::rename(dir.join(&f), dir.join(format!("{f}.deleted"))) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+    }
+    sync_dir(dir)
+}
+
+/// Unlinks the `*.deleted` files of segment `base`. Readers holding its map keep their pages.
+pub fn remove_deleted(dir: &Path, base: i64) -> io::Result<()> {
+    for f in segment_files(base) {
+        match std::fs::remove_file(dir.join(format!("{f}.deleted"))) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// How recovery treated a segment.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct RecoveryReport {
@@ -272,6 +341,21 @@ impl Segment {
         self.size += len;
         self.next_offset = h.last_offset() + 1;
         Ok(())
+    }
+
+    /// The largest record timestamp in the segment, or, when it holds none (an empty segment,
+    /// or only timestamps of -1), the `.log` file's modification time, as Kafka does.
+    pub fn largest_timestamp(&self) -> i64 {
+        if self.max_timestamp >= 0 {
+            return self.max_timestamp;
+        }
+        self.log
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(self.created_ms)
     }
 
     /// The base offset of the batch holding `max_timestamp`.

@@ -40,6 +40,7 @@ pub fn for_log_error(e: &LogError) -> i16 {
         LogError::Producer(ProducerError::OutOfOrder { .. }) => OUT_OF_ORDER_SEQUENCE_NUMBER,
         LogError::Corrupt(_) => CORRUPT_MESSAGE,
         LogError::MessageTooLarge { .. } => MESSAGE_TOO_LARGE,
+        LogError::InvalidTimestamp { .. } => INVALID_TIMESTAMP,
     }
 }
 pub const OFFSET_METADATA_TOO_LARGE: i16 = 12;

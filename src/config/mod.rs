@@ -4,9 +4,16 @@
 //! Precedence, lowest to highest: built-in defaults (Kafka's own), the TOML file, `WEIR_*`
 //! environment variables, command-line flags and `--override name=value`.
 
-use std::collections::BTreeMap;
+mod log;
+
+use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+
+pub use log::{
+    topic_config, topic_name_of_broker_setting, ConfigType, LogConfig, TimestampType,
+    TopicConfigDef, TOPIC_CONFIGS,
+};
 
 /// Errors building a [`Config`].
 #[derive(Debug, thiserror::Error)]
@@ -29,163 +36,6 @@ pub enum ConfigError {
         path: PathBuf,
         source: toml::de::Error,
     },
-}
-
-/// Whether a record batch keeps the producer's timestamps or gets the broker's append time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TimestampType {
-    CreateTime,
-    LogAppendTime,
-}
-
-impl TimestampType {
-    pub fn name(self) -> &'static str {
-        match self {
-            TimestampType::CreateTime => "CreateTime",
-            TimestampType::LogAppendTime => "LogAppendTime",
-        }
-    }
-}
-
-/// The log settings that a topic inherits from the broker (`log.*`) and may override.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LogConfig {
-    /// `log.segment.bytes` / `segment.bytes`: roll a new segment past this size.
-    pub segment_bytes: u64,
-    /// `log.roll.ms` / `segment.ms`: roll a new segment once the active one is this old.
-    pub segment_ms: i64,
-    /// `log.index.interval.bytes` / `index.interval.bytes`: bytes between sparse index entries.
-    pub index_interval_bytes: u64,
-    /// `log.index.size.max.bytes` / `segment.index.bytes`: preallocated size of each index file.
-    pub segment_index_bytes: u64,
-    /// `message.max.bytes` / `max.message.bytes`: the largest record batch accepted.
-    pub max_message_bytes: u64,
-    /// `log.flush.interval.messages` / `flush.messages`: fsync after this many messages.
-    pub flush_messages: u64,
-    /// `log.flush.interval.ms` / `flush.ms`: fsync once the oldest unflushed write is this old.
-    pub flush_ms: u64,
-    /// `log.retention.ms` / `retention.ms` (-1: keep forever).
-    pub retention_ms: i64,
-    /// `log.retention.bytes` / `retention.bytes` (-1: no size limit).
-    pub retention_bytes: i64,
-    /// `log.cleanup.policy` / `cleanup.policy`.
-    pub cleanup_policy: String,
-    /// `log.message.timestamp.type` / `message.timestamp.type`.
-    pub timestamp_type: TimestampType,
-    /// `min.insync.replicas`: stored and reported; a single node always has one in-sync
-    /// replica, so acks=all is satisfied by the leader alone.
-    pub min_insync_replicas: u64,
-}
-
-impl Default for LogConfig {
-    fn default() -> Self {
-        LogConfig {
-            segment_bytes: 1 << 30,
-            segment_ms: 7 * 24 * 3600 * 1000,
-            index_interval_bytes: 4096,
-            segment_index_bytes: 10 * 1024 * 1024,
-            max_message_bytes: 1_048_588,
-            flush_messages: i64::MAX as u64,
-            flush_ms: i64::MAX as u64,
-            retention_ms: 7 * 24 * 3600 * 1000,
-            retention_bytes: -1,
-            cleanup_policy: "delete".to_string(),
-            timestamp_type: TimestampType::CreateTime,
-            min_insync_replicas: 1,
-        }
-    }
-}
-
-/// The topic-level config names this broker knows, with the broker-level name each one
-/// inherits from. Order is the order DescribeConfigs lists them in.
-pub const TOPIC_CONFIGS: &[(&str, &str)] = &[
-    ("cleanup.policy", "log.cleanup.policy"),
-    ("flush.messages", "log.flush.interval.messages"),
-    ("flush.ms", "log.flush.interval.ms"),
-    ("index.interval.bytes", "log.index.interval.bytes"),
-    ("max.message.bytes", "message.max.bytes"),
-    ("message.timestamp.type", "log.message.timestamp.type"),
-    ("min.insync.replicas", "min.insync.replicas"),
-    ("retention.bytes", "log.retention.bytes"),
-    ("retention.ms", "log.retention.ms"),
-    ("segment.bytes", "log.segment.bytes"),
-    ("segment.index.bytes", "log.index.size.max.bytes"),
-    ("segment.ms", "log.roll.ms"),
-];
-
-impl LogConfig {
-    /// Applies one topic-level setting (`segment.bytes`, ...), validating its value.
-    pub fn set_topic(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {
-        match name {
-            "segment.bytes" => self.segment_bytes = parse_range(name, value, 14, i32::MAX as u64)?,
-            "segment.ms" => self.segment_ms = parse_range(name, value, 1, i64::MAX as u64)? as i64,
-            "index.interval.bytes" => {
-                self.index_interval_bytes = parse_range(name, value, 0, i32::MAX as u64)?
-            }
-            "segment.index.bytes" => {
-                self.segment_index_bytes = parse_range(name, value, 4096, i32::MAX as u64)?
-            }
-            "max.message.bytes" => {
-                self.max_message_bytes = parse_range(name, value, 0, i32::MAX as u64)?
-            }
-            "flush.messages" => self.flush_messages = parse_range(name, value, 1, i64::MAX as u64)?,
-            "flush.ms" => self.flush_ms = parse_range(name, value, 0, i64::MAX as u64)?,
-            "retention.ms" => self.retention_ms = parse_signed(name, value, -1)?,
-            "min.insync.replicas" => {
-                self.min_insync_replicas = parse_range(name, value, 1, i32::MAX as u64)?
-            }
-            "retention.bytes" => self.retention_bytes = parse_signed(name, value, -1)?,
-            "cleanup.policy" => {
-                let mut parts: Vec<&str> = value.split(',').map(str::trim).collect();
-                parts.sort_unstable();
-                parts.dedup();
-                if parts.is_empty() || parts.iter().any(|p| *p != "delete" && *p != "compact") {
-                    return Err(invalid(name, value, "expected delete, compact or both"));
-                }
-                self.cleanup_policy = parts.join(",");
-            }
-            "message.timestamp.type" => {
-                self.timestamp_type = match value {
-                    "CreateTime" => TimestampType::CreateTime,
-                    "LogAppendTime" => TimestampType::LogAppendTime,
-                    _ => return Err(invalid(name, value, "expected CreateTime or LogAppendTime")),
-                }
-            }
-            _ => return Err(ConfigError::Unknown(name.to_string())),
-        }
-        Ok(())
-    }
-
-    /// The value of a topic-level setting as Kafka prints it.
-    pub fn get_topic(&self, name: &str) -> Option<String> {
-        Some(match name {
-            "segment.bytes" => self.segment_bytes.to_string(),
-            "segment.ms" => self.segment_ms.to_string(),
-            "index.interval.bytes" => self.index_interval_bytes.to_string(),
-            "segment.index.bytes" => self.segment_index_bytes.to_string(),
-            "max.message.bytes" => self.max_message_bytes.to_string(),
-            "flush.messages" => self.flush_messages.to_string(),
-            "flush.ms" => self.flush_ms.to_string(),
-            "retention.ms" => self.retention_ms.to_string(),
-            "retention.bytes" => self.retention_bytes.to_string(),
-            "min.insync.replicas" => self.min_insync_replicas.to_string(),
-            "cleanup.policy" => self.cleanup_policy.clone(),
-            "message.timestamp.type" => self.timestamp_type.name().to_string(),
-            _ => return None,
-        })
-    }
-
-    /// Applies topic-level overrides on top of these (broker-level) defaults.
-    pub fn with_overrides(
-        &self,
-        overrides: &BTreeMap<String, String>,
-    ) -> Result<Self, ConfigError> {
-        let mut cfg = self.clone();
-        for (k, v) in overrides {
-            cfg.set_topic(k, v)?;
-        }
-        Ok(cfg)
-    }
 }
 
 /// The whole broker configuration.
@@ -212,6 +62,19 @@ pub struct Config {
     /// `offsets.retention.minutes`, in ms: committed offsets of a group without members
     /// expire this long after their commit.
     pub offsets_retention_ms: i64,
+    /// `log.retention.check.interval.ms`: how often retention runs (and idle active
+    /// segments past `segment.ms` roll).
+    pub retention_check_interval_ms: u64,
+    /// `log.cleaner.enable`: whether compacted topics are cleaned.
+    pub cleaner_enable: bool,
+    /// `log.cleaner.backoff.ms`: the cleaner's sleep when no log needs cleaning.
+    pub cleaner_backoff_ms: u64,
+    /// `log.cleaner.dedupe.buffer.size`: memory for one cleaning pass's key map (24 bytes
+    /// a key); a log with more distinct keys is cleaned in several passes.
+    pub cleaner_dedupe_buffer_size: u64,
+    /// Broker-level names set explicitly (file, environment, flags), reported by
+    /// DescribeConfigs as STATIC_BROKER_CONFIG rather than DEFAULT_CONFIG.
+    pub explicit: BTreeSet<String>,
 }
 
 impl Default for Config {
@@ -227,6 +90,11 @@ impl Default for Config {
             log: LogConfig::default(),
             group: crate::group::GroupConfig::default(),
             offsets_retention_ms: crate::group::DEFAULT_OFFSETS_RETENTION_MS,
+            retention_check_interval_ms: 300_000,
+            cleaner_enable: true,
+            cleaner_backoff_ms: 15_000,
+            cleaner_dedupe_buffer_size: 128 * 1024 * 1024,
+            explicit: BTreeSet::new(),
         }
     }
 }
@@ -274,12 +142,19 @@ impl Config {
                 self.socket_request_max_bytes =
                     parse_range(name, value, 1, i32::MAX as u64)? as usize
             }
+            "log.retention.check.interval.ms" => {
+                self.retention_check_interval_ms = parse_range(name, value, 1, i64::MAX as u64)?
+            }
+            "log.cleaner.enable" => self.cleaner_enable = parse_bool(name, value)?,
+            "log.cleaner.backoff.ms" => {
+                self.cleaner_backoff_ms = parse_range(name, value, 0, i64::MAX as u64)?
+            }
+            "log.cleaner.dedupe.buffer.size" => {
+                self.cleaner_dedupe_buffer_size =
+                    parse_range(name, value, 24 * 1024, i64::MAX as u64)?
+            }
             other => {
-                let topic_name = TOPIC_CONFIGS
-                    .iter()
-                    .find(|(_, broker)| *broker == other)
-                    .map(|(topic, _)| *topic);
-                match (topic_name, other) {
+                match (topic_name_of_broker_setting(other), other) {
                     (Some(t), _) => self.log.set_topic(t, value)?,
                     (None, "log.retention.hours") => {
                         let h = parse_range(other, value, 0, i32::MAX as u64)? as i64;
@@ -297,6 +172,12 @@ impl Config {
                 }
             }
         }
+        let canonical = match name {
+            "log.retention.hours" | "log.retention.minutes" => "log.retention.ms",
+            "log.roll.hours" => "log.roll.ms",
+            other => other,
+        };
+        self.explicit.insert(canonical.to_string());
         Ok(())
     }
 
@@ -370,10 +251,26 @@ impl Config {
                 "group.initial.rebalance.delay.ms".to_string(),
                 self.group.initial_rebalance_delay_ms.to_string(),
             ),
+            (
+                "log.retention.check.interval.ms".to_string(),
+                self.retention_check_interval_ms.to_string(),
+            ),
+            (
+                "log.cleaner.enable".to_string(),
+                self.cleaner_enable.to_string(),
+            ),
+            (
+                "log.cleaner.backoff.ms".to_string(),
+                self.cleaner_backoff_ms.to_string(),
+            ),
+            (
+                "log.cleaner.dedupe.buffer.size".to_string(),
+                self.cleaner_dedupe_buffer_size.to_string(),
+            ),
         ];
-        for (topic, broker) in TOPIC_CONFIGS {
-            if let Some(value) = self.log.get_topic(topic) {
-                v.push((broker.to_string(), value));
+        for d in TOPIC_CONFIGS {
+            if let Some(value) = self.log.get_topic(d.name) {
+                v.push((d.broker_name.to_string(), value));
             }
         }
         v
@@ -467,16 +364,5 @@ mod tests {
         assert_eq!(c.listener.port(), 19092);
         assert!(c.set("no.such.thing", "1").is_err());
         assert!(c.set("log.segment.bytes", "abc").is_err());
-    }
-
-    #[test]
-    fn topic_overrides_validate() {
-        let base = LogConfig::default();
-        let mut o = BTreeMap::new();
-        o.insert("cleanup.policy".to_string(), "compact,delete".to_string());
-        let cfg = base.with_overrides(&o).unwrap();
-        assert_eq!(cfg.cleanup_policy, "compact,delete");
-        o.insert("retention.ms".to_string(), "-2".to_string());
-        assert!(base.with_overrides(&o).is_err());
     }
 }

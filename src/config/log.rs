@@ -1,0 +1,361 @@
+//! Topic-level log settings: the values every partition log runs with, their Kafka names,
+//! types, defaults and valid ranges. A topic's settings are the broker's `log.*` defaults with
+//! the topic's own overrides applied on top ([`LogConfig::with_overrides`]).
+
+use std::collections::BTreeMap;
+
+use super::{invalid, parse_range, parse_signed, ConfigError};
+
+/// Whether a record batch keeps the producer's timestamps or gets the broker's append time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimestampType {
+    CreateTime,
+    LogAppendTime,
+}
+
+impl TimestampType {
+    pub fn name(self) -> &'static str {
+        match self {
+            TimestampType::CreateTime => "CreateTime",
+            TimestampType::LogAppendTime => "LogAppendTime",
+        }
+    }
+}
+
+/// Kafka's config value types, with the codes DescribeConfigs v3+ reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(i8)]
+pub enum ConfigType {
+    Boolean = 1,
+    String = 2,
+    Int = 3,
+    Long = 5,
+    Double = 6,
+    List = 7,
+}
+
+/// One topic-level setting: its name, the broker-level (`log.*`) name it inherits from, and
+/// its type.
+#[derive(Debug, Clone, Copy)]
+pub struct TopicConfigDef {
+    pub name: &'static str,
+    pub broker_name: &'static str,
+    pub kind: ConfigType,
+}
+
+const fn def(name: &'static str, broker_name: &'static str, kind: ConfigType) -> TopicConfigDef {
+    TopicConfigDef {
+        name,
+        broker_name,
+        kind,
+    }
+}
+
+/// Every topic-level setting this broker knows, in the order DescribeConfigs lists them.
+pub const TOPIC_CONFIGS: &[TopicConfigDef] = &[
+    def("cleanup.policy", "log.cleanup.policy", ConfigType::List),
+    def(
+        "delete.retention.ms",
+        "log.cleaner.delete.retention.ms",
+        ConfigType::Long,
+    ),
+    def(
+        "flush.messages",
+        "log.flush.interval.messages",
+        ConfigType::Long,
+    ),
+    def("flush.ms", "log.flush.interval.ms", ConfigType::Long),
+    def(
+        "index.interval.bytes",
+        "log.index.interval.bytes",
+        ConfigType::Int,
+    ),
+    def(
+        "max.compaction.lag.ms",
+        "log.cleaner.max.compaction.lag.ms",
+        ConfigType::Long,
+    ),
+    def("max.message.bytes", "message.max.bytes", ConfigType::Int),
+    def(
+        "message.timestamp.after.max.ms",
+        "log.message.timestamp.after.max.ms",
+        ConfigType::Long,
+    ),
+    def(
+        "message.timestamp.before.max.ms",
+        "log.message.timestamp.before.max.ms",
+        ConfigType::Long,
+    ),
+    def(
+        "message.timestamp.type",
+        "log.message.timestamp.type",
+        ConfigType::String,
+    ),
+    def(
+        "min.cleanable.dirty.ratio",
+        "log.cleaner.min.cleanable.ratio",
+        ConfigType::Double,
+    ),
+    def(
+        "min.compaction.lag.ms",
+        "log.cleaner.min.compaction.lag.ms",
+        ConfigType::Long,
+    ),
+    def("min.insync.replicas", "min.insync.replicas", ConfigType::Int),
+    def("retention.bytes", "log.retention.bytes", ConfigType::Long),
+    def("retention.ms", "log.retention.ms", ConfigType::Long),
+    def("segment.bytes", "log.segment.bytes", ConfigType::Int),
+    def(
+        "segment.index.bytes",
+        "log.index.size.max.bytes",
+        ConfigType::Int,
+    ),
+    def("segment.ms", "log.roll.ms", ConfigType::Long),
+];
+
+/// The definition of a topic-level setting, by its topic-level name.
+pub fn topic_config(name: &str) -> Option<&'static TopicConfigDef> {
+    TOPIC_CONFIGS.iter().find(|d| d.name == name)
+}
+
+/// The topic-level name of a broker-level `log.*` setting.
+pub fn topic_name_of_broker_setting(broker_name: &str) -> Option<&'static str> {
+    TOPIC_CONFIGS
+        .iter()
+        .find(|d| d.broker_name == broker_name)
+        .map(|d| d.name)
+}
+
+/// The log settings that a topic inherits from the broker (`log.*`) and may override.
+/// Defaults are Apache Kafka 4.x's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogConfig {
+    /// `segment.bytes`: roll a new segment past this size.
+    pub segment_bytes: u64,
+    /// `segment.ms`: roll a new segment once the active one is this old.
+    pub segment_ms: i64,
+    /// `index.interval.bytes`: bytes between sparse index entries.
+    pub index_interval_bytes: u64,
+    /// `segment.index.bytes`: preallocated size of each index file.
+    pub segment_index_bytes: u64,
+    /// `max.message.bytes`: the largest record batch accepted.
+    pub max_message_bytes: u64,
+    /// `flush.messages`: fsync after this many messages.
+    pub flush_messages: u64,
+    /// `flush.ms`: fsync once the oldest unflushed write is this old.
+    pub flush_ms: u64,
+    /// `retention.ms` (-1: keep forever): closed segments whose newest record is older are
+    /// deleted.
+    pub retention_ms: i64,
+    /// `retention.bytes` (-1: no size limit): the oldest closed segments are deleted while a
+    /// partition is larger.
+    pub retention_bytes: i64,
+    /// `cleanup.policy`: `delete`, `compact` or both, normalised to sorted `compact,delete`.
+    pub cleanup_policy: String,
+    /// `message.timestamp.type`.
+    pub timestamp_type: TimestampType,
+    /// `message.timestamp.before.max.ms`: how far in the past a CreateTime may be.
+    pub timestamp_before_max_ms: i64,
+    /// `message.timestamp.after.max.ms`: how far in the future a CreateTime may be.
+    pub timestamp_after_max_ms: i64,
+    /// `min.insync.replicas`: stored and reported; a single node always has one in-sync
+    /// replica, so acks=all is satisfied by the leader alone.
+    pub min_insync_replicas: u64,
+    /// `delete.retention.ms`: how long a tombstone outlives its key's compaction.
+    pub delete_retention_ms: i64,
+    /// `min.compaction.lag.ms`: records younger than this are never compacted.
+    pub min_compaction_lag_ms: i64,
+    /// `max.compaction.lag.ms`: a dirty record older than this forces a cleaning pass.
+    pub max_compaction_lag_ms: i64,
+    /// `min.cleanable.dirty.ratio`: clean once this share of the cleanable log is dirty.
+    pub min_cleanable_dirty_ratio: f64,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            segment_bytes: 1 << 30,
+            segment_ms: 7 * 24 * 3600 * 1000,
+            index_interval_bytes: 4096,
+            segment_index_bytes: 10 * 1024 * 1024,
+            max_message_bytes: 1_048_588,
+            flush_messages: i64::MAX as u64,
+            flush_ms: i64::MAX as u64,
+            retention_ms: 7 * 24 * 3600 * 1000,
+            retention_bytes: -1,
+            cleanup_policy: "delete".to_string(),
+            timestamp_type: TimestampType::CreateTime,
+            timestamp_before_max_ms: i64::MAX,
+            timestamp_after_max_ms: 3_600_000,
+            min_insync_replicas: 1,
+            delete_retention_ms: 24 * 3600 * 1000,
+            min_compaction_lag_ms: 0,
+            max_compaction_lag_ms: i64::MAX,
+            min_cleanable_dirty_ratio: 0.5,
+        }
+    }
+}
+
+/// Parses a `cleanup.policy` value: a comma-separated, non-empty subset of delete and compact.
+fn parse_policy(name: &str, value: &str) -> Result<String, ConfigError> {
+    let mut parts: Vec<&str> = value.split(',').map(str::trim).collect();
+    parts.sort_unstable();
+    parts.dedup();
+    if parts.is_empty() || parts.iter().any(|p| *p != "delete" && *p != "compact") {
+        return Err(invalid(name, value, "expected delete, compact or both"));
+    }
+    Ok(parts.join(","))
+}
+
+fn parse_ratio(name: &str, value: &str) -> Result<f64, ConfigError> {
+    match value.trim().parse::<f64>() {
+        Ok(r) if (0.0..=1.0).contains(&r) => Ok(r),
+        _ => Err(invalid(name, value, "must be a number in [0, 1]")),
+    }
+}
+
+fn format_double(v: f64) -> String {
+    if v.fract() == 0.0 {
+        format!("{v:.1}")
+    } else {
+        v.to_string()
+    }
+}
+
+impl LogConfig {
+    /// Applies one topic-level setting (`segment.bytes`, ...), validating its value.
+    pub fn set_topic(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {
+        let long = |min: i64| parse_signed(name, value, min);
+        match name {
+            "segment.bytes" => self.segment_bytes = parse_range(name, value, 14, i32::MAX as u64)?,
+            "segment.ms" => self.segment_ms = long(1)?,
+            "index.interval.bytes" => {
+                self.index_interval_bytes = parse_range(name, value, 0, i32::MAX as u64)?
+            }
+            "segment.index.bytes" => {
+                self.segment_index_bytes = parse_range(name, value, 4096, i32::MAX as u64)?
+            }
+            "max.message.bytes" => {
+                self.max_message_bytes = parse_range(name, value, 0, i32::MAX as u64)?
+            }
+            "flush.messages" => self.flush_messages = long(1)? as u64,
+            "flush.ms" => self.flush_ms = long(0)? as u64,
+            "retention.ms" => self.retention_ms = long(-1)?,
+            "retention.bytes" => self.retention_bytes = long(-1)?,
+            "min.insync.replicas" => {
+                self.min_insync_replicas = parse_range(name, value, 1, i32::MAX as u64)?
+            }
+            "cleanup.policy" => self.cleanup_policy = parse_policy(name, value)?,
+            "message.timestamp.type" => {
+                self.timestamp_type = match value.trim() {
+                    "CreateTime" => TimestampType::CreateTime,
+                    "LogAppendTime" => TimestampType::LogAppendTime,
+                    _ => return Err(invalid(name, value, "expected CreateTime or LogAppendTime")),
+                }
+            }
+            "message.timestamp.before.max.ms" => self.timestamp_before_max_ms = long(0)?,
+            "message.timestamp.after.max.ms" => self.timestamp_after_max_ms = long(0)?,
+            "delete.retention.ms" => self.delete_retention_ms = long(0)?,
+            "min.compaction.lag.ms" => self.min_compaction_lag_ms = long(0)?,
+            "max.compaction.lag.ms" => self.max_compaction_lag_ms = long(1)?,
+            "min.cleanable.dirty.ratio" => {
+                self.min_cleanable_dirty_ratio = parse_ratio(name, value)?
+            }
+            _ => return Err(ConfigError::Unknown(name.to_string())),
+        }
+        Ok(())
+    }
+
+    /// The value of a topic-level setting as Kafka prints it.
+    pub fn get_topic(&self, name: &str) -> Option<String> {
+        Some(match name {
+            "segment.bytes" => self.segment_bytes.to_string(),
+            "segment.ms" => self.segment_ms.to_string(),
+            "index.interval.bytes" => self.index_interval_bytes.to_string(),
+            "segment.index.bytes" => self.segment_index_bytes.to_string(),
+            "max.message.bytes" => self.max_message_bytes.to_string(),
+            "flush.messages" => self.flush_messages.to_string(),
+            "flush.ms" => self.flush_ms.to_string(),
+            "retention.ms" => self.retention_ms.to_string(),
+            "retention.bytes" => self.retention_bytes.to_string(),
+            "min.insync.replicas" => self.min_insync_replicas.to_string(),
+            "cleanup.policy" => self.cleanup_policy.clone(),
+            "message.timestamp.type" => self.timestamp_type.name().to_string(),
+            "message.timestamp.before.max.ms" => self.timestamp_before_max_ms.to_string(),
+            "message.timestamp.after.max.ms" => self.timestamp_after_max_ms.to_string(),
+            "delete.retention.ms" => self.delete_retention_ms.to_string(),
+            "min.compaction.lag.ms" => self.min_compaction_lag_ms.to_string(),
+            "max.compaction.lag.ms" => self.max_compaction_lag_ms.to_string(),
+            "min.cleanable.dirty.ratio" => format_double(self.min_cleanable_dirty_ratio),
+            _ => return None,
+        })
+    }
+
+    /// Applies topic-level overrides on top of these (broker-level) defaults.
+    pub fn with_overrides(
+        &self,
+        overrides: &BTreeMap<String, String>,
+    ) -> Result<Self, ConfigError> {
+        let mut cfg = self.clone();
+        for (k, v) in overrides {
+            cfg.set_topic(k, v)?;
+        }
+        Ok(cfg)
+    }
+
+    /// Whether old segments are deleted by time and size (`cleanup.policy` has `delete`).
+    pub fn deletes(&self) -> bool {
+        self.cleanup_policy.split(',').any(|p| p == "delete")
+    }
+
+    /// Whether the log is compacted (`cleanup.policy` has `compact`).
+    pub fn compacts(&self) -> bool {
+        self.cleanup_policy.split(',').any(|p| p == "compact")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topic_overrides_validate() {
+        let base = LogConfig::default();
+        let mut o = BTreeMap::new();
+        o.insert("cleanup.policy".to_string(), "delete, compact".to_string());
+        let cfg = base.with_overrides(&o).unwrap();
+        assert_eq!(cfg.cleanup_policy, "compact,delete");
+        assert!(cfg.compacts() && cfg.deletes());
+        o.insert("retention.ms".to_string(), "-2".to_string());
+        assert!(base.with_overrides(&o).is_err());
+    }
+
+    #[test]
+    fn every_listed_config_round_trips() {
+        let base = LogConfig::default();
+        for d in TOPIC_CONFIGS {
+            let v = base.get_topic(d.name).expect(d.name);
+            let mut c = base.clone();
+            c.set_topic(d.name, &v).expect(d.name);
+            assert_eq!(c, base, "{}", d.name);
+        }
+        assert_eq!(base.get_topic("min.cleanable.dirty.ratio").unwrap(), "0.5");
+        let mut c = base.clone();
+        c.set_topic("min.cleanable.dirty.ratio", "1").unwrap();
+        assert_eq!(c.get_topic("min.cleanable.dirty.ratio").unwrap(), "1.0");
+        for (name, bad) in [
+            ("min.cleanable.dirty.ratio", "1.5"),
+            ("cleanup.policy", "bogus"),
+            ("delete.retention.ms", "-1"),
+            ("max.compaction.lag.ms", "0"),
+            ("retention.ms", "abc"),
+        ] {
+            let e = c.set_topic(name, bad).unwrap_err().to_string();
+            assert!(e.contains(bad), "{e}");
+        }
+        assert!(matches!(
+            c.set_topic("no.such", "1"),
+            Err(ConfigError::Unknown(_))
+        ));
+    }
+}

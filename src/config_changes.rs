@@ -1,0 +1,171 @@
+//! Run-time config changes (AlterConfigs and IncrementalAlterConfigs): the rules shared by
+//! both handlers. Only topic configs change at run time; broker configs are static.
+//!
+//! Each change is computed against the topic's current overrides under
+//! [`Broker::config_changes`], validated as a whole (INVALID_CONFIG names the bad name or
+//! value), persisted, and applied to the live partitions by [`topics::set_configs`].
+
+use std::collections::{BTreeMap, HashSet};
+
+use crate::broker::Broker;
+use crate::config::{topic_config, ConfigType};
+use crate::protocol::error_code as ec;
+use crate::topics::{self, TopicError};
+
+pub const RESOURCE_TOPIC: i8 = 2;
+pub const RESOURCE_BROKER: i8 = 4;
+
+/// IncrementalAlterConfigs operations.
+pub const OP_SET: i8 = 0;
+pub const OP_DELETE: i8 = 1;
+pub const OP_APPEND: i8 = 2;
+pub const OP_SUBTRACT: i8 = 3;
+
+/// A requested change to one resource.
+pub enum Change {
+    /// AlterConfigs: the overrides become exactly these.
+    Replace(Vec<(String, Option<String>)>),
+    /// IncrementalAlterConfigs: (name, operation, value) applied in order.
+    Incremental(Vec<(String, i8, Option<String>)>),
+}
+
+fn error(code: i16, message: impl Into<String>) -> TopicError {
+    TopicError {
+        code,
+        message: message.into(),
+    }
+}
+
+fn check_duplicates<'a>(names: impl Iterator<Item = &'a str>) -> Result<(), TopicError> {
+    let mut seen = HashSet::new();
+    for n in names {
+        if !seen.insert(n) {
+            return Err(error(
+                ec::INVALID_REQUEST,
+                format!("Error due to duplicate config keys: {n}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn known(name: &str) -> Result<ConfigType, TopicError> {
+    topic_config(name)
+        .map(|d| d.kind)
+        .ok_or_else(|| error(ec::INVALID_CONFIG, format!("Unknown topic config name: {name}")))
+}
+
+/// The overrides after `ops`. APPEND and SUBTRACT work on list configs only, starting from
+/// the value in force (the override, else the broker's value).
+fn apply_incremental(
+    broker: &Broker,
+    mut overrides: BTreeMap<String, String>,
+    ops: Vec<(String, i8, Option<String>)>,
+) -> Result<BTreeMap<String, String>, TopicError> {
+    check_duplicates(ops.iter().map(|(n, _, _)| n.as_str()))?;
+    for (name, op, value) in ops {
+        let kind = known(&name)?;
+        match op {
+            OP_SET => {
+                let value = value.ok_or_else(|| {
+                    error(ec::INVALID_REQUEST, format!("Null value not supported for : {name}"))
+                })?;
+                overrides.insert(name, value);
+            }
+            OP_DELETE => {
+                overrides.remove(&name);
+            }
+            OP_APPEND | OP_SUBTRACT => {
+                if kind != ConfigType::List {
+                    let verb = if op == OP_APPEND { "append" } else { "subtract" };
+                    return Err(error(
+                        ec::INVALID_CONFIG,
+                        format!("Config value {verb} is not allowed for config key: {name}"),
+                    ));
+                }
+                let current = overrides
+                    .get(&name)
+                    .cloned()
+                    .or_else(|| broker.config.log.get_topic(&name))
+                    .unwrap_or_default();
+                let mut items: Vec<String> = current
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(String::from)
+                    .collect();
+                let given = value.unwrap_or_default();
+                for v in given.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                    if op == OP_APPEND {
+                        if !items.iter().any(|i| i == v) {
+                            items.push(v.to_string());
+                        }
+                    } else {
+                        items.retain(|i| i != v);
+                    }
+                }
+                overrides.insert(name, items.join(","));
+            }
+            other => {
+                return Err(error(
+                    ec::INVALID_REQUEST,
+                    format!("Unknown config operation {other} for {name}"),
+                ))
+            }
+        }
+    }
+    Ok(overrides)
+}
+
+/// Applies a change to one resource, or explains why not.
+pub fn alter(
+    broker: &Broker,
+    resource_type: i8,
+    resource_name: &str,
+    change: Change,
+    validate_only: bool,
+) -> Result<(), TopicError> {
+    match resource_type {
+        RESOURCE_TOPIC => {}
+        RESOURCE_BROKER => {
+            return Err(error(
+                ec::INVALID_REQUEST,
+                "Broker configs are static in this broker: set them in its config file, \
+                 environment or command line and restart",
+            ))
+        }
+        other => {
+            return Err(error(
+                ec::INVALID_REQUEST,
+                format!("Unsupported resource type {other}"),
+            ))
+        }
+    }
+    topics::validate_name(resource_name)?;
+    let _serial = broker
+        .config_changes
+        .lock()
+        .map_err(|_| error(ec::UNKNOWN_SERVER_ERROR, "config change lock poisoned"))?;
+    let Some(meta) = broker.metadata.topic(resource_name) else {
+        return Err(error(
+            ec::UNKNOWN_TOPIC_OR_PARTITION,
+            format!("Topic {resource_name} does not exist"),
+        ));
+    };
+    let overrides = match change {
+        Change::Replace(entries) => {
+            check_duplicates(entries.iter().map(|(n, _)| n.as_str()))?;
+            let mut out = BTreeMap::new();
+            for (name, value) in entries {
+                known(&name)?;
+                let value = value.ok_or_else(|| {
+                    error(ec::INVALID_REQUEST, format!("Null value not supported for : {name}"))
+                })?;
+                out.insert(name, value);
+            }
+            out
+        }
+        Change::Incremental(ops) => apply_incremental(broker, meta.configs, ops)?,
+    };
+    topics::set_configs(broker, resource_name, overrides, validate_only)
+}
