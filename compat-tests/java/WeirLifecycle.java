@@ -342,6 +342,10 @@ public class WeirLifecycle extends WeirCompat {
             c = describe(admin, a, false);
             check(policy(c, "APPEND").equals(Set.of("delete", "compact")) && entry(c, "cleanup.policy").source() == DYNAMIC,
                     "after APPEND compact to the default delete: " + show(entry(c, "cleanup.policy")) + ", expected delete and compact, DYNAMIC_TOPIC_CONFIG");
+            alter(admin, a, op("cleanup.policy", "compact", AlterConfigOp.OpType.APPEND));
+            c = describe(admin, a, false);
+            check(policy(c, "APPEND again").equals(Set.of("delete", "compact")),
+                    "after APPEND compact to delete,compact: " + show(entry(c, "cleanup.policy")));
             alter(admin, a, op("cleanup.policy", "delete", AlterConfigOp.OpType.SUBTRACT));
             expect(describe(admin, a, false), "cleanup.policy", "compact", DYNAMIC, "after SUBTRACT delete");
 
@@ -661,9 +665,11 @@ public class WeirLifecycle extends WeirCompat {
                 return p;
             } catch (IOException e) {
                 if (!p.isAlive() || System.currentTimeMillis() > end) {
-                    List<String> log = Files.readAllLines(dir.resolve("broker.log"));
-                    throw new Check("the broker (pid " + p.pid() + ") did not start on port " + port + "; log tail: "
-                            + String.join(" | ", log.subList(Math.max(0, log.size() - 5), log.size())));
+                    List<String> log = Files.readAllLines(dir.resolve("broker.log")).stream()
+                            .map(l -> l.replaceAll("\u001B\\[[0-9;]*m", "").trim()).toList();
+                    String first = log.stream().filter(l -> l.matches("(?i).*(error|panicked).*")).findFirst().orElse("");
+                    throw new Check("the broker (pid " + p.pid() + ") did not start on port " + port + ": " + first + " | log tail: "
+                            + String.join(" | ", log.subList(Math.max(0, log.size() - 3), log.size())));
                 }
                 Thread.sleep(50); // waiting for the port, bounded by the deadline above
             }

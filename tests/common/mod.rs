@@ -244,3 +244,143 @@ pub async fn fetch_all(c: &mut Client, topic: &str) -> Vec<(i64, Bytes)> {
         out.extend(got.into_iter().filter(|(o, _)| *o >= next));
     }
 }
+
+/// One record for [`keyed_batch`]: key, value (None: a tombstone) and one header.
+pub struct TestRecord<'a> {
+    pub key: Option<&'a [u8]>,
+    pub value: Option<&'a [u8]>,
+    pub header: Option<(&'a str, &'a [u8])>,
+}
+
+/// A RecordBatch of keyed records, all stamped `timestamp`, compressed with `compression`.
+pub fn keyed_batch(recs: &[TestRecord<'_>], compression: Compression, timestamp: i64) -> Bytes {
+    let records: Vec<Record> = recs
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let mut headers = IndexMap::new();
+            if let Some((k, v)) = r.header {
+                headers.insert(
+                    StrBytes::from_string(k.to_string()),
+                    Some(Bytes::copy_from_slice(v)),
+                );
+            }
+            Record {
+                transactional: false,
+                control: false,
+                partition_leader_epoch: 0,
+                producer_id: -1,
+                producer_epoch: -1,
+                timestamp_type: TimestampType::Creation,
+                offset: i as i64,
+                sequence: -1,
+                timestamp,
+                key: r.key.map(Bytes::copy_from_slice),
+                value: r.value.map(Bytes::copy_from_slice),
+                headers,
+            }
+        })
+        .collect();
+    let mut buf = BytesMut::new();
+    RecordBatchEncoder::encode(
+        &mut buf,
+        records.iter(),
+        &RecordEncodeOptions {
+            version: 2,
+            compression,
+        },
+    )
+    .unwrap();
+    buf.freeze()
+}
+
+/// Creates a topic with config overrides; returns the error code and message.
+pub async fn create_topic_with(
+    c: &mut Client,
+    name: &str,
+    configs: &[(&str, &str)],
+) -> (i16, Option<String>) {
+    use kafka_protocol::messages::create_topics_request::CreatableTopicConfig;
+    let configs = configs
+        .iter()
+        .map(|(k, v)| {
+            CreatableTopicConfig::default()
+                .with_name(StrBytes::from_string(k.to_string()))
+                .with_value(Some(StrBytes::from_string(v.to_string())))
+        })
+        .collect();
+    let req = CreateTopicsRequest::default().with_topics(vec![CreatableTopic::default()
+        .with_name(topic_name(name))
+        .with_num_partitions(1)
+        .with_replication_factor(1)
+        .with_configs(configs)]);
+    let resp = c.send(&req, 7).await;
+    let t = &resp.topics[0];
+    (t.error_code, t.error_message.as_ref().map(|m| m.to_string()))
+}
+
+/// ListOffsets for partition 0 at `timestamp` (-2 earliest, -1 latest): (error, offset).
+pub async fn list_offset(c: &mut Client, topic: &str, timestamp: i64) -> (i16, i64) {
+    use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
+    use kafka_protocol::messages::ListOffsetsRequest;
+    let req = ListOffsetsRequest::default()
+        .with_replica_id(BrokerId(-1))
+        .with_topics(vec![ListOffsetsTopic::default()
+            .with_name(topic_name(topic))
+            .with_partitions(vec![ListOffsetsPartition::default()
+                .with_partition_index(0)
+                .with_timestamp(timestamp)])]);
+    let resp = c.send(&req, 7).await;
+    let p = &resp.topics[0].partitions[0];
+    (p.error_code, p.offset)
+}
+
+/// Every record of partition 0 from `from` on, decoded with keys and headers:
+/// (offset, key, value, first header value).
+pub async fn fetch_records_from(
+    c: &mut Client,
+    topic: &str,
+    from: i64,
+) -> Result<Vec<(i64, Option<Bytes>, Option<Bytes>, Option<Bytes>)>, i16> {
+    let mut out = Vec::new();
+    let mut next = from;
+    loop {
+        let resp = c.send(&fetch_request(topic, 0, next, 0), 12).await;
+        let p = &resp.responses[0].partitions[0];
+        if p.error_code != 0 {
+            return Err(p.error_code);
+        }
+        let mut bytes = p.records.clone().unwrap_or_default();
+        let mut after = next;
+        while bytes.has_remaining() {
+            // Skip past the whole batch, even when compaction left it with fewer records.
+            let base = i64::from_be_bytes(bytes[..8].try_into().unwrap());
+            let delta = i32::from_be_bytes(bytes[23..27].try_into().unwrap());
+            after = after.max(base + i64::from(delta) + 1);
+            let set = RecordBatchDecoder::decode(&mut bytes).unwrap();
+            for r in set.records {
+                if r.offset >= next {
+                    let header = r.headers.values().next().cloned().flatten();
+                    out.push((r.offset, r.key, r.value, header));
+                }
+            }
+        }
+        if after == next {
+            return Ok(out);
+        }
+        next = after;
+    }
+}
+
+/// Polls `cond` every 20 ms until it holds, panicking with `what` after 20 s.
+pub async fn eventually<F, Fut>(what: &str, mut cond: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !cond().await {
+        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
