@@ -50,9 +50,12 @@ fn check_duplicates<'a>(names: impl Iterator<Item = &'a str>) -> Result<(), Topi
 }
 
 fn known(name: &str) -> Result<ConfigType, TopicError> {
-    topic_config(name)
-        .map(|d| d.kind)
-        .ok_or_else(|| error(ec::INVALID_CONFIG, format!("Unknown topic config name: {name}")))
+    topic_config(name).map(|d| d.kind).ok_or_else(|| {
+        error(
+            ec::INVALID_CONFIG,
+            format!("Unknown topic config name: {name}"),
+        )
+    })
 }
 
 /// The overrides after `ops`. APPEND and SUBTRACT work on list configs only, starting from
@@ -68,7 +71,10 @@ fn apply_incremental(
         match op {
             OP_SET => {
                 let value = value.ok_or_else(|| {
-                    error(ec::INVALID_REQUEST, format!("Null value not supported for : {name}"))
+                    error(
+                        ec::INVALID_REQUEST,
+                        format!("Null value not supported for : {name}"),
+                    )
                 })?;
                 overrides.insert(name, value);
             }
@@ -77,7 +83,11 @@ fn apply_incremental(
             }
             OP_APPEND | OP_SUBTRACT => {
                 if kind != ConfigType::List {
-                    let verb = if op == OP_APPEND { "append" } else { "subtract" };
+                    let verb = if op == OP_APPEND {
+                        "append"
+                    } else {
+                        "subtract"
+                    };
                     return Err(error(
                         ec::INVALID_CONFIG,
                         format!("Config value {verb} is not allowed for config key: {name}"),
@@ -159,7 +169,10 @@ pub fn alter(
             for (name, value) in entries {
                 known(&name)?;
                 let value = value.ok_or_else(|| {
-                    error(ec::INVALID_REQUEST, format!("Null value not supported for : {name}"))
+                    error(
+                        ec::INVALID_REQUEST,
+                        format!("Null value not supported for : {name}"),
+                    )
                 })?;
                 out.insert(name, value);
             }

@@ -10,7 +10,9 @@ use common::{
     batch, create_topic_with, eventually, fetch_records_from, keyed_batch, list_offset, produce,
     start_with, topic_name, Client, TestRecord,
 };
-use kafka_protocol::messages::delete_records_request::{DeleteRecordsPartition, DeleteRecordsTopic};
+use kafka_protocol::messages::delete_records_request::{
+    DeleteRecordsPartition, DeleteRecordsTopic,
+};
 use kafka_protocol::messages::{ApiKey, DeleteRecordsRequest};
 use kafka_protocol::records::Compression;
 
@@ -76,14 +78,25 @@ async fn old_segments_expire_by_time_and_the_start_offset_advances() {
     .await;
     let files = log_files(&part);
     let (_, start) = list_offset(&mut c, "aging", EARLIEST).await;
-    assert_eq!(start, files[0].0, "the log starts at the first remaining segment");
-    assert!(start <= first_fresh, "fresh data kept: start {start} > {first_fresh}");
+    assert_eq!(
+        start, files[0].0,
+        "the log starts at the first remaining segment"
+    );
+    assert!(
+        start <= first_fresh,
+        "fresh data kept: start {start} > {first_fresh}"
+    );
     // Every expired segment (all old records) is gone except the one that also holds the
     // first fresh record.
-    assert!(first_fresh - start < 6, "start {start}, first fresh {first_fresh}");
-    assert!(std::fs::read_dir(&part)
+    assert!(
+        first_fresh - start < 6,
+        "start {start}, first fresh {first_fresh}"
+    );
+    assert!(std::fs::read_dir(&part).unwrap().all(|e| !e
         .unwrap()
-        .all(|e| !e.unwrap().file_name().to_string_lossy().ends_with(".deleted")));
+        .file_name()
+        .to_string_lossy()
+        .ends_with(".deleted")));
     assert_eq!(
         fetch_records_from(&mut c, "aging", 0).await.unwrap_err(),
         1,
@@ -125,7 +138,11 @@ async fn size_retention_keeps_the_newest_bytes() {
     assert_eq!(start, files[0].0);
     let rest = fetch_records_from(&mut c, "sized", start).await.unwrap();
     assert_eq!(rest.last().unwrap().0, 99, "the newest record is kept");
-    assert_eq!(rest.len() as i64, 100 - start, "no gap from the start offset on");
+    assert_eq!(
+        rest.len() as i64,
+        100 - start,
+        "no gap from the start offset on"
+    );
     broker.shutdown().await;
 }
 
@@ -148,8 +165,14 @@ async fn delete_records_moves_the_start_offset_durably() {
     assert_eq!(create_topic_with(&mut c, "trim", &[]).await.0, 0);
     for i in 0..100 {
         let v = format!("value-{i:03}-{}", "p".repeat(40));
-        let (err, _) =
-            produce(&mut c, "trim", 0, batch(&[v.as_bytes()], Compression::None), 9).await;
+        let (err, _) = produce(
+            &mut c,
+            "trim",
+            0,
+            batch(&[v.as_bytes()], Compression::None),
+            9,
+        )
+        .await;
         assert_eq!(err, 0);
     }
     let segments_before = log_files(&dir.path().join("trim-0")).len();
@@ -163,7 +186,10 @@ async fn delete_records_moves_the_start_offset_durably() {
     assert_eq!(fetch_records_from(&mut c, "trim", 38).await.unwrap_err(), 1);
     let rest = fetch_records_from(&mut c, "trim", 39).await.unwrap();
     assert_eq!(rest[0].0, 39);
-    assert_eq!(rest[0].2.as_deref().unwrap(), format!("value-039-{}", "p".repeat(40)).as_bytes());
+    assert_eq!(
+        rest[0].2.as_deref().unwrap(),
+        format!("value-039-{}", "p".repeat(40)).as_bytes()
+    );
     // Below the start: no change. Above the high watermark, unknown partitions: errors.
     let resp = c.send(&delete_records("trim", 0, 5), 2).await;
     assert_eq!(resp.topics[0].partitions[0].low_watermark, 39);
@@ -181,7 +207,10 @@ async fn delete_records_moves_the_start_offset_durably() {
     assert_eq!(list_offset(&mut c, "trim", EARLIEST).await, (0, 39));
     let resp = c.send(&delete_records("trim", 0, -1), 2).await;
     assert_eq!(resp.topics[0].partitions[0].low_watermark, 100);
-    assert!(fetch_records_from(&mut c, "trim", 100).await.unwrap().is_empty());
+    assert!(fetch_records_from(&mut c, "trim", 100)
+        .await
+        .unwrap()
+        .is_empty());
     assert!(weir::handlers::spec(ApiKey::DeleteRecords).is_some());
     broker.shutdown().await;
 }

@@ -510,15 +510,21 @@ def compaction_scenario(codec):
                 m["headers"] = [("h", b"\x00\xff" + str(i).encode()), ("null", None), ("h\u00e9", "\u00e9".encode())]
             msgs.append(m)
         msgs += [{"key": k, "value": None} for k in DEAD] + [{"key": END_KEY, "value": b"the end"}]
-        offs = produce_ok(t, msgs, **{"compression.type": codec, "linger.ms": 100, "batch.num.messages": 10000,
-                                      "batch.size": 1000000, "max.in.flight.requests.per.connection": 1})
+        # Five rounds, each left to roll into a segment of its own (so the cleaner merges the
+        # newest values of later segments into what it cleaned before), in batches of <= 500.
+        pconf = {"compression.type": codec, "linger.ms": 100, "batch.num.messages": 500, "batch.size": 1000000,
+                 "max.in.flight.requests.per.connection": 1}
+        offs, state = [], {}
+        for r in range(5):
+            offs += produce_ok(t, msgs[r * 2000:(r + 1) * 2000 if r < 4 else None], **pconf)
+            ok = wc.wait_until(lambda: state.update(b=seg_files(t)) or max(state["b"] or [0]) == len(offs), 10)
+            assert ok, f"round {r}: no new segment at {len(offs)} 10s on (segment.ms=300): {sorted(state['b'])}"
         hw = len(msgs)
         assert offs == list(range(hw)), f"produced offsets {offs[:3]}..{offs[-3:]}"
         latest = {}  # key -> (offset, value, headers) of the record written last
         for o, m in zip(offs, msgs):
             latest[m["key"]] = (o, m["value"], m.get("headers"))
         live = {k: v for k, v in latest.items() if k not in DEAD}
-        state = {}
 
         def compacted(no_tombstones):
             state["recs"] = read(t, OFFSET_BEGINNING, hw)

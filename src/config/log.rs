@@ -101,7 +101,11 @@ pub const TOPIC_CONFIGS: &[TopicConfigDef] = &[
         "log.cleaner.min.compaction.lag.ms",
         ConfigType::Long,
     ),
-    def("min.insync.replicas", "min.insync.replicas", ConfigType::Int),
+    def(
+        "min.insync.replicas",
+        "min.insync.replicas",
+        ConfigType::Int,
+    ),
     def("retention.bytes", "log.retention.bytes", ConfigType::Long),
     def("retention.ms", "log.retention.ms", ConfigType::Long),
     def("segment.bytes", "log.segment.bytes", ConfigType::Int),

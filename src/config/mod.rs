@@ -153,24 +153,22 @@ impl Config {
                 self.cleaner_dedupe_buffer_size =
                     parse_range(name, value, 24 * 1024, i64::MAX as u64)?
             }
-            other => {
-                match (topic_name_of_broker_setting(other), other) {
-                    (Some(t), _) => self.log.set_topic(t, value)?,
-                    (None, "log.retention.hours") => {
-                        let h = parse_range(other, value, 0, i32::MAX as u64)? as i64;
-                        self.log.retention_ms = h * 3600 * 1000;
-                    }
-                    (None, "log.retention.minutes") => {
-                        let m = parse_range(other, value, 0, i32::MAX as u64)? as i64;
-                        self.log.retention_ms = m * 60 * 1000;
-                    }
-                    (None, "log.roll.hours") => {
-                        let h = parse_range(other, value, 1, i32::MAX as u64)? as i64;
-                        self.log.segment_ms = h * 3600 * 1000;
-                    }
-                    _ => return Err(ConfigError::Unknown(other.to_string())),
+            other => match (topic_name_of_broker_setting(other), other) {
+                (Some(t), _) => self.log.set_topic(t, value)?,
+                (None, "log.retention.hours") => {
+                    let h = parse_range(other, value, 0, i32::MAX as u64)? as i64;
+                    self.log.retention_ms = h * 3600 * 1000;
                 }
-            }
+                (None, "log.retention.minutes") => {
+                    let m = parse_range(other, value, 0, i32::MAX as u64)? as i64;
+                    self.log.retention_ms = m * 60 * 1000;
+                }
+                (None, "log.roll.hours") => {
+                    let h = parse_range(other, value, 1, i32::MAX as u64)? as i64;
+                    self.log.segment_ms = h * 3600 * 1000;
+                }
+                _ => return Err(ConfigError::Unknown(other.to_string())),
+            },
         }
         let canonical = match name {
             "log.retention.hours" | "log.retention.minutes" => "log.retention.ms",

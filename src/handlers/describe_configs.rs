@@ -21,8 +21,8 @@ const SOURCE_DEFAULT: i8 = ConfigSource::Default as i8;
 
 /// Kafka's config type code for a topic- or broker-level name.
 fn config_type(name: &str) -> i8 {
-    let topic_level = topic_config(name)
-        .or_else(|| topic_name_of_broker_setting(name).and_then(topic_config));
+    let topic_level =
+        topic_config(name).or_else(|| topic_name_of_broker_setting(name).and_then(topic_config));
     if let Some(d) = topic_level {
         return d.kind as i8;
     }
@@ -141,7 +141,8 @@ fn topic_entries(
         ec::UNKNOWN_TOPIC_OR_PARTITION,
         format!("Topic {name} does not exist"),
     ))?;
-    let configs = topics::configs_in_force(broker, &meta.configs).map_err(|e| (e.code, e.message))?;
+    let configs =
+        topics::configs_in_force(broker, &meta.configs).map_err(|e| (e.code, e.message))?;
     Ok(configs
         .into_iter()
         .map(|c| {

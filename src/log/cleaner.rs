@@ -254,7 +254,10 @@ fn complete_swap(dir: &Path, base: i64, end: i64) -> io::Result<()> {
     for &b in &old {
         segment::mark_deleted(dir, b)?;
     }
-    std::fs::rename(dir.join(swap_name(base, end)), dir.join(file_name(base, "log")))?;
+    std::fs::rename(
+        dir.join(swap_name(base, end)),
+        dir.join(file_name(base, "log")),
+    )?;
     segment::sync_dir(dir)?;
     for &b in &old {
         segment::remove_deleted(dir, b)?;
@@ -315,7 +318,13 @@ impl Partition {
                 });
             }
             let producer_last = l.producers.last_batches();
-            (l.config.clone(), views, l.log_start_offset, l.cleaner, producer_last)
+            (
+                l.config.clone(),
+                views,
+                l.log_start_offset,
+                l.cleaner,
+                producer_last,
+            )
         };
         // 1. The cleanable prefix.
         let lag_horizon = now_ms.saturating_sub(config.min_compaction_lag_ms);
@@ -340,7 +349,8 @@ impl Partition {
             .find(|v| v.end > dirty_start)
             .and_then(|v| batches(v.bytes()).next())
             .map(|(_, h)| h.base_timestamp);
-        let ratio_due = total > 0 && dirty as f64 / total as f64 >= config.min_cleanable_dirty_ratio;
+        let ratio_due =
+            total > 0 && dirty as f64 / total as f64 >= config.min_cleanable_dirty_ratio;
         let lag_due = first_dirty_ts
             .is_some_and(|ts| ts < now_ms.saturating_sub(config.max_compaction_lag_ms));
         let tombstones_due = state.tombstone_due_ms.is_some_and(|t| t <= now_ms);
@@ -422,7 +432,9 @@ impl Partition {
         report: &mut CleanReport,
     ) -> Result<(), LogError> {
         let (base, end) = (group[0].base, group[group.len() - 1].end);
-        let cleaned_path = self.dir().join(format!("{}.cleaned", file_name(base, "log")));
+        let cleaned_path = self
+            .dir()
+            .join(format!("{}.cleaned", file_name(base, "log")));
         let mut write = || -> io::Result<(u64, u64)> {
             let file = std::fs::File::create(&cleaned_path)?;
             let mut out = BufWriter::with_capacity(1 << 20, file);

@@ -145,7 +145,9 @@ mod tests {
 
     #[test]
     fn every_codec_round_trips_and_is_bounded() {
-        let data: Vec<u8> = (0..100_000u32).flat_map(|i| (i % 251).to_be_bytes()).collect();
+        let data: Vec<u8> = (0..100_000u32)
+            .flat_map(|i| (i % 251).to_be_bytes())
+            .collect();
         for (codec, xerial) in [
             (NONE, false),
             (GZIP, false),
@@ -156,7 +158,11 @@ mod tests {
         ] {
             let packed = compress(codec, &data, xerial).unwrap();
             assert_eq!(is_xerial(&packed), xerial && codec == SNAPPY);
-            assert_eq!(decompress(codec, &packed, data.len()).unwrap(), data, "{codec}");
+            assert_eq!(
+                decompress(codec, &packed, data.len()).unwrap(),
+                data,
+                "{codec}"
+            );
             let err = decompress(codec, &packed, data.len() - 1).unwrap_err();
             assert_eq!(err.kind(), io::ErrorKind::InvalidData, "{codec}: {err}");
         }

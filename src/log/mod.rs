@@ -113,7 +113,9 @@ impl LogManager {
     /// segments each partition's retention allows. Errors latch only their partition.
     pub fn apply_retention(&self, now_ms: i64) {
         for p in self.all() {
-            let result = p.roll_if_due(now_ms).and_then(|_| p.apply_retention(now_ms));
+            let result = p
+                .roll_if_due(now_ms)
+                .and_then(|_| p.apply_retention(now_ms));
             if let Err(e) = result {
                 tracing::debug!(partition = %p.tp, error = %e, "retention skipped");
             }

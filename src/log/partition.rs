@@ -60,7 +60,9 @@ pub enum LogError {
     Producer(#[from] ProducerError),
     #[error("batch of {size} bytes is larger than max.message.bytes ({max})")]
     MessageTooLarge { size: usize, max: u64 },
-    #[error("timestamp {timestamp} is out of the range message.timestamp.before/after.max.ms allow")]
+    #[error(
+        "timestamp {timestamp} is out of the range message.timestamp.before/after.max.ms allow"
+    )]
     InvalidTimestamp { timestamp: i64 },
     #[error("corrupt batch: {0}")]
     Corrupt(#[from] batch::BatchError),

@@ -48,7 +48,10 @@ impl<'a> Cursor<'a> {
     fn varlong(&mut self) -> Result<i64, RecordError> {
         let mut value: u64 = 0;
         for shift in (0..70).step_by(7) {
-            let b = *self.buf.get(self.pos).ok_or(RecordError::Malformed(self.pos))?;
+            let b = *self
+                .buf
+                .get(self.pos)
+                .ok_or(RecordError::Malformed(self.pos))?;
             self.pos += 1;
             value |= u64::from(b & 0x7f) << shift;
             if b & 0x80 == 0 {
@@ -189,9 +192,23 @@ mod tests {
     #[test]
     fn records_parse_and_lies_are_refused() {
         let mut data = Vec::new();
-        encode_record(&mut data, 5, 0, Some(b"k1"), Some(b"v"), &[(b"h", Some(b"x"))]);
+        encode_record(
+            &mut data,
+            5,
+            0,
+            Some(b"k1"),
+            Some(b"v"),
+            &[(b"h", Some(b"x"))],
+        );
         encode_record(&mut data, -3, 1, None, None, &[]);
-        encode_record(&mut data, 300_000, 2, Some(b""), Some(&[7; 200]), &[(b"n", None)]);
+        encode_record(
+            &mut data,
+            300_000,
+            2,
+            Some(b""),
+            Some(&[7; 200]),
+            &[(b"n", None)],
+        );
         let recs = parse_records(&data, 3).unwrap();
         assert_eq!(recs[0].key, Some(&b"k1"[..]));
         assert!(!recs[0].null_value);

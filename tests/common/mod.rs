@@ -273,7 +273,8 @@ pub fn keyed_batch(recs: &[TestRecord<'_>], compression: Compression, timestamp:
                 producer_epoch: -1,
                 timestamp_type: TimestampType::Creation,
                 offset: i as i64,
-                sequence: -1,
+                // One batch needs offset - sequence constant; the first sequence is -1 (none).
+                sequence: i as i32 - 1,
                 timestamp,
                 key: r.key.map(Bytes::copy_from_slice),
                 value: r.value.map(Bytes::copy_from_slice),
@@ -316,7 +317,10 @@ pub async fn create_topic_with(
         .with_configs(configs)]);
     let resp = c.send(&req, 7).await;
     let t = &resp.topics[0];
-    (t.error_code, t.error_message.as_ref().map(|m| m.to_string()))
+    (
+        t.error_code,
+        t.error_message.as_ref().map(|m| m.to_string()),
+    )
 }
 
 /// ListOffsets for partition 0 at `timestamp` (-2 earliest, -1 latest): (error, offset).
