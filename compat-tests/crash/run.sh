@@ -12,4 +12,6 @@ retry 3 "$VENV/bin/pip" install -q 'confluent-kafka>=2.6,<3' || { echo "pip inst
 
 run_scenarios "$VENV/bin/python" "$HERE/crash_test.py" --weir "$WEIR_BIN" --work "$WORK_DIR" \
     --messages "${CRASH_MESSAGES:-100000}" --kills "${CRASH_KILLS:-5}"
+run_scenarios "$VENV/bin/python" "$HERE/lifecycle_crash.py" --weir "$WEIR_BIN" --work "$WORK_DIR" \
+    --kills "${CRASH_KILLS:-5}"
 finish

@@ -516,8 +516,8 @@ public class WeirLifecycle extends WeirCompat {
         if (args.length == 2) restart(args[1]);
 
         for (String codec : List.of("none", "gzip", "snappy", "lz4", "zstd")) {
-            scenario("compaction with " + codec + ": 10 keys x 1000 writes with headers + 2 tombstones read by the "
-                    + "consumer across gaps: latest value and headers per key, tombstones removed", () -> compaction(admin, codec));
+            scenario("compaction with " + codec + ": 10 keys x 1000 interleaved writes with headers + 2 tombstones, "
+                    + "read by the consumer across gaps: latest value and headers per key, tombstones removed", () -> compaction(admin, codec));
         }
 
         admin.close(Duration.ofSeconds(5));
@@ -560,7 +560,13 @@ public class WeirLifecycle extends WeirCompat {
         TopicPartition tp = new TopicPartition(t, 0);
         get(admin.createTopics(List.of(new NewTopic(t, 1, (short) 1).configs(Map.of("cleanup.policy", "compact",
                 "segment.ms", "400", "min.cleanable.dirty.ratio", "0.01", "delete.retention.ms", "1000")))).all());
-        final int keys = 10, total = keys * 1000 + 2;
+        final int keys = 10, writes = 1000, total = keys * writes + 2;
+        // Write j of key k happens at "time" (j + 0.5) * (k + 1): keys interleave in every batch,
+        // and key k's last write lands about (k + 1) tenths into the log, so the survivors of
+        // compaction sit far apart, alone in batches whose other records are gone.
+        List<int[]> order = new ArrayList<>();
+        for (int k = 0; k < keys; k++) for (int j = 0; j < writes; j++) order.add(new int[] {k, j});
+        order.sort(Comparator.<int[]>comparingDouble(e -> (e[1] + 0.5) * (e[0] + 1)).thenComparingInt(e -> e[0]));
         String[] key = new String[total], val = new String[total];
         long[] ts = new long[total];
         Map<String, Long> latest = new TreeMap<>(); // live key -> offset of its last write
@@ -570,11 +576,17 @@ public class WeirLifecycle extends WeirCompat {
             List<Future<RecordMetadata>> fs = new ArrayList<>();
             for (int i = 0; i < total; i++) {
                 boolean tomb = i >= total - 2;
-                key[i] = "key-" + (tomb ? i - (total - 2) : i % keys);
-                val[i] = tomb ? null : "value " + i + " of " + key[i] + " " + "abcdefghij".repeat(5);
+                key[i] = "key-" + (tomb ? i - (total - 2) : order.get(i)[0]);
+                val[i] = tomb ? null : "value " + order.get(i)[1] + " of " + key[i] + " " + "abcdefghij".repeat(5);
                 ts[i] = System.currentTimeMillis();
                 fs.add(p.send(new ProducerRecord<>(t, 0, ts[i], key[i], val[i], headers(codec, i, key[i], tomb))));
                 (tomb ? tombstones : latest).put(key[i], (long) i);
+                if (i % 4000 == 3999) {
+                    p.flush();
+                    // Past segment.ms (400 ms): the next append rolls a new segment, so the log
+                    // has several segments before the cleaner's first pass.
+                    Thread.sleep(450);
+                }
             }
             p.flush();
             for (int i = 0; i < total; i++) {

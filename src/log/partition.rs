@@ -411,13 +411,15 @@ impl Partition {
                     end: leo,
                 });
             }
-            // The last segment starting at or before `offset`; if `offset` is past its end
-            // (a gap), the next segment.
+            // The last segment starting at or before `offset`; if it holds nothing at or
+            // after `offset` (a gap, or a segment compaction emptied), the next one.
             let mut i = l
                 .segments
                 .partition_point(|s| s.base_offset <= offset)
                 .saturating_sub(1);
-            while i + 1 < l.segments.len() && l.segments[i].next_offset <= offset {
+            while i + 1 < l.segments.len()
+                && (l.segments[i].size == 0 || l.segments[i].next_offset <= offset)
+            {
                 i += 1;
             }
             let grow = if i + 1 == l.segments.len() {

@@ -71,14 +71,33 @@ fn new_cluster_id() -> String {
     out
 }
 
+/// Opens the sled database. Its file lock is released by a background thread after the
+/// previous handle drops (an in-process restart), so a held lock is retried for up to 5 s;
+/// a second broker on the same data dir still fails.
+fn open_db(path: &Path) -> Result<sled::Db, MetadataError> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let result = sled::Config::new()
+            .path(path)
+            .cache_capacity(4 * 1024 * 1024)
+            .mode(sled::Mode::LowSpace)
+            .open();
+        match result {
+            Err(sled::Error::Io(e))
+                if e.to_string().contains("could not acquire lock")
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return Ok(other?),
+        }
+    }
+}
+
 impl MetadataStore {
     /// Opens (or initialises) the store in `<data_dir>/__metadata`.
     pub fn open(data_dir: &Path, node_id: i32) -> Result<Self, MetadataError> {
-        let db = sled::Config::new()
-            .path(data_dir.join("__metadata"))
-            .cache_capacity(4 * 1024 * 1024)
-            .mode(sled::Mode::LowSpace)
-            .open()?;
+        let db = open_db(&data_dir.join("__metadata"))?;
         let cluster = db.open_tree("cluster")?;
         let topics_tree = db.open_tree("topics")?;
         let offsets = db.open_tree("offsets")?;
