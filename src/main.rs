@@ -33,25 +33,19 @@ struct Args {
     overrides: Vec<String>,
 }
 
-/// Settings that may come from `WEIR_<KAFKA_NAME>` environment variables.
+/// Broker settings read from `WEIR_<NAME>` (dots as underscores, upper case), besides the
+/// broker-level names of every topic setting ([`weir::config::TOPIC_CONFIGS`]).
 const ENV_SETTINGS: &[&str] = &[
     "num.partitions",
     "auto.create.topics.enable",
     "socket.request.max.bytes",
-    "log.segment.bytes",
-    "log.roll.ms",
     "log.roll.hours",
-    "log.index.interval.bytes",
-    "log.index.size.max.bytes",
-    "message.max.bytes",
-    "log.flush.interval.messages",
-    "log.flush.interval.ms",
-    "log.retention.ms",
     "log.retention.minutes",
     "log.retention.hours",
-    "log.retention.bytes",
-    "log.cleanup.policy",
-    "log.message.timestamp.type",
+    "log.retention.check.interval.ms",
+    "log.cleaner.enable",
+    "log.cleaner.backoff.ms",
+    "log.cleaner.dedupe.buffer.size",
     "offsets.retention.minutes",
     "group.min.session.timeout.ms",
     "group.max.session.timeout.ms",
@@ -63,7 +57,8 @@ fn build_config(args: &Args) -> anyhow::Result<Config> {
     if let Some(path) = &args.config {
         config.apply_toml_file(path)?;
     }
-    for name in ENV_SETTINGS {
+    let topic_level = weir::config::TOPIC_CONFIGS.iter().map(|d| d.broker_name);
+    for name in ENV_SETTINGS.iter().copied().chain(topic_level) {
         let var = format!("WEIR_{}", name.replace('.', "_").to_ascii_uppercase());
         if let Ok(value) = std::env::var(&var) {
             config

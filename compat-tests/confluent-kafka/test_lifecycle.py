@@ -356,6 +356,7 @@ def s_behind_start():
         assert kind == "msg" and (m.offset(), m.value()) == (300, b"after"), f"latest: then got {kind} {m}"
     finally:
         c.close()
+    wc.ctx["mid_segment_start"] = (t, (120, 301))  # a log start inside a segment: checked after the restart
 
 
 # ---------------------------------------------------------------- 4. DeleteRecords
@@ -467,6 +468,9 @@ def s_config_roundtrip():
             return False
     ok = wc.wait_until(described, 30, step=0.3)
     assert ok and state["got"] == want, f"after a restart: {state['got']}, before it {want}"
+    if "mid_segment_start" in wc.ctx:  # DeleteRecords' log start (inside a segment) is kept too
+        t, want = wc.ctx["mid_segment_start"]
+        assert offsets(t) == want, f"after a restart, (earliest, latest) of {t}: {offsets(t)}, before it {want}"
 
 
 # ---------------------------------------------------------------- 6. live changes take effect
@@ -618,6 +622,7 @@ def main():
     ap.add_argument("--weir", required=True)
     ap.add_argument("--work", required=True)
     args = ap.parse_args()
+    os.makedirs(args.work, exist_ok=True)
     data = os.path.join(args.work, "lifecycle-data")
     shutil.rmtree(data, ignore_errors=True)
     broker = wc.Broker(args.weir, data, os.path.join(args.work, "lifecycle-broker.log"),

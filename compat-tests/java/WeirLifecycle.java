@@ -62,6 +62,7 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.errors.InvalidConfigurationException;
 import org.apache.kafka.common.errors.OffsetOutOfRangeException;
+import org.apache.kafka.common.errors.PolicyViolationException;
 import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.apache.kafka.common.header.Header;
@@ -513,6 +514,60 @@ public class WeirLifecycle extends WeirCompat {
             }
         });
 
+        scenario("deleteRecords on a cleanup.policy=compact topic -> PolicyViolationException, the log start offset stays", () -> {
+            String t = topicName("delete-records-compact");
+            TopicPartition tp = new TopicPartition(t, 0);
+            get(admin.createTopics(List.of(new NewTopic(t, 1, (short) 1).configs(Map.of("cleanup.policy", "compact")))).all());
+            produceN(bootstrap, t, 5, "drc", 0);
+            Throwable e = failure(deleteBefore(admin, tp, 3));
+            check(e instanceof PolicyViolationException, "deleteRecords before 3: " + (e == null ? "succeeded" : describe(e))
+                    + ", expected PolicyViolationException (Kafka deletes records only with delete in cleanup.policy)");
+            check(offset(admin, tp, OffsetSpec.earliest()) == 0, "earliest after the refused deleteRecords: " + offset(admin, tp, OffsetSpec.earliest()));
+        });
+
+        scenario("retention.bytes=50000 over five ~20 KB segments: the two oldest deleted (at least retention.bytes "
+                + "kept), never more", () -> {
+            String t = topicName("retention-bytes");
+            TopicPartition tp = new TopicPartition(t, 0);
+            get(admin.createTopics(List.of(new NewTopic(t, 1, (short) 1).configs(Map.of("retention.bytes", "50000", "segment.ms", "300")))).all());
+            String pad = "p".repeat(1000);
+            try (KafkaProducer<String, String> p = producerFor(bootstrap, null,
+                    Map.of(ProducerConfig.LINGER_MS_CONFIG, "100", ProducerConfig.BATCH_SIZE_CONFIG, "65536"))) {
+                for (int chunk = 0; chunk < 5; chunk++) {
+                    List<Future<RecordMetadata>> fs = new ArrayList<>();
+                    for (int i = 0; i < 20; i++) fs.add(p.send(new ProducerRecord<>(t, 0, "k" + i, "rb-" + (chunk * 20 + i) + pad)));
+                    p.flush();
+                    for (int i = 0; i < 20; i++) {
+                        long off = fs.get(i).get(CALL_TIMEOUT_MS, TimeUnit.MILLISECONDS).offset();
+                        check(off == chunk * 20 + i, "produce: chunk " + chunk + " record " + i + " got offset " + off);
+                    }
+                    // Past segment.ms: the next chunk goes to a new segment (one ~20.4 KB batch each).
+                    if (chunk < 4) Thread.sleep(350);
+                }
+            }
+            long[] earliest = {0};
+            Cond atMost40 = () -> {
+                long e = offset(admin, tp, OffsetSpec.earliest());
+                check(e <= 40, "listOffsets earliest " + e + ": retention.bytes=50000 left less than 50000 bytes (3 segments of ~20.4 KB remain at 40)");
+                earliest[0] = e;
+                return e == 40;
+            };
+            waitFor("listOffsets earliest == 40 (segments 0-19 and 20-39 deleted)", 10_000, atMost40, () -> "earliest " + earliest[0]);
+            long end = System.currentTimeMillis() + 1_000;
+            while (System.currentTimeMillis() < end) {
+                check(atMost40.get(), "earliest went back from 40 to " + earliest[0]);
+                Thread.sleep(100); // five retention checks that must not delete more
+            }
+            try (KafkaConsumer<String, String> c = consumerFor(bootstrap)) {
+                c.assign(List.of(tp));
+                c.seek(tp, 0);
+                List<ConsumerRecord<String, String>> got = readAll(c, 60, 15_000);
+                check(got.size() == 60 && got.get(0).offset() == 40 && got.get(59).offset() == 99
+                                && got.get(0).value().equals("rb-40" + pad),
+                        "after seek(0): read " + got.size() + " records from offset " + (got.isEmpty() ? "-" : got.get(0).offset()) + ", expected 40..99");
+            }
+        });
+
         if (args.length == 2) restart(args[1]);
 
         for (String codec : List.of("none", "gzip", "snappy", "lz4", "zstd")) {
@@ -666,7 +721,8 @@ public class WeirLifecycle extends WeirCompat {
 
     static Process spawn(String bin, int port, Path dir) throws Exception {
         ProcessBuilder pb = new ProcessBuilder(bin, "--listeners", "127.0.0.1:" + port, "--data-dir", dir.resolve("data").toString(),
-                "--override", "log.retention.check.interval.ms=200", "--override", "log.cleaner.backoff.ms=200");
+                "--override", "log.retention.check.interval.ms=200", "--override", "log.cleaner.backoff.ms=200",
+                "--override", "log.cleaner.delete.retention.ms=3600000");
         pb.redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("broker.log").toFile()));
         Process p = pb.start();
         CHILDREN.add(p);
@@ -727,18 +783,29 @@ public class WeirLifecycle extends WeirCompat {
                     expect(c, "segment.bytes", "1073741824", DEFAULT, when);
                     check(policy(c, when).equals(Set.of("compact", "delete")), when + ": " + show(entry(c, "cleanup.policy")));
                     checkSynonyms(c, when);
+                    ConfigEntry dr = entry(c, "delete.retention.ms");
+                    check("3600000".equals(dr.value()) && dr.source() == ConfigSource.STATIC_BROKER_CONFIG
+                                    && dr.synonyms().stream().anyMatch(y -> y.name().equals("log.cleaner.delete.retention.ms")
+                                    && "3600000".equals(y.value()) && y.source() == ConfigSource.STATIC_BROKER_CONFIG),
+                            "broker started with log.cleaner.delete.retention.ms=3600000: " + show(dr) + " synonyms " + dr.synonyms()
+                                    + ", expected 3600000 (STATIC_BROKER_CONFIG) with that synonym");
                     check(offset(a, tp, OffsetSpec.earliest()) == 4 && offset(a, tp, OffsetSpec.latest()) == 10, when
                             + ": earliest " + offset(a, tp, OffsetSpec.earliest()) + " latest " + offset(a, tp, OffsetSpec.latest()) + ", expected 4 and 10");
                     try (KafkaConsumer<String, String> c2 = consumerFor(bs)) {
                         expectRead(c2, tp, 0, 6, 4, "rs");
                     }
-                    alter(a, t, set("retention.bytes", "123456789"), del("max.message.bytes"));
+                    alter(a, t, set("retention.bytes", "123456789"), del("max.message.bytes"), set("delete.retention.ms", "5000"));
                 }
                 stop(p[0], true);
                 p[0] = spawn(bin, port, dir);
                 try (Admin a = adminFor(bs)) {
-                    Config c = describe(a, t, false);
+                    Config c = describe(a, t, true);
                     String when = "after SIGKILL";
+                    checkSynonyms(c, when);
+                    ConfigEntry dr = entry(c, "delete.retention.ms");
+                    check("5000".equals(dr.value()) && dr.source() == DYNAMIC && dr.synonyms().size() >= 2
+                                    && dr.synonyms().get(1).source() == ConfigSource.STATIC_BROKER_CONFIG && "3600000".equals(dr.synonyms().get(1).value()),
+                            when + ": " + show(dr) + " synonyms " + dr.synonyms() + ", expected 5000 (DYNAMIC_TOPIC_CONFIG) then the static 3600000");
                     expect(c, "retention.bytes", "123456789", DYNAMIC, when);
                     expect(c, "max.message.bytes", "1048588", DEFAULT, when);
                     expect(c, "retention.ms", "7200000", DYNAMIC, when);
