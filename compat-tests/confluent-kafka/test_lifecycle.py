@@ -260,11 +260,25 @@ def s_retention_time():
     ok = wc.wait_until(expired, 30, step=0.2)
     assert ok, f"30s on: (earliest, latest) {state['off']}, segment files at bases {state['bases']} " \
                f"(want (2000, 2000), no segment file below 2000)"
-    offs = produce_ok(t, [{"value": pad("n", i, 20)} for i in range(100)])
-    assert offs == list(range(2000, 2100)), f"new offsets {offs[:3]}..{offs[-3:]}"
-    got = read(t, 2000, 2100)
-    assert [r.offset for r in got] == offs and [r.value for r in got] == [pad("n", i, 20) for i in range(100)], \
-        f"read back {len(got)} records, offsets {[r.offset for r in got][:5]}"
+    # New records, read by a consumer already waiting at the end (they expire 1.5 s on too).
+    c = consumer(**{"enable.partition.eof": True})
+    try:
+        c.assign([TopicPartition(t, 0, 2000)])
+        m = c.poll(10)
+        assert m is not None and m.error() is not None and m.error().code() == KafkaError._PARTITION_EOF \
+            and m.offset() == 2000, f"at 2000: want end of partition, got {m and (m.error(), m.offset())}"
+        offs = produce_ok(t, [{"value": pad("n", i, 20)} for i in range(100)])
+        assert offs == list(range(2000, 2100)), f"new offsets {offs[:3]}..{offs[-3:]}"
+        got = []
+        deadline = time.monotonic() + 10
+        while len(got) < 100 and time.monotonic() < deadline:
+            for m in c.consume(100, 0.2):
+                assert m.error() is None or m.error().code() == KafkaError._PARTITION_EOF, f"error {m.error()}"
+                if m.error() is None:
+                    got.append((m.offset(), m.value()))
+        assert got == [(o, pad("n", o - 2000, 20)) for o in offs], f"read back {len(got)} records, first {got[:2]}"
+    finally:
+        c.close()
 
 
 # ---------------------------------------------------------------- 2. retention by size
@@ -423,10 +437,20 @@ def s_config_roundtrip():
     assert got[RM] == ("3600000", "DYNAMIC_TOPIC_CONFIG"), f"after SET: {got[RM]}"
     assert sorted(got[CP][0].split(",")) == ["compact", "delete"] and got[CP][1] == "DYNAMIC_TOPIC_CONFIG", \
         f"after APPEND compact: {got[CP]}"
+    inc_alter(t, [(APP, CP, "compact")])  # already in the list: Kafka does not add it twice
+    got = cfg(t, CP)
+    assert sorted(got[CP][0].split(",")) == ["compact", "delete"], f"after APPEND compact again: {got[CP]}"
     inc_alter(t, [(DEL, RM, None), (SUB, CP, "delete")])
     got = cfg(t, RM, CP)
     assert got == {RM: ("604800000", "DEFAULT_CONFIG"), CP: ("compact", "DYNAMIC_TOPIC_CONFIG")}, \
         f"after DELETE retention.ms, SUBTRACT delete: {got}"
+    check_invalid_config(error_of(inc_alter, t, [(APP, RM, "5")]), "APPEND to retention.ms (not a list)", RM)
+    missing = unique("lc-missing")
+    for what, fn in (("describe_configs", lambda: describe(missing)),
+                     ("incremental_alter_configs", lambda: inc_alter(missing, [(SET, RM, "1000")]))):
+        err = error_of(fn)
+        assert err is not None and err.code() == KafkaError.UNKNOWN_TOPIC_OR_PART, \
+            f"{what} of a topic that does not exist: {err.name() + ' ' + err.str() if err else 'succeeded'}"
     # Refused changes, each naming what is wrong; a refused request changes nothing.
     check_invalid_config(error_of(inc_alter, t, [(SET, "no.such.config", "1")]), "SET no.such.config",
                          "no.such.config")

@@ -1,55 +1,26 @@
 // Log-lifecycle scenarios for the stock Apache Kafka Java client (kafka-clients 4.1.1): topic
 // configs (DescribeConfigs, IncrementalAlterConfigs, CreateTopics with configs), a live config
-// change, DeleteRecords, time retention, and compacted logs read back by the Java consumer with
-// every codec. Same PASS/FAIL lines, per-scenario deadlines and run budget as WeirCompat.
+// change, DeleteRecords, retention by time and size, and compacted logs read back by the Java
+// consumer with every codec. Same PASS/FAIL lines, deadlines and run budget as WeirCompat.
 //
 // Usage: java -cp 'build/classes:libs/*' WeirLifecycle BOOTSTRAP [WEIR_BIN]
 // The broker at BOOTSTRAP must run with --override log.retention.check.interval.ms=200
 // --override log.cleaner.backoff.ms=200 (run.sh restarts it so) and no other log.* setting, so
 // every topic config not overridden has source DEFAULT_CONFIG. With WEIR_BIN, one more scenario
-// runs a broker of its own (127.0.0.1, a temp data dir) to restart and kill it.
+// (WeirLifecycleRestart.java) runs a broker of its own to restart and kill it.
 
-import java.io.IOException;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.Collections;
-import java.util.Comparator;
-import java.util.HashMap;
-import java.util.HashSet;
-import java.util.List;
-import java.util.Map;
-import java.util.Objects;
-import java.util.Properties;
-import java.util.Set;
-import java.util.TreeMap;
+import java.util.*;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
-import java.util.stream.Collectors;
-import java.util.stream.Stream;
 
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AlterConfigOp;
-import org.apache.kafka.clients.admin.AlterConfigsOptions;
-import org.apache.kafka.clients.admin.AlterConfigsResult;
-import org.apache.kafka.clients.admin.Config;
-import org.apache.kafka.clients.admin.ConfigEntry;
+import org.apache.kafka.clients.admin.*;
 import org.apache.kafka.clients.admin.ConfigEntry.ConfigSource;
 import org.apache.kafka.clients.admin.ConfigEntry.ConfigSynonym;
 import org.apache.kafka.clients.admin.ConfigEntry.ConfigType;
-import org.apache.kafka.clients.admin.CreateTopicsResult;
-import org.apache.kafka.clients.admin.DescribeConfigsOptions;
-import org.apache.kafka.clients.admin.NewTopic;
-import org.apache.kafka.clients.admin.OffsetSpec;
-import org.apache.kafka.clients.admin.RecordsToDelete;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -60,11 +31,7 @@ import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.KafkaFuture;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.config.ConfigResource;
-import org.apache.kafka.common.errors.InvalidConfigurationException;
-import org.apache.kafka.common.errors.OffsetOutOfRangeException;
-import org.apache.kafka.common.errors.PolicyViolationException;
-import org.apache.kafka.common.errors.RecordTooLargeException;
-import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
+import org.apache.kafka.common.errors.*;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.header.internals.RecordHeaders;
@@ -99,9 +66,6 @@ public class WeirLifecycle extends WeirCompat {
             new Spec("segment.index.bytes", "10485760", ConfigType.INT, List.of("log.index.size.max.bytes")),
             new Spec("index.interval.bytes", "4096", ConfigType.INT, List.of("log.index.interval.bytes")),
             new Spec("min.insync.replicas", "1", ConfigType.INT, List.of("min.insync.replicas")));
-
-    /** Processes this program started (brokers): killed on exit whatever happens. */
-    static final List<Process> CHILDREN = Collections.synchronizedList(new ArrayList<>());
 
     interface Cond {
         boolean get() throws Exception;
@@ -151,9 +115,7 @@ public class WeirLifecycle extends WeirCompat {
 
     // ---------------------------------------------------------------- config helpers
 
-    static ConfigResource res(String topic) {
-        return new ConfigResource(ConfigResource.Type.TOPIC, topic);
-    }
+    static ConfigResource res(String topic) { return new ConfigResource(ConfigResource.Type.TOPIC, topic); }
 
     static Config describe(Admin admin, String topic, boolean synonyms) throws Exception {
         Map<ConfigResource, Config> m = get(admin.describeConfigs(List.of(res(topic)),
@@ -169,9 +131,7 @@ public class WeirLifecycle extends WeirCompat {
         return e;
     }
 
-    static String show(ConfigEntry e) {
-        return e.name() + "=" + e.value() + " (" + e.source() + ")";
-    }
+    static String show(ConfigEntry e) { return e.name() + "=" + e.value() + " (" + e.source() + ")"; }
 
     static void expect(Config c, String name, String value, ConfigSource source, String when) {
         ConfigEntry e = entry(c, name);
@@ -210,13 +170,11 @@ public class WeirLifecycle extends WeirCompat {
     static AlterConfigOp op(String name, String value, AlterConfigOp.OpType type) {
         return new AlterConfigOp(new ConfigEntry(name, value), type);
     }
+    static AlterConfigOp set(String name, String value) { return op(name, value, AlterConfigOp.OpType.SET); }
+    static AlterConfigOp del(String name) { return op(name, "", AlterConfigOp.OpType.DELETE); }
 
-    static AlterConfigOp set(String name, String value) {
-        return op(name, value, AlterConfigOp.OpType.SET);
-    }
-
-    static AlterConfigOp del(String name) {
-        return op(name, "", AlterConfigOp.OpType.DELETE);
+    static void createWith(Admin admin, String topic, Map<String, String> configs) throws Exception {
+        get(admin.createTopics(List.of(new NewTopic(topic, 1, (short) 1).configs(configs))).all());
     }
 
     static void alter(Admin admin, String topic, AlterConfigOp... ops) throws Exception {
@@ -245,19 +203,26 @@ public class WeirLifecycle extends WeirCompat {
     static long offset(Admin admin, TopicPartition tp, OffsetSpec spec) throws Exception {
         return get(admin.listOffsets(Map.of(tp, spec)).partitionResult(tp)).offset();
     }
+    static long earliest(Admin admin, TopicPartition tp) throws Exception { return offset(admin, tp, OffsetSpec.earliest()); }
+    static long latest(Admin admin, TopicPartition tp) throws Exception { return offset(admin, tp, OffsetSpec.latest()); }
 
-    static KafkaFuture<org.apache.kafka.clients.admin.DeletedRecords> deleteBefore(Admin admin, TopicPartition tp, long off) {
+    static KafkaFuture<DeletedRecords> deleteBefore(Admin admin, TopicPartition tp, long off) {
         return admin.deleteRecords(Map.of(tp, RecordsToDelete.beforeOffset(off))).lowWatermarks().get(tp);
     }
 
-    /** Produces n records "tag-OFFSET" to partition 0, expecting offsets from `first`; returns the last timestamp. */
     static long produceN(String bs, String topic, int n, String tag, long first) throws Exception {
+        return produceN(bs, topic, n, tag, first, "");
+    }
+
+    /** Produces n records "tag-OFFSET" + pad to partition 0 (one batch up to 64 KB), expecting offsets from `first`; returns the last timestamp. */
+    static long produceN(String bs, String topic, int n, String tag, long first, String pad) throws Exception {
         long ts = 0;
-        try (KafkaProducer<String, String> p = producerFor(bs, null, Map.of())) {
+        try (KafkaProducer<String, String> p = producerFor(bs, null,
+                Map.of(ProducerConfig.LINGER_MS_CONFIG, "20", ProducerConfig.BATCH_SIZE_CONFIG, "65536"))) {
             List<Future<RecordMetadata>> fs = new ArrayList<>();
             for (int i = 0; i < n; i++) {
                 ts = System.currentTimeMillis();
-                fs.add(p.send(new ProducerRecord<>(topic, 0, ts, "k" + i, tag + "-" + (first + i))));
+                fs.add(p.send(new ProducerRecord<>(topic, 0, ts, "k" + i, tag + "-" + (first + i) + pad)));
             }
             p.flush();
             for (int i = 0; i < n; i++) {
@@ -268,8 +233,12 @@ public class WeirLifecycle extends WeirCompat {
         return ts;
     }
 
-    /** Reads from `from` (assign + seek) until `n` records; checks they are offsets first..first+n-1 "tag-OFFSET". */
     static void expectRead(KafkaConsumer<String, String> c, TopicPartition tp, long from, int n, long first, String tag) {
+        expectRead(c, tp, from, n, first, tag, "");
+    }
+
+    /** Reads from `from` (assign + seek) until `n` records; checks they are offsets first..first+n-1 "tag-OFFSET" + pad. */
+    static void expectRead(KafkaConsumer<String, String> c, TopicPartition tp, long from, int n, long first, String tag, String pad) {
         c.assign(List.of(tp));
         c.seek(tp, from);
         List<ConsumerRecord<String, String>> got = readAll(c, n, 15_000);
@@ -277,8 +246,8 @@ public class WeirLifecycle extends WeirCompat {
         check(got.size() == n, "after seek(" + from + "): read offsets " + offs + " within 15 s, expected " + n + " from " + first);
         for (int i = 0; i < n; i++) {
             ConsumerRecord<String, String> r = got.get(i);
-            check(r.offset() == first + i && (tag + "-" + r.offset()).equals(r.value()),
-                    "after seek(" + from + "): record " + i + " is offset " + r.offset() + " value " + r.value()
+            check(r.offset() == first + i && (tag + "-" + r.offset() + pad).equals(r.value()),
+                    "after seek(" + from + "): record " + i + " is offset " + r.offset() + " value " + r.value().substring(0, Math.min(20, r.value().length()))
                             + ", expected offset " + (first + i) + " (" + offs + ")");
         }
     }
@@ -297,11 +266,6 @@ public class WeirLifecycle extends WeirCompat {
             System.exit(2);
         }
         bootstrap = args[0];
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            synchronized (CHILDREN) {
-                for (Process p : CHILDREN) p.destroyForcibly();
-            }
-        }));
         Admin admin = admin();
 
         scenario("describeConfigs on a new topic: every supported config with Kafka's default, type, "
@@ -466,8 +430,8 @@ public class WeirLifecycle extends WeirCompat {
             produceN(bootstrap, t, 20, "dr", 0);
             long lw = get(deleteBefore(admin, tp, 7)).lowWatermark();
             check(lw == 7, "deleteRecords before 7: low watermark " + lw);
-            check(offset(admin, tp, OffsetSpec.earliest()) == 7, "listOffsets earliest " + offset(admin, tp, OffsetSpec.earliest()) + ", expected 7");
-            check(offset(admin, tp, OffsetSpec.latest()) == 20, "listOffsets latest " + offset(admin, tp, OffsetSpec.latest()) + ", expected 20");
+            check(earliest(admin, tp) == 7, "listOffsets earliest " + earliest(admin, tp) + ", expected 7");
+            check(latest(admin, tp) == 20, "listOffsets latest " + latest(admin, tp) + ", expected 20");
             try (KafkaConsumer<String, String> c = consumerFor(bootstrap)) {
                 expectRead(c, tp, 0, 13, 7, "dr");
             }
@@ -476,9 +440,9 @@ public class WeirLifecycle extends WeirCompat {
             Throwable e = failure(deleteBefore(admin, tp, 25));
             check(e instanceof OffsetOutOfRangeException, "deleteRecords before 25 (high watermark 20): "
                     + (e == null ? "succeeded" : describe(e)) + ", expected OffsetOutOfRangeException");
-            check(offset(admin, tp, OffsetSpec.earliest()) == 7, "earliest after the failed deleteRecords: " + offset(admin, tp, OffsetSpec.earliest()));
+            check(earliest(admin, tp) == 7, "earliest after the failed deleteRecords: " + earliest(admin, tp));
             lw = get(deleteBefore(admin, tp, 20)).lowWatermark();
-            check(lw == 20 && offset(admin, tp, OffsetSpec.earliest()) == 20, "deleteRecords before the high watermark 20: low watermark " + lw);
+            check(lw == 20 && earliest(admin, tp) == 20, "deleteRecords before the high watermark 20: low watermark " + lw);
             produceN(bootstrap, t, 3, "dr", 20);
             try (KafkaConsumer<String, String> c = consumerFor(bootstrap)) {
                 expectRead(c, tp, 5, 3, 20, "dr");
@@ -489,15 +453,15 @@ public class WeirLifecycle extends WeirCompat {
                 + "high watermark; then produce and consume resume", () -> {
             String t = topicName("retention-time");
             TopicPartition tp = new TopicPartition(t, 0);
-            get(admin.createTopics(List.of(new NewTopic(t, 1, (short) 1).configs(Map.of("retention.ms", "1500", "segment.ms", "300")))).all());
+            createWith(admin, t, Map.of("retention.ms", "1500", "segment.ms", "300"));
             long firstTs = System.currentTimeMillis();
             long lastTs = produceN(bootstrap, t, 30, "rt", 0);
             lastTs = produceN(bootstrap, t, 20, "rt", 30);
-            check(offset(admin, tp, OffsetSpec.latest()) == 50, "latest after producing 50: " + offset(admin, tp, OffsetSpec.latest()));
+            check(latest(admin, tp) == 50, "latest after producing 50: " + latest(admin, tp));
             long[] earliest = {0};
             waitFor("listOffsets earliest == 50 (every segment expired)", 20_000, () -> {
                 long before = System.currentTimeMillis();
-                long e = offset(admin, tp, OffsetSpec.earliest());
+                long e = earliest(admin, tp);
                 check(e >= earliest[0] && e <= 50, "listOffsets earliest went from " + earliest[0] + " to " + e + " (high watermark 50)");
                 // Records sent at or after firstTs may only go once retention.ms has passed since.
                 check(e == 0 || before >= firstTs + 1500 - 50, "earliest " + e + " only " + (before - firstTs)
@@ -508,7 +472,7 @@ public class WeirLifecycle extends WeirCompat {
             check(System.currentTimeMillis() >= lastTs + 1500 - 50, "everything deleted less than retention.ms (1500) after the last record's timestamp");
             alter(admin, t, del("retention.ms"));
             produceN(bootstrap, t, 5, "rt", 50);
-            check(offset(admin, tp, OffsetSpec.earliest()) == 50, "earliest after producing more: " + offset(admin, tp, OffsetSpec.earliest()));
+            check(earliest(admin, tp) == 50, "earliest after producing more: " + earliest(admin, tp));
             try (KafkaConsumer<String, String> c = consumerFor(bootstrap)) {
                 expectRead(c, tp, 0, 5, 50, "rt");
             }
@@ -517,37 +481,27 @@ public class WeirLifecycle extends WeirCompat {
         scenario("deleteRecords on a cleanup.policy=compact topic -> PolicyViolationException, the log start offset stays", () -> {
             String t = topicName("delete-records-compact");
             TopicPartition tp = new TopicPartition(t, 0);
-            get(admin.createTopics(List.of(new NewTopic(t, 1, (short) 1).configs(Map.of("cleanup.policy", "compact")))).all());
+            createWith(admin, t, Map.of("cleanup.policy", "compact"));
             produceN(bootstrap, t, 5, "drc", 0);
             Throwable e = failure(deleteBefore(admin, tp, 3));
             check(e instanceof PolicyViolationException, "deleteRecords before 3: " + (e == null ? "succeeded" : describe(e))
                     + ", expected PolicyViolationException (Kafka deletes records only with delete in cleanup.policy)");
-            check(offset(admin, tp, OffsetSpec.earliest()) == 0, "earliest after the refused deleteRecords: " + offset(admin, tp, OffsetSpec.earliest()));
+            check(earliest(admin, tp) == 0, "earliest after the refused deleteRecords: " + earliest(admin, tp));
         });
 
         scenario("retention.bytes=50000 over five ~20 KB segments: the two oldest deleted (at least retention.bytes "
                 + "kept), never more", () -> {
             String t = topicName("retention-bytes");
             TopicPartition tp = new TopicPartition(t, 0);
-            get(admin.createTopics(List.of(new NewTopic(t, 1, (short) 1).configs(Map.of("retention.bytes", "50000", "segment.ms", "300")))).all());
+            createWith(admin, t, Map.of("retention.bytes", "50000", "segment.ms", "300"));
             String pad = "p".repeat(1000);
-            try (KafkaProducer<String, String> p = producerFor(bootstrap, null,
-                    Map.of(ProducerConfig.LINGER_MS_CONFIG, "100", ProducerConfig.BATCH_SIZE_CONFIG, "65536"))) {
-                for (int chunk = 0; chunk < 5; chunk++) {
-                    List<Future<RecordMetadata>> fs = new ArrayList<>();
-                    for (int i = 0; i < 20; i++) fs.add(p.send(new ProducerRecord<>(t, 0, "k" + i, "rb-" + (chunk * 20 + i) + pad)));
-                    p.flush();
-                    for (int i = 0; i < 20; i++) {
-                        long off = fs.get(i).get(CALL_TIMEOUT_MS, TimeUnit.MILLISECONDS).offset();
-                        check(off == chunk * 20 + i, "produce: chunk " + chunk + " record " + i + " got offset " + off);
-                    }
-                    // Past segment.ms: the next chunk goes to a new segment (one ~20.4 KB batch each).
-                    if (chunk < 4) Thread.sleep(350);
-                }
+            for (int chunk = 0; chunk < 5; chunk++) {
+                produceN(bootstrap, t, 20, "rb", chunk * 20, pad); // one ~20.4 KB batch
+                if (chunk < 4) Thread.sleep(350); // past segment.ms: the next chunk goes to a new segment
             }
             long[] earliest = {0};
             Cond atMost40 = () -> {
-                long e = offset(admin, tp, OffsetSpec.earliest());
+                long e = earliest(admin, tp);
                 check(e <= 40, "listOffsets earliest " + e + ": retention.bytes=50000 left less than 50000 bytes (3 segments of ~20.4 KB remain at 40)");
                 earliest[0] = e;
                 return e == 40;
@@ -559,16 +513,11 @@ public class WeirLifecycle extends WeirCompat {
                 Thread.sleep(100); // five retention checks that must not delete more
             }
             try (KafkaConsumer<String, String> c = consumerFor(bootstrap)) {
-                c.assign(List.of(tp));
-                c.seek(tp, 0);
-                List<ConsumerRecord<String, String>> got = readAll(c, 60, 15_000);
-                check(got.size() == 60 && got.get(0).offset() == 40 && got.get(59).offset() == 99
-                                && got.get(0).value().equals("rb-40" + pad),
-                        "after seek(0): read " + got.size() + " records from offset " + (got.isEmpty() ? "-" : got.get(0).offset()) + ", expected 40..99");
+                expectRead(c, tp, 0, 60, 40, "rb", pad);
             }
         });
 
-        if (args.length == 2) restart(args[1]);
+        if (args.length == 2) WeirLifecycleRestart.run(args[1]);
 
         for (String codec : List.of("none", "gzip", "snappy", "lz4", "zstd")) {
             scenario("compaction with " + codec + ": 10 keys x 1000 interleaved writes with headers + 2 tombstones, "
@@ -613,8 +562,8 @@ public class WeirLifecycle extends WeirCompat {
     static void compaction(Admin admin, String codec) throws Exception {
         String t = topicName("compact-" + codec);
         TopicPartition tp = new TopicPartition(t, 0);
-        get(admin.createTopics(List.of(new NewTopic(t, 1, (short) 1).configs(Map.of("cleanup.policy", "compact",
-                "segment.ms", "400", "min.cleanable.dirty.ratio", "0.01", "delete.retention.ms", "1000")))).all());
+        createWith(admin, t, Map.of("cleanup.policy", "compact",
+                "segment.ms", "400", "min.cleanable.dirty.ratio", "0.01", "delete.retention.ms", "1000"));
         final int keys = 10, writes = 1000, total = keys * writes + 2;
         // Write j of key k happens at "time" (j + 0.5) * (k + 1): keys interleave in every batch,
         // and key k's last write lands about (k + 1) tenths into the log, so the survivors of
@@ -709,114 +658,5 @@ public class WeirLifecycle extends WeirCompat {
                 Thread.sleep(200); // between two full reads, bounded by the deadline above
             }
         }
-    }
-
-    // ---------------------------------------------------------------- restart
-
-    static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
-            return s.getLocalPort();
-        }
-    }
-
-    static Process spawn(String bin, int port, Path dir) throws Exception {
-        ProcessBuilder pb = new ProcessBuilder(bin, "--listeners", "127.0.0.1:" + port, "--data-dir", dir.resolve("data").toString(),
-                "--override", "log.retention.check.interval.ms=200", "--override", "log.cleaner.backoff.ms=200",
-                "--override", "log.cleaner.delete.retention.ms=3600000");
-        pb.redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("broker.log").toFile()));
-        Process p = pb.start();
-        CHILDREN.add(p);
-        long end = System.currentTimeMillis() + 20_000;
-        while (true) {
-            try (Socket s = new Socket()) {
-                s.connect(new InetSocketAddress("127.0.0.1", port), 200);
-                return p;
-            } catch (IOException e) {
-                if (!p.isAlive() || System.currentTimeMillis() > end) {
-                    List<String> log = Files.readAllLines(dir.resolve("broker.log")).stream()
-                            .map(l -> l.replaceAll("\u001B\\[[0-9;]*m", "").trim()).toList();
-                    String first = log.stream().filter(l -> l.matches("(?i).*(error|panicked).*")).findFirst().orElse("");
-                    throw new Check("the broker (pid " + p.pid() + ") did not start on port " + port + ": " + first + " | log tail: "
-                            + String.join(" | ", log.subList(Math.max(0, log.size() - 3), log.size())));
-                }
-                Thread.sleep(50); // waiting for the port, bounded by the deadline above
-            }
-        }
-    }
-
-    static void stop(Process p, boolean kill) throws Exception {
-        if (kill) p.destroyForcibly();
-        else p.destroy(); // SIGTERM
-        if (!p.waitFor(15, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            p.waitFor(5, TimeUnit.SECONDS);
-            throw new Check("the broker (pid " + p.pid() + ") did not exit within 15 s of SIGTERM");
-        }
-    }
-
-    static void restart(String bin) {
-        scenario("configs and the log start offset survive a broker restart (SIGTERM); configs changed just before "
-                + "a SIGKILL survive it", () -> {
-            Path dir = Files.createTempDirectory("weir-lifecycle-java-");
-            int port = freePort();
-            String bs = "127.0.0.1:" + port;
-            Process[] p = {spawn(bin, port, dir)};
-            String t = topicName("restart");
-            TopicPartition tp = new TopicPartition(t, 0);
-            try {
-                try (Admin a = adminFor(bs)) {
-                    get(a.createTopics(List.of(new NewTopic(t, 1, (short) 1).configs(Map.of(
-                            "retention.ms", "7200000", "cleanup.policy", "compact,delete")))).all());
-                    alter(a, t, set("max.message.bytes", "300000"), set("min.cleanable.dirty.ratio", "0.25"));
-                    produceN(bs, t, 10, "rs", 0);
-                    long lw = get(deleteBefore(a, tp, 4)).lowWatermark();
-                    check(lw == 4, "deleteRecords before 4: low watermark " + lw);
-                }
-                stop(p[0], false);
-                p[0] = spawn(bin, port, dir);
-                try (Admin a = adminFor(bs)) {
-                    Config c = describe(a, t, true);
-                    String when = "after a restart";
-                    expect(c, "retention.ms", "7200000", DYNAMIC, when);
-                    expect(c, "max.message.bytes", "300000", DYNAMIC, when);
-                    expect(c, "min.cleanable.dirty.ratio", "0.25", DYNAMIC, when);
-                    expect(c, "segment.bytes", "1073741824", DEFAULT, when);
-                    check(policy(c, when).equals(Set.of("compact", "delete")), when + ": " + show(entry(c, "cleanup.policy")));
-                    checkSynonyms(c, when);
-                    ConfigEntry dr = entry(c, "delete.retention.ms");
-                    check("3600000".equals(dr.value()) && dr.source() == ConfigSource.STATIC_BROKER_CONFIG
-                                    && dr.synonyms().stream().anyMatch(y -> y.name().equals("log.cleaner.delete.retention.ms")
-                                    && "3600000".equals(y.value()) && y.source() == ConfigSource.STATIC_BROKER_CONFIG),
-                            "broker started with log.cleaner.delete.retention.ms=3600000: " + show(dr) + " synonyms " + dr.synonyms()
-                                    + ", expected 3600000 (STATIC_BROKER_CONFIG) with that synonym");
-                    check(offset(a, tp, OffsetSpec.earliest()) == 4 && offset(a, tp, OffsetSpec.latest()) == 10, when
-                            + ": earliest " + offset(a, tp, OffsetSpec.earliest()) + " latest " + offset(a, tp, OffsetSpec.latest()) + ", expected 4 and 10");
-                    try (KafkaConsumer<String, String> c2 = consumerFor(bs)) {
-                        expectRead(c2, tp, 0, 6, 4, "rs");
-                    }
-                    alter(a, t, set("retention.bytes", "123456789"), del("max.message.bytes"), set("delete.retention.ms", "5000"));
-                }
-                stop(p[0], true);
-                p[0] = spawn(bin, port, dir);
-                try (Admin a = adminFor(bs)) {
-                    Config c = describe(a, t, true);
-                    String when = "after SIGKILL";
-                    checkSynonyms(c, when);
-                    ConfigEntry dr = entry(c, "delete.retention.ms");
-                    check("5000".equals(dr.value()) && dr.source() == DYNAMIC && dr.synonyms().size() >= 2
-                                    && dr.synonyms().get(1).source() == ConfigSource.STATIC_BROKER_CONFIG && "3600000".equals(dr.synonyms().get(1).value()),
-                            when + ": " + show(dr) + " synonyms " + dr.synonyms() + ", expected 5000 (DYNAMIC_TOPIC_CONFIG) then the static 3600000");
-                    expect(c, "retention.bytes", "123456789", DYNAMIC, when);
-                    expect(c, "max.message.bytes", "1048588", DEFAULT, when);
-                    expect(c, "retention.ms", "7200000", DYNAMIC, when);
-                    check(offset(a, tp, OffsetSpec.latest()) == 10, when + ": latest " + offset(a, tp, OffsetSpec.latest()));
-                }
-            } finally {
-                if (p[0].isAlive()) stop(p[0], false);
-                try (Stream<Path> s = Files.walk(dir)) {
-                    s.sorted(Comparator.reverseOrder()).forEach(x -> x.toFile().delete());
-                }
-            }
-        });
     }
 }

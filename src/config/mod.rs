@@ -55,6 +55,18 @@ pub struct Config {
     pub auto_create_topics: bool,
     /// `socket.request.max.bytes`: the largest request frame accepted.
     pub socket_request_max_bytes: usize,
+    /// `max.connections`: connections beyond it are closed as soon as accepted.
+    pub max_connections: usize,
+    /// `max.connections.per.ip`: the same bound per client address.
+    pub max_connections_per_ip: usize,
+    /// `connections.max.idle.ms`: a connection with no request for this long is closed.
+    pub connections_max_idle_ms: u64,
+    /// `socket.request.read.timeout.ms` (weir's own): once a request's first byte has
+    /// arrived, the whole frame must arrive within this time, or the connection is closed.
+    pub request_read_timeout_ms: u64,
+    /// `queued.max.request.bytes`: request bytes held in memory by all connections
+    /// together; a connection waits (reads nothing more) until its frame fits.
+    pub queued_max_request_bytes: usize,
     /// Broker-level defaults for every topic's log.
     pub log: LogConfig,
     /// Consumer group settings (`group.*`).
@@ -87,6 +99,11 @@ impl Default for Config {
             num_partitions: 1,
             auto_create_topics: true,
             socket_request_max_bytes: 100 * 1024 * 1024,
+            max_connections: 10_000,
+            max_connections_per_ip: 10_000,
+            connections_max_idle_ms: 600_000,
+            request_read_timeout_ms: 30_000,
+            queued_max_request_bytes: 512 * 1024 * 1024,
             log: LogConfig::default(),
             group: crate::group::GroupConfig::default(),
             offsets_retention_ms: crate::group::DEFAULT_OFFSETS_RETENTION_MS,
@@ -140,6 +157,22 @@ impl Config {
             }
             "socket.request.max.bytes" => {
                 self.socket_request_max_bytes =
+                    parse_range(name, value, 1, i32::MAX as u64)? as usize
+            }
+            "max.connections" => {
+                self.max_connections = parse_range(name, value, 1, i32::MAX as u64)? as usize
+            }
+            "max.connections.per.ip" => {
+                self.max_connections_per_ip = parse_range(name, value, 1, i32::MAX as u64)? as usize
+            }
+            "connections.max.idle.ms" => {
+                self.connections_max_idle_ms = parse_range(name, value, 1, i64::MAX as u64)?
+            }
+            "socket.request.read.timeout.ms" => {
+                self.request_read_timeout_ms = parse_range(name, value, 1, i64::MAX as u64)?
+            }
+            "queued.max.request.bytes" => {
+                self.queued_max_request_bytes =
                     parse_range(name, value, 1, i32::MAX as u64)? as usize
             }
             "log.retention.check.interval.ms" => {
@@ -233,6 +266,26 @@ impl Config {
                 self.socket_request_max_bytes.to_string(),
             ),
             ("default.replication.factor".to_string(), "1".to_string()),
+            (
+                "max.connections".to_string(),
+                self.max_connections.to_string(),
+            ),
+            (
+                "max.connections.per.ip".to_string(),
+                self.max_connections_per_ip.to_string(),
+            ),
+            (
+                "connections.max.idle.ms".to_string(),
+                self.connections_max_idle_ms.to_string(),
+            ),
+            (
+                "socket.request.read.timeout.ms".to_string(),
+                self.request_read_timeout_ms.to_string(),
+            ),
+            (
+                "queued.max.request.bytes".to_string(),
+                self.queued_max_request_bytes.to_string(),
+            ),
             (
                 "offsets.retention.minutes".to_string(),
                 (self.offsets_retention_ms / 60_000).to_string(),

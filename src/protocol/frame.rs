@@ -5,8 +5,13 @@
 //! arrive (in steps of at most [`READ_CHUNK`]), so a peer that announces a large frame and
 //! sends nothing holds almost no memory.
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use bytes::{Bytes, BytesMut};
-use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncReadExt};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::{timeout, timeout_at, Instant};
 
 use super::ProtocolError;
 
@@ -23,32 +28,85 @@ pub enum FrameError {
     Protocol(#[from] ProtocolError),
     #[error("i/o: {0}")]
     Io(#[from] std::io::Error),
+    /// No request began within `connections.max.idle.ms`.
+    #[error("idle connection")]
+    Idle,
+    /// A request began but did not arrive whole within `socket.request.read.timeout.ms`.
+    #[error("request not received in time")]
+    Timeout,
 }
 
-/// Checks a frame's announced size.
-pub fn check_size(size: i32, max: usize) -> Result<usize, ProtocolError> {
-    if size <= 0 || size as usize > max {
-        return Err(ProtocolError::FrameSize(i64::from(size), max));
+/// The bounds on reading one request frame.
+#[derive(Debug, Clone)]
+pub struct FrameLimits {
+    /// `socket.request.max.bytes`.
+    pub max: usize,
+    /// `connections.max.idle.ms`: the longest wait for a request's first byte.
+    pub idle: Duration,
+    /// `socket.request.read.timeout.ms`: the longest a started frame may take to arrive
+    /// (after memory for it was granted).
+    pub partial: Duration,
+    /// `queued.max.request.bytes` shared by every connection: a frame's bytes are granted
+    /// before its body is read, and held until its response is written.
+    pub memory: Arc<Semaphore>,
+    /// The semaphore's total, so one frame never asks for more than exists.
+    pub memory_total: usize,
+}
+
+/// Reads one frame within `limits`: the permit returned holds the frame's share of the
+/// shared request memory until dropped.
+pub async fn read_frame_within<R: AsyncBufRead + Unpin>(
+    r: &mut R,
+    limits: &FrameLimits,
+) -> Result<(Bytes, OwnedSemaphorePermit), FrameError> {
+    match timeout(limits.idle, r.fill_buf()).await {
+        Err(_) => return Err(FrameError::Idle),
+        Ok(Ok([])) => return Err(FrameError::Closed),
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => return Err(e.into()),
     }
-    Ok(size as usize)
+    let deadline = Instant::now() + limits.partial;
+    let size = timeout_at(deadline, read_size(r))
+        .await
+        .map_err(|_| FrameError::Timeout)??
+        .ok_or(FrameError::Closed)?;
+    let size = check_size(size, limits.max)?;
+    // Waiting for memory is back-pressure, not the peer's slowness: the body's own deadline
+    // starts once granted.
+    let share = size.min(limits.memory_total).min(u32::MAX as usize) as u32;
+    let permit = limits
+        .memory
+        .clone()
+        .acquire_many_owned(share)
+        .await
+        .map_err(|_| FrameError::Closed)?;
+    let body = timeout(limits.partial, read_body(r, size))
+        .await
+        .map_err(|_| FrameError::Timeout)??;
+    Ok((body, permit))
 }
 
-/// Reads one frame body (without its size prefix).
-pub async fn read_frame<R: AsyncRead + Unpin>(r: &mut R, max: usize) -> Result<Bytes, FrameError> {
+/// Reads the 4-byte size; `None` if the peer closed before sending any of it.
+async fn read_size<R: AsyncRead + Unpin>(r: &mut R) -> Result<Option<i32>, FrameError> {
     let mut size = [0u8; 4];
     let mut got = 0;
     while got < 4 {
         let n = r.read(&mut size[got..]).await?;
         if n == 0 {
             return if got == 0 {
-                Err(FrameError::Closed)
+                Ok(None)
             } else {
                 Err(std::io::Error::from(std::io::ErrorKind::UnexpectedEof).into())
             };
         }
         got += n;
     }
-    let size = check_size(i32::from_be_bytes(size), max)?;
+    Ok(Some(i32::from_be_bytes(size)))
+}
+
+/// Reads a frame body of `size` bytes (already checked), growing the buffer only as bytes
+/// arrive.
+async fn read_body<R: AsyncRead + Unpin>(r: &mut R, size: usize) -> Result<Bytes, FrameError> {
     let mut buf = BytesMut::with_capacity(size.min(READ_CHUNK));
     while buf.len() < size {
         if buf.capacity() == buf.len() {
@@ -61,6 +119,21 @@ pub async fn read_frame<R: AsyncRead + Unpin>(r: &mut R, max: usize) -> Result<B
         }
     }
     Ok(buf.freeze())
+}
+
+/// Checks a frame's announced size.
+pub fn check_size(size: i32, max: usize) -> Result<usize, ProtocolError> {
+    if size <= 0 || size as usize > max {
+        return Err(ProtocolError::FrameSize(i64::from(size), max));
+    }
+    Ok(size as usize)
+}
+
+/// Reads one frame body (without its size prefix), with no time or memory bounds.
+pub async fn read_frame<R: AsyncRead + Unpin>(r: &mut R, max: usize) -> Result<Bytes, FrameError> {
+    let size = read_size(r).await?.ok_or(FrameError::Closed)?;
+    let size = check_size(size, max)?;
+    read_body(r, size).await
 }
 
 #[cfg(test)]

@@ -1,7 +1,9 @@
 //! One client connection: read a frame, dispatch it, write the response, strictly in order.
 //!
 //! A broken frame (bad size, truncated, unparseable header or body, unknown API key or
-//! unsupported version other than ApiVersions') closes this connection only.
+//! unsupported version other than ApiVersions') closes this connection only, and so do an
+//! idle connection and a frame that does not arrive in time ([`FrameLimits`]). A request's
+//! share of the broker's request memory is held until its response is written.
 //!
 //! Responses are encoded into one buffer the connection reuses (its capacity is kept between
 //! responses, up to [`KEEP_CAPACITY`]) and written straight to the socket: a fetched record
@@ -16,24 +18,30 @@ use tokio::net::TcpStream;
 
 use crate::broker::Broker;
 use crate::handlers;
-use crate::protocol::frame::{read_frame, FrameError};
+use crate::protocol::frame::{read_frame_within, FrameError, FrameLimits};
+use crate::server::listener::Slot;
 
 /// Response buffer capacity kept for the next response; a larger one is released.
 const KEEP_CAPACITY: usize = 8 * 1024 * 1024;
 const INITIAL_CAPACITY: usize = 64 * 1024;
 
-pub async fn run(broker: Arc<Broker>, stream: TcpStream, peer: SocketAddr) {
+pub async fn run(
+    broker: Arc<Broker>,
+    stream: TcpStream,
+    peer: SocketAddr,
+    limits: Arc<FrameLimits>,
+    _slot: Slot,
+) {
     let (read_half, mut writer) = stream.into_split();
     let mut reader = BufReader::with_capacity(64 * 1024, read_half);
     let mut out = BytesMut::with_capacity(INITIAL_CAPACITY);
-    let max = broker.config.socket_request_max_bytes;
     let client_host: Arc<str> = Arc::from(format!("/{}", peer.ip()));
     loop {
         let frame = tokio::select! {
             _ = broker.shutdown.cancelled() => break,
-            f = read_frame(&mut reader, max) => f,
+            f = read_frame_within(&mut reader, &limits) => f,
         };
-        let frame = match frame {
+        let (frame, _memory) = match frame {
             Ok(f) => f,
             Err(FrameError::Closed) => break,
             Err(e) => {
