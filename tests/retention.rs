@@ -199,6 +199,11 @@ async fn delete_records_moves_the_start_offset_durably() {
     assert_eq!(resp.topics[0].partitions[0].error_code, 3);
     let resp = c.send(&delete_records("nope", 0, 1), 2).await;
     assert_eq!(resp.topics[0].partitions[0].error_code, 3);
+    // As in Kafka, a topic whose policy lacks `delete` refuses it: POLICY_VIOLATION.
+    let compacted = [("cleanup.policy", "compact")];
+    assert_eq!(create_topic_with(&mut c, "kept", &compacted).await.0, 0);
+    let resp = c.send(&delete_records("kept", 0, 0), 2).await;
+    assert_eq!(resp.topics[0].partitions[0].error_code, 44);
     broker.shutdown().await;
 
     // The start offset survives a restart, though it lies inside a segment.

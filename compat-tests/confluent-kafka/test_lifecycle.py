@@ -17,8 +17,8 @@ import time
 import warnings
 from collections import namedtuple
 
-from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, KafkaError, KafkaException, Producer, \
-    TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, TIMESTAMP_LOG_APPEND_TIME, Consumer, KafkaError, \
+    KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import (AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource, ConfigSource,
                                    NewTopic, OffsetSpec, ResourceType)
 
@@ -27,9 +27,9 @@ import weir_compat as wc  # noqa: E402
 from weir_compat import unique  # noqa: E402
 
 DEBUG = os.environ.get("COMPAT_DEBUG", "")
-suite = wc.Suite("confluent-kafka", scenario_timeout=60, total_budget=330)
+suite = wc.Suite("confluent-kafka", scenario_timeout=60, total_budget=300)
 scenario = suite.scenario
-Rec = namedtuple("Rec", "offset key value headers")
+Rec = namedtuple("Rec", "offset key value headers timestamp")
 B = {}  # "broker": wc.Broker, "data": its data dir
 
 
@@ -160,15 +160,15 @@ def batch_codecs(topic, p=0):
 
 # ---------------------------------------------------------------- produce / consume
 def produce(topic, msgs, timeout=30, **pconf):
-    """msgs: dicts with value and optional key/headers. Returns [(KafkaError|None, offset)]."""
+    """msgs: dicts with value and optional key/headers/timestamp. Returns [(KafkaError|None, offset, timestamp)]."""
     p = Producer(conf(**{"linger.ms": 5, "message.timeout.ms": 15000, **pconf}))
     reports = [None] * len(msgs)
 
     def cb_for(i):
-        return lambda err, m: reports.__setitem__(i, (err, m.offset()))
+        return lambda err, m: reports.__setitem__(i, (err, m.offset(), m.timestamp()[1]))
 
     for i, m in enumerate(msgs):
-        kw = {k: m[k] for k in ("key", "headers") if k in m}
+        kw = {k: m[k] for k in ("key", "headers", "timestamp") if k in m}
         while True:
             try:
                 p.produce(topic, m["value"], on_delivery=cb_for(i), **kw)
@@ -181,11 +181,12 @@ def produce(topic, msgs, timeout=30, **pconf):
     return reports
 
 
-def produce_ok(topic, msgs, **pconf):
+def produce_ok(topic, msgs, with_ts=False, **pconf):
+    """The offsets (with_ts: (offset, timestamp)s) of msgs; fails on any delivery error."""
     reports = produce(topic, msgs, **pconf)
     errs = [r[0] for r in reports if r[0] is not None]
     assert not errs, f"{len(errs)} delivery errors, first: {errs[0]}"
-    return [o for _, o in reports]
+    return [(o, ts) if with_ts else o for _, o, ts in reports]
 
 
 def consumer(reset="error", group=None, **extra):
@@ -206,7 +207,7 @@ def read(topic, start, end=None, timeout=20, p=0):
             for m in c.consume(1000, 0.2):
                 e = m.error()
                 if e is None:
-                    got.append(Rec(m.offset(), m.key(), m.value(), m.headers()))
+                    got.append(Rec(m.offset(), m.key(), m.value(), m.headers(), m.timestamp()[1]))
                 elif e.code() == KafkaError._PARTITION_EOF:
                     if end is None or m.offset() >= end:
                         return got
@@ -240,7 +241,7 @@ def pad(prefix, i, size):
 
 # ---------------------------------------------------------------- 1. retention by time
 @scenario("retention.ms deletes expired closed segments and their files; the log start moves; "
-          "new records are readable", timeout=45)
+          "new records are readable", timeout=60)
 def s_retention_time():
     t = unique("lc-rtime")
     create_topic(t, {"retention.ms": "1500", "segment.ms": "300"})
@@ -257,8 +258,8 @@ def s_retention_time():
         state["off"] = offsets(t)
         state["bases"] = sorted(all_seg_bases(t))
         return state["off"] == (2000, 2000) and all(b >= 2000 for b in state["bases"])
-    ok = wc.wait_until(expired, 30, step=0.2)
-    assert ok, f"30s on: (earliest, latest) {state['off']}, segment files at bases {state['bases']} " \
+    ok = wc.wait_until(expired, 20, step=0.2)
+    assert ok, f"20s on: (earliest, latest) {state['off']}, segment files at bases {state['bases']} " \
                f"(want (2000, 2000), no segment file below 2000)"
     # New records, read by a consumer already waiting at the end (they expire 1.5 s on too).
     c = consumer(**{"enable.partition.eof": True})
@@ -283,7 +284,7 @@ def s_retention_time():
 
 # ---------------------------------------------------------------- 2. retention by size
 @scenario("retention.bytes deletes the oldest segments down to the limit; the newest records stay readable",
-          timeout=45)
+          timeout=60)
 def s_retention_size():
     t, limit, seg = unique("lc-rsize"), 20000, 4096
     create_topic(t, {"retention.bytes": str(limit), "segment.bytes": str(seg)})
@@ -295,11 +296,11 @@ def s_retention_size():
     def trimmed():
         state["off"], state["logs"] = offsets(t), seg_files(t)
         return state["off"][0] > 0 and sum(state["logs"].values()) <= limit + 2 * seg
-    ok = wc.wait_until(trimmed, 30, step=0.2)
+    ok = wc.wait_until(trimmed, 20, step=0.2)
     lo, hi = state["off"]
     logs = state["logs"]
     total = sum(logs.values())
-    assert ok, f"30s on: log start {lo}, .log files total {total} bytes in {len(logs)} segments " \
+    assert ok, f"20s on: log start {lo}, .log files total {total} bytes in {len(logs)} segments " \
                f"(want start > 0, total <= {limit + 2 * seg})"
     assert hi == 400, f"high watermark {hi}"
     assert lo == min(logs), f"log start {lo} is not the base offset of the oldest segment {min(logs)}"
@@ -314,7 +315,7 @@ def s_retention_size():
 
 # ---------------------------------------------------------------- 3. consumer below the log start
 @scenario("a consumer at an offset below the log start (committed 0, assigned at 0) resets per "
-          "auto.offset.reset", timeout=45)
+          "auto.offset.reset", timeout=60)
 def s_behind_start():
     t, group = unique("lc-behind"), unique("lc-grp")
     create_topic(t, {"segment.bytes": "4096"})
@@ -370,12 +371,12 @@ def s_behind_start():
         assert kind == "msg" and (m.offset(), m.value()) == (300, b"after"), f"latest: then got {kind} {m}"
     finally:
         c.close()
-    wc.ctx["mid_segment_start"] = (t, (120, 301))  # a log start inside a segment: checked after the restart
+    wc.ctx["mid_segment_start"] = (t, (120, 301))  # the log start DeleteRecords set: checked after the restart
 
 
 # ---------------------------------------------------------------- 4. DeleteRecords
 @scenario("delete_records moves the log start (and deletes whole segments below it); beyond the high "
-          "watermark is OFFSET_OUT_OF_RANGE; OFFSET_END empties the partition", timeout=45)
+          "watermark is OFFSET_OUT_OF_RANGE; OFFSET_END empties the partition", timeout=60)
 def s_delete_records():
     t = unique("lc-delrec")
     create_topic(t, {"segment.bytes": "2048"})
@@ -479,6 +480,10 @@ def s_config_roundtrip():
         f"after alter_configs {{retention.ms: 7200000}} (cleanup.policy override must be gone): {got}"
     inc_alter(t, [(SET, "segment.ms", "86400000"), (APP, CP, "compact"), (SET, "min.cleanable.dirty.ratio", "0.25")])
     want = cfg(t, RM, CP, "segment.ms", "min.cleanable.dirty.ratio")
+    assert {n: (sorted(v.split(",")), src) for n, (v, src) in want.items()} == {
+        n: ([v], "DYNAMIC_TOPIC_CONFIG") for n, v in ((RM, "7200000"), ("segment.ms", "86400000"),
+                                                       ("min.cleanable.dirty.ratio", "0.25"))} | {
+        CP: (["compact", "delete"], "DYNAMIC_TOPIC_CONFIG")}, f"before the restart: {want}"
     B["broker"].stop()
     B["broker"].start()
     state = {}
@@ -492,13 +497,14 @@ def s_config_roundtrip():
             return False
     ok = wc.wait_until(described, 30, step=0.3)
     assert ok and state["got"] == want, f"after a restart: {state['got']}, before it {want}"
-    if "mid_segment_start" in wc.ctx:  # DeleteRecords' log start (inside a segment) is kept too
+    if "mid_segment_start" in wc.ctx:  # the log start DeleteRecords set is kept too
         t, want = wc.ctx["mid_segment_start"]
         assert offsets(t) == want, f"after a restart, (earliest, latest) of {t}: {offsets(t)}, before it {want}"
 
 
 # ---------------------------------------------------------------- 6. live changes take effect
-@scenario("live config changes take effect without a restart (max.message.bytes, retention.ms)", timeout=45)
+@scenario("live config changes take effect without a restart (max.message.bytes, message.timestamp.before.max.ms, "
+          "message.timestamp.type, retention.ms)", timeout=60)
 def s_live_change():
     t = unique("lc-live")
     create_topic(t)
@@ -514,6 +520,30 @@ def s_live_change():
     assert big[0] is None, f"4000-byte record after raising max.message.bytes to 100000: {big[0]}"
     got = read(t, big[1], big[1] + 1)
     assert [(r.offset, len(r.value)) for r in got] == [(big[1], 4000)], f"read back {got[:1]}"
+    # message.timestamp.before.max.ms, then message.timestamp.type=LogAppendTime.
+    old_ts = int(time.time() * 1000) - 86400000
+    (r,) = produce(t, [{"value": b"old", "timestamp": old_ts}], **pc)
+    assert r[0] is None, f"a record a day old with the default message.timestamp.before.max.ms: {r[0]}"
+    inc_alter(t, [(SET, "message.timestamp.before.max.ms", "3600000")])
+    (r,) = produce(t, [{"value": b"old", "timestamp": old_ts}], **pc)
+    assert r[0] is not None and r[0].code() == KafkaError.INVALID_TIMESTAMP, \
+        f"a record a day old with message.timestamp.before.max.ms=3600000: {r[0] or 'accepted'}"
+    inc_alter(t, [(SET, "message.timestamp.type", "LogAppendTime")])
+    before = int(time.time() * 1000)
+    (r,) = produce(t, [{"value": b"lat", "timestamp": old_ts}], **pc)
+    assert r[0] is None, f"LogAppendTime (the broker's clock; the record's is not checked): {r[0]}"
+    c = consumer()
+    try:
+        c.assign([TopicPartition(t, 0, r[1])])
+        kind, m = first_message(c)
+        after = int(time.time() * 1000)
+        assert kind == "msg" and m.value() == b"lat" and m.timestamp()[0] == TIMESTAMP_LOG_APPEND_TIME and \
+            before - 1000 <= m.timestamp()[1] <= after + 1000, \
+            f"LogAppendTime record read back: {kind} {m.timestamp() if kind == 'msg' else m}, want " \
+            f"({TIMESTAMP_LOG_APPEND_TIME}, {before}..{after})"
+        assert r[2] == m.timestamp()[1], f"LogAppendTime: produce response time {r[2]}, record {m.timestamp()}"
+    finally:
+        c.close()
     # retention.ms lowered on a topic with data and closed segments.
     t = unique("lc-liveret")
     create_topic(t, {"segment.ms": "300"})
@@ -552,14 +582,14 @@ def compaction_scenario(codec):
                  "max.in.flight.requests.per.connection": 1}
         offs, state = [], {}
         for r in range(5):
-            offs += produce_ok(t, msgs[r * 2000:(r + 1) * 2000 if r < 4 else None], **pconf)
-            ok = wc.wait_until(lambda: state.update(b=seg_files(t)) or max(state["b"] or [0]) == len(offs), 10)
-            assert ok, f"round {r}: no new segment at {len(offs)} 10s on (segment.ms=300): {sorted(state['b'])}"
+            offs += produce_ok(t, msgs[r * 2000:(r + 1) * 2000 if r < 4 else None], with_ts=True, **pconf)
+            ok = wc.wait_until(lambda: state.update(b=seg_files(t)) or max(state["b"] or [0]) == len(offs), 5)
+            assert ok, f"round {r}: no new segment at {len(offs)} 5s on (segment.ms=300): {sorted(state['b'])}"
         hw = len(msgs)
-        assert offs == list(range(hw)), f"produced offsets {offs[:3]}..{offs[-3:]}"
-        latest = {}  # key -> (offset, value, headers) of the record written last
-        for o, m in zip(offs, msgs):
-            latest[m["key"]] = (o, m["value"], m.get("headers"))
+        assert [o for o, _ in offs] == list(range(hw)), f"produced offsets {offs[:3]}..{offs[-3:]}"
+        latest = {}  # key -> (offset, value, headers, timestamp) of the record written last
+        for (o, ts), m in zip(offs, msgs):
+            latest[m["key"]] = (o, m["value"], m.get("headers"), ts)
         live = {k: v for k, v in latest.items() if k not in DEAD}
 
         def compacted(no_tombstones):
@@ -567,24 +597,24 @@ def compaction_scenario(codec):
             recs = state["recs"]
             return len(recs) <= 3 * len(latest) and \
                 (not no_tombstones or not any(r.key in DEAD for r in recs))
-        ok = wc.wait_until(lambda: compacted(False), 25, step=0.3)
-        assert ok, f"{len(state['recs'])} of {hw} records left 25s on (want <= {3 * len(latest)})"
-        ok = wc.wait_until(lambda: compacted(True), 15, step=0.3)
+        ok = wc.wait_until(lambda: compacted(False), 20, step=0.3)
+        assert ok, f"{len(state['recs'])} of {hw} records left 20s on (want <= {3 * len(latest)})"
+        ok = wc.wait_until(lambda: compacted(True), 10, step=0.3)
         recs = state["recs"]
         dead = [(r.offset, r.key, r.value) for r in recs if r.key in DEAD]
-        assert ok, f"tombstoned keys still present 15s after compaction (delete.retention.ms=1000): {dead[:4]}"
+        assert ok, f"tombstoned keys still present 10s after compaction (delete.retention.ms=1000): {dead[:4]}"
         offsets_read = [r.offset for r in recs]
         assert all(a < b for a, b in zip(offsets_read, offsets_read[1:])), f"offsets not increasing: {offsets_read}"
         last = {}
         for r in recs:
-            last[r.key] = (r.offset, r.value, r.headers)
+            last[r.key] = (r.offset, r.value, r.headers, r.timestamp)
         assert set(last) == set(live), f"keys read {sorted(last)}, want {sorted(live)}"
         bad = {k: (last[k], live[k]) for k in live if last[k] != live[k]}
         assert not bad, f"latest record per key differs (read, written): {list(bad.items())[:2]}"
         assert offsets(t) == (0, hw), f"(earliest, latest) after compaction {offsets(t)}, want (0, {hw})"
         want = {0} if codec == "none" else {0, {"gzip": 1, "snappy": 2, "lz4": 3, "zstd": 4}[codec]}
         ok = wc.wait_until(lambda: state.update(c=batch_codecs(t)) or (state["c"] is not None and state["c"] <= want
-                                                                        and max(want) in state["c"]), 5)
+                                                                        and max(want) in state["c"]), 3)
         assert ok, f"codecs of the batches on disk {state['c']}, want {codec} ({max(want)}) among {sorted(want)}"
     return run
 
@@ -638,7 +668,7 @@ def s_create_configs():
 
 for _codec in ("none", "gzip", "snappy", "lz4", "zstd"):
     scenario(f"compaction ({_codec}): latest value and headers per key kept at their offsets, tombstones "
-             f"removed, high watermark unchanged", timeout=50)(compaction_scenario(_codec))
+             f"removed, high watermark unchanged", timeout=75)(compaction_scenario(_codec))
 
 
 def main():

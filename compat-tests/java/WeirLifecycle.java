@@ -1,23 +1,45 @@
 // Log-lifecycle scenarios for the stock Apache Kafka Java client (kafka-clients 4.1.1): topic
 // configs (DescribeConfigs, IncrementalAlterConfigs, CreateTopics with configs), a live config
-// change, DeleteRecords, retention by time and size, and compacted logs read back by the Java
+// change, DeleteRecords, retention by time, and compacted logs read back by the Java
 // consumer with every codec. Same PASS/FAIL lines, deadlines and run budget as WeirCompat.
 //
 // Usage: java -cp 'build/classes:libs/*' WeirLifecycle BOOTSTRAP [WEIR_BIN]
 // The broker at BOOTSTRAP must run with --override log.retention.check.interval.ms=200
 // --override log.cleaner.backoff.ms=200 (run.sh restarts it so) and no other log.* setting, so
-// every topic config not overridden has source DEFAULT_CONFIG. With WEIR_BIN, one more scenario
-// (WeirLifecycleRestart.java) runs a broker of its own to restart and kill it.
+// every topic config not overridden has source DEFAULT_CONFIG. More scenarios (timestamp configs,
+// DeleteRecords policy, retention.bytes, and with WEIR_BIN a broker of its own restarted and
+// killed) are in WeirLifecycleExtra.java, run after the ones here.
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.*;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Properties;
+import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
-import org.apache.kafka.clients.admin.*;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AlterConfigOp;
+import org.apache.kafka.clients.admin.AlterConfigsOptions;
+import org.apache.kafka.clients.admin.AlterConfigsResult;
+import org.apache.kafka.clients.admin.Config;
+import org.apache.kafka.clients.admin.ConfigEntry;
+import org.apache.kafka.clients.admin.CreateTopicsResult;
+import org.apache.kafka.clients.admin.DeletedRecords;
+import org.apache.kafka.clients.admin.DescribeConfigsOptions;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.admin.RecordsToDelete;
 import org.apache.kafka.clients.admin.ConfigEntry.ConfigSource;
 import org.apache.kafka.clients.admin.ConfigEntry.ConfigSynonym;
 import org.apache.kafka.clients.admin.ConfigEntry.ConfigType;
@@ -31,7 +53,10 @@ import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.KafkaFuture;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.config.ConfigResource;
-import org.apache.kafka.common.errors.*;
+import org.apache.kafka.common.errors.InvalidConfigurationException;
+import org.apache.kafka.common.errors.OffsetOutOfRangeException;
+import org.apache.kafka.common.errors.RecordTooLargeException;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.header.internals.RecordHeaders;
@@ -100,14 +125,18 @@ public class WeirLifecycle extends WeirCompat {
         return new KafkaProducer<>(p);
     }
 
-    /** No group: explicit assignment; auto.offset.reset=earliest. */
     static KafkaConsumer<String, String> consumerFor(String bs) {
+        return consumerFor(bs, "earliest");
+    }
+
+    /** No group: explicit assignment only. */
+    static KafkaConsumer<String, String> consumerFor(String bs, String offsetReset) {
         Properties p = common();
         p.put("bootstrap.servers", bs);
         p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
         p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
         p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-        p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, offsetReset);
         p.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, "200");
         p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "5000");
         return new KafkaConsumer<>(p);
@@ -231,6 +260,17 @@ public class WeirLifecycle extends WeirCompat {
             }
         }
         return ts;
+    }
+
+    /** One record to partition 0, waited for: its RecordMetadata, or what it failed with. */
+    static Object sendOne(KafkaProducer<String, String> p, String topic, Long ts, String value) {
+        try {
+            return p.send(new ProducerRecord<>(topic, 0, ts, "k", value)).get(CALL_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            return e.getCause();
+        } catch (Exception e) {
+            return e;
+        }
     }
 
     static void expectRead(KafkaConsumer<String, String> c, TopicPartition tp, long from, int n, long first, String tag) {
@@ -361,14 +401,9 @@ public class WeirLifecycle extends WeirCompat {
             List<Long> bigOffsets = new ArrayList<>();
             try (KafkaProducer<String, String> p = producerFor(bootstrap, null, Map.of(ProducerConfig.LINGER_MS_CONFIG, "0"))) {
                 Supplier<Throwable> sendBig = () -> {
-                    try {
-                        bigOffsets.add(p.send(new ProducerRecord<>(t, 0, "big", big)).get(CALL_TIMEOUT_MS, TimeUnit.MILLISECONDS).offset());
-                        return null;
-                    } catch (ExecutionException e) {
-                        return e.getCause();
-                    } catch (Exception e) {
-                        return e;
-                    }
+                    Object r = sendOne(p, t, null, big);
+                    if (r instanceof RecordMetadata md) bigOffsets.add(md.offset());
+                    return r instanceof Throwable e ? e : null;
                 };
                 check(sendBig.get() == null, "a 4000-byte record failed with the default max.message.bytes");
                 alter(admin, t, set("max.message.bytes", "1024"));
@@ -377,7 +412,9 @@ public class WeirLifecycle extends WeirCompat {
                         () -> "accepted at offsets " + bigOffsets);
                 check(last[0] instanceof RecordTooLargeException, "the 4000-byte record failed with " + describe(last[0])
                         + ", expected RecordTooLargeException");
-                long smallOff = p.send(new ProducerRecord<>(t, 0, "small", small)).get(CALL_TIMEOUT_MS, TimeUnit.MILLISECONDS).offset();
+                Object sr = sendOne(p, t, null, small);
+                check(sr instanceof RecordMetadata, "a 100-byte record under max.message.bytes=1024: " + (sr instanceof Throwable e ? describe(e) : sr));
+                long smallOff = ((RecordMetadata) sr).offset();
                 alter(admin, t, set("max.message.bytes", "8192"));
                 waitFor("the 4000-byte record accepted after SET max.message.bytes=8192", 5_000, () -> {
                     Throwable e = sendBig.get();
@@ -478,51 +515,13 @@ public class WeirLifecycle extends WeirCompat {
             }
         });
 
-        scenario("deleteRecords on a cleanup.policy=compact topic -> PolicyViolationException, the log start offset stays", () -> {
-            String t = topicName("delete-records-compact");
-            TopicPartition tp = new TopicPartition(t, 0);
-            createWith(admin, t, Map.of("cleanup.policy", "compact"));
-            produceN(bootstrap, t, 5, "drc", 0);
-            Throwable e = failure(deleteBefore(admin, tp, 3));
-            check(e instanceof PolicyViolationException, "deleteRecords before 3: " + (e == null ? "succeeded" : describe(e))
-                    + ", expected PolicyViolationException (Kafka deletes records only with delete in cleanup.policy)");
-            check(earliest(admin, tp) == 0, "earliest after the refused deleteRecords: " + earliest(admin, tp));
-        });
-
-        scenario("retention.bytes=50000 over five ~20 KB segments: the two oldest deleted (at least retention.bytes "
-                + "kept), never more", () -> {
-            String t = topicName("retention-bytes");
-            TopicPartition tp = new TopicPartition(t, 0);
-            createWith(admin, t, Map.of("retention.bytes", "50000", "segment.ms", "300"));
-            String pad = "p".repeat(1000);
-            for (int chunk = 0; chunk < 5; chunk++) {
-                produceN(bootstrap, t, 20, "rb", chunk * 20, pad); // one ~20.4 KB batch
-                if (chunk < 4) Thread.sleep(350); // past segment.ms: the next chunk goes to a new segment
-            }
-            long[] earliest = {0};
-            Cond atMost40 = () -> {
-                long e = earliest(admin, tp);
-                check(e <= 40, "listOffsets earliest " + e + ": retention.bytes=50000 left less than 50000 bytes (3 segments of ~20.4 KB remain at 40)");
-                earliest[0] = e;
-                return e == 40;
-            };
-            waitFor("listOffsets earliest == 40 (segments 0-19 and 20-39 deleted)", 10_000, atMost40, () -> "earliest " + earliest[0]);
-            long end = System.currentTimeMillis() + 1_000;
-            while (System.currentTimeMillis() < end) {
-                check(atMost40.get(), "earliest went back from 40 to " + earliest[0]);
-                Thread.sleep(100); // five retention checks that must not delete more
-            }
-            try (KafkaConsumer<String, String> c = consumerFor(bootstrap)) {
-                expectRead(c, tp, 0, 60, 40, "rb", pad);
-            }
-        });
-
-        if (args.length == 2) WeirLifecycleRestart.run(args[1]);
-
         for (String codec : List.of("none", "gzip", "snappy", "lz4", "zstd")) {
             scenario("compaction with " + codec + ": 10 keys x 1000 interleaved writes with headers + 2 tombstones, "
                     + "read by the consumer across gaps: latest value and headers per key, tombstones removed", () -> compaction(admin, codec));
         }
+
+        // More Kafka semantics than the scenarios above: WeirLifecycleExtra.java.
+        WeirLifecycleExtra.run(admin, args.length == 2 ? args[1] : null);
 
         admin.close(Duration.ofSeconds(5));
         System.exit(failed == 0 ? 0 : 1);
@@ -604,8 +603,11 @@ public class WeirLifecycle extends WeirCompat {
              KafkaProducer<String, String> ticker = producerFor(bootstrap, codec, Map.of(ProducerConfig.LINGER_MS_CONFIG, "0"))) {
             c.assign(List.of(tp));
             long deadline = System.currentTimeMillis() + 40_000;
+            List<ConsumerRecord<String, String>> recs;
             for (int read = 1; ; read++) {
-                List<ConsumerRecord<String, String>> recs = readToEnd(c, tp, 15_000);
+                long readStart = System.currentTimeMillis();
+                recs = readToEnd(c, tp, 15_000);
+                long readMs = System.currentTimeMillis() - readStart;
                 Map<String, Integer> count = new TreeMap<>();
                 Map<String, Long> lastSeen = new HashMap<>();
                 long prev = -1;
@@ -632,10 +634,11 @@ public class WeirLifecycle extends WeirCompat {
                     check(e.getValue().equals(lastSeen.get(e.getKey())), "read " + read + ": the latest write of " + e.getKey()
                             + " (offset " + e.getValue() + ") is missing; the last record of that key read is at " + lastSeen.get(e.getKey()));
                 }
+                // Kafka guarantees a reader sees the tombstone only if it reads to it within delete.retention.ms.
                 for (Map.Entry<String, Long> e : tombstones.entrySet()) {
                     Long seen = lastSeen.get(e.getKey());
-                    check(seen == null || seen.equals(e.getValue()), "read " + read + ": " + e.getKey() + " has a value at offset "
-                            + seen + " without its tombstone at offset " + e.getValue() + " (a deleted key came back)");
+                    check(readMs >= 1000 || seen == null || seen.equals(e.getValue()), "read " + read + " (" + readMs + " ms): " + e.getKey()
+                            + " has a value at offset " + seen + " without its tombstone at offset " + e.getValue() + " (a deleted key came back)");
                 }
                 int data = count.values().stream().mapToInt(Integer::intValue).sum();
                 boolean dedup = count.values().stream().allMatch(n -> n == 1);
@@ -656,6 +659,22 @@ public class WeirLifecycle extends WeirCompat {
                     latest.put("tick", off);
                 }
                 Thread.sleep(200); // between two full reads, bounded by the deadline above
+            }
+            long lso = earliest(admin, tp);
+            check(lso == 0, "listOffsets earliest " + lso + " after compaction, expected 0 (cleaning never moves the log start offset)");
+            // Fetching from inside a gap returns the next survivor, never OFFSET_OUT_OF_RANGE (no
+            // reset here). Only the 10 keys' survivors: older ticks may still be cleaned away.
+            try (KafkaConsumer<String, String> g = consumerFor(bootstrap, "none")) {
+                g.assign(List.of(tp));
+                long from = 0;
+                for (ConsumerRecord<String, String> survivor : recs) {
+                    if (survivor.offset() >= total) break;
+                    g.seek(tp, from);
+                    List<ConsumerRecord<String, String>> got = readAll(g, 1, 10_000);
+                    check(!got.isEmpty() && got.get(0).offset() == survivor.offset(), "seek(" + from + ") into a compacted gap: first record at "
+                            + (got.isEmpty() ? "none" : got.get(0).offset()) + ", expected the next survivor at " + survivor.offset());
+                    from = survivor.offset() + 1;
+                }
             }
         }
     }

@@ -64,6 +64,8 @@ pub enum LogError {
         "timestamp {timestamp} is out of the range message.timestamp.before/after.max.ms allow"
     )]
     InvalidTimestamp { timestamp: i64 },
+    #[error("records of {0} can not be deleted due to the configured policy")]
+    PolicyViolation(String),
     #[error("corrupt batch: {0}")]
     Corrupt(#[from] batch::BatchError),
     #[error("i/o error: {0}")]

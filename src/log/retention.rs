@@ -72,10 +72,14 @@ impl Partition {
     /// DeleteRecords: moves the log start offset up to `offset` (-1: the high watermark) and
     /// deletes the segments wholly below it. Returns the new log start offset. An offset
     /// above the high watermark is OFFSET_OUT_OF_RANGE; one below the current start changes
-    /// nothing.
+    /// nothing. Like Kafka, a partition whose `cleanup.policy` lacks `delete` refuses it
+    /// (POLICY_VIOLATION).
     pub fn delete_records(&self, offset: i64) -> Result<i64, LogError> {
         {
             let mut l = self.lock()?;
+            if !l.config.deletes() {
+                return Err(LogError::PolicyViolation(self.tp.to_string()));
+            }
             let hw = l.log_end_offset();
             let target = if offset == -1 { hw } else { offset };
             if target < 0 || target > hw {

@@ -21,6 +21,7 @@ pub const INVALID_REPLICATION_FACTOR: i16 = 38;
 pub const INVALID_REPLICA_ASSIGNMENT: i16 = 39;
 pub const INVALID_CONFIG: i16 = 40;
 pub const INVALID_REQUEST: i16 = 42;
+pub const POLICY_VIOLATION: i16 = 44;
 pub const OUT_OF_ORDER_SEQUENCE_NUMBER: i16 = 45;
 pub const INVALID_PRODUCER_EPOCH: i16 = 47;
 pub const TRANSACTIONAL_ID_AUTHORIZATION_FAILED: i16 = 53;
@@ -41,6 +42,7 @@ pub fn for_log_error(e: &LogError) -> i16 {
         LogError::Corrupt(_) => CORRUPT_MESSAGE,
         LogError::MessageTooLarge { .. } => MESSAGE_TOO_LARGE,
         LogError::InvalidTimestamp { .. } => INVALID_TIMESTAMP,
+        LogError::PolicyViolation(_) => POLICY_VIOLATION,
     }
 }
 pub const OFFSET_METADATA_TOO_LARGE: i16 = 12;
