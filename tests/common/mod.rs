@@ -146,16 +146,17 @@ pub fn batch_with_producer(
             headers: IndexMap::new(),
         })
         .collect();
+    encode(&records, compression)
+}
+
+/// Encodes records as RecordBatch v2 (one batch when offset - sequence is constant).
+fn encode(records: &[Record], compression: Compression) -> Bytes {
     let mut buf = BytesMut::new();
-    RecordBatchEncoder::encode(
-        &mut buf,
-        records.iter(),
-        &RecordEncodeOptions {
-            version: 2,
-            compression,
-        },
-    )
-    .unwrap();
+    let options = RecordEncodeOptions {
+        version: 2,
+        compression,
+    };
+    RecordBatchEncoder::encode(&mut buf, records.iter(), &options).unwrap();
     buf.freeze()
 }
 
@@ -282,17 +283,7 @@ pub fn keyed_batch(recs: &[TestRecord<'_>], compression: Compression, timestamp:
             }
         })
         .collect();
-    let mut buf = BytesMut::new();
-    RecordBatchEncoder::encode(
-        &mut buf,
-        records.iter(),
-        &RecordEncodeOptions {
-            version: 2,
-            compression,
-        },
-    )
-    .unwrap();
-    buf.freeze()
+    encode(&records, compression)
 }
 
 /// Creates a topic with config overrides; returns the error code and message.
