@@ -15,12 +15,16 @@ producing resumes.
 
 Scenarios (one PASS/FAIL line each; every failed check is listed in the FAIL detail):
 
-* `cleaner survives kill -9`: a compacted topic (lz4) with 50 keys. After every restart,
-  at the end once the cleaner has compacted the log, and again after a clean stop and
-  start, the whole log is read: offsets strictly increase, every record read was
-  acknowledged at exactly the offset it is read at, and the last record of every key is its
-  latest acknowledged (offset, value). Files a kill left (`*.cleaned`, `*.swap`,
-  `*.deleted`) are gone after the restart, and none is left after the clean restart.
+* `cleaner survives kill -9`: a compacted topic (lz4) with 50 keys: 45 written at random,
+  5 "cold" ones once every 5000 records, so that their latest records sit in old segments
+  the cleaner keeps rewriting. A kill that left a committed `*.swap` is followed by a
+  second kill of the restart as soon as its recovery starts completing that swap. After
+  every restart, at the end once the cleaner has compacted the log (at most 2 records per
+  key), and again after a clean stop and start, the whole log is read: offsets strictly
+  increase, every record read was acknowledged at exactly the offset it is read at, and the
+  last record of every key is its latest acknowledged (offset, value). Files a kill left
+  (`*.cleaned`, `*.swap`, `*.deleted`) are gone after the restart, and none is left after
+  the clean restart.
 * `retention survives kill -9`: a delete topic with retention.bytes=64 KiB. The log start
   offset (low watermark) never goes backward, neither across a restart nor compared with a
   value a client saw just before the kill; after every restart and at the end every offset
@@ -529,7 +533,7 @@ def scenario_cleaner(args):
             interrupted += bool(left)
             check_compacted(h, read_log(h.bootstrap, topic).recs, feeder.snapshot(), f"after kill {k + 1}")
             feeder.resume()
-        remaining = feeder.finish(60)
+        remaining = feeder.finish(30)
         acked, failures = feeder.snapshot(), list(feeder.failures)
         log(f"produced {feeder.sent}, acked {len(acked)}, failed {len(failures)}, unflushed {remaining}; "
             f"{interrupted} of {args.kills} kills left cleaner files behind; "
@@ -560,7 +564,8 @@ def scenario_cleaner(args):
         traceback.print_exc(file=sys.stderr)
         if feeder is not None and feeder.fatal():
             h.fail(f"the producer failed fatally: {feeder.fatal()[0]}")
-        h.fail(f"scenario did not complete: {e!r}")
+        cause = f" (caused by {e.__cause__!r})" if e.__cause__ is not None else ""
+        h.fail(f"scenario did not complete: {e!r}{cause}")
     finally:
         if feeder is not None:
             feeder._stop.set()
@@ -664,7 +669,7 @@ def scenario_retention(args):
             note_low(f"after the read after restart {k + 1}", r.lo_after)
             check_retained(h, r, {o: v for v, (_, o) in feeder.snapshot().items()}, f"after kill {k + 1}")
             feeder.resume()
-        remaining = feeder.finish(60)
+        remaining = feeder.finish(30)
         acked, failures = feeder.snapshot(), list(feeder.failures)
         log(f"produced {feeder.sent}, acked {len(acked)}, failed {len(failures)}, unflushed {remaining}; "
             f"lows {lows}")
@@ -698,7 +703,8 @@ def scenario_retention(args):
         traceback.print_exc(file=sys.stderr)
         if feeder is not None and feeder.fatal():
             h.fail(f"the producer failed fatally: {feeder.fatal()[0]}")
-        h.fail(f"scenario did not complete: {e!r}")
+        cause = f" (caused by {e.__cause__!r})" if e.__cause__ is not None else ""
+        h.fail(f"scenario did not complete: {e!r}{cause}")
     finally:
         if feeder is not None:
             feeder._stop.set()
@@ -712,8 +718,8 @@ def main():
     ap.add_argument("--work", required=True)
     ap.add_argument("--kills", type=int, default=5)
     ap.add_argument("--rate", type=int, default=3000, help="records produced per second")
-    ap.add_argument("--kill-phase", type=float, default=60, help="seconds a scenario may spend killing")
-    ap.add_argument("--scenario-budget", type=float, default=150,
+    ap.add_argument("--kill-phase", type=float, default=45, help="seconds a scenario may spend killing")
+    ap.add_argument("--scenario-budget", type=float, default=100,
                     help="seconds after which a scenario counts as hung")
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--only", choices=["cleaner", "retention"], default=None)

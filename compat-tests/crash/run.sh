@@ -2,6 +2,8 @@
 # Crash test: 100,000 messages produced with acks=all by confluent-kafka (librdkafka) while
 # the broker is killed with SIGKILL and restarted at least 5 times; every acknowledged
 # message must be read back exactly once, at its acknowledged offset, with no offset gaps.
+# Then lifecycle_crash.py: the log cleaner and retention under kill -9 (kills timed on the
+# cleaner's and retention's file renames); see its docstring.
 export CLIENT_NAME=crash
 HERE="$(cd "$(dirname "$0")" && pwd)"
 . "$HERE/../lib.sh"
