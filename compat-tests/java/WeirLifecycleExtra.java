@@ -182,10 +182,11 @@ public class WeirLifecycleExtra extends WeirLifecycle {
             Path dir = Files.createTempDirectory("weir-lifecycle-java-");
             int port = freePort();
             String bs = "127.0.0.1:" + port;
-            Process[] p = {spawn(bin, port, dir)};
+            Process[] p = {null};
             String t = topicName("restart");
             TopicPartition tp = new TopicPartition(t, 0);
             try {
+                p[0] = spawn(bin, port, dir);
                 try (Admin a = adminFor(bs)) {
                     createWith(a, t, Map.of(
                             "retention.ms", "7200000", "cleanup.policy", "compact,delete"));
@@ -234,7 +235,7 @@ public class WeirLifecycleExtra extends WeirLifecycle {
                     check(latest(a, tp) == 10, when + ": latest " + latest(a, tp));
                 }
             } finally {
-                if (p[0].isAlive()) stop(p[0], false);
+                if (p[0] != null && p[0].isAlive()) stop(p[0], false);
                 try (Stream<Path> s = Files.walk(dir)) {
                     s.sorted(Comparator.reverseOrder()).forEach(x -> x.toFile().delete());
                 }
