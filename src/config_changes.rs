@@ -7,6 +7,8 @@
 
 use std::collections::{BTreeMap, HashSet};
 
+use kafka_protocol::protocol::StrBytes;
+
 use crate::broker::Broker;
 use crate::config::{topic_config, ConfigType};
 use crate::protocol::error_code as ec;
@@ -156,7 +158,7 @@ pub fn alter(
         .config_changes
         .lock()
         .map_err(|_| error(ec::UNKNOWN_SERVER_ERROR, "config change lock poisoned"))?;
-    let Some(meta) = broker.metadata.topic(resource_name) else {
+    let Some(mut meta) = broker.metadata.topic(resource_name) else {
         return Err(error(
             ec::UNKNOWN_TOPIC_OR_PARTITION,
             format!("Topic {resource_name} does not exist"),
@@ -178,7 +180,32 @@ pub fn alter(
             }
             out
         }
-        Change::Incremental(ops) => apply_incremental(broker, meta.configs, ops)?,
+        Change::Incremental(ops) => {
+            apply_incremental(broker, std::mem::take(&mut meta.configs), ops)?
+        }
     };
-    topics::set_configs(broker, resource_name, overrides, validate_only)
+    topics::set_configs(broker, meta, overrides, validate_only)
+}
+
+/// One resource's outcome: (type, name, error code, error message), as both responses
+/// carry it.
+pub type Outcome = (i8, StrBytes, i16, Option<StrBytes>);
+
+/// Applies each resource's change on its own (off the async workers: it persists), in
+/// request order.
+pub fn alter_each(
+    broker: &Broker,
+    resources: impl Iterator<Item = (i8, StrBytes, Change)>,
+    validate_only: bool,
+) -> Vec<Outcome> {
+    tokio::task::block_in_place(|| {
+        resources
+            .map(|(kind, name, change)| {
+                match alter(broker, kind, name.as_str(), change, validate_only) {
+                    Ok(()) => (kind, name, ec::NONE, None),
+                    Err(e) => (kind, name, e.code, Some(StrBytes::from_string(e.message))),
+                }
+            })
+            .collect()
+    })
 }

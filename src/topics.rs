@@ -276,16 +276,10 @@ pub fn configs_in_force(
 /// under [`Broker::config_changes`] so concurrent changes are not lost.
 pub fn set_configs(
     broker: &Broker,
-    name: &str,
+    mut meta: TopicMeta,
     overrides: BTreeMap<String, String>,
     validate_only: bool,
 ) -> Result<(), TopicError> {
-    let Some(mut meta) = broker.metadata.topic(name) else {
-        return Err(TopicError::new(
-            ec::UNKNOWN_TOPIC_OR_PARTITION,
-            format!("Topic {name} does not exist"),
-        ));
-    };
     let log_config: LogConfig = broker
         .config
         .log
@@ -295,13 +289,13 @@ pub fn set_configs(
         return Ok(());
     }
     meta.configs = overrides;
-    let partitions = meta.partitions;
+    let (name, partitions) = (meta.name.clone(), meta.partitions);
     broker
         .metadata
         .put_topic(meta)
         .map_err(|e| TopicError::new(ec::UNKNOWN_SERVER_ERROR, e.to_string()))?;
     for p in 0..partitions {
-        if let Some(log) = broker.logs.get(&TopicPartition::new(name, p)) {
+        if let Some(log) = broker.logs.get(&TopicPartition::new(name.as_str(), p)) {
             log.set_config(log_config.clone());
         }
     }

@@ -25,6 +25,7 @@
 //! `*.cleaned` files (no commit) are removed. So after a crash the log holds either every
 //! old segment or the cleaned one, never a mix.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, RandomState};
 use std::io::{self, BufWriter, Write};
@@ -36,7 +37,7 @@ use memmap2::Mmap;
 use super::batch::{self, BatchHeader, HEADER_LEN};
 use super::compression;
 use super::partition::{LogError, Partition};
-use super::record::parse_records;
+use super::record::{parse_records, RecordView};
 use super::segment::{self, file_name, Segment};
 
 /// The most a single batch may decompress to in the cleaner; larger batches are kept whole.
@@ -103,22 +104,26 @@ impl KeyHasher {
     }
 }
 
-/// The records section of a batch, decompressed (bounded).
-fn records_of(raw: &[u8], h: &BatchHeader) -> Option<Vec<u8>> {
-    compression::decompress(h.codec(), &raw[HEADER_LEN..], MAX_DECOMPRESSED_BATCH).ok()
+/// The records section of a batch: borrowed when uncompressed, else decompressed (bounded).
+fn records_of<'a>(raw: &'a [u8], h: &BatchHeader) -> Option<Cow<'a, [u8]>> {
+    let records = &raw[HEADER_LEN..];
+    if h.codec() == compression::NONE {
+        return Some(Cow::Borrowed(records));
+    }
+    compression::decompress(h.codec(), records, MAX_DECOMPRESSED_BATCH)
+        .ok()
+        .map(Cow::Owned)
 }
 
-/// Rebuilds `raw` keeping only the records at `keep` (indexes into its records). Returns
-/// `None` when the batch should be dropped entirely.
+/// Rebuilds `raw` keeping only the records at `keep` (indexes into `views`, its parsed
+/// records). Returns `None` when the batch should be dropped entirely.
 fn rebuild(
     raw: &[u8],
     h: &BatchHeader,
-    records: &[u8],
+    views: &[RecordView<'_>],
     keep: &[usize],
     keep_empty: bool,
 ) -> io::Result<Option<Vec<u8>>> {
-    let views = parse_records(records, h.record_count)
-        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
     if keep.is_empty() && !keep_empty {
         return Ok(None);
     }
@@ -135,6 +140,8 @@ fn rebuild(
         // An empty batch is written uncompressed, as Kafka does.
         attributes &= !0x07;
         Vec::new()
+    } else if h.codec() == compression::NONE {
+        plain
     } else {
         let xerial = h.codec() == compression::SNAPPY && compression::is_xerial(&raw[HEADER_LEN..]);
         compression::compress(h.codec(), &plain, xerial)?
@@ -225,7 +232,7 @@ impl Plan<'_> {
             return Filtered::Unchanged;
         }
         let keep_empty = self.producer_last.contains(&(h.producer_id, h.base_offset));
-        match rebuild(raw, h, &records, &keep, keep_empty) {
+        match rebuild(raw, h, &views, &keep, keep_empty) {
             Ok(Some(bytes)) => Filtered::Rewritten { bytes, removed },
             Ok(None) => Filtered::Dropped { removed },
             Err(_) => Filtered::Unchanged,
@@ -240,8 +247,7 @@ fn swap_name(base: i64, end: i64) -> String {
 
 fn parse_swap_name(name: &str) -> Option<(i64, i64)> {
     let (base, end) = name.strip_suffix(".swap")?.split_once('-')?;
-    let ok = |d: &str| d.len() == 20 && d.bytes().all(|b| b.is_ascii_digit());
-    (ok(base) && ok(end)).then(|| Some((base.parse().ok()?, end.parse().ok()?)))?
+    Some((segment::parse_base(base)?, segment::parse_base(end)?))
 }
 
 /// Finishes a committed swap: the old segments of `[base, end)` out, the swap in as
@@ -266,8 +272,8 @@ fn complete_swap(dir: &Path, base: i64, end: i64) -> io::Result<()> {
 }
 
 /// Completes every committed swap in a partition directory (at open, before segments are
-/// listed). Returns whether there was any.
-pub fn complete_swaps(dir: &Path) -> io::Result<bool> {
+/// listed).
+pub fn complete_swaps(dir: &Path) -> io::Result<()> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir(dir)? {
         if let Some(group) = parse_swap_name(&entry?.file_name().to_string_lossy()) {
@@ -278,7 +284,7 @@ pub fn complete_swaps(dir: &Path) -> io::Result<bool> {
         tracing::warn!(dir = %dir.display(), base, end, "completing an interrupted log cleaning swap");
         complete_swap(dir, base, end)?;
     }
-    Ok(!found.is_empty())
+    Ok(())
 }
 
 /// Limits of one pass.
@@ -414,7 +420,7 @@ impl Partition {
             i = j;
         }
         if let Ok(mut l) = self.lock() {
-            l.cleaner = super::cleaner::CleanerState {
+            l.cleaner = CleanerState {
                 first_dirty: map_end,
                 tombstone_due_ms: tombstone_due,
             };

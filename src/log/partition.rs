@@ -173,23 +173,29 @@ impl Partition {
         now_ms: i64,
     ) -> io::Result<Self> {
         std::fs::create_dir_all(&dir)?;
+        // A cleaning pass that reached its commit point is completed first; one that did not
+        // is discarded below with its `.cleaned` file.
+        super::cleaner::complete_swaps(&dir)?;
         let mut bases = Vec::new();
+        let mut indexes = Vec::new();
         for entry in std::fs::read_dir(&dir)? {
             let entry = entry?;
             let name = entry.file_name();
             let name = name.to_string_lossy();
             if let Some(base) = segment::parse_log_file_name(&name) {
                 bases.push(base);
+            } else if let Some(base) = segment::parse_index_file_name(&name) {
+                indexes.push((base, entry.path()));
             } else if name.ends_with(".deleted") || name.ends_with(".cleaned") {
                 std::fs::remove_file(entry.path())?;
             }
         }
-        // A cleaning pass that reached its commit point is completed; one that did not is
-        // gone (its `.cleaned` files above).
-        if super::cleaner::complete_swaps(&dir)? {
-            bases = segment::list_bases(&dir)?;
+        // Index files whose `.log` is gone: a deletion interrupted between the renames.
+        for (base, path) in indexes {
+            if !bases.contains(&base) {
+                std::fs::remove_file(path)?;
+            }
         }
-        segment::remove_orphan_indexes(&dir, &bases)?;
         bases.sort_unstable();
         let mut producers = ProducerStateTable::default();
         let mut segments = Vec::with_capacity(bases.len().max(1));
@@ -331,11 +337,6 @@ impl Partition {
         drop(guard);
         self.appended.notify_waiters();
         Ok(info)
-    }
-
-    /// The topic's settings in force for this partition.
-    pub fn config(&self) -> Result<LogConfig, LogError> {
-        Ok(self.lock()?.config.clone())
     }
 
     /// Applies changed topic settings; they take effect from the next append, read or

@@ -28,7 +28,11 @@ pub fn file_name(base_offset: i64, suffix: &str) -> String {
 
 /// Parses `<20 digits>.log` back into a base offset.
 pub fn parse_log_file_name(name: &str) -> Option<i64> {
-    let digits = name.strip_suffix(".log")?;
+    parse_base(name.strip_suffix(".log")?)
+}
+
+/// The base offset in a segment file name's 20 digits.
+pub(super) fn parse_base(digits: &str) -> Option<i64> {
     if digits.len() != 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
@@ -46,23 +50,12 @@ pub fn list_bases(dir: &Path) -> io::Result<Vec<i64>> {
     Ok(bases)
 }
 
-/// Removes `.index` / `.timeindex` files whose `.log` is gone (a deletion interrupted after
-/// its indexes were renamed but before its log was).
-pub fn remove_orphan_indexes(dir: &Path, bases: &[i64]) -> io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        let digits = name
-            .strip_suffix(".index")
-            .or_else(|| name.strip_suffix(".timeindex"));
-        if let Some(base) = digits.and_then(|d| parse_log_file_name(&format!("{d}.log"))) {
-            if !bases.contains(&base) {
-                std::fs::remove_file(entry.path())?;
-            }
-        }
-    }
-    Ok(())
+/// Parses `<20 digits>.index` or `<20 digits>.timeindex` back into a base offset.
+pub fn parse_index_file_name(name: &str) -> Option<i64> {
+    parse_base(
+        name.strip_suffix(".index")
+            .or_else(|| name.strip_suffix(".timeindex"))?,
+    )
 }
 
 /// fsyncs a directory, making renames and creations in it durable.
