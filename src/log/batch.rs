@@ -208,22 +208,30 @@ pub fn split_batches(mut records: Bytes) -> Result<Vec<(Bytes, BatchHeader)>, Ba
 
 /// The offset and timestamp of the first record in `batch` (a whole stored batch with header
 /// `h`) whose timestamp is >= `ts`. With LogAppendTime every record carries the batch's max
-/// timestamp. If the records cannot be decoded, the batch's base offset and max timestamp.
-pub fn first_record_at_or_after(batch: Bytes, h: &BatchHeader, ts: i64) -> (i64, i64) {
+/// timestamp. If the records cannot be decoded (or would decompress beyond
+/// [`MAX_DECOMPRESSED_BATCH`](super::record::MAX_DECOMPRESSED_BATCH)), the batch's base offset
+/// and max timestamp.
+pub fn first_record_at_or_after(batch: &[u8], h: &BatchHeader, ts: i64) -> (i64, i64) {
     let fallback = (h.base_offset, h.max_timestamp);
     if h.attributes & TIMESTAMP_TYPE_BIT != 0 {
         return fallback;
     }
-    let mut buf = batch;
-    match kafka_protocol::records::RecordBatchDecoder::decode(&mut buf) {
-        Ok(set) => set
-            .records
-            .iter()
-            .find(|r| r.timestamp >= ts)
-            .map(|r| (r.offset, r.timestamp))
-            .unwrap_or(fallback),
-        Err(_) => fallback,
-    }
+    let Some(records) = super::record::records_of(batch, h) else {
+        return fallback;
+    };
+    let Ok(views) = super::record::parse_records(&records, h.record_count) else {
+        return fallback;
+    };
+    views
+        .iter()
+        .map(|r| {
+            (
+                h.base_offset + i64::from(r.offset_delta),
+                h.base_timestamp.saturating_add(r.timestamp_delta),
+            )
+        })
+        .find(|(_, t)| *t >= ts)
+        .unwrap_or(fallback)
 }
 
 /// The header a validated batch gets in the log: `base_offset` set, partition leader epoch 0,

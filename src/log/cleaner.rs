@@ -25,7 +25,6 @@
 //! `*.cleaned` files (no commit) are removed. So after a crash the log holds either every
 //! old segment or the cleaned one, never a mix.
 
-use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, RandomState};
 use std::io::{self, BufWriter, Write};
@@ -37,11 +36,8 @@ use memmap2::Mmap;
 use super::batch::{self, BatchHeader, HEADER_LEN};
 use super::compression;
 use super::partition::{LogError, Partition};
-use super::record::{parse_records, RecordView};
+use super::record::{parse_records, records_of, RecordView};
 use super::segment::{self, file_name, Segment};
-
-/// The most a single batch may decompress to in the cleaner; larger batches are kept whole.
-pub const MAX_DECOMPRESSED_BATCH: usize = 64 * 1024 * 1024;
 
 /// A partition's cleaning progress, in memory: after a restart everything counts as dirty
 /// and the first pass re-derives it.
@@ -102,17 +98,6 @@ impl KeyHasher {
     fn hash(&self, key: &[u8]) -> u128 {
         (u128::from(self.0.hash_one(key)) << 64) | u128::from(self.1.hash_one(key))
     }
-}
-
-/// The records section of a batch: borrowed when uncompressed, else decompressed (bounded).
-fn records_of<'a>(raw: &'a [u8], h: &BatchHeader) -> Option<Cow<'a, [u8]>> {
-    let records = &raw[HEADER_LEN..];
-    if h.codec() == compression::NONE {
-        return Some(Cow::Borrowed(records));
-    }
-    compression::decompress(h.codec(), records, MAX_DECOMPRESSED_BATCH)
-        .ok()
-        .map(Cow::Owned)
 }
 
 /// Rebuilds `raw` keeping only the records at `keep` (indexes into `views`, its parsed

@@ -8,8 +8,10 @@
 //! largest timestamp seen so far in the segment and the base offset of the batch holding it.
 //! Timestamps strictly increase.
 //!
-//! While a segment is active its index files are preallocated to `segment.index.bytes` (rounded
-//! down to whole entries) and mapped; unused space is zero. When the segment is rolled or the
+//! While a segment is active its index files are sized to `segment.index.bytes` (rounded down to
+//! whole entries; sparse, so unused space is zero and costs no blocks) and mapped read-only.
+//! Entries are written with `pwrite`, never through the map: a write into a sparse file on a
+//! full disk then fails with ENOSPC instead of raising SIGBUS. When the segment is rolled or the
 //! broker shuts down cleanly, the files are trimmed to their entries. After a crash the active
 //! segment's indexes are rebuilt from the log, so trailing zeros are never trusted.
 
@@ -17,9 +19,10 @@
 
 use std::fs::{File, OpenOptions};
 use std::io;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-use memmap2::MmapMut;
+use memmap2::Mmap;
 
 /// A fixed-width entry format for [`Index`].
 pub trait Entry: Copy {
@@ -88,7 +91,7 @@ pub struct Index<E: Entry> {
     path: PathBuf,
     file: File,
     /// `None` once trimmed and read-only-sized with zero entries (nothing to map).
-    mmap: Option<MmapMut>,
+    mmap: Option<Mmap>,
     entries: usize,
     capacity: usize,
     _entry: std::marker::PhantomData<E>,
@@ -158,8 +161,9 @@ impl<E: Entry> Index<E> {
         } else {
             // SAFETY: the file is owned by this index and only ever resized by it (after the
             // map is dropped in `trim`); other processes do not touch the data directory while
-            // the broker runs. Reads and writes go through bounds-checked slices of the map.
-            Some(unsafe { MmapMut::map_mut(&self.file)? })
+            // the broker runs. Reads go through bounds-checked slices of the map, below the
+            // file's length; writes go through the file (the page cache keeps them coherent).
+            Some(unsafe { Mmap::map(&self.file)? })
         };
         Ok(())
     }
@@ -189,17 +193,53 @@ impl<E: Entry> Index<E> {
         self.entries.checked_sub(1).map(|i| self.entry(i))
     }
 
-    /// Appends an entry. Entries that are not beyond the last key, or beyond the capacity, are
-    /// skipped (the index is sparse; a missing entry only costs a longer scan).
-    pub fn append(&mut self, e: E) {
-        if self.is_full() || self.last().is_some_and(|l| e.key() <= l.key()) {
-            return;
+    /// Appends an entry; `Ok(true)` if it was written. Entries that are not beyond the last
+    /// key, or beyond the capacity, are skipped (the index is sparse; a missing entry only
+    /// costs a longer scan). On a write error (a full disk) the index is unchanged.
+    pub fn append(&mut self, e: E) -> io::Result<bool> {
+        if self.is_full() || self.mmap.is_none() || self.last().is_some_and(|l| e.key() <= l.key())
+        {
+            return Ok(false);
         }
-        if let Some(m) = self.mmap.as_mut() {
-            let i = self.entries;
-            e.write(&mut m[i * E::SIZE..(i + 1) * E::SIZE]);
-            self.entries += 1;
+        let mut buf = [0u8; 16];
+        e.write(&mut buf[..E::SIZE]);
+        self.file
+            .write_all_at(&buf[..E::SIZE], (self.entries * E::SIZE) as u64)?;
+        self.entries += 1;
+        Ok(true)
+    }
+
+    /// Appends entries in one write (rebuilding an index from its log), with
+    /// [`append`](Self::append)'s skipping rules.
+    pub fn append_all(&mut self, entries: impl IntoIterator<Item = E>) -> io::Result<()> {
+        if self.mmap.is_none() {
+            return Ok(());
         }
+        let mut buf = Vec::new();
+        let mut last = self.last().map(|l| l.key());
+        let room = self.capacity - self.entries;
+        for e in entries {
+            if buf.len() / E::SIZE >= room {
+                break;
+            }
+            if last.is_some_and(|l| e.key() <= l) {
+                continue;
+            }
+            let at = buf.len();
+            buf.resize(at + E::SIZE, 0);
+            e.write(&mut buf[at..]);
+            last = Some(e.key());
+        }
+        self.file
+            .write_all_at(&buf, (self.entries * E::SIZE) as u64)?;
+        self.entries += buf.len() / E::SIZE;
+        Ok(())
+    }
+
+    /// Forgets the last entry (undoes an [`append`](Self::append) whose segment write is
+    /// abandoned). The bytes stay in the file past `len()` and are overwritten or trimmed.
+    pub fn remove_last(&mut self) {
+        self.entries = self.entries.saturating_sub(1);
     }
 
     /// The last entry whose key is <= `key`, if any.
@@ -216,12 +256,9 @@ impl<E: Entry> Index<E> {
         lo.checked_sub(1).map(|i| self.entry(i))
     }
 
-    /// Flushes the map to disk.
+    /// Makes the written entries durable.
     pub fn flush(&self) -> io::Result<()> {
-        match &self.mmap {
-            Some(m) => m.flush(),
-            None => Ok(()),
-        }
+        self.file.sync_data()
     }
 
     /// Flushes and shrinks the file to exactly its entries (on roll and clean shutdown).
@@ -246,16 +283,20 @@ mod tests {
         let mut idx = OffsetIndex::create(&p, 1024).unwrap();
         assert_eq!(idx.floor(5), None);
         for (o, pos) in [(0u32, 0u32), (10, 4096), (20, 8192)] {
-            idx.append(OffsetEntry {
-                relative_offset: o,
-                position: pos,
-            });
+            assert!(idx
+                .append(OffsetEntry {
+                    relative_offset: o,
+                    position: pos,
+                })
+                .unwrap());
         }
         // Not increasing: skipped.
-        idx.append(OffsetEntry {
-            relative_offset: 20,
-            position: 9000,
-        });
+        assert!(!idx
+            .append(OffsetEntry {
+                relative_offset: 20,
+                position: 9000,
+            })
+            .unwrap());
         assert_eq!(idx.len(), 3);
         assert_eq!(idx.floor(0).unwrap().position, 0);
         assert_eq!(idx.floor(9).unwrap().position, 0);
@@ -292,20 +333,35 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("0.timeindex");
         let mut idx = TimeIndex::create(&p, 24).unwrap();
-        idx.append(TimeEntry {
-            timestamp: 100,
-            relative_offset: 0,
-        });
-        idx.append(TimeEntry {
-            timestamp: 200,
-            relative_offset: 5,
-        });
-        idx.append(TimeEntry {
-            timestamp: 300,
-            relative_offset: 9,
-        });
+        let t = |timestamp, relative_offset| TimeEntry {
+            timestamp,
+            relative_offset,
+        };
+        assert!(idx.append(t(100, 0)).unwrap());
+        assert!(idx.append(t(200, 5)).unwrap());
+        assert!(!idx.append(t(300, 9)).unwrap());
         assert!(idx.is_full());
         assert_eq!(idx.len(), 2);
         assert_eq!(idx.floor(150).unwrap().relative_offset, 0);
+        // Written through the file, read through the map.
+        let on_disk = std::fs::read(&p).unwrap();
+        assert_eq!(&on_disk[12..20], &200i64.to_be_bytes());
+    }
+
+    #[test]
+    fn append_all_skips_like_append() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("0.index");
+        let mut idx = OffsetIndex::create(&p, 24).unwrap();
+        let e = |o: u32| OffsetEntry {
+            relative_offset: o,
+            position: o * 10,
+        };
+        idx.append_all([e(1), e(1), e(0), e(5), e(7), e(9)])
+            .unwrap();
+        assert_eq!(idx.len(), 3);
+        assert_eq!(idx.last(), Some(e(7)));
+        idx.remove_last();
+        assert_eq!(idx.last(), Some(e(5)));
     }
 }

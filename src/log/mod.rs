@@ -62,7 +62,9 @@ impl LogManager {
         Ok(map.entry(tp).or_insert(p).clone())
     }
 
-    /// Removes every partition of `topic` from service and deletes its files: each directory
+    /// Removes every partition of `topic` from service and deletes its files: each partition
+    /// is marked deleted under its lock (an append in progress finishes first; later ones are
+    /// refused, so none is acknowledged into a file about to go), then each directory
     /// is first renamed to `<topic>-<partition>.<id>-delete` (so a crash never leaves a
     /// half-deleted log under its live name), then removed.
     pub fn delete_topic(&self, topic: &str) -> io::Result<()> {
@@ -76,6 +78,7 @@ impl LogManager {
             keys.into_iter().filter_map(|k| map.remove(&k)).collect()
         };
         for p in removed {
+            p.mark_deleted();
             p.appended.notify_waiters();
             let doomed = self.dir.join(format!(
                 "{}.{}-delete",

@@ -6,8 +6,12 @@
 //!   high watermark.
 //! - Every byte below a segment's `size` is a whole, validated batch; readers take a snapshot
 //!   of (file, size) under the lock and read without it.
-//! - After any write or fsync error the partition is latched failed: every later append and
-//!   read gets KAFKA_STORAGE_ERROR until restart, when recovery repairs the tail.
+//! - A failed write (a full disk, a read-only file system) fails only that append, with
+//!   KAFKA_STORAGE_ERROR: the segment's state is unchanged (see [`Segment::append`]), reads go
+//!   on, and appends succeed again once the disk has room.
+//! - A failed fsync latches the partition failed: after one, the kernel may have dropped the
+//!   unwritten pages, so what the file holds is unknown. Every later append and read gets
+//!   KAFKA_STORAGE_ERROR until restart, when recovery validates the tail.
 
 use std::io;
 use std::os::unix::fs::FileExt;
@@ -54,6 +58,8 @@ impl std::fmt::Display for TopicPartition {
 pub enum LogError {
     #[error("storage error on {0}")]
     Storage(String),
+    #[error("{0} has been deleted")]
+    Deleted(String),
     #[error("offset {offset} out of range [{start}, {end}]")]
     OffsetOutOfRange { offset: i64, start: i64, end: i64 },
     #[error(transparent)]
@@ -127,6 +133,9 @@ pub struct Partition {
     dir: PathBuf,
     pub(super) log: Mutex<PartitionLog>,
     failed: AtomicBool,
+    /// Set (under the lock) when the topic is deleted, before its files go: no operation
+    /// that takes the lock after that touches them.
+    deleted: AtomicBool,
     /// Woken after every append, for long-polling fetches.
     pub appended: Notify,
 }
@@ -217,6 +226,17 @@ impl Partition {
                     index_rebuilt = report.index_rebuilt, "recovered segment"
                 );
             }
+            // An empty segment starting inside its predecessor is a roll whose creation failed
+            // and whose files could not be removed then: not part of the log.
+            if seg.size == 0
+                && segments
+                    .last()
+                    .is_some_and(|p: &Segment| base < p.next_offset)
+            {
+                drop(seg);
+                segment::remove_files(&dir, base)?;
+                continue;
+            }
             segments.push(seg);
         }
         if segments.is_empty() {
@@ -248,6 +268,7 @@ impl Partition {
                 last_flush_ms: now_ms,
             }),
             failed: AtomicBool::new(false),
+            deleted: AtomicBool::new(false),
             appended: Notify::new(),
         })
     }
@@ -256,15 +277,35 @@ impl Partition {
         if self.failed.load(Ordering::Acquire) {
             return Err(LogError::Storage(self.tp.to_string()));
         }
-        self.log
+        let guard = self
+            .log
             .lock()
-            .map_err(|_| LogError::Storage(self.tp.to_string()))
+            .map_err(|_| LogError::Storage(self.tp.to_string()))?;
+        if self.deleted.load(Ordering::Acquire) {
+            return Err(LogError::Deleted(self.tp.to_string()));
+        }
+        Ok(guard)
     }
 
+    /// Takes the partition out of service for a topic deletion: waits for the operation
+    /// holding the lock (an append in progress completes), then every later one fails with
+    /// [`LogError::Deleted`]. Returns at once if a poisoned lock already stops everything.
+    pub(super) fn mark_deleted(&self) {
+        let _guard = self.log.lock();
+        self.deleted.store(true, Ordering::Release);
+    }
+
+    /// An fsync (or other state-losing) error: latches the partition failed until restart.
     pub(super) fn fail(&self, e: &io::Error) -> LogError {
         tracing::error!(partition = %self.tp, error = %e, "I/O error; partition marked failed");
         self.failed.store(true, Ordering::Release);
         LogError::Storage(self.tp.to_string())
+    }
+
+    /// A write that failed and left the log as it was: fails this operation only.
+    pub(super) fn write_failed(&self, e: &io::Error) -> LogError {
+        tracing::warn!(partition = %self.tp, error = %e, "write failed; the log is unchanged");
+        LogError::Storage(format!("{}: {e}", self.tp))
     }
 
     pub fn dir(&self) -> &Path {
@@ -322,7 +363,7 @@ impl Partition {
             .active_mut()
             .append(&head, &raw[batch::HEADER_LEN..], &assigned, interval)
         {
-            return Err(self.fail(&e));
+            return Err(self.write_failed(&e));
         }
         l.producers.record(&assigned);
         l.unflushed_messages += assigned.record_count.max(1) as u64;
@@ -360,15 +401,20 @@ impl Partition {
         self.roll(l, now_ms)
     }
 
-    /// Seals the active segment and starts a new one at the log end offset.
+    /// Seals the active segment and starts a new one at the log end offset. A segment that
+    /// cannot be created (a full disk) fails this roll only: its files are removed and the
+    /// sealed segment stays active, so the next append tries again.
     pub(super) fn roll(&self, l: &mut PartitionLog, now_ms: i64) -> Result<(), LogError> {
         let next = l.log_end_offset();
+        if next == l.active().base_offset {
+            // Empty: a new segment would have the same base offset (and files).
+            return Ok(());
+        }
         let index_bytes = l.config.segment_index_bytes;
-        let rolled = l
-            .active_mut()
-            .seal()
-            .and_then(|_| Segment::create(&self.dir, next, index_bytes, now_ms));
-        match rolled {
+        if let Err(e) = l.active_mut().seal() {
+            return Err(self.fail(&e));
+        }
+        match Segment::create(&self.dir, next, index_bytes, now_ms) {
             Ok(mut seg) => {
                 seg.map_for_reads(active_map_len(&l.config));
                 // The sealed segment's map can now be exactly its size.
@@ -378,7 +424,12 @@ impl Partition {
                 l.segments.push(seg);
                 Ok(())
             }
-            Err(e) => Err(self.fail(&e)),
+            Err(e) => {
+                if let Err(r) = segment::remove_files(&self.dir, next) {
+                    tracing::warn!(partition = %self.tp, error = %r, "cannot remove a half-created segment");
+                }
+                Err(self.write_failed(&e))
+            }
         }
     }
 
@@ -473,11 +524,7 @@ impl Partition {
                 let mut buf = vec![0u8; h.total_len()];
                 file.read_exact_at(&mut buf, pos)
                     .map_err(|e| self.fail(&e))?;
-                return Ok(Some(batch::first_record_at_or_after(
-                    Bytes::from(buf),
-                    &h,
-                    ts,
-                )));
+                return Ok(Some(batch::first_record_at_or_after(&buf, &h, ts)));
             }
             pos += h.total_len() as u64;
         }

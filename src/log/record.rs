@@ -18,6 +18,27 @@
 //! Every length and count is checked against the bytes actually present before it is used;
 //! nothing is allocated from a length read off the wire.
 
+use std::borrow::Cow;
+
+use super::batch::{BatchHeader, HEADER_LEN};
+use super::compression;
+
+/// The most one batch's records may decompress to (in the cleaner, or to find a record by
+/// timestamp); a larger batch is kept whole / answered by its header alone.
+pub const MAX_DECOMPRESSED_BATCH: usize = 64 * 1024 * 1024;
+
+/// The records section of a whole batch `raw` with header `h`: borrowed when uncompressed,
+/// else decompressed up to [`MAX_DECOMPRESSED_BATCH`]. `None` if it cannot be decompressed.
+pub fn records_of<'a>(raw: &'a [u8], h: &BatchHeader) -> Option<Cow<'a, [u8]>> {
+    let records = raw.get(HEADER_LEN..)?;
+    if h.codec() == compression::NONE {
+        return Some(Cow::Borrowed(records));
+    }
+    compression::decompress(h.codec(), records, MAX_DECOMPRESSED_BATCH)
+        .ok()
+        .map(Cow::Owned)
+}
+
 /// Why a records section could not be parsed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RecordError {

@@ -97,6 +97,17 @@ pub fn remove_deleted(dir: &Path, base: i64) -> io::Result<()> {
     Ok(())
 }
 
+/// Removes the files of segment `base` at once (a segment whose creation failed midway).
+pub fn remove_files(dir: &Path, base: i64) -> io::Result<()> {
+    for f in segment_files(base) {
+        match std::fs::remove_file(dir.join(f)) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// How recovery treated a segment.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct RecoveryReport {
@@ -263,10 +274,8 @@ impl Segment {
                 report.index_rebuilt = true;
                 let mut index = OffsetIndex::create(&index_path, index_bytes)?;
                 let mut time_index = TimeIndex::create(&time_path, index_bytes)?;
-                for (e, t) in &entries {
-                    index.append(*e);
-                    time_index.append(*t);
-                }
+                index.append_all(entries.iter().map(|(e, _)| *e))?;
+                time_index.append_all(entries.iter().map(|(_, t)| *t))?;
                 if !verify {
                     index.trim()?;
                     time_index.trim()?;
@@ -294,8 +303,12 @@ impl Segment {
 
     /// Appends one batch at the end of the file: its assigned `head`er, then its `records`
     /// as received. A small batch is joined into one write; a large one is written as two,
-    /// so its records are never copied in user space. On error the file may hold a partial
-    /// batch past `size`; the caller latches the partition as failed and recovery cuts it.
+    /// so its records are never copied in user space.
+    ///
+    /// All or nothing: on a write error (a full disk, a read-only file system) the segment's
+    /// state (`size`, offsets, index entries) is unchanged, so the next append overwrites
+    /// whatever part of this batch reached the file, and recovery would cut it; the file is
+    /// also truncated back to `size` where the file system allows.
     pub fn append(
         &mut self,
         head: &[u8],
@@ -304,6 +317,30 @@ impl Segment {
         index_interval: u64,
     ) -> io::Result<()> {
         let len = (head.len() + records.len()) as u64;
+        if let Err(e) = self.write_batch(head, records, h, index_interval) {
+            // A failed ftruncate (a read-only file system) leaves bytes past `size` that the
+            // next append overwrites and that recovery would cut: `size` is what is trusted.
+            if let Err(t) = self.log.set_len(self.size) {
+                tracing::warn!(segment = self.base_offset, error = %t, "cannot cut a failed append");
+            }
+            return Err(e);
+        }
+        self.bytes_since_index += len;
+        self.size += len;
+        self.next_offset = h.last_offset() + 1;
+        Ok(())
+    }
+
+    /// The writes of [`append`](Self::append): the batch, then its index entries (if one is
+    /// due). Updates only the index entry counts and the max timestamp, and undoes both when a
+    /// later write fails.
+    fn write_batch(
+        &mut self,
+        head: &[u8],
+        records: &[u8],
+        h: &BatchHeader,
+        index_interval: u64,
+    ) -> io::Result<()> {
         if records.len() <= SMALL_BATCH {
             let mut joined = Vec::with_capacity(head.len() + records.len());
             joined.extend_from_slice(head);
@@ -314,25 +351,31 @@ impl Segment {
             self.log
                 .write_all_at(records, self.size + head.len() as u64)?;
         }
-        if h.max_timestamp > self.max_timestamp {
-            self.max_timestamp = h.max_timestamp;
-            self.max_timestamp_offset = h.base_offset;
-        }
+        let (max_ts, max_ts_offset) = if h.max_timestamp > self.max_timestamp {
+            (h.max_timestamp, h.base_offset)
+        } else {
+            (self.max_timestamp, self.max_timestamp_offset)
+        };
         if self.bytes_since_index >= index_interval || self.index.is_empty() {
             let rel = (h.base_offset - self.base_offset) as u32;
-            self.index.append(OffsetEntry {
+            let wrote = self.index.append(OffsetEntry {
                 relative_offset: rel,
                 position: self.size as u32,
-            });
-            self.time_index.append(TimeEntry {
-                timestamp: self.max_timestamp,
-                relative_offset: (self.max_timestamp_offset - self.base_offset) as u32,
-            });
+            })?;
+            let time_entry = TimeEntry {
+                timestamp: max_ts,
+                relative_offset: (max_ts_offset - self.base_offset) as u32,
+            };
+            if let Err(e) = self.time_index.append(time_entry) {
+                if wrote {
+                    self.index.remove_last();
+                }
+                return Err(e);
+            }
             self.bytes_since_index = 0;
         }
-        self.bytes_since_index += len;
-        self.size += len;
-        self.next_offset = h.last_offset() + 1;
+        self.max_timestamp = max_ts;
+        self.max_timestamp_offset = max_ts_offset;
         Ok(())
     }
 

@@ -36,6 +36,7 @@ pub const RESOURCE_NOT_FOUND: i16 = 91;
 pub fn for_log_error(e: &LogError) -> i16 {
     match e {
         LogError::Storage(_) | LogError::Io(_) => KAFKA_STORAGE_ERROR,
+        LogError::Deleted(_) => UNKNOWN_TOPIC_OR_PARTITION,
         LogError::OffsetOutOfRange { .. } => OFFSET_OUT_OF_RANGE,
         LogError::Producer(ProducerError::InvalidEpoch { .. }) => INVALID_PRODUCER_EPOCH,
         LogError::Producer(ProducerError::OutOfOrder { .. }) => OUT_OF_ORDER_SEQUENCE_NUMBER,
