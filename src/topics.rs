@@ -304,6 +304,21 @@ pub fn set_configs(
 }
 
 /// Deletes a topic: forgets it durably, then removes its logs.
+/// The items named more than once in one request (a topic or partition listed twice: Kafka
+/// answers every entry of it with INVALID_REQUEST and acts on none).
+pub fn duplicates<T: Eq + std::hash::Hash + Clone>(
+    items: impl IntoIterator<Item = T>,
+) -> std::collections::HashSet<T> {
+    let mut seen = std::collections::HashSet::new();
+    let mut dup = std::collections::HashSet::new();
+    for item in items {
+        if !seen.insert(item.clone()) {
+            dup.insert(item);
+        }
+    }
+    dup
+}
+
 pub fn delete(broker: &Broker, name: &str) -> Result<TopicMeta, TopicError> {
     let meta = broker
         .metadata

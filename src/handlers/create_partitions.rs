@@ -1,4 +1,5 @@
-//! CreatePartitions (key 37), v0-v3: grows a topic's partition count (never shrinks it).
+//! CreatePartitions (key 37), v0-v3: grows a topic's partition count (never shrinks it). A
+//! topic listed twice gets INVALID_REQUEST for both entries and is not changed.
 
 use std::sync::Arc;
 
@@ -7,6 +8,7 @@ use kafka_protocol::messages::{CreatePartitionsRequest, CreatePartitionsResponse
 use kafka_protocol::protocol::StrBytes;
 
 use crate::broker::Broker;
+use crate::protocol::error_code as ec;
 use crate::protocol::request::RequestHeader;
 use crate::topics;
 
@@ -15,11 +17,19 @@ pub async fn handle(
     _header: &RequestHeader,
     req: CreatePartitionsRequest,
 ) -> CreatePartitionsResponse {
+    let duplicates = topics::duplicates(req.topics.iter().map(|t| t.name.to_string()));
     let results = tokio::task::block_in_place(|| {
         req.topics
             .into_iter()
             .map(|t| {
                 let result = CreatePartitionsTopicResult::default().with_name(t.name.clone());
+                if duplicates.contains(t.name.as_str()) {
+                    return result
+                        .with_error_code(ec::INVALID_REQUEST)
+                        .with_error_message(Some(StrBytes::from_static_str(
+                            "Duplicate topic in request.",
+                        )));
+                }
                 match topics::add_partitions(broker, &t.name, t.count, req.validate_only) {
                     Ok(()) => result,
                     Err(e) => result

@@ -22,7 +22,7 @@ pub async fn handle(
     req: CreateTopicsRequest,
 ) -> CreateTopicsResponse {
     let version = header.api_version;
-    let mut seen = std::collections::HashSet::new();
+    let duplicates = topics::duplicates(req.topics.iter().map(|t| t.name.to_string()));
     let results = tokio::task::block_in_place(|| {
         req.topics
             .into_iter()
@@ -32,7 +32,7 @@ pub async fn handle(
                 // error_message exists from v1; topic_id from v7; counts and configs from v5.
                 let message =
                     |m: &str| (version >= 1).then(|| StrBytes::from_string(m.to_string()));
-                if !seen.insert(name.to_string()) {
+                if duplicates.contains(name.as_str()) {
                     return result
                         .with_error_code(ec::INVALID_REQUEST)
                         .with_error_message(message("Duplicate topic name."));

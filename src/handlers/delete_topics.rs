@@ -1,4 +1,5 @@
-//! DeleteTopics (key 20), v0-v6: by name (all versions) or by topic id (v6).
+//! DeleteTopics (key 20), v0-v6: by name (all versions) or by topic id (v6). A topic listed
+//! twice gets INVALID_REQUEST for both entries and is not deleted.
 
 use std::sync::Arc;
 
@@ -31,10 +32,24 @@ pub async fn handle(
             .map(|n| (Some(n), Uuid::nil()))
             .collect()
     };
+    let duplicates = topics::duplicates(targets.iter().map(|(name, id)| match name {
+        Some(n) => n.to_string(),
+        None => id.to_string(),
+    }));
     let responses = tokio::task::block_in_place(|| {
         targets
             .into_iter()
             .map(|(name, id)| {
+                let key = name
+                    .as_ref()
+                    .map_or_else(|| id.to_string(), |n| n.to_string());
+                if duplicates.contains(&key) {
+                    return DeletableTopicResult::default()
+                        .with_name(name)
+                        .with_topic_id(id)
+                        .with_error_code(ec::INVALID_REQUEST)
+                        .with_error_message(message("Duplicate topic name."));
+                }
                 let name = match name {
                     Some(n) => Some(n),
                     None => broker

@@ -1,7 +1,8 @@
 //! ListOffsets (key 2), v0-v9: latest (-1), earliest (-2), max timestamp (-3, v7+),
 //! earliest local (-4, v8+) and earliest tiered (-5, v9+; the local log here), or the first
 //! batch whose timestamp is at or after a given time, found through the time index.
-//! v0 answers in the old layout (a list of offsets).
+//! v0 answers in the old layout (a list of offsets). A partition listed twice gets
+//! INVALID_REQUEST for each entry, as in Kafka.
 
 use std::sync::Arc;
 
@@ -14,6 +15,7 @@ use crate::broker::Broker;
 use crate::log::{LogError, Partition, TopicPartition};
 use crate::protocol::error_code as ec;
 use crate::protocol::request::RequestHeader;
+use crate::topics;
 
 const LATEST: i64 = -1;
 const EARLIEST: i64 = -2;
@@ -27,6 +29,11 @@ pub async fn handle(
     req: ListOffsetsRequest,
 ) -> ListOffsetsResponse {
     let version = header.api_version;
+    let duplicates = topics::duplicates(req.topics.iter().flat_map(|t| {
+        t.partitions
+            .iter()
+            .map(move |p| TopicPartition::new(t.name.as_str(), p.partition_index))
+    }));
     let topics = req
         .topics
         .into_iter()
@@ -37,10 +44,11 @@ pub async fn handle(
                 .map(|p| {
                     let base = ListOffsetsPartitionResponse::default()
                         .with_partition_index(p.partition_index);
-                    let Some(log) = broker.logs.get(&TopicPartition::new(
-                        topic.name.to_string(),
-                        p.partition_index,
-                    )) else {
+                    let tp = TopicPartition::new(topic.name.as_str(), p.partition_index);
+                    if duplicates.contains(&tp) {
+                        return base.with_error_code(ec::INVALID_REQUEST);
+                    }
+                    let Some(log) = broker.logs.get(&tp) else {
                         return base.with_error_code(ec::UNKNOWN_TOPIC_OR_PARTITION);
                     };
                     match lookup(&log, p.timestamp) {

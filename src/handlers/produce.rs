@@ -2,7 +2,8 @@
 //! does, so that older librdkafka keeps compression on, and answered per partition with
 //! UNSUPPORTED_VERSION. From v3 each partition carries exactly one RecordBatch (magic 2),
 //! which is validated (length, magic, CRC-32C, record count), checked against the idempotent
-//! producer state, given its offsets and appended as sent. acks=0 gets no response.
+//! producer state, given its offsets and appended as sent. acks=0 gets no response. A
+//! partition listed twice gets INVALID_REQUEST for both entries and nothing is appended to it.
 
 use std::sync::Arc;
 
@@ -19,6 +20,7 @@ use crate::protocol::request::RequestHeader;
 use crate::topics;
 
 const ZSTD: i16 = 4;
+const DUPLICATE: &str = "The partition appears more than once in the request.";
 
 pub async fn handle(
     broker: &Arc<Broker>,
@@ -28,6 +30,11 @@ pub async fn handle(
     let version = header.api_version;
     let acks = req.acks;
     let now = now_ms();
+    let duplicates = topics::duplicates(req.topic_data.iter().flat_map(|t| {
+        t.partition_data
+            .iter()
+            .map(move |p| TopicPartition::new(t.name.as_str(), p.index))
+    }));
     let responses = req
         .topic_data
         .into_iter()
@@ -51,6 +58,15 @@ pub async fn handle(
                     let base = PartitionProduceResponse::default().with_index(p.index);
                     if let Some(code) = topic_error {
                         return base.with_error_code(code);
+                    }
+                    if duplicates.contains(&TopicPartition::new(name.as_str(), p.index)) {
+                        // Appending either entry would be arbitrary: refuse both, as
+                        // ListOffsets does.
+                        return base
+                            .with_error_code(ec::INVALID_REQUEST)
+                            .with_error_message(
+                                (version >= 8).then(|| StrBytes::from_static_str(DUPLICATE)),
+                            );
                     }
                     produce_partition(broker, &name, p.index, p.records, version, now, base)
                 })
