@@ -152,6 +152,8 @@ pub async fn handle_frame(
         });
     }
     let (mut header, body) = request::parse(frame, key)?;
+    // Bound every wire length before kafka-protocol reserves memory for it.
+    crate::protocol::layout::check(key, version, &body)?;
     header.client_host = client_host.clone();
     route(broker, key, &header, body, out).await
 }

@@ -4,6 +4,7 @@
 
 pub mod error_code;
 pub mod frame;
+pub mod layout;
 pub mod request;
 pub mod response;
 
