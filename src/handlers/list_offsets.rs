@@ -1,7 +1,7 @@
 //! ListOffsets (key 2), v0-v9: latest (-1), earliest (-2), max timestamp (-3, v7+),
 //! earliest local (-4, v8+) and earliest tiered (-5, v9+; the local log here), or the first
 //! batch whose timestamp is at or after a given time, found through the time index.
-//! v0 answers in the old layout (a list of offsets). A partition listed twice gets
+//! v0 answers in the old layout (a list of offsets). From v1 a partition listed twice gets
 //! INVALID_REQUEST for each entry, as in Kafka.
 
 use std::sync::Arc;
@@ -45,7 +45,7 @@ pub async fn handle(
                     let base = ListOffsetsPartitionResponse::default()
                         .with_partition_index(p.partition_index);
                     let tp = TopicPartition::new(topic.name.as_str(), p.partition_index);
-                    if duplicates.contains(&tp) {
+                    if version >= 1 && duplicates.contains(&tp) {
                         return base.with_error_code(ec::INVALID_REQUEST);
                     }
                     let Some(log) = broker.logs.get(&tp) else {
