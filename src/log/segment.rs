@@ -192,6 +192,16 @@ impl Segment {
         let mut since_index = 0u64;
         let mut header = [0u8; HEADER_LEN];
         let mut body = Vec::new();
+        // A sealed segment's offset index is trusted only if every entry names a batch the
+        // scan finds (its relative offset and position): an entry pointing into a batch would
+        // have reads return torn bytes. `matched` entries have been seen so far.
+        let on_disk = if verify {
+            None
+        } else {
+            OffsetIndex::open_trimmed(&index_path, |_| true)?
+        };
+        let mut matched = 0usize;
+        let mut aligned = on_disk.is_some();
         while pos + HEADER_LEN as u64 <= file_len {
             if reader.read_exact(&mut header).is_err() {
                 break;
@@ -224,6 +234,9 @@ impl Segment {
                 break;
             }
             let rel = (h.base_offset - base_offset) as u32;
+            if let (true, Some(idx)) = (aligned, &on_disk) {
+                aligned = match_entries(idx, &mut matched, pos, rel);
+            }
             if h.max_timestamp > max_ts.0 {
                 max_ts = (h.max_timestamp, h.base_offset);
             }
@@ -253,20 +266,13 @@ impl Segment {
             log.sync_all()?;
         }
 
-        let valid_offset = |e: &OffsetEntry| {
-            (e.position as u64) < pos.max(1)
-                && i64::from(e.relative_offset) < next_offset - base_offset + 1
-        };
-        let trusted = if verify || report.truncated_bytes > 0 {
-            None
-        } else {
-            match (
-                OffsetIndex::open_trimmed(&index_path, valid_offset)?,
-                TimeIndex::open_trimmed(&time_path, |_| true)?,
-            ) {
-                (Some(i), Some(t)) => Some((i, t)),
-                _ => None,
+        let index_ok = aligned && on_disk.as_ref().is_some_and(|i| matched == i.len());
+        let trusted = match on_disk {
+            Some(index) if index_ok && report.truncated_bytes == 0 => {
+                TimeIndex::open_trimmed(&time_path, |_| true)?.map(|t| (index, t))
             }
+            // Unmapped before the rebuild below truncates its file.
+            _ => None,
         };
         let (index, time_index) = match trusted {
             Some(pair) => pair,
@@ -462,6 +468,23 @@ impl Segment {
     }
 }
 
+/// Checks the offset index entries from `*matched` on that lie at or before the batch at
+/// `pos` (relative offset `rel`): each must be exactly that batch. Advances `matched` past
+/// them; `false` on the first entry that is not a batch start.
+fn match_entries(index: &OffsetIndex, matched: &mut usize, pos: u64, rel: u32) -> bool {
+    while *matched < index.len() {
+        let e = index.entry(*matched);
+        if u64::from(e.position) > pos {
+            break;
+        }
+        if u64::from(e.position) != pos || e.relative_offset != rel {
+            return false;
+        }
+        *matched += 1;
+    }
+    true
+}
+
 /// Maps `file` read-only for `len` bytes (which may run past its end).
 #[allow(unsafe_code)]
 fn map_log(file: &File, len: u64) -> io::Result<Arc<Mmap>> {
@@ -625,6 +648,26 @@ mod tests {
         let (seg, report) = Segment::open(dir.path(), 100, 4096, 100, false, 0, |_| {}).unwrap();
         assert!(report.index_rebuilt);
         assert_eq!(seg.position_floor(100), 0);
+        // So is one whose entry points into a batch (fuzz/regressions/index), or past the
+        // last batch: whole entries, increasing, but not batch starts.
+        let batch_len = seg.size / 10;
+        drop(seg);
+        let past_end = (batch_len * 10) as u32;
+        for (rel, pos) in [(2u32, 7u32), (2, batch_len as u32 + 1), (18, past_end)] {
+            let mut bytes = 0u32.to_be_bytes().to_vec();
+            bytes.extend_from_slice(&0u32.to_be_bytes());
+            bytes.extend_from_slice(&rel.to_be_bytes());
+            bytes.extend_from_slice(&pos.to_be_bytes());
+            std::fs::write(dir.path().join(file_name(100, "index")), &bytes).unwrap();
+            let (seg, report) =
+                Segment::open(dir.path(), 100, 4096, 100, false, 0, |_| {}).unwrap();
+            assert!(report.index_rebuilt, "entry ({rel}, {pos})");
+            assert_eq!(seg.position_floor(103), 0);
+        }
+        // The rebuilt index is trusted at the next open.
+        let (seg, report) = Segment::open(dir.path(), 100, 4096, 100, false, 0, |_| {}).unwrap();
+        assert!(!report.index_rebuilt);
+        assert_eq!(seg.position_floor(104), 2 * batch_len);
     }
 
     #[test]
