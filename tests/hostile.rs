@@ -676,8 +676,8 @@ fn cases() -> Vec<Case> {
     cs
 }
 
-/// (key, newest version) of every API the broker advertises, from a live ApiVersions call
-/// would be circular: this is the registry's table, checked against ApiVersions below.
+/// (key, newest version) of every API in the broker's registry; the test checks that
+/// ApiVersions advertises exactly these.
 fn served_apis() -> Vec<(i16, i16)> {
     weir::handlers::APIS
         .iter()
