@@ -230,9 +230,18 @@ impl Segment {
                 reader.seek_relative((total - HEADER_LEN) as i64)?;
                 h
             };
-            if h.base_offset < next_offset || h.magic != 2 {
+            if h.base_offset < next_offset || h.magic != 2 || h.last_offset_delta < 0 {
                 break;
             }
+            // The batch must fit the segment (relative offsets are u32 in the indexes) and
+            // leave a next offset. The CRC does not cover the base offset: a header can break
+            // this whatever its CRC says.
+            let last = h.base_offset.checked_add(i64::from(h.last_offset_delta));
+            let Some(last) =
+                last.filter(|l| *l < i64::MAX && *l - base_offset <= i64::from(u32::MAX))
+            else {
+                break;
+            };
             let rel = (h.base_offset - base_offset) as u32;
             if let (true, Some(idx)) = (aligned, &on_disk) {
                 aligned = match_entries(idx, &mut matched, pos, rel);
@@ -255,7 +264,7 @@ impl Segment {
             }
             since_index += total as u64;
             on_batch(&h);
-            next_offset = h.last_offset() + 1;
+            next_offset = last + 1;
             pos += total as u64;
             report.batches += 1;
         }
@@ -628,6 +637,22 @@ mod tests {
         let map = seg.map_covering(0).unwrap().unwrap();
         let got = read_mapped(&map, seg.position_floor(59), seg.size, 59, usize::MAX, true);
         assert_eq!(BatchHeader::parse(&got).unwrap().base_offset, 57);
+    }
+
+    #[test]
+    fn offsets_that_overflow_or_leave_the_segment_end_recovery() {
+        // fuzz/regressions/segment_recovery: a base offset near i64::MAX (outside the CRC)
+        // overflowed the last offset; one 2^32 past the segment base cannot be indexed.
+        for (base, verify) in [(i64::MAX - 1, true), (i64::MAX - 1, false), (1 << 32, true)] {
+            let dir = tempfile::tempdir().unwrap();
+            let mut bytes = make_batch(0, 1, None);
+            bytes.extend_from_slice(&make_batch(base, 3, None));
+            std::fs::write(dir.path().join(file_name(0, "log")), &bytes).unwrap();
+            let (seg, report) = Segment::open(dir.path(), 0, 4096, 100, verify, 0, |_| {}).unwrap();
+            assert_eq!(seg.next_offset, 1, "base {base}");
+            assert_eq!(report.batches, 1);
+            assert!(report.truncated_bytes > 0);
+        }
     }
 
     #[test]
