@@ -72,8 +72,18 @@ async fn old_segments_expire_by_time_and_the_start_offset_advances() {
         produce_at(&mut c, "aging", now_ms(), &value).await;
     }
     let part = dir.path().join("aging-0");
-    eventually("expired segments deleted", || async {
-        log_files(&part).first().unwrap().0 > 0
+    // Sweeps run while the records are produced: wait for the one that has deleted every
+    // expired segment (the first remaining one is within a segment of the fresh records)
+    // and finished unlinking.
+    eventually("every expired segment deleted", || async {
+        let base = log_files(&part).first().unwrap().0;
+        let unlinked = std::fs::read_dir(&part).unwrap().all(|e| {
+            !e.unwrap()
+                .file_name()
+                .to_string_lossy()
+                .ends_with(".deleted")
+        });
+        base > 0 && first_fresh - base < 6 && unlinked
     })
     .await;
     let files = log_files(&part);
