@@ -28,7 +28,7 @@ fn runtime() -> &'static tokio::runtime::Runtime {
     })
 }
 
-fuzz_target!(|data: &[u8]| {
+fuzz_target!(init: weir_fuzz::init(), |data: &[u8]| {
     // The async reader over the whole input.
     let mut reader = data;
     let read = runtime().block_on(read_frame(&mut reader, MAX));

@@ -25,7 +25,7 @@ const BASE: i64 = 1_000;
 /// Lookups per input, at most.
 const MAX_LOOKUPS: usize = 64;
 
-fuzz_target!(|data: &[u8]| {
+fuzz_target!(init: weir_fuzz::init(), |data: &[u8]| {
     let (index, time_index, log) = split(data);
     let log = if log.is_empty() { built_in_log() } else { log };
     // The segment is named after its first batch, as Kafka names a segment it rolls.

@@ -21,7 +21,7 @@ use weir::log::{compression, record};
 /// The decompression bound: small, so that bombs are refused rather than allocated.
 const LIMIT: usize = 256 * 1024;
 
-fuzz_target!(|data: &[u8]| {
+fuzz_target!(init: weir_fuzz::init(), |data: &[u8]| {
     // The whole input as one batch.
     let parsed = BatchHeader::parse(data);
     if let Ok(h) = batch::validate(data) {

@@ -4,8 +4,8 @@
 //! This reaches every request body decoder (kafka-protocol's, at every version weir serves)
 //! and every handler behind them, with the broker's state carried from input to input as it
 //! is on a long-lived connection. It proves:
-//! - no input panics or aborts the broker, nor makes it allocate without bound (libFuzzer's
-//!   `-malloc_limit_mb` turns any single huge allocation into a crash);
+//! - no input panics or aborts the broker, nor makes it allocate without bound (any single
+//!   allocation above `-malloc_limit_mb` is a crash: see this crate's lib);
 //! - `Ok(true)` appends exactly one well-formed response frame: its 4-byte size equals the
 //!   bytes that follow, it echoes the request's correlation id, and its body decodes, as the
 //!   response of that API at that version, to exactly its own length;
@@ -136,7 +136,7 @@ fn maybe_reset(f: &Fuzz, state: &mut State) {
     state.dir = Some(dir);
 }
 
-fuzz_target!(|data: &[u8]| {
+fuzz_target!(init: weir_fuzz::init(), |data: &[u8]| {
     let f = fuzz();
     let mut state = f.state.lock().unwrap_or_else(|e| e.into_inner());
     maybe_reset(f, &mut state);

@@ -27,7 +27,7 @@ use weir::log::{Partition, TopicPartition};
 /// Base offset of the empty active segment after a sealed one.
 const NEXT_BASE: i64 = 1 << 40;
 
-fuzz_target!(|data: &[u8]| {
+fuzz_target!(init: weir_fuzz::init(), |data: &[u8]| {
     let Some((&mode, log)) = data.split_first() else {
         return;
     };
@@ -57,7 +57,8 @@ fuzz_target!(|data: &[u8]| {
 });
 
 /// The length of the valid prefix of an active segment at base offset 0, and its log end
-/// offset, found independently of the recovery code.
+/// offset, found independently of the recovery code: whole batches that `validate`, with
+/// offsets that only grow and fit the segment.
 fn valid_prefix(log: &[u8]) -> (usize, i64) {
     let (mut pos, mut next) = (0usize, 0i64);
     while let Some(total) = batch::peek_total_len(&log[pos..]) {
@@ -70,10 +71,13 @@ fn valid_prefix(log: &[u8]) -> (usize, i64) {
         if h.base_offset < next {
             break;
         }
-        let Some(last) = h.base_offset.checked_add(i64::from(h.last_offset_delta)) else {
+        // A batch must fit the segment: relative offsets are u32 in the indexes, and the
+        // offset after it must exist.
+        let last = h.base_offset.checked_add(i64::from(h.last_offset_delta));
+        let Some(last) = last.filter(|l| *l < i64::MAX && *l <= i64::from(u32::MAX)) else {
             break;
         };
-        next = last.saturating_add(1);
+        next = last + 1;
         pos += total;
     }
     (pos, next)
