@@ -38,6 +38,10 @@ import sys
 import threading
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "compat-tests"))
+import weir_compat as wc  # noqa: E402  (its free_port; it imports no Kafka client)
+
 MAX_FRAME = 100 * 1024 * 1024
 
 
@@ -85,11 +89,16 @@ def pump_requests(client, upstream, out_dir):
     except OSError:
         pass
     finally:
-        for s in (upstream, client):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        shut_both(upstream, client)
+
+
+def shut_both(*socks):
+    """Shuts both directions of every socket, so the other pump ends too."""
+    for s in socks:
+        try:
+            s.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
 
 
 def pump_responses(upstream, client):
@@ -102,11 +111,7 @@ def pump_responses(upstream, client):
     except OSError:
         pass
     finally:
-        for s in (upstream, client):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        shut_both(upstream, client)
 
 
 def serve(listener, upstream_addr, out_dir):
@@ -148,14 +153,6 @@ def cmd_proxy(args):
 
 
 # ---------------------------------------------------------------- weir stand-in
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def die_with_parent():
     """In the child: SIGKILL when the parent (this stand-in) dies."""
     libc = ctypes.CDLL("libc.so.6", use_errno=True)
@@ -194,7 +191,7 @@ def cmd_weir(argv, out_dir, weir_bin):
         raise SystemExit("capture stand-in: --listeners is required")
     public = loopback(args[i + 1])
     data_dir = args[args.index("--data-dir") + 1] if "--data-dir" in args else None
-    inner = free_port()
+    inner = wc.free_port()
     args[i + 1] = f"127.0.0.1:{inner}"
     args += ["--advertised-listeners", f"127.0.0.1:{public[1]}"]
     child = subprocess.Popen([weir_bin] + args, preexec_fn=die_with_parent)

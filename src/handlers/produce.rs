@@ -5,6 +5,7 @@
 //! producer state, given its offsets and appended as sent. acks=0 gets no response. A
 //! partition listed twice gets INVALID_REQUEST for both entries and nothing is appended to it.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -30,11 +31,15 @@ pub async fn handle(
     let version = header.api_version;
     let acks = req.acks;
     let now = now_ms();
-    let duplicates = topics::duplicates(req.topic_data.iter().flat_map(|t| {
-        t.partition_data
-            .iter()
-            .map(move |p| TopicPartition::new(t.name.as_str(), p.index))
-    }));
+    let duplicates: HashSet<TopicPartition> =
+        topics::duplicates(req.topic_data.iter().flat_map(|t| {
+            t.partition_data
+                .iter()
+                .map(move |p| (t.name.as_str(), p.index))
+        }))
+        .into_iter()
+        .map(|(topic, index)| TopicPartition::new(topic, index))
+        .collect();
     let responses = req
         .topic_data
         .into_iter()
@@ -59,7 +64,9 @@ pub async fn handle(
                     if let Some(code) = topic_error {
                         return base.with_error_code(code);
                     }
-                    if duplicates.contains(&TopicPartition::new(name.as_str(), p.index)) {
+                    if !duplicates.is_empty()
+                        && duplicates.contains(&TopicPartition::new(name.as_str(), p.index))
+                    {
                         // Appending either entry would be arbitrary: refuse both, as
                         // ListOffsets does.
                         return base
