@@ -22,7 +22,7 @@
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Buf, Bytes};
 use kafka_protocol::messages::{ApiKey, ResponseKind};
 use libfuzzer_sys::fuzz_target;
 use weir::config::LogConfig;
@@ -145,7 +145,7 @@ fuzz_target!(init: weir_fuzz::init(), |data: &[u8]| {
     let host: Arc<str> = Arc::from("/127.0.0.1");
     // On a worker thread, as a connection task runs it (handlers use block_in_place).
     let task = f.rt.spawn(async move {
-        let mut out = BytesMut::new();
+        let mut out = weir::protocol::outgoing::Outgoing::default();
         let result = tokio::time::timeout(
             WAIT,
             weir::handlers::handle_frame(&broker, frame, &host, &mut out),
@@ -160,7 +160,7 @@ fuzz_target!(init: weir_fuzz::init(), |data: &[u8]| {
         return; // still waiting: dropped, as when its client disconnects
     };
     match result {
-        Ok(true) => check_response(data, out.freeze()),
+        Ok(true) => check_response(data, out.to_bytes()),
         Ok(false) => {
             assert_eq!(&data[..2], &[0, 0], "only Produce (acks=0) goes unanswered");
             assert!(out.is_empty(), "no response, no bytes");

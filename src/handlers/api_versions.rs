@@ -3,12 +3,12 @@
 
 use std::sync::Arc;
 
-use bytes::BytesMut;
 use kafka_protocol::messages::api_versions_response::ApiVersion;
 use kafka_protocol::messages::{ApiVersionsRequest, ApiVersionsResponse};
 
 use super::APIS;
 use crate::broker::Broker;
+use crate::protocol::outgoing::Outgoing;
 use crate::protocol::request::RequestHeader;
 use crate::protocol::{error_code as ec, response, ProtocolError};
 
@@ -35,11 +35,11 @@ pub async fn handle(
 
 /// The v0-layout response to an ApiVersions request newer than this broker knows.
 pub fn unsupported_version_response(
-    out: &mut BytesMut,
+    out: &mut Outgoing,
     correlation_id: i32,
 ) -> Result<(), ProtocolError> {
     let body = ApiVersionsResponse::default()
         .with_error_code(ec::UNSUPPORTED_VERSION)
         .with_api_keys(ranges());
-    response::encode_with_header_into(out, 0, 0, correlation_id, &body)
+    response::encode_with_header_into(out, 0, 0, correlation_id, &body, &[])
 }

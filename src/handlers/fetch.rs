@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 
+use bytes::Bytes;
 use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
 use kafka_protocol::messages::{FetchRequest, FetchResponse, TopicName};
 use kafka_protocol::protocol::StrBytes;
@@ -18,6 +19,7 @@ use crate::broker::Broker;
 use crate::log::partition::MAX_READ_BYTES;
 use crate::log::{Partition, TopicPartition};
 use crate::protocol::error_code as ec;
+use crate::protocol::outgoing::SPLICE_MIN;
 use crate::protocol::request::RequestHeader;
 
 /// The longest a fetch may wait, whatever the client asks.
@@ -132,6 +134,19 @@ pub async fn handle(
     FetchResponse::default()
         .with_session_id(0)
         .with_responses(topics_out)
+}
+
+/// The record sets of `response` worth splicing into the output rather than copying, in
+/// the order they are encoded (topics, then partitions).
+pub fn payloads(response: &FetchResponse) -> Vec<Bytes> {
+    response
+        .responses
+        .iter()
+        .flat_map(|t| &t.partitions)
+        .filter_map(|p| p.records.as_ref())
+        .filter(|r| r.len() >= SPLICE_MIN)
+        .cloned()
+        .collect()
 }
 
 /// Reads every target once. Returns the partition data, the bytes of records gathered, and

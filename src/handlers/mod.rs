@@ -7,11 +7,14 @@
 
 use std::sync::Arc;
 
-use bytes::{Bytes, BytesMut};
+use std::any::Any;
+
+use bytes::Bytes;
 use kafka_protocol::messages::ApiKey;
 use kafka_protocol::protocol::Decodable;
 
 use crate::broker::Broker;
+use crate::protocol::outgoing::Outgoing;
 use crate::protocol::request::{self, RequestHeader};
 use crate::protocol::{response, ProtocolError};
 
@@ -63,7 +66,7 @@ macro_rules! registry {
             key: ApiKey,
             header: &RequestHeader,
             body: Bytes,
-            out: &mut BytesMut,
+            out: &mut Outgoing,
         ) -> Result<bool, ProtocolError> {
             let version = header.api_version;
             match key {
@@ -74,7 +77,8 @@ macro_rules! registry {
                         let resp = registry!(@wrap resp $($opt)?);
                         match resp {
                             Some(r) => {
-                                response::encode_into(out, key, version, header.correlation_id, &r)?;
+                                let splice = payloads(&r);
+                                response::encode_into(out, key, version, header.correlation_id, &r, &splice)?;
                                 Ok(true)
                             }
                             None => Ok(false),
@@ -119,6 +123,14 @@ registry! {
     DescribeTopicPartitions => describe_topic_partitions [0, 0];
 }
 
+/// The parts of a response to splice into the output rather than copy: fetched records.
+fn payloads(response: &dyn Any) -> Vec<Bytes> {
+    match response.downcast_ref::<kafka_protocol::messages::FetchResponse>() {
+        Some(r) => fetch::payloads(r),
+        None => Vec::new(),
+    }
+}
+
 fn decode<T: Decodable>(mut body: Bytes, version: i16) -> Result<T, ProtocolError> {
     T::decode(&mut body, version).map_err(|e| ProtocolError::Decode(e.to_string()))
 }
@@ -135,7 +147,7 @@ pub async fn handle_frame(
     broker: &Arc<Broker>,
     frame: Bytes,
     client_host: &Arc<str>,
-    out: &mut BytesMut,
+    out: &mut Outgoing,
 ) -> Result<bool, ProtocolError> {
     let (raw_key, version, correlation_id) = request::peek(&frame)?;
     let key = ApiKey::try_from(raw_key).map_err(|_| ProtocolError::UnknownApiKey(raw_key))?;

@@ -6,19 +6,20 @@
 //! share of the broker's request memory is held until its response is written.
 //!
 //! Responses are encoded into one buffer the connection reuses (its capacity is kept between
-//! responses, up to [`KEEP_CAPACITY`]) and written straight to the socket: a fetched record
-//! batch is copied once in user space, from the mapped segment into this buffer.
+//! responses, up to [`KEEP_CAPACITY`]) and written straight to the socket. Fetched record
+//! batches are not copied in user space at all: they are spliced into the vectored write
+//! from the mapped segments (see [`Outgoing`]).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use bytes::BytesMut;
 use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 use crate::broker::Broker;
 use crate::handlers;
 use crate::protocol::frame::{read_frame_within, FrameError, FrameLimits};
+use crate::protocol::outgoing::Outgoing;
 use crate::server::listener::Slot;
 
 /// Response buffer capacity kept for the next response; a larger one is released.
@@ -34,7 +35,7 @@ pub async fn run(
 ) {
     let (read_half, mut writer) = stream.into_split();
     let mut reader = BufReader::with_capacity(64 * 1024, read_half);
-    let mut out = BytesMut::with_capacity(INITIAL_CAPACITY);
+    let mut out = Outgoing::with_capacity(INITIAL_CAPACITY);
     let client_host: Arc<str> = Arc::from(format!("/{}", peer.ip()));
     loop {
         let frame = tokio::select! {
@@ -51,12 +52,12 @@ pub async fn run(
         };
         match handlers::handle_frame(&broker, frame, &client_host, &mut out).await {
             Ok(true) => {
-                if let Err(e) = writer.write_all(&out).await {
+                if let Err(e) = out.write_to(&mut writer).await {
                     tracing::debug!(%peer, error = %e, "write failed");
                     break;
                 }
-                if out.capacity() > KEEP_CAPACITY {
-                    out = BytesMut::with_capacity(INITIAL_CAPACITY);
+                if out.buf.capacity() > KEEP_CAPACITY {
+                    out = Outgoing::with_capacity(INITIAL_CAPACITY);
                 } else {
                     out.clear();
                 }
