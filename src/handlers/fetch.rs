@@ -3,15 +3,16 @@
 //! response and `partition_max_bytes` per partition, with at least one whole batch for the
 //! first non-empty partition (KIP-74). No fetch sessions: `session_id` is always 0.
 
+use std::fs::File;
 use std::future::Future;
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 
-use bytes::Bytes;
 use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
 use kafka_protocol::messages::{FetchRequest, FetchResponse, TopicName};
-use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::protocol::buf::ByteBufMut;
+use kafka_protocol::protocol::{Encodable, StrBytes};
 use tokio::time::Instant;
 use uuid::Uuid;
 
@@ -19,12 +20,15 @@ use crate::broker::Broker;
 use crate::log::partition::MAX_READ_BYTES;
 use crate::log::{Partition, TopicPartition};
 use crate::protocol::error_code as ec;
-use crate::protocol::outgoing::SPLICE_MIN;
+use crate::protocol::outgoing::{Payload, SPLICE_MIN};
 use crate::protocol::request::RequestHeader;
 
 /// The longest a fetch may wait, whatever the client asks.
 const MAX_WAIT: Duration = Duration::from_secs(60);
 const READ_COMMITTED: i8 = 1;
+
+/// A segment file and a position in it.
+type SegmentSlice = (Arc<File>, u64);
 
 /// One requested partition, resolved to its log (or an error code).
 struct Target {
@@ -35,11 +39,25 @@ struct Target {
     log: Result<Arc<Partition>, i16>,
 }
 
-pub async fn handle(
-    broker: &Arc<Broker>,
-    header: &RequestHeader,
-    req: FetchRequest,
-) -> FetchResponse {
+/// A Fetch response, and its record sets worth splicing into the output rather than copying
+/// (in encoding order; see [`crate::protocol::outgoing`]). Encodes as the response alone.
+#[derive(Debug)]
+pub struct Fetched {
+    pub response: FetchResponse,
+    pub payloads: Vec<Payload>,
+}
+
+impl Encodable for Fetched {
+    fn encode<B: ByteBufMut>(&self, buf: &mut B, version: i16) -> anyhow::Result<()> {
+        self.response.encode(buf, version)
+    }
+
+    fn compute_size(&self, version: i16) -> anyhow::Result<usize> {
+        self.response.compute_size(version)
+    }
+}
+
+pub async fn handle(broker: &Arc<Broker>, header: &RequestHeader, req: FetchRequest) -> Fetched {
     let version = header.api_version;
     let mut topics_out: Vec<FetchableTopicResponse> = Vec::with_capacity(req.topics.len());
     let mut targets = Vec::new();
@@ -128,35 +146,34 @@ pub async fn handle(
             break read_all(&targets, max_bytes, read_committed, version).0;
         }
     };
-    for (target, data) in targets.iter().zip(parts) {
+    // Targets are in request order, topic by topic: the order the response encodes them.
+    let mut payloads = Vec::new();
+    for (target, (data, file)) in targets.iter().zip(parts) {
+        if let Some(records) = data.records.as_ref().filter(|r| r.len() >= SPLICE_MIN) {
+            payloads.push(Payload {
+                bytes: records.clone(),
+                file,
+            });
+        }
         topics_out[target.topic_index].partitions.push(data);
     }
-    FetchResponse::default()
-        .with_session_id(0)
-        .with_responses(topics_out)
+    Fetched {
+        response: FetchResponse::default()
+            .with_session_id(0)
+            .with_responses(topics_out),
+        payloads,
+    }
 }
 
-/// The record sets of `response` worth splicing into the output rather than copying, in
-/// the order they are encoded (topics, then partitions).
-pub fn payloads(response: &FetchResponse) -> Vec<Bytes> {
-    response
-        .responses
-        .iter()
-        .flat_map(|t| &t.partitions)
-        .filter_map(|p| p.records.as_ref())
-        .filter(|r| r.len() >= SPLICE_MIN)
-        .cloned()
-        .collect()
-}
-
-/// Reads every target once. Returns the partition data, the bytes of records gathered, and
-/// whether any partition has an error (which ends a long poll at once).
+/// Reads every target once. Returns the partition data (with the segment file and position
+/// its records came from), the bytes of records gathered, and whether any partition has an
+/// error (which ends a long poll at once).
 fn read_all(
     targets: &[Target],
     max_bytes: usize,
     read_committed: bool,
     version: i16,
-) -> (Vec<PartitionData>, usize, bool) {
+) -> (Vec<(PartitionData, Option<SegmentSlice>)>, usize, bool) {
     // log_start_offset exists from v5.
     let lso = |o: i64| if version >= 5 { o } else { -1 };
     let mut total = 0usize;
@@ -175,7 +192,7 @@ fn read_all(
                 Ok(l) => l,
                 Err(code) => {
                     errors = true;
-                    return base.with_error_code(*code).with_high_watermark(-1);
+                    return (base.with_error_code(*code).with_high_watermark(-1), None);
                 }
             };
             let remaining = max_bytes.saturating_sub(total);
@@ -183,18 +200,22 @@ fn read_all(
             match log.read(t.fetch_offset, limit, total == 0) {
                 Ok(read) => {
                     total += read.records.len();
-                    base.with_high_watermark(read.high_watermark)
+                    let data = base
+                        .with_high_watermark(read.high_watermark)
                         .with_last_stable_offset(read.high_watermark)
                         .with_log_start_offset(lso(read.log_start_offset))
-                        .with_records(Some(read.records))
+                        .with_records(Some(read.records));
+                    (data, read.file)
                 }
                 Err(e) => {
                     errors = true;
                     let (start, end) = log.offsets().unwrap_or((-1, -1));
-                    base.with_error_code(ec::for_log_error(&e))
+                    let data = base
+                        .with_error_code(ec::for_log_error(&e))
                         .with_high_watermark(end)
                         .with_last_stable_offset(end)
-                        .with_log_start_offset(lso(start))
+                        .with_log_start_offset(lso(start));
+                    (data, None)
                 }
             }
         })

@@ -14,7 +14,7 @@ use kafka_protocol::messages::ApiKey;
 use kafka_protocol::protocol::Decodable;
 
 use crate::broker::Broker;
-use crate::protocol::outgoing::Outgoing;
+use crate::protocol::outgoing::{Outgoing, Payload};
 use crate::protocol::request::{self, RequestHeader};
 use crate::protocol::{response, ProtocolError};
 
@@ -78,7 +78,7 @@ macro_rules! registry {
                         match resp {
                             Some(r) => {
                                 let splice = payloads(&r);
-                                response::encode_into(out, key, version, header.correlation_id, &r, &splice)?;
+                                response::encode_into(out, key, version, header.correlation_id, &r, splice)?;
                                 Ok(true)
                             }
                             None => Ok(false),
@@ -124,10 +124,10 @@ registry! {
 }
 
 /// The parts of a response to splice into the output rather than copy: fetched records.
-fn payloads(response: &dyn Any) -> Vec<Bytes> {
-    match response.downcast_ref::<kafka_protocol::messages::FetchResponse>() {
-        Some(r) => fetch::payloads(r),
-        None => Vec::new(),
+fn payloads(response: &dyn Any) -> &[Payload] {
+    match response.downcast_ref::<fetch::Fetched>() {
+        Some(f) => &f.payloads,
+        None => &[],
     }
 }
 

@@ -13,11 +13,12 @@
 //!   unwritten pages, so what the file holds is unknown. Every later append and read gets
 //!   KAFKA_STORAGE_ERROR until restart, when recovery validates the tail.
 
+use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
 use tokio::sync::Notify;
@@ -91,6 +92,10 @@ pub struct AppendInfo {
 #[derive(Debug, Clone)]
 pub struct ReadInfo {
     pub records: Bytes,
+    /// The segment file `records` were read from and their position in it: the same bytes
+    /// can be sent from the page cache without passing through user space (sendfile).
+    /// `None` when `records` is empty.
+    pub file: Option<(Arc<File>, u64)>,
     pub high_watermark: i64,
     pub log_start_offset: i64,
 }
@@ -454,7 +459,7 @@ impl Partition {
     /// Reads whole batches starting with the one holding `offset`, up to `max_bytes` (at least
     /// one whole batch when `min_one`, as KIP-74 requires), from a single segment.
     pub fn read(&self, offset: i64, max_bytes: usize, min_one: bool) -> Result<ReadInfo, LogError> {
-        let (map, start, end, hw, lso) = {
+        let (map, file, start, end, hw, lso) = {
             let mut guard = self.lock()?;
             let l = &mut *guard;
             let (lso, leo) = (l.log_start_offset, l.log_end_offset());
@@ -485,21 +490,35 @@ impl Partition {
             // A failed map (address space, map count) leaves the data intact: this read gets
             // KAFKA_STORAGE_ERROR, the partition is not latched.
             let map = s.map_covering(grow)?;
-            (map, s.position_floor(offset), s.size, leo, lso)
+            (
+                map,
+                s.log.clone(),
+                s.position_floor(offset),
+                s.size,
+                leo,
+                lso,
+            )
         };
-        let records = match map {
-            Some(map) if offset < hw => segment::read_mapped(
-                &map,
-                start,
-                end,
-                offset,
-                max_bytes.min(MAX_READ_BYTES),
-                min_one,
-            ),
-            _ => Bytes::new(),
+        let (records, file) = match map {
+            Some(map) if offset < hw => {
+                let records = segment::read_mapped(
+                    &map,
+                    start,
+                    end,
+                    offset,
+                    max_bytes.min(MAX_READ_BYTES),
+                    min_one,
+                );
+                // `records` is a slice of `map`, which maps the file from position 0.
+                let pos = (records.as_ptr() as usize).wrapping_sub(map.as_ptr() as usize);
+                let file = (!records.is_empty()).then_some((file, pos as u64));
+                (records, file)
+            }
+            _ => (Bytes::new(), None),
         };
         Ok(ReadInfo {
             records,
+            file,
             high_watermark: hw,
             log_start_offset: lso,
         })
@@ -549,5 +568,37 @@ impl Partition {
             return Err(self.fail(&e));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::log::batch::tests::make_batch;
+
+    /// A read names the file and position its records came from, in sealed and active
+    /// segments alike, so they can be sent from the file instead of the map.
+    #[test]
+    fn reads_name_the_file_bytes_they_return() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = LogConfig::default();
+        config.set_topic("segment.bytes", "400").unwrap();
+        let p = Partition::open(TopicPartition::new("t", 0), dir.path().into(), config, 0).unwrap();
+        for _ in 0..20 {
+            let raw = make_batch(0, 5, None);
+            let h = batch::validate(&raw).unwrap();
+            p.append(&raw, &h, crate::log::now_ms()).unwrap();
+        }
+        assert!(p.log.lock().unwrap().segments.len() > 2, "several segments");
+        for offset in [0, 3, 42, 97] {
+            let read = p.read(offset, 250, true).unwrap();
+            assert!(!read.records.is_empty(), "offset {offset}");
+            let (file, pos) = read.file.expect("records come with their file");
+            let mut on_disk = vec![0u8; read.records.len()];
+            file.read_exact_at(&mut on_disk, pos).unwrap();
+            assert_eq!(on_disk, &read.records[..], "offset {offset}");
+        }
+        let end = p.read(100, 250, true).unwrap();
+        assert!(end.records.is_empty() && end.file.is_none());
     }
 }

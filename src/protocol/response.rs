@@ -5,11 +5,11 @@
 //! connection does not allocate (and fault in) a fresh buffer for every response. Payloads
 //! passed as `splice` (fetched record batches) are not copied into it; see [`super::outgoing`].
 
-use bytes::{BufMut, Bytes};
+use bytes::BufMut;
 use kafka_protocol::messages::ApiKey;
 use kafka_protocol::protocol::Encodable;
 
-use super::outgoing::Outgoing;
+use super::outgoing::{Outgoing, Payload};
 use super::ProtocolError;
 
 /// Appends a whole response frame, size prefix included, to `out`.
@@ -19,7 +19,7 @@ pub fn encode_into<T: Encodable>(
     version: i16,
     correlation_id: i32,
     body: &T,
-    splice: &[Bytes],
+    splice: &[Payload],
 ) -> Result<(), ProtocolError> {
     let header_version = key.response_header_version(version);
     encode_with_header_into(out, header_version, version, correlation_id, body, splice)
@@ -33,7 +33,7 @@ pub fn encode_with_header_into<T: Encodable>(
     version: i16,
     correlation_id: i32,
     body: &T,
-    splice: &[Bytes],
+    splice: &[Payload],
 ) -> Result<(), ProtocolError> {
     let size = body
         .compute_size(version)
@@ -42,7 +42,7 @@ pub fn encode_with_header_into<T: Encodable>(
     let frame_len = i32::try_from(header_len + size)
         .map_err(|_| ProtocolError::Encode(format!("response of {size} bytes is too large")))?;
     let mark = out.mark();
-    let spliced: usize = splice.iter().map(Bytes::len).sum();
+    let spliced: usize = splice.iter().map(|p| p.bytes.len()).sum();
     out.buf
         .reserve(4 + header_len + size.saturating_sub(spliced));
     out.buf.put_i32(frame_len);
@@ -64,6 +64,7 @@ mod tests {
     use kafka_protocol::messages::FetchResponse;
 
     use super::*;
+    use bytes::Bytes;
 
     /// A spliced Fetch response is byte for byte the plainly encoded one, at every version.
     #[test]
@@ -84,12 +85,19 @@ mod tests {
         let body = FetchResponse::default().with_responses(vec![
             FetchableTopicResponse::default().with_partitions(partitions)
         ]);
+        let payloads: Vec<Payload> = records
+            .iter()
+            .map(|r| Payload {
+                bytes: r.clone(),
+                file: None,
+            })
+            .collect();
         for version in 4..=17 {
             let mut plain = BytesMut::new();
             body.encode(&mut plain, version).unwrap();
             let mut out = Outgoing::default();
             out.buf.put_slice(b"earlier frame");
-            encode_into(&mut out, ApiKey::Fetch, version, 42, &body, &records).unwrap();
+            encode_into(&mut out, ApiKey::Fetch, version, 42, &body, &payloads).unwrap();
             let all = out.to_bytes();
             let header = if version >= 12 { 9 } else { 8 };
             assert_eq!(&all[13 + header..], &plain[..], "v{version}");
