@@ -44,6 +44,7 @@ const ENV_SETTINGS: &[&str] = &[
     "connections.max.idle.ms",
     "socket.request.read.timeout.ms",
     "queued.max.request.bytes",
+    "socket.sendfile",
     "log.roll.hours",
     "log.retention.minutes",
     "log.retention.hours",

@@ -67,6 +67,9 @@ pub struct Config {
     /// `queued.max.request.bytes`: request bytes held in memory by all connections
     /// together; a connection waits (reads nothing more) until its frame fits.
     pub queued_max_request_bytes: usize,
+    /// `socket.sendfile` (weir's own): when fetched records go from the segment file to the
+    /// socket with `sendfile(2)` instead of a vectored write from the mapped segment.
+    pub sendfile: Sendfile,
     /// Broker-level defaults for every topic's log.
     pub log: LogConfig,
     /// Consumer group settings (`group.*`).
@@ -89,6 +92,40 @@ pub struct Config {
     pub explicit: BTreeSet<String>,
 }
 
+/// `socket.sendfile`. On loopback there is no zero-copy: the receiving socket copies the
+/// bytes into the client either way, and with sendfile it reads them cold from the page
+/// cache instead of warm from the broker's copy, which measured slower on this path
+/// (docs/benchmarks.md). A remote client's bytes leave through the network device, which
+/// reads the pages itself, so sendfile spares the broker its only copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sendfile {
+    /// For clients on other hosts, not for loopback ones.
+    Auto,
+    Always,
+    Never,
+}
+
+impl Sendfile {
+    /// Whether a connection from `peer` sends records with sendfile.
+    pub fn for_peer(self, peer: std::net::IpAddr) -> bool {
+        match self {
+            Sendfile::Auto => !peer.is_loopback(),
+            Sendfile::Always => true,
+            Sendfile::Never => false,
+        }
+    }
+}
+
+impl std::fmt::Display for Sendfile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Sendfile::Auto => "auto",
+            Sendfile::Always => "always",
+            Sendfile::Never => "never",
+        })
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -104,6 +141,7 @@ impl Default for Config {
             connections_max_idle_ms: 600_000,
             request_read_timeout_ms: 30_000,
             queued_max_request_bytes: 512 * 1024 * 1024,
+            sendfile: Sendfile::Auto,
             log: LogConfig::default(),
             group: crate::group::GroupConfig::default(),
             offsets_retention_ms: crate::group::DEFAULT_OFFSETS_RETENTION_MS,
@@ -174,6 +212,14 @@ impl Config {
             "queued.max.request.bytes" => {
                 self.queued_max_request_bytes =
                     parse_range(name, value, 1, i32::MAX as u64)? as usize
+            }
+            "socket.sendfile" => {
+                self.sendfile = match value.trim() {
+                    "auto" => Sendfile::Auto,
+                    "always" => Sendfile::Always,
+                    "never" => Sendfile::Never,
+                    _ => return Err(invalid(name, value, "expected auto, always or never")),
+                }
             }
             "log.retention.check.interval.ms" => {
                 self.retention_check_interval_ms = parse_range(name, value, 1, i64::MAX as u64)?
@@ -286,6 +332,7 @@ impl Config {
                 "queued.max.request.bytes".to_string(),
                 self.queued_max_request_bytes.to_string(),
             ),
+            ("socket.sendfile".to_string(), self.sendfile.to_string()),
             (
                 "offsets.retention.minutes".to_string(),
                 (self.offsets_retention_ms / 60_000).to_string(),
@@ -401,6 +448,20 @@ fn parse_signed(name: &str, value: &str, min: i64) -> Result<i64, ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sendfile_modes() {
+        let local: std::net::IpAddr = [127, 0, 0, 1].into();
+        let remote: std::net::IpAddr = [10, 1, 2, 3].into();
+        let mut c = Config::default();
+        assert!(!c.sendfile.for_peer(local) && c.sendfile.for_peer(remote));
+        c.set("socket.sendfile", "always").unwrap();
+        assert!(c.sendfile.for_peer(local) && c.sendfile.for_peer(remote));
+        c.set("socket.sendfile", "never").unwrap();
+        assert!(!c.sendfile.for_peer(local) && !c.sendfile.for_peer(remote));
+        assert!(c.set("socket.sendfile", "yes").is_err());
+        assert_eq!(c.sendfile, Sendfile::Never);
+    }
 
     #[test]
     fn kafka_names_set_values() {

@@ -123,9 +123,9 @@ impl Outgoing {
         }
     }
 
-    /// Writes everything in order: `sendfile` for large file-backed payloads when `w` can,
-    /// and as few `writev` calls as the socket allows for the rest.
-    pub async fn write_to<W: Sink>(&self, w: &mut W) -> io::Result<()> {
+    /// Writes everything in order: with `sendfile` set, `sendfile` for large file-backed
+    /// payloads when `w` can; as few `writev` calls as the socket allows for the rest.
+    pub async fn write_to<W: Sink>(&self, w: &mut W, sendfile: bool) -> io::Result<()> {
         if self.splices.is_empty() {
             return w.write_all(&self.buf).await;
         }
@@ -137,7 +137,7 @@ impl Outgoing {
             }
             from = *at;
             match &payload.file {
-                Some((file, pos)) if payload.bytes.len() >= SENDFILE_MIN => {
+                Some((file, pos)) if sendfile && payload.bytes.len() >= SENDFILE_MIN => {
                     write_all_vectored(w, &mut slices).await?;
                     slices.clear();
                     send_file_all(w, file, *pos, &payload.bytes).await?;
@@ -368,7 +368,7 @@ mod tests {
                 .unwrap();
             got
         });
-        out.write_to(&mut a).await.unwrap();
+        out.write_to(&mut a, true).await.unwrap();
         drop(a);
         assert_eq!(reader.await.unwrap(), expected());
     }
@@ -434,6 +434,18 @@ mod socket_tests {
         want.extend_from_slice(&small.bytes); // below SENDFILE_MIN: written from memory
         want.extend_from_slice(b"end");
 
+        assert!(
+            send(&out, true).await == want,
+            "the large payload came from the file"
+        );
+        assert!(
+            send(&out, false).await == out.to_bytes()[..],
+            "without sendfile, the payload's bytes are written as they are"
+        );
+    }
+
+    /// What a peer receives when `out` is written to it over loopback TCP.
+    async fn send(out: &Outgoing, sendfile: bool) -> Vec<u8> {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let reader = tokio::spawn(async move {
@@ -443,14 +455,9 @@ mod socket_tests {
             got
         });
         let (_, mut w) = TcpStream::connect(addr).await.unwrap().into_split();
-        out.write_to(&mut w).await.unwrap();
+        out.write_to(&mut w, sendfile).await.unwrap();
         tokio::io::AsyncWriteExt::shutdown(&mut w).await.unwrap();
         drop(w);
-        let got = reader.await.unwrap();
-        assert_eq!(got.len(), want.len());
-        assert!(
-            got == want,
-            "the large payload came from the file, in place"
-        );
+        reader.await.unwrap()
     }
 }

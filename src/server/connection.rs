@@ -8,7 +8,8 @@
 //! Responses are encoded into one buffer the connection reuses (its capacity is kept between
 //! responses, up to [`KEEP_CAPACITY`]) and written straight to the socket. Fetched record
 //! batches are not copied in user space at all: they are spliced into the vectored write
-//! from the mapped segments (see [`Outgoing`]).
+//! from the mapped segments, or with `sendfile` set sent from the segment files (see
+//! [`Outgoing`] and `socket.sendfile`).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -31,6 +32,7 @@ pub async fn run(
     stream: TcpStream,
     peer: SocketAddr,
     limits: Arc<FrameLimits>,
+    sendfile: bool,
     _slot: Slot,
 ) {
     let (read_half, mut writer) = stream.into_split();
@@ -52,7 +54,7 @@ pub async fn run(
         };
         match handlers::handle_frame(&broker, frame, &client_host, &mut out).await {
             Ok(true) => {
-                if let Err(e) = out.write_to(&mut writer).await {
+                if let Err(e) = out.write_to(&mut writer, sendfile).await {
                     tracing::debug!(%peer, error = %e, "write failed");
                     break;
                 }

@@ -92,6 +92,7 @@ pub async fn serve(broker: Arc<Broker>, listener: TcpListener, tasks: TaskTracke
                     stream,
                     peer,
                     limits.clone(),
+                    cfg.sendfile.for_peer(peer.ip()),
                     slot,
                 ));
             }
