@@ -5,9 +5,8 @@
 //! `async fn handle(broker, header, request) -> response` (Produce returns `Option`, since
 //! acks=0 gets no response).
 
-use std::sync::Arc;
-
 use std::any::Any;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use kafka_protocol::messages::ApiKey;

@@ -209,10 +209,13 @@ impl Sink for OwnedWriteHalf {
         len: usize,
     ) -> impl Future<Output = io::Result<Option<usize>>> + Send {
         let stream: &tokio::net::TcpStream = (*self).as_ref();
-        let (socket, file) = (stream.as_raw_fd(), file.as_raw_fd());
+        // The future borrows both the socket and the file: neither descriptor can be closed
+        // while a sendfile of it may run.
         async move {
             stream
-                .async_io(Interest::WRITABLE, || sendfile(socket, file, pos, len))
+                .async_io(Interest::WRITABLE, || {
+                    sendfile(stream.as_raw_fd(), file.as_raw_fd(), pos, len)
+                })
                 .await
                 .map(Some)
         }
@@ -227,9 +230,9 @@ impl Sink for tokio::io::DuplexStream {}
 #[allow(unsafe_code)]
 fn sendfile(socket: RawFd, file: RawFd, pos: u64, len: usize) -> io::Result<usize> {
     let mut offset = libc::off_t::try_from(pos).map_err(|_| io::ErrorKind::InvalidInput)?;
-    // SAFETY: both descriptors are borrowed from objects alive for this call (the caller
-    // holds the socket half and the file), `offset` is a valid, exclusive pointer, and
-    // sendfile touches no other memory of this process.
+    // SAFETY: the caller's borrows keep both descriptors open for this call (see
+    // `send_file`), `offset` is a valid, exclusive pointer, and sendfile touches no other
+    // memory of this process.
     let n = unsafe { libc::sendfile(socket, file, &mut offset, len.min(MAX_SENDFILE)) };
     if n < 0 {
         return Err(io::Error::last_os_error());
