@@ -26,6 +26,11 @@ use crate::server::listener::Slot;
 /// Response buffer capacity kept for the next response; a larger one is released.
 const KEEP_CAPACITY: usize = 8 * 1024 * 1024;
 const INITIAL_CAPACITY: usize = 64 * 1024;
+/// The socket read buffer. Small requests and frame sizes arrive through it (several pipelined
+/// requests per read); a large body is read straight into its own buffer once this one is
+/// drained (see [`crate::protocol::frame`]), so it need not be large, and every connection,
+/// idle or not, holds one.
+const READ_BUFFER: usize = 16 * 1024;
 
 pub async fn run(
     broker: Arc<Broker>,
@@ -36,7 +41,7 @@ pub async fn run(
     _slot: Slot,
 ) {
     let (read_half, mut writer) = stream.into_split();
-    let mut reader = BufReader::with_capacity(64 * 1024, read_half);
+    let mut reader = BufReader::with_capacity(READ_BUFFER, read_half);
     let mut out = Outgoing::with_capacity(INITIAL_CAPACITY);
     let client_host: Arc<str> = Arc::from(format!("/{}", peer.ip()));
     loop {
