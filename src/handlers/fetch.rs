@@ -3,7 +3,6 @@
 //! response and `partition_max_bytes` per partition, with at least one whole batch for the
 //! first non-empty partition (KIP-74). No fetch sessions: `session_id` is always 0.
 
-use std::fs::File;
 use std::future::Future;
 use std::sync::Arc;
 use std::task::Poll;
@@ -17,7 +16,7 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use crate::broker::Broker;
-use crate::log::partition::MAX_READ_BYTES;
+use crate::log::partition::{FileSlice, MAX_READ_BYTES};
 use crate::log::{Partition, TopicPartition};
 use crate::protocol::error_code as ec;
 use crate::protocol::outgoing::{Payload, SPLICE_MIN};
@@ -26,9 +25,6 @@ use crate::protocol::request::RequestHeader;
 /// The longest a fetch may wait, whatever the client asks.
 const MAX_WAIT: Duration = Duration::from_secs(60);
 const READ_COMMITTED: i8 = 1;
-
-/// A segment file and a position in it.
-type SegmentSlice = (Arc<File>, u64);
 
 /// One requested partition, resolved to its log (or an error code).
 struct Target {
@@ -173,7 +169,7 @@ fn read_all(
     max_bytes: usize,
     read_committed: bool,
     version: i16,
-) -> (Vec<(PartitionData, Option<SegmentSlice>)>, usize, bool) {
+) -> (Vec<(PartitionData, Option<FileSlice>)>, usize, bool) {
     // log_start_offset exists from v5.
     let lso = |o: i64| if version >= 5 { o } else { -1 };
     let mut total = 0usize;

@@ -88,6 +88,9 @@ pub struct AppendInfo {
     pub log_start_offset: i64,
 }
 
+/// A segment file and a byte position in it.
+pub type FileSlice = (Arc<File>, u64);
+
 /// What a read returns: whole batches from one segment.
 #[derive(Debug, Clone)]
 pub struct ReadInfo {
@@ -95,7 +98,7 @@ pub struct ReadInfo {
     /// The segment file `records` were read from and their position in it: the same bytes
     /// can be sent from the page cache without passing through user space (sendfile).
     /// `None` when `records` is empty.
-    pub file: Option<(Arc<File>, u64)>,
+    pub file: Option<FileSlice>,
     pub high_watermark: i64,
     pub log_start_offset: i64,
 }

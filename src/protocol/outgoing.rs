@@ -22,13 +22,14 @@ use std::fs::File;
 use std::future::Future;
 use std::io::{self, IoSlice};
 use std::os::fd::{AsRawFd, RawFd};
-use std::sync::Arc;
 
 use bytes::buf::UninitSlice;
 use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::protocol::buf::ByteBufMut;
 use tokio::io::{AsyncWrite, AsyncWriteExt, Interest};
 use tokio::net::tcp::OwnedWriteHalf;
+
+use crate::log::partition::FileSlice;
 
 /// Payloads smaller than this are copied: an iovec entry per tiny batch is not worth it.
 pub const SPLICE_MIN: usize = 1024;
@@ -48,7 +49,7 @@ const MAX_IOV: usize = 1024;
 pub struct Payload {
     pub bytes: Bytes,
     /// The file holding the same bytes, and their position in it (a segment), if any.
-    pub file: Option<(Arc<File>, u64)>,
+    pub file: Option<FileSlice>,
 }
 
 /// One or more response frames: `buf` with `splices` inserted.
@@ -174,8 +175,10 @@ async fn write_all_vectored<W: AsyncWrite + Unpin>(
 async fn send_file_all<W: Sink>(w: &mut W, file: &File, pos: u64, bytes: &[u8]) -> io::Result<()> {
     let mut sent = 0;
     while sent < bytes.len() {
-        let want = (bytes.len() - sent).min(MAX_SENDFILE);
-        match w.send_file(file, pos + sent as u64, want).await? {
+        match w
+            .send_file(file, pos + sent as u64, bytes.len() - sent)
+            .await?
+        {
             // The file ended early: it no longer holds what was read (never expected).
             Some(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
             Some(n) => sent += n,
@@ -187,7 +190,7 @@ async fn send_file_all<W: Sink>(w: &mut W, file: &File, pos: u64, bytes: &[u8]) 
 
 /// A destination for responses.
 pub trait Sink: AsyncWrite + Unpin {
-    /// Sends `len` bytes of `file` from `pos` without them passing through user space.
+    /// Sends up to `len` bytes of `file` from `pos` without them passing through user space.
     /// `Ok(None)`: this sink cannot (the caller writes the bytes instead); `Ok(Some(n))`: `n`
     /// bytes were sent, 0 only if the file ends before `pos`.
     fn send_file(
@@ -397,6 +400,7 @@ mod tests {
 #[cfg(test)]
 mod socket_tests {
     use std::io::Write;
+    use std::sync::Arc;
 
     use tokio::io::AsyncReadExt;
     use tokio::net::{TcpListener, TcpStream};
