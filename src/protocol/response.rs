@@ -59,12 +59,11 @@ pub fn encode_with_header_into<T: Encodable>(
 
 #[cfg(test)]
 mod tests {
-    use bytes::BytesMut;
+    use bytes::{Bytes, BytesMut};
     use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
     use kafka_protocol::messages::FetchResponse;
 
     use super::*;
-    use bytes::Bytes;
 
     /// A spliced Fetch response is byte for byte the plainly encoded one, at every version.
     #[test]
