@@ -1,0 +1,171 @@
+//! The librdkafka clients: the admin client that creates and deletes each scenario's topic,
+//! producers that count their delivery reports, and assigned consumers.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Result};
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaError;
+use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
+use rdkafka::types::RDKafkaErrorCode;
+use rdkafka::{ClientContext, Offset, TopicPartitionList};
+
+#[derive(Default)]
+pub(crate) struct DeliveryCounts {
+    pub(crate) ok: AtomicU64,
+    pub(crate) err: AtomicU64,
+    pub(crate) last_err: Mutex<Option<String>>,
+}
+
+pub(crate) struct BenchCtx(Arc<DeliveryCounts>);
+
+impl ClientContext for BenchCtx {}
+
+impl ProducerContext for BenchCtx {
+    type DeliveryOpaque = ();
+    fn delivery(&self, r: &DeliveryResult<'_>, _: ()) {
+        match r {
+            Ok(_) => {
+                self.0.ok.fetch_add(1, Ordering::Relaxed);
+            }
+            Err((e, _)) => {
+                self.0.err.fetch_add(1, Ordering::Relaxed);
+                *self.0.last_err.lock().unwrap() = Some(e.to_string());
+            }
+        }
+    }
+}
+
+pub(crate) type Prod = BaseProducer<BenchCtx>;
+
+pub(crate) struct Env {
+    pub(crate) bootstrap: String,
+    pub(crate) broker_pid: Option<String>,
+    pub(crate) admin: AdminClient<DefaultClientContext>,
+    pub(crate) topic_seq: AtomicU64,
+    pub(crate) producer_config: Vec<(String, String)>,
+    pub(crate) consumer_config: Vec<(String, String)>,
+}
+
+impl Env {
+    pub(crate) fn new_topic(&self, stem: &str, partitions: i32) -> Result<String> {
+        let n = self.topic_seq.fetch_add(1, Ordering::Relaxed);
+        let name = format!("bench-{stem}-{}-{n}", std::process::id());
+        let nt = NewTopic::new(&name, partitions, TopicReplication::Fixed(1));
+        let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
+        let res = futures_executor::block_on(self.admin.create_topics([&nt], &opts))?;
+        for r in res {
+            if let Err((t, code)) = r {
+                bail!("creating topic {t}: {code}");
+            }
+        }
+        Ok(name)
+    }
+
+    pub(crate) fn delete_topic(&self, name: &str) {
+        let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
+        match futures_executor::block_on(self.admin.delete_topics(&[name], &opts)) {
+            Ok(rs) => {
+                for r in rs {
+                    if let Err((t, code)) = r {
+                        eprintln!("warning: deleting topic {t}: {code}");
+                    }
+                }
+            }
+            Err(e) => eprintln!("warning: deleting topic {name}: {e}"),
+        }
+    }
+
+    pub(crate) fn producer(
+        &self,
+        acks: i32,
+        linger_ms: u32,
+    ) -> Result<(Prod, Arc<DeliveryCounts>)> {
+        let counts = Arc::new(DeliveryCounts::default());
+        let mut cfg = ClientConfig::new();
+        cfg.set("bootstrap.servers", &self.bootstrap)
+            .set("client.id", "weir-bench")
+            .set("acks", acks.to_string())
+            .set("linger.ms", linger_ms.to_string())
+            .set("compression.type", "none")
+            .set("enable.idempotence", "false")
+            .set("message.timeout.ms", "60000");
+        for (k, v) in &self.producer_config {
+            cfg.set(k, v);
+        }
+        let p: Prod = cfg.create_with_context(BenchCtx(counts.clone()))?;
+        Ok((p, counts))
+    }
+
+    pub(crate) fn consumer(
+        &self,
+        topic: &str,
+        partitions: i32,
+        offset: Offset,
+    ) -> Result<BaseConsumer> {
+        let mut cfg = ClientConfig::new();
+        cfg.set("bootstrap.servers", &self.bootstrap)
+            .set("client.id", "weir-bench")
+            .set("group.id", "weir-bench")
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set("enable.partition.eof", "false")
+            .set("auto.offset.reset", "earliest")
+            // librdkafka waits this long (default 1000 ms) before fetching again once its
+            // local queue is over queued.min.messages; a client-bound consumer would sit idle.
+            .set("fetch.queue.backoff.ms", "10");
+        for (k, v) in &self.consumer_config {
+            cfg.set(k, v);
+        }
+        let c: BaseConsumer = cfg.create()?;
+        let mut tpl = TopicPartitionList::new();
+        for p in 0..partitions {
+            tpl.add_partition_offset(topic, p, offset)?;
+        }
+        c.assign(&tpl)?;
+        Ok(c)
+    }
+}
+
+/// Waits until the topic's metadata lists every partition with a leader.
+pub(crate) fn await_topic(p: &Prod, topic: &str, partitions: i32) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Ok(md) = p
+            .client()
+            .fetch_metadata(Some(topic), Duration::from_secs(5))
+        {
+            if let Some(t) = md.topics().iter().find(|t| t.name() == topic) {
+                if t.error().is_none()
+                    && t.partitions().len() == partitions as usize
+                    && t.partitions().iter().all(|p| p.leader() >= 0)
+                {
+                    return Ok(());
+                }
+            }
+        }
+        if Instant::now() > deadline {
+            bail!("topic {topic} not ready after 15 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+pub(crate) fn send_one(p: &Prod, topic: &str, payload: &[u8]) -> Result<()> {
+    let mut rec = BaseRecord::<(), [u8]>::to(topic).payload(payload);
+    loop {
+        match p.send(rec) {
+            Ok(()) => return Ok(()),
+            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
+                rec = r;
+                p.poll(Duration::from_millis(1));
+            }
+            Err((e, _)) => return Err(e.into()),
+        }
+    }
+}

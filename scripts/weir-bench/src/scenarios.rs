@@ -1,0 +1,285 @@
+//! The scenario list, and one scenario run: its topic, a warm-up, the measured runs and
+//! their medians.
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::clients::Env;
+use crate::measure::{consume, latency, produce, Limit, Run};
+use crate::procfs::{reset_peak_rss, status_kib, AnonSampler};
+use crate::{Opts, GIB, MIB};
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Kind {
+    Produce,
+    Consume,
+    Latency,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub(crate) struct Scenario {
+    pub(crate) name: String,
+    pub(crate) kind: Kind,
+    pub(crate) record_bytes: usize,
+    pub(crate) acks: Option<i32>,
+    pub(crate) partitions: i32,
+    pub(crate) clients: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct Outcome {
+    #[serde(flatten)]
+    pub(crate) scenario: Scenario,
+    /// medians of each figure over the measured runs
+    pub(crate) median: BTreeMap<&'static str, f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) broker_peak_rss_kib: Option<u64>,
+    /// peak anonymous RSS (heap, stacks) sampled every 20 ms during the scenario
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) broker_peak_anon_kib: Option<u64>,
+    pub(crate) warmup: Option<Run>,
+    pub(crate) runs: Vec<Run>,
+    /// why the scenario failed; it then has no runs
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) error: Option<String>,
+}
+
+impl Outcome {
+    pub(crate) fn failed(scenario: &Scenario, error: String) -> Outcome {
+        Outcome {
+            scenario: scenario.clone(),
+            median: BTreeMap::new(),
+            broker_peak_rss_kib: None,
+            broker_peak_anon_kib: None,
+            warmup: None,
+            runs: Vec::new(),
+            error: Some(error),
+        }
+    }
+}
+
+pub(crate) fn size_label(size: usize) -> String {
+    if size.is_multiple_of(1024) {
+        format!("{}KiB", size / 1024)
+    } else {
+        format!("{size}B")
+    }
+}
+
+pub(crate) fn scenarios() -> Vec<Scenario> {
+    let mut v = Vec::new();
+    for size in [100usize, 1024] {
+        for partitions in [1, 3] {
+            for acks in [1, -1] {
+                for clients in [1usize, 4] {
+                    v.push(Scenario {
+                        name: format!(
+                            "produce {} acks={acks} p={partitions} producers={clients}",
+                            size_label(size)
+                        ),
+                        kind: Kind::Produce,
+                        record_bytes: size,
+                        acks: Some(acks),
+                        partitions,
+                        clients,
+                    });
+                }
+            }
+        }
+    }
+    for size in [100usize, 1024] {
+        for partitions in [1, 3] {
+            v.push(Scenario {
+                name: format!("consume {} p={partitions}", size_label(size)),
+                kind: Kind::Consume,
+                record_bytes: size,
+                acks: None,
+                partitions,
+                clients: 1,
+            });
+        }
+    }
+    for acks in [1, -1] {
+        v.push(Scenario {
+            name: format!("latency 100B acks={acks} p=1"),
+            kind: Kind::Latency,
+            record_bytes: 100,
+            acks: Some(acks),
+            partitions: 1,
+            clients: 1,
+        });
+    }
+    v
+}
+
+pub(crate) fn median(mut xs: Vec<f64>) -> f64 {
+    xs.retain(|x| x.is_finite());
+    if xs.is_empty() {
+        return f64::NAN;
+    }
+    xs.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let n = xs.len();
+    if n % 2 == 1 {
+        xs[n / 2]
+    } else {
+        (xs[n / 2 - 1] + xs[n / 2]) / 2.0
+    }
+}
+
+pub(crate) fn medians(runs: &[Run]) -> BTreeMap<&'static str, f64> {
+    let mut m = BTreeMap::new();
+    let mut put = |k: &'static str, f: &dyn Fn(&Run) -> Option<f64>| {
+        let xs: Vec<f64> = runs.iter().filter_map(f).collect();
+        if !xs.is_empty() {
+            m.insert(k, median(xs));
+        }
+    };
+    put("records_per_s", &|r| Some(r.records_per_s));
+    put("mib_per_s", &|r| Some(r.mib_per_s));
+    put("secs", &|r| Some(r.secs));
+    put("client_cpu_s_per_gib", &|r| Some(r.client_cpu_s_per_gib));
+    put("broker_cpu_s_per_gib", &|r| r.broker_cpu_s_per_gib);
+    put("broker_to_client_cpu", &|r| r.broker_to_client_cpu);
+    put("p50_ms", &|r| r.p50_ms);
+    put("p99_ms", &|r| r.p99_ms);
+    put("p999_ms", &|r| r.p999_ms);
+    m
+}
+
+pub(crate) fn run_scenario(env: &Env, o: &Opts, sc: &Scenario) -> Result<Outcome> {
+    let peak_ok = env
+        .broker_pid
+        .as_deref()
+        .map(reset_peak_rss)
+        .unwrap_or(false);
+    let anon = env.broker_pid.as_deref().map(AnonSampler::start);
+    let mut warmup = None;
+    let mut runs = Vec::new();
+    match sc.kind {
+        Kind::Produce => {
+            let acks = sc.acks.unwrap_or(1);
+            let limit = if o.quick {
+                Limit::Records((2.0 * MIB / sc.record_bytes as f64) as u64)
+            } else {
+                // A one-second warm-up run on its own topic.
+                let topic = env.new_topic("warmup", sc.partitions)?;
+                warmup = Some(produce(
+                    env,
+                    &topic,
+                    sc.partitions,
+                    sc.record_bytes,
+                    acks,
+                    sc.clients,
+                    Limit::Secs(1.0, 0),
+                )?);
+                env.delete_topic(&topic);
+                Limit::Secs(o.secs, 0)
+            };
+            for _ in 0..o.runs {
+                let topic = env.new_topic("produce", sc.partitions)?;
+                runs.push(produce(
+                    env,
+                    &topic,
+                    sc.partitions,
+                    sc.record_bytes,
+                    acks,
+                    sc.clients,
+                    limit,
+                )?);
+                env.delete_topic(&topic);
+            }
+        }
+        Kind::Consume => {
+            // Fill a topic with --consume-mib (4 producers, acks=1; not measured) and read it
+            // all once as warm-up. Unless --quick, top it up to three times what that rate reads
+            // in --secs (at most 4 GiB), then read it from the beginning --runs times, each
+            // for --secs (or to the end).
+            let mut records = (o.consume_mib * MIB / sc.record_bytes as f64) as u64;
+            let topic = env.new_topic("consume", sc.partitions)?;
+            produce(
+                env,
+                &topic,
+                sc.partitions,
+                sc.record_bytes,
+                1,
+                4,
+                Limit::Records(records),
+            )?;
+            let limit = if o.quick {
+                Limit::Records(records)
+            } else {
+                let w = consume(env, &topic, sc.partitions, Limit::Records(records))?;
+                let cap = (4.0 * GIB / sc.record_bytes as f64) as u64;
+                let target = ((3.0 * w.records_per_s * o.secs) as u64).min(cap);
+                if target > records {
+                    produce(
+                        env,
+                        &topic,
+                        sc.partitions,
+                        sc.record_bytes,
+                        1,
+                        4,
+                        Limit::Records(target - records),
+                    )?;
+                    records = target;
+                }
+                warmup = Some(w);
+                Limit::Secs(o.secs, records)
+            };
+            if let Some(p) = env.broker_pid.as_deref() {
+                reset_peak_rss(p);
+            }
+            for _ in 0..o.runs {
+                runs.push(consume(env, &topic, sc.partitions, limit)?);
+            }
+            env.delete_topic(&topic);
+        }
+        Kind::Latency => {
+            let acks = sc.acks.unwrap_or(1);
+            if !o.quick {
+                let topic = env.new_topic("latency", 1)?;
+                warmup = Some(latency(
+                    env,
+                    &topic,
+                    sc.record_bytes,
+                    acks,
+                    o.latency_rate,
+                    (o.latency_secs / 2.0).max(1.0),
+                )?);
+                env.delete_topic(&topic);
+            }
+            for _ in 0..o.runs {
+                let topic = env.new_topic("latency", 1)?;
+                runs.push(latency(
+                    env,
+                    &topic,
+                    sc.record_bytes,
+                    acks,
+                    o.latency_rate,
+                    o.latency_secs,
+                )?);
+                env.delete_topic(&topic);
+            }
+        }
+    }
+    let broker_peak_rss_kib = if peak_ok {
+        env.broker_pid
+            .as_deref()
+            .and_then(|p| status_kib(p, "VmHWM:"))
+    } else {
+        None
+    };
+    let broker_peak_anon_kib = anon.and_then(AnonSampler::stop);
+    Ok(Outcome {
+        scenario: sc.clone(),
+        median: medians(&runs),
+        broker_peak_rss_kib,
+        broker_peak_anon_kib,
+        warmup,
+        runs,
+        error: None,
+    })
+}
