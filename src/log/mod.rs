@@ -6,6 +6,7 @@
 pub mod batch;
 pub mod cleaner;
 pub mod compression;
+pub mod durability;
 pub mod index;
 pub mod partition;
 pub mod producer_state;

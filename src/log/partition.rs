@@ -17,13 +17,14 @@ use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
 use tokio::sync::Notify;
 
 use super::batch::{self, BatchHeader};
+use super::durability::{Durability, RECOVERY_POINT_FILE};
 use super::producer_state::{ProducerError, ProducerStateTable, SequenceCheck};
 use super::segment::{self, Segment};
 use crate::config::{LogConfig, TimestampType};
@@ -140,10 +141,9 @@ pub struct Partition {
     pub tp: TopicPartition,
     dir: PathBuf,
     pub(super) log: Mutex<PartitionLog>,
-    failed: AtomicBool,
-    /// Set (under the lock) when the topic is deleted, before its files go: no operation
-    /// that takes the lock after that touches them.
-    deleted: AtomicBool,
+    /// The failed and deleted flags and the recovery point, shared with background syncs.
+    /// Once `deleted` is set no operation that takes the lock touches the files.
+    pub(super) durability: Arc<Durability>,
     /// Woken after every append, for long-polling fetches.
     pub appended: Notify,
 }
@@ -157,25 +157,31 @@ pub(super) fn active_map_len(config: &LogConfig) -> u64 {
         .saturating_add(batch::LOG_OVERHEAD as u64)
 }
 
-/// Reads [`LOG_START_FILE`] from a partition directory.
-fn read_log_start(dir: &Path) -> io::Result<Option<i64>> {
-    match std::fs::read_to_string(dir.join(LOG_START_FILE)) {
+/// Reads an offset file ([`LOG_START_FILE`], [`RECOVERY_POINT_FILE`]) from a partition
+/// directory: `None` when it is missing or does not hold a number.
+fn read_offset_file(dir: &Path, name: &str) -> io::Result<Option<i64>> {
+    match std::fs::read_to_string(dir.join(name)) {
         Ok(text) => Ok(text.trim().parse().ok()),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e),
     }
 }
 
-/// Durably replaces [`LOG_START_FILE`] in `dir` with `offset`.
-pub(super) fn write_log_start(dir: &Path, offset: i64) -> io::Result<()> {
-    let tmp = dir.join(format!("{LOG_START_FILE}.tmp"));
+/// Durably replaces the offset file `name` in `dir` with `offset` (decimal and a newline).
+pub(super) fn write_offset_file(dir: &Path, name: &str, offset: i64) -> io::Result<()> {
+    let tmp = dir.join(format!("{name}.tmp"));
     {
         let mut f = std::fs::File::create(&tmp)?;
         io::Write::write_all(&mut f, format!("{offset}\n").as_bytes())?;
         f.sync_all()?;
     }
-    std::fs::rename(&tmp, dir.join(LOG_START_FILE))?;
+    std::fs::rename(&tmp, dir.join(name))?;
     segment::sync_dir(dir)
+}
+
+/// Durably replaces [`LOG_START_FILE`] in `dir` with `offset`.
+pub(super) fn write_log_start(dir: &Path, offset: i64) -> io::Result<()> {
+    write_offset_file(dir, LOG_START_FILE, offset)
 }
 
 /// The largest read of one partition in one fetch (Kafka's broker `fetch.max.bytes`).
@@ -214,6 +220,8 @@ impl Partition {
             }
         }
         bases.sort_unstable();
+        // Segments from the recovery point on may not have reached the disk whole: scan them.
+        let recovery_point = read_offset_file(&dir, RECOVERY_POINT_FILE)?.unwrap_or(0);
         let mut producers = ProducerStateTable::default();
         let mut segments = Vec::with_capacity(bases.len().max(1));
         let count = bases.len();
@@ -224,7 +232,7 @@ impl Partition {
                 base,
                 config.segment_index_bytes,
                 config.index_interval_bytes,
-                active,
+                active || base >= recovery_point,
                 now_ms,
                 |h| producers.record(h),
             )?;
@@ -259,7 +267,7 @@ impl Partition {
             active.map_for_reads(active_map_len(&config));
         }
         let end = segments[segments.len() - 1].next_offset;
-        let log_start_offset = read_log_start(&dir)?
+        let log_start_offset = read_offset_file(&dir, LOG_START_FILE)?
             .unwrap_or(0)
             .max(segments[0].base_offset)
             .min(end);
@@ -275,21 +283,20 @@ impl Partition {
                 unflushed_messages: 0,
                 last_flush_ms: now_ms,
             }),
-            failed: AtomicBool::new(false),
-            deleted: AtomicBool::new(false),
+            durability: Arc::new(Durability::new(recovery_point)),
             appended: Notify::new(),
         })
     }
 
     pub(super) fn lock(&self) -> Result<MutexGuard<'_, PartitionLog>, LogError> {
-        if self.failed.load(Ordering::Acquire) {
+        if self.durability.failed.load(Ordering::Acquire) {
             return Err(LogError::Storage(self.tp.to_string()));
         }
         let guard = self
             .log
             .lock()
             .map_err(|_| LogError::Storage(self.tp.to_string()))?;
-        if self.deleted.load(Ordering::Acquire) {
+        if self.durability.deleted.load(Ordering::Acquire) {
             return Err(LogError::Deleted(self.tp.to_string()));
         }
         Ok(guard)
@@ -300,13 +307,14 @@ impl Partition {
     /// [`LogError::Deleted`]. Returns at once if a poisoned lock already stops everything.
     pub(super) fn mark_deleted(&self) {
         let _guard = self.log.lock();
-        self.deleted.store(true, Ordering::Release);
+        self.durability.deleted.store(true, Ordering::Release);
+        self.durability.wait_for_sync();
     }
 
     /// An fsync (or other state-losing) error: latches the partition failed until restart.
     pub(super) fn fail(&self, e: &io::Error) -> LogError {
         tracing::error!(partition = %self.tp, error = %e, "I/O error; partition marked failed");
-        self.failed.store(true, Ordering::Release);
+        self.durability.failed.store(true, Ordering::Release);
         LogError::Storage(self.tp.to_string())
     }
 
@@ -409,9 +417,10 @@ impl Partition {
         self.roll(l, now_ms)
     }
 
-    /// Seals the active segment and starts a new one at the log end offset. A segment that
-    /// cannot be created (a full disk) fails this roll only: its files are removed and the
-    /// sealed segment stays active, so the next append tries again.
+    /// Seals the active segment and starts a new one at the log end offset; the sealed log
+    /// is synced in the background (see [`super::durability`]). A segment that cannot be
+    /// created (a full disk) fails this roll only: its files are removed and the sealed
+    /// segment stays active, so the next append tries again.
     pub(super) fn roll(&self, l: &mut PartitionLog, now_ms: i64) -> Result<(), LogError> {
         let next = l.log_end_offset();
         if next == l.active().base_offset {
@@ -419,7 +428,7 @@ impl Partition {
             return Ok(());
         }
         let index_bytes = l.config.segment_index_bytes;
-        if let Err(e) = l.active_mut().seal() {
+        if let Err(e) = l.active_mut().seal_indexes() {
             return Err(self.fail(&e));
         }
         match Segment::create(&self.dir, next, index_bytes, now_ms) {
@@ -429,7 +438,9 @@ impl Partition {
                 let sealed = l.segments.len() - 1;
                 let size = l.segments[sealed].size;
                 l.segments[sealed].map_for_reads(size);
+                let unsynced = self.unsynced(l);
                 l.segments.push(seg);
+                self.sync_in_background(unsynced, next);
                 Ok(())
             }
             Err(e) => {
@@ -564,13 +575,47 @@ impl Partition {
         Ok(best.map(|s| (s.max_timestamp_offset(), s.max_timestamp)))
     }
 
-    /// Seals the active segment's indexes (clean shutdown).
+    /// Syncs every segment and seals the active one's indexes (clean shutdown); the next
+    /// start scans only the active segment.
     pub fn close(&self) -> Result<(), LogError> {
         let mut l = self.lock()?;
-        if let Err(e) = l.active_mut().seal() {
-            return Err(self.fail(&e));
+        let unsynced = self.unsynced(&l);
+        let active = l.active().base_offset;
+        let synced = l
+            .active_mut()
+            .seal()
+            .and_then(|()| self.durability.sync_sealed(&self.dir, &unsynced, active));
+        synced.map_err(|e| self.fail(&e))
+    }
+
+    /// The log files of the sealed segments not yet known synced (the last segment counts as
+    /// sealed: call this before pushing a new active segment, or for every segment).
+    fn unsynced(&self, l: &PartitionLog) -> Vec<Arc<File>> {
+        let from = self.durability.seen();
+        let sealed = &l.segments[..l.segments.len() - 1];
+        sealed
+            .iter()
+            .filter(|s| s.next_offset > from)
+            .map(|s| s.log.clone())
+            .collect()
+    }
+
+    /// Syncs `files` and moves the recovery point to `target` on a blocking thread (inline
+    /// when no runtime runs, e.g. in tools and tests). A failure latches the partition failed.
+    fn sync_in_background(&self, files: Vec<Arc<File>>, target: i64) {
+        let durability = self.durability.clone();
+        let dir = self.dir.clone();
+        let tp = self.tp.clone();
+        let sync = move || {
+            if let Err(e) = durability.sync_sealed(&dir, &files, target) {
+                tracing::error!(partition = %tp, error = %e, "syncing a rolled segment failed; partition marked failed");
+                durability.failed.store(true, Ordering::Release);
+            }
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => drop(runtime.spawn_blocking(sync)),
+            Err(_) => sync(),
         }
-        Ok(())
     }
 }
 

@@ -469,9 +469,15 @@ impl Segment {
         self.time_index.flush()
     }
 
-    /// Trims the index files to their entries (on roll and shutdown).
+    /// Syncs the log and trims the index files to their entries (clean shutdown).
     pub fn seal(&mut self) -> io::Result<()> {
         self.log.sync_all()?;
+        self.seal_indexes()
+    }
+
+    /// Trims the index files to their entries (on roll, when the log itself is synced in the
+    /// background; see [`super::durability`]).
+    pub fn seal_indexes(&mut self) -> io::Result<()> {
         self.index.trim()?;
         self.time_index.trim()
     }
