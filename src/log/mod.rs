@@ -66,8 +66,12 @@ impl LogManager {
     /// Removes every partition of `topic` from service and deletes its files: each partition
     /// is marked deleted under its lock (an append in progress finishes first; later ones are
     /// refused, so none is acknowledged into a file about to go), then each directory
-    /// is first renamed to `<topic>-<partition>.<id>-delete` (so a crash never leaves a
-    /// half-deleted log under its live name), then removed.
+    /// is renamed to `<topic>-<partition>.<id>-delete` (so a crash never leaves a
+    /// half-deleted log under its live name) before this returns. The renamed directories are
+    /// removed on a blocking thread (inline without a runtime), as Kafka deletes
+    /// asynchronously: unlinking gigabytes of segments frees their page cache, which takes
+    /// the kernel a while (0.3 s for 1.5 GiB here), and a runtime worker must not wait for
+    /// it. A removal that fails or is cut short by a crash is finished at the next start.
     pub fn delete_topic(&self, topic: &str) -> io::Result<()> {
         let removed: Vec<Arc<Partition>> = {
             let mut map = self
@@ -78,16 +82,30 @@ impl LogManager {
                 map.keys().filter(|tp| tp.topic == topic).cloned().collect();
             keys.into_iter().filter_map(|k| map.remove(&k)).collect()
         };
+        let mut doomed = Vec::with_capacity(removed.len());
         for p in removed {
             p.mark_deleted();
             p.appended.notify_waiters();
-            let doomed = self.dir.join(format!(
+            let dir = self.dir.join(format!(
                 "{}.{}-delete",
                 p.tp.dir_name(),
                 uuid::Uuid::new_v4().simple()
             ));
-            std::fs::rename(p.dir(), &doomed)?;
-            std::fs::remove_dir_all(&doomed)?;
+            std::fs::rename(p.dir(), &dir)?;
+            doomed.push((dir, p));
+        }
+        let remove = move || {
+            for (dir, p) in doomed {
+                // The partition's maps go first, so unlinking frees the pages at once.
+                drop(p);
+                if let Err(e) = std::fs::remove_dir_all(&dir) {
+                    tracing::warn!(dir = %dir.display(), error = %e, "removing a deleted partition; retried at the next start");
+                }
+            }
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => drop(runtime.spawn_blocking(remove)),
+            Err(_) => remove(),
         }
         Ok(())
     }
@@ -163,6 +181,55 @@ impl LogManager {
             if let Err(e) = p.close() {
                 tracing::error!(partition = %p.tp, error = %e, "closing partition");
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::*;
+
+    fn entries(dir: &std::path::Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// Without a runtime a deleted topic's directories are gone when `delete_topic` returns.
+    #[test]
+    fn delete_topic_removes_its_partitions() {
+        let dir = tempfile::tempdir().unwrap();
+        let logs = LogManager::new(dir.path().into());
+        for i in 0..2 {
+            logs.open(TopicPartition::new("gone", i), LogConfig::default())
+                .unwrap();
+        }
+        logs.open(TopicPartition::new("kept", 0), LogConfig::default())
+            .unwrap();
+        logs.delete_topic("gone").unwrap();
+        assert!(logs.get(&TopicPartition::new("gone", 0)).is_none());
+        assert_eq!(entries(dir.path()), ["kept-0"]);
+    }
+
+    /// In a runtime the live names are gone at once and the renamed directories are removed
+    /// by a blocking thread.
+    #[tokio::test]
+    async fn delete_topic_removes_files_in_the_background() {
+        let dir = tempfile::tempdir().unwrap();
+        let logs = LogManager::new(dir.path().into());
+        logs.open(TopicPartition::new("gone", 0), LogConfig::default())
+            .unwrap();
+        logs.delete_topic("gone").unwrap();
+        assert!(entries(dir.path()).iter().all(|n| n != "gone-0"));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !entries(dir.path()).is_empty() {
+            assert!(Instant::now() < deadline, "left: {:?}", entries(dir.path()));
+            tokio::time::sleep(Duration::from_millis(1)).await;
         }
     }
 }
