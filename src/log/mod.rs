@@ -96,7 +96,9 @@ impl LogManager {
         }
         let remove = move || {
             for (dir, p) in doomed {
-                // The partition's maps go first, so unlinking frees the pages at once.
+                // A sync in progress finishes before its files go (a later one does nothing),
+                // and the partition's maps go first, so unlinking frees the pages at once.
+                p.wait_for_sync();
                 drop(p);
                 if let Err(e) = std::fs::remove_dir_all(&dir) {
                     tracing::warn!(dir = %dir.display(), error = %e, "removing a deleted partition; retried at the next start");

@@ -308,6 +308,11 @@ impl Partition {
     pub(super) fn mark_deleted(&self) {
         let _guard = self.log.lock();
         self.durability.deleted.store(true, Ordering::Release);
+    }
+
+    /// Waits for a background sync of this partition in progress (before its deleted files
+    /// are removed; a later one does nothing).
+    pub(super) fn wait_for_sync(&self) {
         self.durability.wait_for_sync();
     }
 
@@ -607,9 +612,16 @@ impl Partition {
         let dir = self.dir.clone();
         let tp = self.tp.clone();
         let sync = move || {
-            if let Err(e) = durability.sync_sealed(&dir, &files, target) {
-                tracing::error!(partition = %tp, error = %e, "syncing a rolled segment failed; partition marked failed");
-                durability.failed.store(true, Ordering::Release);
+            match durability.sync_sealed(&dir, &files, target) {
+                Ok(()) => {}
+                // The topic was deleted meanwhile: its directory may be gone.
+                Err(e) if durability.deleted.load(Ordering::Acquire) => {
+                    tracing::debug!(partition = %tp, error = %e, "sync of a deleted partition");
+                }
+                Err(e) => {
+                    tracing::error!(partition = %tp, error = %e, "syncing a rolled segment failed; partition marked failed");
+                    durability.failed.store(true, Ordering::Release);
+                }
             }
         };
         match tokio::runtime::Handle::try_current() {
