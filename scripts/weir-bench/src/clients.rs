@@ -15,6 +15,8 @@ use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, Prod
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 
+use crate::procfs::cpu_secs;
+
 #[derive(Default)]
 pub(crate) struct DeliveryCounts {
     pub(crate) ok: AtomicU64,
@@ -78,6 +80,26 @@ impl Env {
                 }
             }
             Err(e) => eprintln!("warning: deleting topic {name}: {e}"),
+        }
+        self.settle();
+    }
+
+    /// Waits (up to 10 s) until the broker is idle: not one CPU tick (10 ms) charged to it
+    /// over 50 ms. A broker may finish a deletion in the background (Kafka and weir both do),
+    /// and freeing gigabytes of page cache must not be charged to the next measured run.
+    /// Without a broker PID, returns at once.
+    pub(crate) fn settle(&self) {
+        let Some(pid) = self.broker_pid.as_deref() else {
+            return;
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            let Some(c0) = cpu_secs(pid) else { return };
+            std::thread::sleep(Duration::from_millis(50));
+            let Some(c1) = cpu_secs(pid) else { return };
+            if c1 - c0 < 0.005 {
+                return;
+            }
         }
     }
 
