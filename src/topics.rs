@@ -303,7 +303,6 @@ pub fn set_configs(
     Ok(())
 }
 
-/// Deletes a topic: forgets it durably, then removes its logs.
 /// The items named more than once in one request (a topic or partition listed twice: Kafka
 /// answers every entry of it with INVALID_REQUEST and acts on none). Allocates nothing for
 /// a request of one item (the common Produce), and the result only for duplicates found.
@@ -327,6 +326,18 @@ pub fn duplicates<T: Eq + std::hash::Hash + Clone>(
     dup
 }
 
+/// The partitions named more than once in one request, from its (topic, partition) pairs
+/// (see [`duplicates`]).
+pub fn duplicate_partitions<'a>(
+    pairs: impl IntoIterator<Item = (&'a str, i32)>,
+) -> std::collections::HashSet<TopicPartition> {
+    duplicates(pairs)
+        .into_iter()
+        .map(|(topic, index)| TopicPartition::new(topic, index))
+        .collect()
+}
+
+/// Deletes a topic: forgets it durably, then removes its logs.
 pub fn delete(broker: &Broker, name: &str) -> Result<TopicMeta, TopicError> {
     let meta = broker
         .metadata

@@ -4,7 +4,6 @@
 //! v0 answers in the old layout (a list of offsets). From v1 a partition listed twice gets
 //! INVALID_REQUEST for each entry, as in Kafka.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use kafka_protocol::messages::list_offsets_response::{
@@ -30,14 +29,11 @@ pub async fn handle(
     req: ListOffsetsRequest,
 ) -> ListOffsetsResponse {
     let version = header.api_version;
-    let duplicates: HashSet<TopicPartition> = topics::duplicates(req.topics.iter().flat_map(|t| {
+    let duplicates = topics::duplicate_partitions(req.topics.iter().flat_map(|t| {
         t.partitions
             .iter()
             .map(move |p| (t.name.as_str(), p.partition_index))
-    }))
-    .into_iter()
-    .map(|(topic, index)| TopicPartition::new(topic, index))
-    .collect();
+    }));
     let topics = req
         .topics
         .into_iter()

@@ -5,7 +5,6 @@
 //! producer state, given its offsets and appended as sent. acks=0 gets no response. A
 //! partition listed twice gets INVALID_REQUEST for both entries and nothing is appended to it.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -31,15 +30,11 @@ pub async fn handle(
     let version = header.api_version;
     let acks = req.acks;
     let now = now_ms();
-    let duplicates: HashSet<TopicPartition> =
-        topics::duplicates(req.topic_data.iter().flat_map(|t| {
-            t.partition_data
-                .iter()
-                .map(move |p| (t.name.as_str(), p.index))
-        }))
-        .into_iter()
-        .map(|(topic, index)| TopicPartition::new(topic, index))
-        .collect();
+    let duplicates = topics::duplicate_partitions(req.topic_data.iter().flat_map(|t| {
+        t.partition_data
+            .iter()
+            .map(move |p| (t.name.as_str(), p.index))
+    }));
     let responses = req
         .topic_data
         .into_iter()

@@ -8,12 +8,13 @@
 //! as Kafka flushes a rolled segment asynchronously: an append never waits for the fsync of up
 //! to `segment.bytes` of dirty pages, nor holds the partition lock or a runtime worker through
 //! it. Each background sync covers every sealed segment from the recovery point seen at the
-//! roll to the new active segment's base offset, and holds [`Durability`]'s point throughout,
+//! roll to the new active segment's base offset, and holds `Durability`'s point throughout,
 //! so one partition's syncs run one at a time and the point only moves over synced segments.
 //!
 //! On disk: [`RECOVERY_POINT_FILE`] in the partition directory, the offset in decimal and a
 //! newline, replaced atomically (temporary file, fsync, rename, directory fsync). No file
-//! reads as 0: every segment is scanned.
+//! reads as 0: every segment is scanned. `log-start-offset` is read and written the same way
+//! (`read_offset_file`, `write_offset_file`).
 
 use std::fs::File;
 use std::io;
@@ -21,10 +22,30 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use super::partition::write_offset_file;
-
 /// The file in a partition directory holding its recovery point.
 pub const RECOVERY_POINT_FILE: &str = "recovery-point";
+
+/// Reads an offset file ([`RECOVERY_POINT_FILE`], [`super::partition::LOG_START_FILE`]) from a partition
+/// directory: `None` when it is missing or does not hold a number.
+pub(super) fn read_offset_file(dir: &Path, name: &str) -> io::Result<Option<i64>> {
+    match std::fs::read_to_string(dir.join(name)) {
+        Ok(text) => Ok(text.trim().parse().ok()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Durably replaces the offset file `name` in `dir` with `offset` (decimal and a newline).
+pub(super) fn write_offset_file(dir: &Path, name: &str, offset: i64) -> io::Result<()> {
+    let tmp = dir.join(format!("{name}.tmp"));
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        io::Write::write_all(&mut f, format!("{offset}\n").as_bytes())?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, dir.join(name))?;
+    super::segment::sync_dir(dir)
+}
 
 /// A partition's state shared with its background syncs.
 #[derive(Debug)]

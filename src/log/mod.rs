@@ -98,7 +98,7 @@ impl LogManager {
             for (dir, p) in doomed {
                 // A sync in progress finishes before its files go (a later one does nothing),
                 // and the partition's maps go first, so unlinking frees the pages at once.
-                p.wait_for_sync();
+                p.durability.wait_for_sync();
                 drop(p);
                 if let Err(e) = std::fs::remove_dir_all(&dir) {
                     tracing::warn!(dir = %dir.display(), error = %e, "removing a deleted partition; retried at the next start");

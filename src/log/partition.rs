@@ -24,7 +24,7 @@ use bytes::Bytes;
 use tokio::sync::Notify;
 
 use super::batch::{self, BatchHeader};
-use super::durability::{Durability, RECOVERY_POINT_FILE};
+use super::durability::{read_offset_file, Durability, RECOVERY_POINT_FILE};
 use super::producer_state::{ProducerError, ProducerStateTable, SequenceCheck};
 use super::segment::{self, Segment};
 use crate::config::{LogConfig, TimestampType};
@@ -157,33 +157,6 @@ pub(super) fn active_map_len(config: &LogConfig) -> u64 {
         .saturating_add(batch::LOG_OVERHEAD as u64)
 }
 
-/// Reads an offset file ([`LOG_START_FILE`], [`RECOVERY_POINT_FILE`]) from a partition
-/// directory: `None` when it is missing or does not hold a number.
-fn read_offset_file(dir: &Path, name: &str) -> io::Result<Option<i64>> {
-    match std::fs::read_to_string(dir.join(name)) {
-        Ok(text) => Ok(text.trim().parse().ok()),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
-/// Durably replaces the offset file `name` in `dir` with `offset` (decimal and a newline).
-pub(super) fn write_offset_file(dir: &Path, name: &str, offset: i64) -> io::Result<()> {
-    let tmp = dir.join(format!("{name}.tmp"));
-    {
-        let mut f = std::fs::File::create(&tmp)?;
-        io::Write::write_all(&mut f, format!("{offset}\n").as_bytes())?;
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, dir.join(name))?;
-    segment::sync_dir(dir)
-}
-
-/// Durably replaces [`LOG_START_FILE`] in `dir` with `offset`.
-pub(super) fn write_log_start(dir: &Path, offset: i64) -> io::Result<()> {
-    write_offset_file(dir, LOG_START_FILE, offset)
-}
-
 /// The largest read of one partition in one fetch (Kafka's broker `fetch.max.bytes`).
 pub const MAX_READ_BYTES: usize = 55 * 1024 * 1024;
 
@@ -308,12 +281,6 @@ impl Partition {
     pub(super) fn mark_deleted(&self) {
         let _guard = self.log.lock();
         self.durability.deleted.store(true, Ordering::Release);
-    }
-
-    /// Waits for a background sync of this partition in progress (before its deleted files
-    /// are removed; a later one does nothing).
-    pub(super) fn wait_for_sync(&self) {
-        self.durability.wait_for_sync();
     }
 
     /// An fsync (or other state-losing) error: latches the partition failed until restart.

@@ -10,7 +10,8 @@
 //! to `*.deleted` (indexes first, the `.log` last) and the directory fsynced; the files are
 //! unlinked after the lock is released, or at the next start if the broker dies first.
 
-use super::partition::{write_log_start, LogError, Partition, PartitionLog};
+use super::durability::write_offset_file;
+use super::partition::{LogError, Partition, PartitionLog, LOG_START_FILE};
 use super::segment;
 
 /// What [`Partition::apply_retention`] removed.
@@ -90,7 +91,7 @@ impl Partition {
                 });
             }
             if target > l.log_start_offset {
-                write_log_start(self.dir(), target).map_err(|e| self.fail(&e))?;
+                write_offset_file(self.dir(), LOG_START_FILE, target).map_err(|e| self.fail(&e))?;
                 l.log_start_offset = target;
             }
         }
