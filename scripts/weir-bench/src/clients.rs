@@ -55,7 +55,7 @@ pub(crate) struct Env {
 }
 
 impl Env {
-    pub(crate) fn new_topic(&self, stem: &str, partitions: i32) -> Result<String> {
+    fn new_topic(&self, stem: &str, partitions: i32) -> Result<String> {
         let n = self.topic_seq.fetch_add(1, Ordering::Relaxed);
         let name = format!("bench-{stem}-{}-{n}", std::process::id());
         let nt = NewTopic::new(&name, partitions, TopicReplication::Fixed(1));
@@ -69,7 +69,21 @@ impl Env {
         Ok(name)
     }
 
-    pub(crate) fn delete_topic(&self, name: &str) {
+    /// Runs `f` on a new topic of `partitions` (named after `stem`), which is deleted
+    /// afterwards, also when `f` fails.
+    pub(crate) fn on_new_topic<T>(
+        &self,
+        stem: &str,
+        partitions: i32,
+        f: impl FnOnce(&str) -> Result<T>,
+    ) -> Result<T> {
+        let topic = self.new_topic(stem, partitions)?;
+        let out = f(&topic);
+        self.delete_topic(&topic);
+        out
+    }
+
+    fn delete_topic(&self, name: &str) {
         let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
         match futures_executor::block_on(self.admin.delete_topics(&[name], &opts)) {
             Ok(rs) => {
@@ -88,7 +102,7 @@ impl Env {
     /// over 50 ms. A broker may finish a deletion in the background (Kafka and weir both do),
     /// and freeing gigabytes of page cache must not be charged to the next measured run.
     /// Without a broker PID, returns at once.
-    pub(crate) fn settle(&self) {
+    fn settle(&self) {
         let Some(pid) = self.broker_pid.as_deref() else {
             return;
         };

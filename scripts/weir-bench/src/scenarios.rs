@@ -161,35 +161,21 @@ pub(crate) fn run_scenario(env: &Env, o: &Opts, sc: &Scenario) -> Result<Outcome
     match sc.kind {
         Kind::Produce => {
             let acks = sc.acks.unwrap_or(1);
+            let run = |stem: &str, limit: Limit| {
+                env.on_new_topic(stem, sc.partitions, |topic| {
+                    let (size, clients) = (sc.record_bytes, sc.clients);
+                    produce(env, topic, sc.partitions, size, acks, clients, limit)
+                })
+            };
             let limit = if o.quick {
                 Limit::Records((2.0 * MIB / sc.record_bytes as f64) as u64)
             } else {
                 // A one-second warm-up run on its own topic.
-                let topic = env.new_topic("warmup", sc.partitions)?;
-                warmup = Some(produce(
-                    env,
-                    &topic,
-                    sc.partitions,
-                    sc.record_bytes,
-                    acks,
-                    sc.clients,
-                    Limit::Secs(1.0, 0),
-                )?);
-                env.delete_topic(&topic);
+                warmup = Some(run("warmup", Limit::Secs(1.0, 0))?);
                 Limit::Secs(o.secs, 0)
             };
             for _ in 0..o.runs {
-                let topic = env.new_topic("produce", sc.partitions)?;
-                runs.push(produce(
-                    env,
-                    &topic,
-                    sc.partitions,
-                    sc.record_bytes,
-                    acks,
-                    sc.clients,
-                    limit,
-                )?);
-                env.delete_topic(&topic);
+                runs.push(run("produce", limit)?);
             }
         }
         Kind::Consume => {
@@ -197,71 +183,47 @@ pub(crate) fn run_scenario(env: &Env, o: &Opts, sc: &Scenario) -> Result<Outcome
             // all once as warm-up. Unless --quick, top it up to three times what that rate reads
             // in --secs (at most 4 GiB), then read it from the beginning --runs times, each
             // for --secs (or to the end).
-            let mut records = (o.consume_mib * MIB / sc.record_bytes as f64) as u64;
-            let topic = env.new_topic("consume", sc.partitions)?;
-            produce(
-                env,
-                &topic,
-                sc.partitions,
-                sc.record_bytes,
-                1,
-                4,
-                Limit::Records(records),
-            )?;
-            let limit = if o.quick {
-                Limit::Records(records)
-            } else {
-                let w = consume(env, &topic, sc.partitions, Limit::Records(records))?;
-                let cap = (4.0 * GIB / sc.record_bytes as f64) as u64;
-                let target = ((3.0 * w.records_per_s * o.secs) as u64).min(cap);
-                if target > records {
-                    produce(
-                        env,
-                        &topic,
-                        sc.partitions,
-                        sc.record_bytes,
-                        1,
-                        4,
-                        Limit::Records(target - records),
-                    )?;
-                    records = target;
+            env.on_new_topic("consume", sc.partitions, |topic| {
+                let fill = |records: u64| {
+                    let limit = Limit::Records(records);
+                    produce(env, topic, sc.partitions, sc.record_bytes, 1, 4, limit)
+                };
+                let mut records = (o.consume_mib * MIB / sc.record_bytes as f64) as u64;
+                fill(records)?;
+                let limit = if o.quick {
+                    Limit::Records(records)
+                } else {
+                    let w = consume(env, topic, sc.partitions, Limit::Records(records))?;
+                    let cap = (4.0 * GIB / sc.record_bytes as f64) as u64;
+                    let target = ((3.0 * w.records_per_s * o.secs) as u64).min(cap);
+                    if target > records {
+                        fill(target - records)?;
+                        records = target;
+                    }
+                    warmup = Some(w);
+                    Limit::Secs(o.secs, records)
+                };
+                if let Some(p) = env.broker_pid.as_deref() {
+                    reset_peak_rss(p);
                 }
-                warmup = Some(w);
-                Limit::Secs(o.secs, records)
-            };
-            if let Some(p) = env.broker_pid.as_deref() {
-                reset_peak_rss(p);
-            }
-            for _ in 0..o.runs {
-                runs.push(consume(env, &topic, sc.partitions, limit)?);
-            }
-            env.delete_topic(&topic);
+                for _ in 0..o.runs {
+                    runs.push(consume(env, topic, sc.partitions, limit)?);
+                }
+                Ok(())
+            })?;
         }
         Kind::Latency => {
             let acks = sc.acks.unwrap_or(1);
+            let run = |secs: f64| {
+                env.on_new_topic("latency", 1, |topic| {
+                    latency(env, topic, sc.record_bytes, acks, o.latency_rate, secs)
+                })
+            };
             if !o.quick {
-                let topic = env.new_topic("latency", 1)?;
-                warmup = Some(latency(
-                    env,
-                    &topic,
-                    sc.record_bytes,
-                    acks,
-                    o.latency_rate,
-                    (o.latency_secs / 2.0).max(1.0),
-                )?);
-                env.delete_topic(&topic);
+                warmup = Some(run((o.latency_secs / 2.0).max(1.0))?);
             }
             for _ in 0..o.runs {
-                let topic = env.new_topic("latency", 1)?;
-                runs.push(latency(
-                    env,
-                    &topic,
-                    sc.record_bytes,
-                    acks,
-                    o.latency_rate,
-                    o.latency_secs,
-                )?);
-                env.delete_topic(&topic);
+                runs.push(run(o.latency_secs)?);
             }
         }
     }
