@@ -23,6 +23,15 @@ pub use partition::{AppendInfo, LogError, Partition, ReadInfo, TopicPartition};
 
 use crate::config::LogConfig;
 
+/// Runs slow file work (an fsync, a removal) on a blocking thread when a runtime runs, so
+/// that no runtime worker waits for it; inline otherwise (tools, tests).
+pub(crate) fn in_background(work: impl FnOnce() + Send + 'static) {
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) => drop(runtime.spawn_blocking(work)),
+        Err(_) => work(),
+    }
+}
+
 /// Owns every partition log of this broker.
 pub struct LogManager {
     dir: PathBuf,
@@ -105,10 +114,7 @@ impl LogManager {
                 }
             }
         };
-        match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => drop(runtime.spawn_blocking(remove)),
-            Err(_) => remove(),
-        }
+        in_background(remove);
         Ok(())
     }
 

@@ -591,10 +591,7 @@ impl Partition {
                 }
             }
         };
-        match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => drop(runtime.spawn_blocking(sync)),
-            Err(_) => sync(),
-        }
+        super::in_background(sync);
     }
 }
 
