@@ -54,6 +54,11 @@ pub(super) struct Durability {
     pub(super) failed: AtomicBool,
     /// Set (under the partition lock) when the topic is deleted, before its files go.
     pub(super) deleted: AtomicBool,
+    /// Held while the recovery point file is written into the partition directory, and
+    /// while a deletion renames that directory: a sync that finds the partition not deleted
+    /// under it writes into the directory before it is renamed, never into a directory of
+    /// the same name that a re-created topic made afterwards.
+    directory: Mutex<()>,
     /// The recovery point as persisted; held while a sync runs.
     point: Mutex<i64>,
     /// A copy of `point` readable without waiting for a sync in progress.
@@ -65,6 +70,7 @@ impl Durability {
         Durability {
             failed: AtomicBool::new(false),
             deleted: AtomicBool::new(false),
+            directory: Mutex::new(()),
             point: Mutex::new(point),
             seen: AtomicI64::new(point),
         }
@@ -91,13 +97,25 @@ impl Durability {
         for f in files {
             f.sync_all()?;
         }
-        if self.deleted.load(Ordering::Acquire) {
-            return Ok(());
+        {
+            let _directory = self.directory.lock().unwrap_or_else(|p| p.into_inner());
+            if self.deleted.load(Ordering::Acquire) {
+                return Ok(());
+            }
+            write_offset_file(dir, RECOVERY_POINT_FILE, target)?;
         }
-        write_offset_file(dir, RECOVERY_POINT_FILE, target)?;
         *point = target;
         self.seen.store(target, Ordering::Release);
         Ok(())
+    }
+
+    /// Renames the directory of a partition already marked deleted, from `from` to `to`,
+    /// once no recovery point is being written into it (a few milliseconds at most: the
+    /// fsyncs of a background sync are not waited for).
+    pub(super) fn rename_deleted(&self, from: &Path, to: &Path) -> io::Result<()> {
+        debug_assert!(self.deleted.load(Ordering::Acquire));
+        let _directory = self.directory.lock().unwrap_or_else(|p| p.into_inner());
+        std::fs::rename(from, to)
     }
 
     /// Waits for a sync in progress to finish (before a deleted partition's files go).
@@ -198,5 +216,35 @@ mod tests {
         assert_eq!(recovery_point(dir.path()), Some(last_roll));
         p.close().unwrap();
         assert_eq!(recovery_point(dir.path()), Some(active_base(&p)));
+    }
+
+    /// A sync that outlives its topic's deletion writes no recovery point, neither into the
+    /// renamed directory nor into a directory of the same name made by a re-created topic.
+    #[test]
+    fn a_sync_after_deletion_writes_nothing() {
+        let root = tempfile::tempdir().unwrap();
+        let live = root.path().join("t-0");
+        std::fs::create_dir(&live).unwrap();
+        let kept = Durability::new(0);
+        kept.sync_sealed(&live, &[], 7).unwrap();
+        assert_eq!(
+            recovery_point(&live),
+            Some(7),
+            "a live partition's sync writes it"
+        );
+
+        let deleted = Durability::new(0);
+        deleted.deleted.store(true, Ordering::Release);
+        let renamed = root.path().join("t-0.x-delete");
+        deleted.rename_deleted(&live, &renamed).unwrap();
+        std::fs::create_dir(&live).unwrap(); // the topic, created again
+        deleted.sync_sealed(&live, &[], 9).unwrap();
+        assert_eq!(recovery_point(&live), None, "nothing in the new directory");
+        assert_eq!(
+            recovery_point(&renamed),
+            Some(7),
+            "the old file is as it was"
+        );
+        assert_eq!(deleted.seen(), 0, "the point did not move");
     }
 }

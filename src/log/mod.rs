@@ -100,7 +100,7 @@ impl LogManager {
                 p.tp.dir_name(),
                 uuid::Uuid::new_v4().simple()
             ));
-            std::fs::rename(p.dir(), &dir)?;
+            p.durability.rename_deleted(p.dir(), &dir)?;
             doomed.push((dir, p));
         }
         let remove = move || {
