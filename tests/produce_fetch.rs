@@ -179,6 +179,44 @@ async fn long_poll_is_woken_by_an_append() {
     broker.shutdown().await;
 }
 
+/// As on Kafka, a partition named twice in one Fetch is fetched once, where it was first
+/// named, from the offset it was named with last; consecutive partitions of one topic share
+/// one topic entry of the response.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fetch_collapses_a_partition_named_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start(dir.path()).await;
+    let mut c = Client::connect(&broker).await;
+    create_topic(&mut c, "dup", 2).await;
+    for v in [&b"a"[..], b"b", b"c"] {
+        produce(&mut c, "dup", 0, batch(&[v], Compression::None), 9).await;
+    }
+    produce(&mut c, "dup", 1, batch(&[b"z"], Compression::None), 9).await;
+
+    let mut req = fetch_request("dup", 0, 0, 0);
+    let mut second = req.topics[0].clone();
+    req.topics[0]
+        .partitions
+        .push(second.partitions[0].clone().with_partition(1));
+    second.partitions[0].fetch_offset = 2;
+    req.topics.push(second);
+    for version in [4i16, 12] {
+        let resp = c.send(&req, version).await;
+        assert_eq!(resp.responses.len(), 1, "one topic entry (v{version})");
+        let parts = &resp.responses[0].partitions;
+        let order: Vec<i32> = parts.iter().map(|p| p.partition_index).collect();
+        assert_eq!(
+            order,
+            [0, 1],
+            "each partition once, first-named order (v{version})"
+        );
+        let first = records(parts[0].records.clone().unwrap());
+        assert_eq!(first.first().map(|r| r.0), Some(2), "the last-named offset");
+        assert_eq!(records(parts[1].records.clone().unwrap()).len(), 1);
+    }
+    broker.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_versions_and_kip_511_fallback() {
     let dir = tempfile::tempdir().unwrap();

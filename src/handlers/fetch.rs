@@ -2,6 +2,10 @@
 //! v13; `max_wait_ms`/`min_bytes` long polling woken by appends; `max_bytes` for the whole
 //! response and `partition_max_bytes` per partition, with at least one whole batch for the
 //! first non-empty partition (KIP-74). No fetch sessions: `session_id` is always 0.
+//!
+//! As on Kafka, a partition named twice is fetched once, where it was first named, with the
+//! offset and limit it was named with last; the response lists partitions in that order,
+//! one topic entry per run of consecutive partitions of the same topic.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -28,7 +32,9 @@ const READ_COMMITTED: i8 = 1;
 
 /// One requested partition, resolved to its log (or an error code).
 struct Target {
-    topic_index: usize,
+    /// The topic as the request names it: its name below v13, its id from v13.
+    topic: TopicName,
+    topic_id: Uuid,
     partition: i32,
     fetch_offset: i64,
     max_bytes: usize,
@@ -55,9 +61,8 @@ impl Encodable for Fetched {
 
 pub async fn handle(broker: &Arc<Broker>, header: &RequestHeader, req: FetchRequest) -> Fetched {
     let version = header.api_version;
-    let mut topics_out: Vec<FetchableTopicResponse> = Vec::with_capacity(req.topics.len());
     let mut targets = Vec::new();
-    for (ti, topic) in req.topics.iter().enumerate() {
+    for topic in &req.topics {
         let name: Result<String, i16> = if version >= 13 {
             broker
                 .metadata
@@ -67,18 +72,6 @@ pub async fn handle(broker: &Arc<Broker>, header: &RequestHeader, req: FetchRequ
         } else {
             Ok(topic.topic.to_string())
         };
-        let out = FetchableTopicResponse::default()
-            .with_topic(if version >= 13 {
-                TopicName(StrBytes::default())
-            } else {
-                topic.topic.clone()
-            })
-            .with_topic_id(if version >= 13 {
-                topic.topic_id
-            } else {
-                Uuid::nil()
-            });
-        topics_out.push(out);
         for p in &topic.partitions {
             let log = name.clone().and_then(|n| {
                 broker
@@ -91,7 +84,16 @@ pub async fn handle(broker: &Arc<Broker>, header: &RequestHeader, req: FetchRequ
                     })
             });
             targets.push(Target {
-                topic_index: ti,
+                topic: if version >= 13 {
+                    TopicName(StrBytes::default())
+                } else {
+                    topic.topic.clone()
+                },
+                topic_id: if version >= 13 {
+                    topic.topic_id
+                } else {
+                    Uuid::nil()
+                },
                 partition: p.partition,
                 fetch_offset: p.fetch_offset,
                 max_bytes: p.partition_max_bytes.max(0) as usize,
@@ -99,6 +101,7 @@ pub async fn handle(broker: &Arc<Broker>, header: &RequestHeader, req: FetchRequ
             });
         }
     }
+    collapse_duplicates(&mut targets);
     // The whole response is bounded like Kafka's broker `fetch.max.bytes`, whatever the
     // client asks (0 or less: no limit of its own).
     let max_bytes = if req.max_bytes <= 0 {
@@ -142,7 +145,8 @@ pub async fn handle(broker: &Arc<Broker>, header: &RequestHeader, req: FetchRequ
             break read_all(&targets, max_bytes, read_committed, version).0;
         }
     };
-    // Targets are in request order, topic by topic: the order the response encodes them.
+    // Targets are in request order: the order the response encodes them.
+    let mut topics_out: Vec<FetchableTopicResponse> = Vec::with_capacity(req.topics.len());
     let mut payloads = Vec::new();
     for (target, (data, file)) in targets.iter().zip(parts) {
         if let Some(records) = data.records.as_ref().filter(|r| r.len() >= SPLICE_MIN) {
@@ -151,7 +155,17 @@ pub async fn handle(broker: &Arc<Broker>, header: &RequestHeader, req: FetchRequ
                 file,
             });
         }
-        topics_out[target.topic_index].partitions.push(data);
+        match topics_out.last_mut() {
+            Some(last) if last.topic == target.topic && last.topic_id == target.topic_id => {
+                last.partitions.push(data)
+            }
+            _ => topics_out.push(
+                FetchableTopicResponse::default()
+                    .with_topic(target.topic.clone())
+                    .with_topic_id(target.topic_id)
+                    .with_partitions(vec![data]),
+            ),
+        }
     }
     Fetched {
         response: FetchResponse::default()
@@ -159,6 +173,38 @@ pub async fn handle(broker: &Arc<Broker>, header: &RequestHeader, req: FetchRequ
             .with_responses(topics_out),
         payloads,
     }
+}
+
+/// Fetches a partition named more than once in the request only once: where it was first
+/// named, with the offset and limit it was named with last (Kafka keeps the request's
+/// partitions in an insertion-ordered map).
+fn collapse_duplicates(targets: &mut Vec<Target>) {
+    let key = |t: &Target| (t.topic.clone(), t.topic_id, t.partition);
+    let duplicates = crate::topics::duplicates(targets.iter().map(key));
+    if duplicates.is_empty() {
+        return;
+    }
+    let mut first = std::collections::HashMap::new();
+    let mut keep = Vec::with_capacity(targets.len());
+    for t in targets.drain(..) {
+        let k = key(&t);
+        if !duplicates.contains(&k) {
+            keep.push(t);
+            continue;
+        }
+        match first.get(&k) {
+            Some(&at) => {
+                let earlier: &mut Target = &mut keep[at];
+                earlier.fetch_offset = t.fetch_offset;
+                earlier.max_bytes = t.max_bytes;
+            }
+            None => {
+                first.insert(k, keep.len());
+                keep.push(t);
+            }
+        }
+    }
+    *targets = keep;
 }
 
 /// Reads every target once. Returns the partition data (with the segment file and position
