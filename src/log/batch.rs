@@ -112,8 +112,11 @@ impl BatchHeader {
         LOG_OVERHEAD + self.batch_length.max(0) as usize
     }
 
+    /// `base_offset + last_offset_delta`, saturating at `i64::MAX`: a header read from a
+    /// client or a damaged file may carry any base offset, and no arithmetic on it may panic.
     pub fn last_offset(&self) -> i64 {
-        self.base_offset + i64::from(self.last_offset_delta)
+        self.base_offset
+            .saturating_add(i64::from(self.last_offset_delta))
     }
 
     pub fn is_control(&self) -> bool {
@@ -226,7 +229,7 @@ pub fn first_record_at_or_after(batch: &[u8], h: &BatchHeader, ts: i64) -> (i64,
         .iter()
         .map(|r| {
             (
-                h.base_offset + i64::from(r.offset_delta),
+                h.base_offset.saturating_add(i64::from(r.offset_delta)),
                 h.base_timestamp.saturating_add(r.timestamp_delta),
             )
         })
@@ -370,5 +373,19 @@ pub(crate) mod tests {
         b[CRC_POS..CRC_POS + 4].copy_from_slice(&crc.to_be_bytes());
         let h = validate(&b).unwrap();
         assert_eq!(h.last_sequence(), 0); // MAX-1, MAX, 0
+    }
+
+    /// Offsets computed from a header or a record never overflow, whatever base offset the
+    /// bytes carry (the fuzzer found a record's offset delta added to a client's base offset).
+    #[test]
+    fn offsets_near_the_top_saturate() {
+        let b = make_batch(i64::MAX - 1, 3, None);
+        let h = validate(&b).unwrap();
+        assert_eq!(h.last_offset(), i64::MAX);
+        // No record is that late: every record's offset is computed, then the fallback.
+        assert_eq!(
+            first_record_at_or_after(&b, &h, i64::MAX),
+            (i64::MAX - 1, h.max_timestamp)
+        );
     }
 }

@@ -182,7 +182,7 @@ impl Plan<'_> {
         let log_append_time = h.attributes & (1 << 3) != 0;
         let mut keep = Vec::with_capacity(views.len());
         for (i, r) in views.iter().enumerate() {
-            let offset = h.base_offset + i64::from(r.offset_delta);
+            let offset = h.base_offset.saturating_add(i64::from(r.offset_delta));
             let Some(key) = r.key else {
                 keep.push(i);
                 continue;
@@ -368,7 +368,7 @@ impl Partition {
                     continue;
                 };
                 for r in recs {
-                    let offset = h.base_offset + i64::from(r.offset_delta);
+                    let offset = h.base_offset.saturating_add(i64::from(r.offset_delta));
                     if let (Some(key), true) = (r.key, offset >= dirty_start) {
                         latest.insert(hasher.hash(key), offset);
                     }

@@ -457,7 +457,10 @@ impl Segment {
     /// The file position to start scanning from for a timestamp search.
     pub fn position_for_timestamp(&self, ts: i64) -> u64 {
         match self.time_index.floor(ts.saturating_sub(1)) {
-            Some(t) => self.position_floor(self.base_offset + i64::from(t.relative_offset)),
+            Some(t) => self.position_floor(
+                self.base_offset
+                    .saturating_add(i64::from(t.relative_offset)),
+            ),
             None => 0,
         }
     }
