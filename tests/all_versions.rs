@@ -116,7 +116,7 @@ async fn every_advertised_version_answers() {
                         .with_fetch_offset(0)
                         .with_partition_max_bytes(1 << 20),
                     FetchPartition::default()
-                        .with_partition(0)
+                        .with_partition(1)
                         .with_fetch_offset(1000)
                         .with_partition_max_bytes(1 << 20),
                 ])]);
@@ -125,6 +125,7 @@ async fn every_advertised_version_answers() {
         assert_eq!(parts[0].error_code, 0, "v{v}");
         assert!(parts[0].high_watermark >= 9, "v{v}");
         assert!(!parts[0].records.as_ref().unwrap().is_empty(), "v{v}");
+        assert_eq!(parts[1].partition_index, 1, "v{v}");
         assert_eq!(parts[1].error_code, 1, "v{v}: OFFSET_OUT_OF_RANGE");
     }
     for v in versions(ApiKey::ListOffsets) {
