@@ -32,7 +32,8 @@ const READ_COMMITTED: i8 = 1;
 
 /// One requested partition, resolved to its log (or an error code).
 struct Target {
-    /// The topic as the request names it: its name below v13, its id from v13.
+    /// The topic as the request names it and the response echoes it: by `topic` below v13
+    /// (`topic_id` nil), by `topic_id` from v13 (`topic` empty).
     topic: TopicName,
     topic_id: Uuid,
     partition: i32,
@@ -184,7 +185,7 @@ fn collapse_duplicates(targets: &mut Vec<Target>) {
     if duplicates.is_empty() {
         return;
     }
-    let mut first = std::collections::HashMap::new();
+    let mut first: std::collections::HashMap<_, usize> = std::collections::HashMap::new();
     let mut keep = Vec::with_capacity(targets.len());
     for t in targets.drain(..) {
         let k = key(&t);
@@ -194,9 +195,8 @@ fn collapse_duplicates(targets: &mut Vec<Target>) {
         }
         match first.get(&k) {
             Some(&at) => {
-                let earlier: &mut Target = &mut keep[at];
-                earlier.fetch_offset = t.fetch_offset;
-                earlier.max_bytes = t.max_bytes;
+                keep[at].fetch_offset = t.fetch_offset;
+                keep[at].max_bytes = t.max_bytes;
             }
             None => {
                 first.insert(k, keep.len());
