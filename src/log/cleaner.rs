@@ -35,18 +35,33 @@ use memmap2::Mmap;
 
 use super::batch::{self, BatchHeader, HEADER_LEN};
 use super::compression;
+use super::durability::{read_numbers_file, CLEANER_CHECKPOINT_FILE};
 use super::partition::{LogError, Partition};
 use super::record::{parse_records, records_of, RecordView};
 use super::segment::{self, file_name, Segment};
 
-/// A partition's cleaning progress, in memory: after a restart everything counts as dirty
-/// and the first pass re-derives it.
-#[derive(Debug, Default, Clone, Copy)]
+/// A partition's cleaning progress, kept in [`CLEANER_CHECKPOINT_FILE`] after each pass so
+/// that a restart does not count the whole log as dirty again.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct CleanerState {
     /// Offsets below this have been compacted against every key seen before it.
     pub first_dirty: i64,
     /// The earliest time a retained tombstone becomes removable.
     pub tombstone_due_ms: Option<i64>,
+}
+
+impl CleanerState {
+    /// The progress checkpointed in `dir`, held to `end` (a crash may have cut the log below
+    /// it). Without a readable checkpoint the whole log counts as dirty, as before any pass.
+    pub(super) fn load(dir: &Path, end: i64) -> io::Result<CleanerState> {
+        Ok(match read_numbers_file(dir, CLEANER_CHECKPOINT_FILE, 2)? {
+            Some(n) => CleanerState {
+                first_dirty: n[0].clamp(0, end),
+                tombstone_due_ms: (n[1] >= 0).then_some(n[1]),
+            },
+            None => CleanerState::default(),
+        })
+    }
 }
 
 /// What one cleaning pass did.
@@ -404,11 +419,20 @@ impl Partition {
             self.clean_group(&views[i..j], &plan, &mut tombstone_due, &mut report)?;
             i = j;
         }
+        let state = CleanerState {
+            first_dirty: map_end,
+            tombstone_due_ms: tombstone_due,
+        };
         if let Ok(mut l) = self.lock() {
-            l.cleaner = CleanerState {
-                first_dirty: map_end,
-                tombstone_due_ms: tombstone_due,
-            };
+            l.cleaner = state;
+        }
+        // Losing the checkpoint only costs a pass over data already clean after a restart.
+        let numbers = [map_end, tombstone_due.unwrap_or(-1)];
+        if let Err(e) =
+            self.durability
+                .write_unless_deleted(self.dir(), CLEANER_CHECKPOINT_FILE, &numbers)
+        {
+            tracing::warn!(partition = %self.tp, error = %e, "writing the cleaner checkpoint");
         }
         Ok(Some(report))
     }
@@ -645,9 +669,15 @@ mod tests {
         }
         assert!(after.len() < 30);
         assert_eq!(p.offsets().unwrap(), (0, 30));
+        let state = p.log.lock().unwrap().cleaner;
+        assert!(state.first_dirty > 0, "{state:?}");
         drop(p);
         let p = open(dir.path());
         assert_eq!(contents(&p), after, "the cleaned log reopens as it was");
+        assert_eq!(p.log.lock().unwrap().cleaner, state, "its progress too");
+        let limits = CleanerLimits { max_keys: 1000 };
+        let again = p.clean(crate::log::now_ms(), limits, &|| false).unwrap();
+        assert_eq!(again, None, "nothing is dirty after the restart: no pass");
         assert!(std::fs::read_dir(dir.path()).unwrap().all(|e| {
             let n = e.unwrap().file_name().to_string_lossy().to_string();
             !n.ends_with(".cleaned") && !n.ends_with(".swap") && !n.ends_with(".deleted")

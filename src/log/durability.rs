@@ -14,7 +14,8 @@
 //! On disk: [`RECOVERY_POINT_FILE`] in the partition directory, the offset in decimal and a
 //! newline, replaced atomically (temporary file, fsync, rename, directory fsync). No file
 //! reads as 0: every segment is scanned. `log-start-offset` is read and written the same way
-//! (`read_offset_file`, `write_offset_file`).
+//! (`read_offset_file`, `write_offset_file`), and so is [`CLEANER_CHECKPOINT_FILE`], which
+//! holds two numbers on one line.
 
 use std::fs::File;
 use std::io;
@@ -25,22 +26,46 @@ use std::sync::{Arc, Mutex};
 /// The file in a partition directory holding its recovery point.
 pub const RECOVERY_POINT_FILE: &str = "recovery-point";
 
+/// The file in a partition directory holding the log cleaner's progress: the first dirty
+/// offset and the time its earliest retained tombstone becomes removable (-1: none), as
+/// Kafka keeps a `cleaner-offset-checkpoint`, so a restart does not clean the whole log again.
+pub const CLEANER_CHECKPOINT_FILE: &str = "cleaner-checkpoint";
+
 /// Reads an offset file ([`RECOVERY_POINT_FILE`], [`super::partition::LOG_START_FILE`]) from a partition
-/// directory: `None` when it is missing or does not hold a number.
+/// directory: `None` when it is missing or does not hold one number.
 pub(super) fn read_offset_file(dir: &Path, name: &str) -> io::Result<Option<i64>> {
-    match std::fs::read_to_string(dir.join(name)) {
-        Ok(text) => Ok(text.trim().parse().ok()),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e),
-    }
+    Ok(read_numbers_file(dir, name, 1)?.map(|n| n[0]))
+}
+
+/// Reads a file of `count` decimal numbers separated by spaces: `None` when it is missing
+/// or does not hold exactly that.
+pub(super) fn read_numbers_file(
+    dir: &Path,
+    name: &str,
+    count: usize,
+) -> io::Result<Option<Vec<i64>>> {
+    let text = match std::fs::read_to_string(dir.join(name)) {
+        Ok(text) => text,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let numbers: Result<Vec<i64>, _> = text.split_whitespace().map(str::parse).collect();
+    Ok(numbers.ok().filter(|n| n.len() == count))
 }
 
 /// Durably replaces the offset file `name` in `dir` with `offset` (decimal and a newline).
 pub(super) fn write_offset_file(dir: &Path, name: &str, offset: i64) -> io::Result<()> {
+    write_numbers_file(dir, name, &[offset])
+}
+
+/// Durably replaces the file `name` in `dir` with `numbers` (decimal, separated by spaces,
+/// and a newline): a temporary file, fsynced, renamed over it, the directory fsynced.
+fn write_numbers_file(dir: &Path, name: &str, numbers: &[i64]) -> io::Result<()> {
+    let text: Vec<String> = numbers.iter().map(i64::to_string).collect();
     let tmp = dir.join(format!("{name}.tmp"));
     {
         let mut f = std::fs::File::create(&tmp)?;
-        io::Write::write_all(&mut f, format!("{offset}\n").as_bytes())?;
+        io::Write::write_all(&mut f, format!("{}\n", text.join(" ")).as_bytes())?;
         f.sync_all()?;
     }
     std::fs::rename(&tmp, dir.join(name))?;
@@ -54,10 +79,10 @@ pub(super) struct Durability {
     pub(super) failed: AtomicBool,
     /// Set (under the partition lock) when the topic is deleted, before its files go.
     pub(super) deleted: AtomicBool,
-    /// Held while the recovery point file is written into the partition directory, and
-    /// while a deletion renames that directory: a sync that finds the partition not deleted
-    /// under it writes into the directory before it is renamed, never into a directory of
-    /// the same name that a re-created topic made afterwards.
+    /// Held while a file (the recovery point, the cleaner checkpoint) is written into the
+    /// partition directory, and while a deletion renames that directory: a writer that finds
+    /// the partition not deleted under it writes into the directory before it is renamed,
+    /// never into a directory of the same name that a re-created topic made afterwards.
     directory: Mutex<()>,
     /// The recovery point as persisted; held while a sync runs.
     point: Mutex<i64>,
@@ -97,16 +122,29 @@ impl Durability {
         for f in files {
             f.sync_all()?;
         }
-        {
-            let _directory = self.directory.lock().unwrap_or_else(|p| p.into_inner());
-            if self.deleted.load(Ordering::Acquire) {
-                return Ok(());
-            }
-            write_offset_file(dir, RECOVERY_POINT_FILE, target)?;
+        if !self.write_unless_deleted(dir, RECOVERY_POINT_FILE, &[target])? {
+            return Ok(());
         }
         *point = target;
         self.seen.store(target, Ordering::Release);
         Ok(())
+    }
+
+    /// Durably replaces the file `name` in the partition directory `dir` with `numbers`,
+    /// unless the partition is deleted (then returns `false`): its directory may have been
+    /// renamed, and a re-created topic may own the name.
+    pub(super) fn write_unless_deleted(
+        &self,
+        dir: &Path,
+        name: &str,
+        numbers: &[i64],
+    ) -> io::Result<bool> {
+        let _directory = self.directory.lock().unwrap_or_else(|p| p.into_inner());
+        if self.deleted.load(Ordering::Acquire) {
+            return Ok(false);
+        }
+        write_numbers_file(dir, name, numbers)?;
+        Ok(true)
     }
 
     /// Renames the directory of a partition already marked deleted, from `from` to `to`,
@@ -246,5 +284,34 @@ mod tests {
             "the old file is as it was"
         );
         assert_eq!(deleted.seen(), 0, "the point did not move");
+    }
+
+    /// The cleaner checkpoint is held to the log end (a crash may have cut the log below
+    /// it); a missing or unreadable one counts the whole log as dirty.
+    #[test]
+    fn the_cleaner_checkpoint_is_held_to_the_log() {
+        use crate::log::cleaner::CleanerState;
+        let dir = tempfile::tempdir().unwrap();
+        let p = open(dir.path());
+        append_some(&p);
+        let end = p.offsets().unwrap().1;
+        drop(p);
+        let state = || open(dir.path()).log.lock().unwrap().cleaner;
+        assert_eq!(state(), CleanerState::default(), "no checkpoint");
+        let file = dir.path().join(CLEANER_CHECKPOINT_FILE);
+        std::fs::write(&file, "40 1234\n").unwrap();
+        let expect = CleanerState {
+            first_dirty: 40,
+            tombstone_due_ms: Some(1234),
+        };
+        assert_eq!(state(), expect);
+        std::fs::write(&file, format!("{} -1\n", end + 500)).unwrap();
+        let expect = CleanerState {
+            first_dirty: end,
+            tombstone_due_ms: None,
+        };
+        assert_eq!(state(), expect, "held to the log end");
+        std::fs::write(&file, "40\n").unwrap();
+        assert_eq!(state(), CleanerState::default(), "unreadable");
     }
 }

@@ -244,6 +244,7 @@ impl Partition {
             .unwrap_or(0)
             .max(segments[0].base_offset)
             .min(end);
+        let cleaner = super::cleaner::CleanerState::load(&dir, end)?;
         Ok(Partition {
             tp,
             dir,
@@ -252,7 +253,7 @@ impl Partition {
                 log_start_offset,
                 producers,
                 config,
-                cleaner: Default::default(),
+                cleaner,
                 unflushed_messages: 0,
                 last_flush_ms: now_ms,
             }),
