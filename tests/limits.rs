@@ -1,7 +1,8 @@
 #![allow(clippy::unwrap_used)]
 //! Connection bounds: a slow-loris frame and an idle connection are closed, a flood beyond
-//! `max.connections.per.ip` is refused at once, request memory is shared with
-//! back-pressure, and a healthy client keeps producing and fetching throughout.
+//! `max.connections.per.ip` is refused at once, request memory (wire bytes and what decoding
+//! takes) is shared with back-pressure, and a healthy client keeps producing and fetching
+//! throughout.
 
 mod common;
 
@@ -103,13 +104,13 @@ async fn a_connection_flood_is_refused_per_ip() {
 async fn request_memory_is_shared_with_back_pressure() {
     let dir = tempfile::tempdir().unwrap();
     let broker = start_with(dir.path(), |c| {
-        c.queued_max_request_bytes = 1000;
+        c.queued_max_request_bytes = 10_000;
         c.request_read_timeout_ms = 500;
     })
     .await;
-    // One connection holds 900 of the 1000 bytes with a frame it never finishes.
+    // One connection holds 9,500 of the 10,000 bytes with a frame it never finishes.
     let mut hog = Client::connect(&broker).await;
-    hog.write_raw(&900i32.to_be_bytes()).await;
+    hog.write_raw(&9_500i32.to_be_bytes()).await;
     hog.write_raw(&[0; 10]).await;
     // The probe's round trip lets the broker take the hog's memory before `big` asks;
     // a request needing more than what is left then waits, and does not fail.
@@ -135,5 +136,41 @@ async fn request_memory_is_shared_with_back_pressure() {
         asked.elapsed()
     );
     assert!(hog.is_closed().await, "the hog timed out");
+    broker.shutdown().await;
+}
+
+/// A request whose decoded form would exceed `queued.max.request.bytes` is refused before it
+/// is decoded (its connection closed), though its wire bytes fit: 3,000 empty topic names
+/// are 6 KB on the wire and over 200 KB decoded. Other connections do not notice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_that_decodes_beyond_the_memory_budget_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_with(dir.path(), |c| c.queued_max_request_bytes = 10_000).await;
+    let mut other = Client::connect(&broker).await;
+    healthy(&mut other).await;
+    let mut amplifier = Client::connect(&broker).await;
+    // Metadata v0: api key 3, version 0, correlation id 7, client id "x", then the topics.
+    let mut body = vec![0, 3, 0, 0, 0, 0, 0, 7, 0, 1, b'x'];
+    body.extend_from_slice(&3_000i32.to_be_bytes());
+    body.extend(std::iter::repeat_n(0u8, 2 * 3_000));
+    let mut frame = (body.len() as i32).to_be_bytes().to_vec();
+    frame.extend_from_slice(&body);
+    amplifier.write_raw(&frame).await;
+    assert!(
+        amplifier.is_closed().await,
+        "refused: the connection is closed"
+    );
+    healthy(&mut other).await;
+    // A Metadata request of 30 topics fits, and is answered.
+    let topics: Vec<_> = (0..30)
+        .map(|i| {
+            kafka_protocol::messages::metadata_request::MetadataRequestTopic::default()
+                .with_name(Some(common::topic_name(&format!("t{i}"))))
+        })
+        .collect();
+    let req = MetadataRequest::default()
+        .with_topics(Some(topics))
+        .with_allow_auto_topic_creation(false);
+    assert_eq!(other.send(&req, 4).await.topics.len(), 30);
     broker.shutdown().await;
 }

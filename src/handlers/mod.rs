@@ -13,6 +13,7 @@ use kafka_protocol::messages::ApiKey;
 use kafka_protocol::protocol::Decodable;
 
 use crate::broker::Broker;
+use crate::protocol::frame::Grant;
 use crate::protocol::outgoing::{Outgoing, Payload};
 use crate::protocol::request::{self, RequestHeader};
 use crate::protocol::{response, ProtocolError};
@@ -141,12 +142,25 @@ pub fn spec(key: ApiKey) -> Option<ApiSpec> {
 
 /// Handles one request frame, appending its response frame to `out`. `Ok(false)`: no
 /// response is due (acks=0). `Err`: the frame is broken or refused, and the connection must
-/// be closed.
+/// be closed. Decoding is not charged to any memory budget (see [`handle_frame_within`]).
 pub async fn handle_frame(
     broker: &Arc<Broker>,
     frame: Bytes,
     client_host: &Arc<str>,
     out: &mut Outgoing,
+) -> Result<bool, ProtocolError> {
+    handle_frame_within(broker, frame, client_host, out, None).await
+}
+
+/// [`handle_frame`], charging what decoding the body takes (bounded by the layout walk) to
+/// the request's `grant` before it is decoded, so `queued.max.request.bytes` bounds decoded
+/// requests too, not only their wire bytes (a 2-byte Metadata topic becomes 72).
+pub async fn handle_frame_within(
+    broker: &Arc<Broker>,
+    frame: Bytes,
+    client_host: &Arc<str>,
+    out: &mut Outgoing,
+    grant: Option<&mut Grant>,
 ) -> Result<bool, ProtocolError> {
     let (raw_key, version, correlation_id) = request::peek(&frame)?;
     let key = ApiKey::try_from(raw_key).map_err(|_| ProtocolError::UnknownApiKey(raw_key))?;
@@ -164,7 +178,10 @@ pub async fn handle_frame(
     }
     let (mut header, body) = request::parse(frame, key)?;
     // Bound every wire length before kafka-protocol reserves memory for it.
-    crate::protocol::layout::check(key, version, &body)?;
+    let decoded = crate::protocol::layout::check(key, version, &body)?;
+    if let Some(grant) = grant {
+        grant.extend(decoded).await?;
+    }
     header.client_host = client_host.clone();
     route(broker, key, &header, body, out).await
 }

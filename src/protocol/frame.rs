@@ -59,12 +59,55 @@ pub struct FrameLimits {
     pub memory_total: usize,
 }
 
-/// Reads one frame within `limits`: the permit returned holds the frame's share of the
+/// A request's share of `queued.max.request.bytes`, held until dropped (after its response
+/// is written): its wire bytes from the read on, and what decoding it takes once
+/// [`Grant::extend`]ed by the layout walk's bound (see [`crate::protocol::layout::check`]).
+#[derive(Debug)]
+pub struct Grant {
+    /// `None` only while waiting for a larger share in [`Grant::extend`].
+    permit: Option<OwnedSemaphorePermit>,
+    memory: Arc<Semaphore>,
+    total: usize,
+}
+
+impl Grant {
+    /// The bytes held.
+    pub fn bytes(&self) -> usize {
+        self.permit.as_ref().map_or(0, |p| p.num_permits())
+    }
+
+    /// Grows the share by `bytes`, waiting for them if need be. A request whose share would
+    /// exceed the whole budget is refused (its connection closed, as for an oversized
+    /// frame): decoding it could not be bounded. While waiting the grant holds nothing, so
+    /// that two requests each holding a part never wait for each other's.
+    pub async fn extend(&mut self, bytes: usize) -> Result<(), ProtocolError> {
+        if bytes == 0 {
+            return Ok(());
+        }
+        let want = self.bytes().saturating_add(bytes);
+        if want > self.total {
+            return Err(ProtocolError::DecodedSize(want, self.total));
+        }
+        let more = self.memory.clone().try_acquire_many_owned(bytes as u32);
+        match (more, self.permit.as_mut()) {
+            (Ok(more), Some(permit)) => permit.merge(more),
+            (more, _) => {
+                drop(more);
+                self.permit = None;
+                let all = self.memory.clone().acquire_many_owned(want as u32).await;
+                self.permit = Some(all.map_err(|_| ProtocolError::DecodedSize(want, 0))?);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Reads one frame within `limits`: the grant returned holds the frame's share of the
 /// shared request memory until dropped.
 pub async fn read_frame_within<R: AsyncBufRead + Unpin>(
     r: &mut R,
     limits: &FrameLimits,
-) -> Result<(Bytes, OwnedSemaphorePermit), FrameError> {
+) -> Result<(Bytes, Grant), FrameError> {
     match timeout(limits.idle, r.fill_buf()).await {
         Err(_) => return Err(FrameError::Idle),
         Ok(Ok([])) => return Err(FrameError::Closed),
@@ -89,7 +132,12 @@ pub async fn read_frame_within<R: AsyncBufRead + Unpin>(
     let body = timeout(limits.partial, read_body(r, size))
         .await
         .map_err(|_| FrameError::Timeout)??;
-    Ok((body, permit))
+    let grant = Grant {
+        permit: Some(permit),
+        memory: limits.memory.clone(),
+        total: limits.memory_total.min(u32::MAX as usize),
+    };
+    Ok((body, grant))
 }
 
 /// Reads the 4-byte size; `None` if the peer closed before sending any of it.

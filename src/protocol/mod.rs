@@ -24,4 +24,7 @@ pub enum ProtocolError {
     Decode(String),
     #[error("cannot encode response: {0}")]
     Encode(String),
+    /// The request, decoded, would take more than `queued.max.request.bytes` (both in bytes).
+    #[error("request would hold {0} bytes decoded, over queued.max.request.bytes {1}")]
+    DecodedSize(usize, usize),
 }

@@ -49,7 +49,7 @@ pub async fn run(
             _ = broker.shutdown.cancelled() => break,
             f = read_frame_within(&mut reader, &limits) => f,
         };
-        let (frame, _memory) = match frame {
+        let (frame, mut memory) = match frame {
             Ok(f) => f,
             Err(FrameError::Closed) => break,
             Err(e) => {
@@ -57,7 +57,14 @@ pub async fn run(
                 break;
             }
         };
-        match handlers::handle_frame(&broker, frame, &client_host, &mut out).await {
+        let handled = handlers::handle_frame_within(
+            &broker,
+            frame,
+            &client_host,
+            &mut out,
+            Some(&mut memory),
+        );
+        match handled.await {
             Ok(true) => {
                 if let Err(e) = out.write_to(&mut writer, sendfile).await {
                     tracing::debug!(%peer, error = %e, "write failed");

@@ -148,16 +148,53 @@ pub(crate) fn message(key: ApiKey) -> Option<&'static Message> {
 
 /// Refuses a request body whose lengths cannot be honest (see the module doc) before
 /// kafka-protocol decodes it. `Err` closes the connection, as Kafka does for a request it
-/// cannot parse.
-pub fn check(key: ApiKey, version: i16, body: &[u8]) -> Result<(), ProtocolError> {
-    walk(key, version, body).map(|_| ())
+/// cannot parse. `Ok` gives an upper bound on the heap memory decoding it takes, beyond
+/// the body's own bytes (see [`decoded_size`]).
+pub fn check(key: ApiKey, version: i16, body: &[u8]) -> Result<usize, ProtocolError> {
+    let mut w = Walker::new(key, version, body)?;
+    w.fields(w.msg.body)?;
+    Ok(w.decoded)
 }
 
 /// Walks `body` and returns how many bytes the request occupies (trailing bytes are left).
+#[cfg(test)]
 pub(crate) fn walk(key: ApiKey, version: i16, body: &[u8]) -> Result<usize, ProtocolError> {
     let mut w = Walker::new(key, version, body)?;
     w.fields(w.msg.body)?;
     Ok(w.pos)
+}
+
+/// What one unknown tagged field may cost once decoded: kafka-protocol keeps them in a
+/// `BTreeMap<i32, Bytes>` per struct, whose first entry allocates a whole node (11 slots).
+pub(crate) const UNKNOWN_TAG_BYTES: usize = 512;
+
+/// An upper bound on the bytes one decoded value of `ty` takes inline (in its struct, or in
+/// the buffer of the `Vec` holding an array's elements), at any version: kafka-protocol's
+/// structs hold the fields of every version. Strings and bytes are `Bytes` views of the
+/// request (32 bytes; no copy), arrays are `Vec`s (24), a struct is its fields each padded to
+/// 8 bytes plus its map of unknown tagged fields (24) and 8 of slack. Array elements count in
+/// the walk, [`UNKNOWN_TAG_BYTES`] per unknown tag: summed, the bound on what decoding a body
+/// allocates. A unit test holds this above `size_of` of the decoded element types.
+pub(crate) fn decoded_size(ty: &Ty) -> usize {
+    match ty {
+        Ty::I8 | Ty::Bool => 1,
+        Ty::I16 => 2,
+        Ty::I32 => 4,
+        Ty::I64 => 8,
+        Ty::Uuid => 16,
+        Ty::Str | Ty::NStr | Ty::Bytes | Ty::NBytes => 40,
+        Ty::Array(_) | Ty::NArray(_) => 32,
+        Ty::Struct(fields) => struct_size(fields),
+        Ty::OptStruct(fields) => struct_size(fields) + 8,
+    }
+}
+
+fn struct_size(fields: &[Field]) -> usize {
+    let inline: usize = fields
+        .iter()
+        .map(|f| decoded_size(&f.ty).next_multiple_of(8))
+        .sum();
+    inline + 24 + 8
 }
 
 /// The fewest bytes `ty` can occupy at `version`; an array's count is held to the bytes
@@ -211,6 +248,8 @@ pub(crate) struct Walker<'a> {
     flexible: bool,
     buf: &'a [u8],
     pos: usize,
+    /// The heap decoding takes, as far as walked (see [`decoded_size`]).
+    decoded: usize,
     #[cfg(test)]
     pub(crate) marks: Vec<Mark>,
     /// Tests only: hold array counts to the bytes remaining, ignoring element sizes.
@@ -233,6 +272,7 @@ impl<'a> Walker<'a> {
             flexible: version >= msg.flexible,
             buf,
             pos: 0,
+            decoded: 0,
             #[cfg(test)]
             marks: Vec::new(),
             #[cfg(test)]
@@ -353,6 +393,7 @@ impl<'a> Walker<'a> {
                 Some(known) => self.value(known, &known.ty)?,
                 None => {
                     self.take(&SECTION, size)?;
+                    self.decoded = self.decoded.saturating_add(UNKNOWN_TAG_BYTES);
                 }
             }
         }
@@ -480,6 +521,9 @@ impl<'a> Walker<'a> {
                 )
             });
         }
+        // n is at most the body's length here: no overflow in practice, saturating anyway.
+        let bytes = (n as usize).saturating_mul(decoded_size(elem));
+        self.decoded = self.decoded.saturating_add(bytes);
         for _ in 0..n {
             self.raw(field, elem)?;
         }

@@ -388,3 +388,227 @@ fn mutations_never_refuse_what_kafka_protocol_accepts() {
         "mutations too tame"
     );
 }
+
+/// The element type of the array reached by `path` (field names, each an array of structs
+/// but the last) in `key`'s body.
+fn element(key: ApiKey, path: &[&str]) -> &'static Ty {
+    let mut fields = message(key).unwrap().body;
+    let mut found = None;
+    for name in path {
+        let field = fields
+            .iter()
+            .find(|f| f.name == *name)
+            .unwrap_or_else(|| panic!("{key:?}: no field {name}"));
+        let (Ty::Array(elem) | Ty::NArray(elem)) = field.ty else {
+            panic!("{key:?} {name}: not an array");
+        };
+        if let Ty::Struct(inner) = elem {
+            fields = inner;
+        }
+        found = Some(elem);
+    }
+    found.unwrap()
+}
+
+/// `decoded_size` bounds what kafka-protocol's decoded array elements really take, for every
+/// array of structs weir accepts, so the estimate `check` returns is an upper bound.
+#[test]
+fn decoded_size_bounds_the_decoded_elements() {
+    use kafka_protocol::messages::*;
+    use std::mem::size_of;
+    let cases: &[(ApiKey, &[&str], usize)] = &[
+        (
+            ApiKey::Produce,
+            &["topic_data"],
+            size_of::<produce_request::TopicProduceData>(),
+        ),
+        (
+            ApiKey::Produce,
+            &["topic_data", "partition_data"],
+            size_of::<produce_request::PartitionProduceData>(),
+        ),
+        (
+            ApiKey::Fetch,
+            &["topics"],
+            size_of::<fetch_request::FetchTopic>(),
+        ),
+        (
+            ApiKey::Fetch,
+            &["topics", "partitions"],
+            size_of::<fetch_request::FetchPartition>(),
+        ),
+        (
+            ApiKey::Fetch,
+            &["forgotten_topics_data"],
+            size_of::<fetch_request::ForgottenTopic>(),
+        ),
+        (
+            ApiKey::ListOffsets,
+            &["topics"],
+            size_of::<list_offsets_request::ListOffsetsTopic>(),
+        ),
+        (
+            ApiKey::ListOffsets,
+            &["topics", "partitions"],
+            size_of::<list_offsets_request::ListOffsetsPartition>(),
+        ),
+        (
+            ApiKey::Metadata,
+            &["topics"],
+            size_of::<metadata_request::MetadataRequestTopic>(),
+        ),
+        (
+            ApiKey::OffsetCommit,
+            &["topics"],
+            size_of::<offset_commit_request::OffsetCommitRequestTopic>(),
+        ),
+        (
+            ApiKey::OffsetCommit,
+            &["topics", "partitions"],
+            size_of::<offset_commit_request::OffsetCommitRequestPartition>(),
+        ),
+        (
+            ApiKey::OffsetFetch,
+            &["topics"],
+            size_of::<offset_fetch_request::OffsetFetchRequestTopic>(),
+        ),
+        (
+            ApiKey::OffsetFetch,
+            &["groups"],
+            size_of::<offset_fetch_request::OffsetFetchRequestGroup>(),
+        ),
+        (
+            ApiKey::JoinGroup,
+            &["protocols"],
+            size_of::<join_group_request::JoinGroupRequestProtocol>(),
+        ),
+        (
+            ApiKey::LeaveGroup,
+            &["members"],
+            size_of::<leave_group_request::MemberIdentity>(),
+        ),
+        (
+            ApiKey::SyncGroup,
+            &["assignments"],
+            size_of::<sync_group_request::SyncGroupRequestAssignment>(),
+        ),
+        (
+            ApiKey::CreateTopics,
+            &["topics"],
+            size_of::<create_topics_request::CreatableTopic>(),
+        ),
+        (
+            ApiKey::CreateTopics,
+            &["topics", "assignments"],
+            size_of::<create_topics_request::CreatableReplicaAssignment>(),
+        ),
+        (
+            ApiKey::CreateTopics,
+            &["topics", "configs"],
+            size_of::<create_topics_request::CreatableTopicConfig>(),
+        ),
+        (
+            ApiKey::DeleteTopics,
+            &["topics"],
+            size_of::<delete_topics_request::DeleteTopicState>(),
+        ),
+        (
+            ApiKey::DeleteRecords,
+            &["topics"],
+            size_of::<delete_records_request::DeleteRecordsTopic>(),
+        ),
+        (
+            ApiKey::DeleteRecords,
+            &["topics", "partitions"],
+            size_of::<delete_records_request::DeleteRecordsPartition>(),
+        ),
+        (
+            ApiKey::OffsetForLeaderEpoch,
+            &["topics"],
+            size_of::<offset_for_leader_epoch_request::OffsetForLeaderTopic>(),
+        ),
+        (
+            ApiKey::OffsetForLeaderEpoch,
+            &["topics", "partitions"],
+            size_of::<offset_for_leader_epoch_request::OffsetForLeaderPartition>(),
+        ),
+        (
+            ApiKey::DescribeConfigs,
+            &["resources"],
+            size_of::<describe_configs_request::DescribeConfigsResource>(),
+        ),
+        (
+            ApiKey::AlterConfigs,
+            &["resources"],
+            size_of::<alter_configs_request::AlterConfigsResource>(),
+        ),
+        (
+            ApiKey::AlterConfigs,
+            &["resources", "configs"],
+            size_of::<alter_configs_request::AlterableConfig>(),
+        ),
+        (
+            ApiKey::CreatePartitions,
+            &["topics"],
+            size_of::<create_partitions_request::CreatePartitionsTopic>(),
+        ),
+        (
+            ApiKey::CreatePartitions,
+            &["topics", "assignments"],
+            size_of::<create_partitions_request::CreatePartitionsAssignment>(),
+        ),
+        (
+            ApiKey::IncrementalAlterConfigs,
+            &["resources"],
+            size_of::<incremental_alter_configs_request::AlterConfigsResource>(),
+        ),
+        (
+            ApiKey::IncrementalAlterConfigs,
+            &["resources", "configs"],
+            size_of::<incremental_alter_configs_request::AlterableConfig>(),
+        ),
+        (
+            ApiKey::OffsetDelete,
+            &["topics"],
+            size_of::<offset_delete_request::OffsetDeleteRequestTopic>(),
+        ),
+        (
+            ApiKey::OffsetDelete,
+            &["topics", "partitions"],
+            size_of::<offset_delete_request::OffsetDeleteRequestPartition>(),
+        ),
+        (
+            ApiKey::DescribeTopicPartitions,
+            &["topics"],
+            size_of::<describe_topic_partitions_request::TopicRequest>(),
+        ),
+        (ApiKey::DescribeGroups, &["groups"], size_of::<GroupId>()),
+        (
+            ApiKey::DeleteTopics,
+            &["topic_names"],
+            size_of::<TopicName>(),
+        ),
+    ];
+    for (key, path, actual) in cases {
+        let estimate = decoded_size(element(*key, path));
+        assert!(
+            estimate >= *actual,
+            "{key:?} {path:?}: estimated {estimate} bytes, decoded {actual}"
+        );
+    }
+}
+
+/// The estimate counts every array element and unknown tag a body holds.
+#[test]
+fn check_estimates_what_decoding_allocates() {
+    // Metadata v0: topics as an array of 3 strings (empty names), then nothing else.
+    let body = [0, 0, 0, 3, 0, 0, 0, 0, 0, 0];
+    let per_topic = decoded_size(element(ApiKey::Metadata, &["topics"]));
+    assert_eq!(check(ApiKey::Metadata, 0, &body).unwrap(), 3 * per_topic);
+    // ApiVersions v3 with two unknown tags in its tagged-fields section.
+    let body = [1, 1, 2, 7, 0, 8, 1, 0xff];
+    assert_eq!(
+        check(ApiKey::ApiVersions, 3, &body).unwrap(),
+        2 * UNKNOWN_TAG_BYTES
+    );
+}
