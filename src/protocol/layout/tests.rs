@@ -417,185 +417,51 @@ fn element(key: ApiKey, path: &[&str]) -> &'static Ty {
 fn decoded_size_bounds_the_decoded_elements() {
     use kafka_protocol::messages::*;
     use std::mem::size_of;
-    let cases: &[(ApiKey, &[&str], usize)] = &[
-        (
-            ApiKey::Produce,
-            &["topic_data"],
-            size_of::<produce_request::TopicProduceData>(),
-        ),
-        (
-            ApiKey::Produce,
-            &["topic_data", "partition_data"],
-            size_of::<produce_request::PartitionProduceData>(),
-        ),
-        (
-            ApiKey::Fetch,
-            &["topics"],
-            size_of::<fetch_request::FetchTopic>(),
-        ),
-        (
-            ApiKey::Fetch,
-            &["topics", "partitions"],
-            size_of::<fetch_request::FetchPartition>(),
-        ),
-        (
-            ApiKey::Fetch,
-            &["forgotten_topics_data"],
-            size_of::<fetch_request::ForgottenTopic>(),
-        ),
-        (
-            ApiKey::ListOffsets,
-            &["topics"],
-            size_of::<list_offsets_request::ListOffsetsTopic>(),
-        ),
-        (
-            ApiKey::ListOffsets,
-            &["topics", "partitions"],
-            size_of::<list_offsets_request::ListOffsetsPartition>(),
-        ),
-        (
-            ApiKey::Metadata,
-            &["topics"],
-            size_of::<metadata_request::MetadataRequestTopic>(),
-        ),
-        (
-            ApiKey::OffsetCommit,
-            &["topics"],
-            size_of::<offset_commit_request::OffsetCommitRequestTopic>(),
-        ),
-        (
-            ApiKey::OffsetCommit,
-            &["topics", "partitions"],
-            size_of::<offset_commit_request::OffsetCommitRequestPartition>(),
-        ),
-        (
-            ApiKey::OffsetFetch,
-            &["topics"],
-            size_of::<offset_fetch_request::OffsetFetchRequestTopic>(),
-        ),
-        (
-            ApiKey::OffsetFetch,
-            &["groups", "topics"],
-            size_of::<offset_fetch_request::OffsetFetchRequestTopics>(),
-        ),
-        (
-            ApiKey::OffsetFetch,
-            &["groups"],
-            size_of::<offset_fetch_request::OffsetFetchRequestGroup>(),
-        ),
-        (
-            ApiKey::JoinGroup,
-            &["protocols"],
-            size_of::<join_group_request::JoinGroupRequestProtocol>(),
-        ),
-        (
-            ApiKey::LeaveGroup,
-            &["members"],
-            size_of::<leave_group_request::MemberIdentity>(),
-        ),
-        (
-            ApiKey::SyncGroup,
-            &["assignments"],
-            size_of::<sync_group_request::SyncGroupRequestAssignment>(),
-        ),
-        (
-            ApiKey::CreateTopics,
-            &["topics"],
-            size_of::<create_topics_request::CreatableTopic>(),
-        ),
-        (
-            ApiKey::CreateTopics,
-            &["topics", "assignments"],
-            size_of::<create_topics_request::CreatableReplicaAssignment>(),
-        ),
-        (
-            ApiKey::CreateTopics,
-            &["topics", "configs"],
-            size_of::<create_topics_request::CreatableTopicConfig>(),
-        ),
-        (
-            ApiKey::DeleteTopics,
-            &["topics"],
-            size_of::<delete_topics_request::DeleteTopicState>(),
-        ),
-        (
-            ApiKey::DeleteRecords,
-            &["topics"],
-            size_of::<delete_records_request::DeleteRecordsTopic>(),
-        ),
-        (
-            ApiKey::DeleteRecords,
-            &["topics", "partitions"],
-            size_of::<delete_records_request::DeleteRecordsPartition>(),
-        ),
-        (
-            ApiKey::OffsetForLeaderEpoch,
-            &["topics"],
-            size_of::<offset_for_leader_epoch_request::OffsetForLeaderTopic>(),
-        ),
-        (
-            ApiKey::OffsetForLeaderEpoch,
-            &["topics", "partitions"],
-            size_of::<offset_for_leader_epoch_request::OffsetForLeaderPartition>(),
-        ),
-        (
-            ApiKey::DescribeConfigs,
-            &["resources"],
-            size_of::<describe_configs_request::DescribeConfigsResource>(),
-        ),
-        (
-            ApiKey::AlterConfigs,
-            &["resources"],
-            size_of::<alter_configs_request::AlterConfigsResource>(),
-        ),
-        (
-            ApiKey::AlterConfigs,
-            &["resources", "configs"],
-            size_of::<alter_configs_request::AlterableConfig>(),
-        ),
-        (
-            ApiKey::CreatePartitions,
-            &["topics"],
-            size_of::<create_partitions_request::CreatePartitionsTopic>(),
-        ),
-        (
-            ApiKey::CreatePartitions,
-            &["topics", "assignments"],
-            size_of::<create_partitions_request::CreatePartitionsAssignment>(),
-        ),
-        (
-            ApiKey::IncrementalAlterConfigs,
-            &["resources"],
-            size_of::<incremental_alter_configs_request::AlterConfigsResource>(),
-        ),
-        (
-            ApiKey::IncrementalAlterConfigs,
-            &["resources", "configs"],
-            size_of::<incremental_alter_configs_request::AlterableConfig>(),
-        ),
-        (
-            ApiKey::OffsetDelete,
-            &["topics"],
-            size_of::<offset_delete_request::OffsetDeleteRequestTopic>(),
-        ),
-        (
-            ApiKey::OffsetDelete,
-            &["topics", "partitions"],
-            size_of::<offset_delete_request::OffsetDeleteRequestPartition>(),
-        ),
-        (
-            ApiKey::DescribeTopicPartitions,
-            &["topics"],
-            size_of::<describe_topic_partitions_request::TopicRequest>(),
-        ),
-        (ApiKey::DescribeGroups, &["groups"], size_of::<GroupId>()),
-        (
-            ApiKey::DeleteTopics,
-            &["topic_names"],
-            size_of::<TopicName>(),
-        ),
-    ];
-    for (key, path, actual) in cases {
+    // API [the path of array fields] => the decoded element's type;
+    macro_rules! cases {
+        ($($key:ident [$($name:literal),+] => $ty:ty;)+) => {
+            [$((ApiKey::$key, &[$($name),+][..], size_of::<$ty>())),+]
+        };
+    }
+    let cases = cases! {
+        Produce ["topic_data"] => produce_request::TopicProduceData;
+        Produce ["topic_data", "partition_data"] => produce_request::PartitionProduceData;
+        Fetch ["topics"] => fetch_request::FetchTopic;
+        Fetch ["topics", "partitions"] => fetch_request::FetchPartition;
+        Fetch ["forgotten_topics_data"] => fetch_request::ForgottenTopic;
+        ListOffsets ["topics"] => list_offsets_request::ListOffsetsTopic;
+        ListOffsets ["topics", "partitions"] => list_offsets_request::ListOffsetsPartition;
+        Metadata ["topics"] => metadata_request::MetadataRequestTopic;
+        OffsetCommit ["topics"] => offset_commit_request::OffsetCommitRequestTopic;
+        OffsetCommit ["topics", "partitions"] => offset_commit_request::OffsetCommitRequestPartition;
+        OffsetFetch ["topics"] => offset_fetch_request::OffsetFetchRequestTopic;
+        OffsetFetch ["groups", "topics"] => offset_fetch_request::OffsetFetchRequestTopics;
+        OffsetFetch ["groups"] => offset_fetch_request::OffsetFetchRequestGroup;
+        JoinGroup ["protocols"] => join_group_request::JoinGroupRequestProtocol;
+        LeaveGroup ["members"] => leave_group_request::MemberIdentity;
+        SyncGroup ["assignments"] => sync_group_request::SyncGroupRequestAssignment;
+        CreateTopics ["topics"] => create_topics_request::CreatableTopic;
+        CreateTopics ["topics", "assignments"] => create_topics_request::CreatableReplicaAssignment;
+        CreateTopics ["topics", "configs"] => create_topics_request::CreatableTopicConfig;
+        DeleteTopics ["topics"] => delete_topics_request::DeleteTopicState;
+        DeleteRecords ["topics"] => delete_records_request::DeleteRecordsTopic;
+        DeleteRecords ["topics", "partitions"] => delete_records_request::DeleteRecordsPartition;
+        OffsetForLeaderEpoch ["topics"] => offset_for_leader_epoch_request::OffsetForLeaderTopic;
+        OffsetForLeaderEpoch ["topics", "partitions"] => offset_for_leader_epoch_request::OffsetForLeaderPartition;
+        DescribeConfigs ["resources"] => describe_configs_request::DescribeConfigsResource;
+        AlterConfigs ["resources"] => alter_configs_request::AlterConfigsResource;
+        AlterConfigs ["resources", "configs"] => alter_configs_request::AlterableConfig;
+        CreatePartitions ["topics"] => create_partitions_request::CreatePartitionsTopic;
+        CreatePartitions ["topics", "assignments"] => create_partitions_request::CreatePartitionsAssignment;
+        IncrementalAlterConfigs ["resources"] => incremental_alter_configs_request::AlterConfigsResource;
+        IncrementalAlterConfigs ["resources", "configs"] => incremental_alter_configs_request::AlterableConfig;
+        OffsetDelete ["topics"] => offset_delete_request::OffsetDeleteRequestTopic;
+        OffsetDelete ["topics", "partitions"] => offset_delete_request::OffsetDeleteRequestPartition;
+        DescribeTopicPartitions ["topics"] => describe_topic_partitions_request::TopicRequest;
+        DescribeGroups ["groups"] => GroupId;
+        DeleteTopics ["topic_names"] => TopicName;
+    };
+    for (key, path, actual) in &cases {
         let estimate = decoded_size(element(*key, path));
         assert!(
             estimate >= *actual,
