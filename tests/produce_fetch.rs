@@ -214,6 +214,19 @@ async fn fetch_collapses_a_partition_named_twice() {
         assert_eq!(first.first().map(|r| r.0), Some(2), "the last-named offset");
         assert_eq!(records(parts[1].records.clone().unwrap()).len(), 1);
     }
+    // Past 16 entries duplicates are found another way: partition 1 named 20 times.
+    let one = req.topics[0].partitions[1].clone();
+    let mut many = fetch_request("dup", 0, 2, 0);
+    many.topics[0].partitions = std::iter::repeat_n(one, 20)
+        .chain(many.topics[0].partitions.clone())
+        .collect();
+    let resp = c.send(&many, 12).await;
+    let order: Vec<i32> = resp.responses[0]
+        .partitions
+        .iter()
+        .map(|p| p.partition_index)
+        .collect();
+    assert_eq!(order, [1, 0]);
     broker.shutdown().await;
 }
 

@@ -7,6 +7,8 @@
 //! offset and limit it was named with last; the response lists partitions in that order,
 //! one topic entry per run of consecutive partitions of the same topic.
 
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::Arc;
 use std::task::Poll;
@@ -180,31 +182,37 @@ pub async fn handle(broker: &Arc<Broker>, header: &RequestHeader, req: FetchRequ
 /// named, with the offset and limit it was named with last (Kafka keeps the request's
 /// partitions in an insertion-ordered map).
 fn collapse_duplicates(targets: &mut Vec<Target>) {
-    let key = |t: &Target| (t.topic.clone(), t.topic_id, t.partition);
-    let duplicates = crate::topics::duplicates(targets.iter().map(key));
-    if duplicates.is_empty() {
+    if !has_duplicates(targets) {
         return;
     }
-    let mut first: std::collections::HashMap<_, usize> = std::collections::HashMap::new();
-    let mut keep = Vec::with_capacity(targets.len());
+    let mut first: HashMap<(TopicName, Uuid, i32), usize> = HashMap::new();
+    let mut keep: Vec<Target> = Vec::with_capacity(targets.len());
     for t in targets.drain(..) {
-        let k = key(&t);
-        if !duplicates.contains(&k) {
-            keep.push(t);
-            continue;
-        }
-        match first.get(&k) {
-            Some(&at) => {
-                keep[at].fetch_offset = t.fetch_offset;
-                keep[at].max_bytes = t.max_bytes;
+        match first.entry((t.topic.clone(), t.topic_id, t.partition)) {
+            Entry::Occupied(at) => {
+                let earlier = &mut keep[*at.get()];
+                earlier.fetch_offset = t.fetch_offset;
+                earlier.max_bytes = t.max_bytes;
             }
-            None => {
-                first.insert(k, keep.len());
+            Entry::Vacant(at) => {
+                at.insert(keep.len());
                 keep.push(t);
             }
         }
     }
     *targets = keep;
+}
+
+/// Whether any partition is named twice, without allocating for the usual few partitions.
+fn has_duplicates(targets: &[Target]) -> bool {
+    fn key(t: &Target) -> (&TopicName, Uuid, i32) {
+        (&t.topic, t.topic_id, t.partition)
+    }
+    if targets.len() <= 16 {
+        return (1..targets.len()).any(|i| targets[..i].iter().any(|b| key(b) == key(&targets[i])));
+    }
+    let mut seen = HashSet::with_capacity(targets.len());
+    !targets.iter().all(|t| seen.insert(key(t)))
 }
 
 /// Reads every target once. Returns the partition data (with the segment file and position
