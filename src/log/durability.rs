@@ -148,8 +148,8 @@ impl Durability {
     }
 
     /// Renames the directory of a partition already marked deleted, from `from` to `to`,
-    /// once no recovery point is being written into it (a few milliseconds at most: the
-    /// fsyncs of a background sync are not waited for).
+    /// once no file is being written into it by [`Durability::write_unless_deleted`] (a few
+    /// milliseconds at most: the fsyncs of a background sync are not waited for).
     pub(super) fn rename_deleted(&self, from: &Path, to: &Path) -> io::Result<()> {
         debug_assert!(self.deleted.load(Ordering::Acquire));
         let _directory = self.directory.lock().unwrap_or_else(|p| p.into_inner());

@@ -72,7 +72,7 @@ pub struct Grant {
 
 impl Grant {
     /// The bytes held.
-    pub fn bytes(&self) -> usize {
+    fn bytes(&self) -> usize {
         self.permit.as_ref().map_or(0, |p| p.num_permits())
     }
 

@@ -152,16 +152,14 @@ pub(crate) fn message(key: ApiKey) -> Option<&'static Message> {
 /// the body's own bytes (see [`decoded_size`]).
 pub fn check(key: ApiKey, version: i16, body: &[u8]) -> Result<usize, ProtocolError> {
     let mut w = Walker::new(key, version, body)?;
-    w.fields(w.msg.body)?;
+    w.run()?;
     Ok(w.decoded)
 }
 
 /// Walks `body` and returns how many bytes the request occupies (trailing bytes are left).
 #[cfg(test)]
 pub(crate) fn walk(key: ApiKey, version: i16, body: &[u8]) -> Result<usize, ProtocolError> {
-    let mut w = Walker::new(key, version, body)?;
-    w.fields(w.msg.body)?;
-    Ok(w.pos)
+    Walker::new(key, version, body)?.run()
 }
 
 /// What one unknown tagged field may cost once decoded: kafka-protocol keeps them in a
@@ -171,8 +169,9 @@ pub(crate) const UNKNOWN_TAG_BYTES: usize = 512;
 /// An upper bound on the bytes one decoded value of `ty` takes inline (in its struct, or in
 /// the buffer of the `Vec` holding an array's elements), at any version: kafka-protocol's
 /// structs hold the fields of every version. Strings and bytes are `Bytes` views of the
-/// request (32 bytes; no copy), arrays are `Vec`s (24), a struct is its fields each padded to
-/// 8 bytes plus its map of unknown tagged fields (24) and 8 of slack. Array elements count in
+/// request (32 bytes, no copy; counted as 40), arrays are `Vec`s (24; counted as 32), a
+/// struct is its fields each padded to 8 bytes plus its map of unknown tagged fields (24)
+/// and 8 of slack. Array elements count in
 /// the walk, [`UNKNOWN_TAG_BYTES`] per unknown tag: summed, the bound on what decoding a body
 /// allocates. A unit test holds this above `size_of` of the decoded element types.
 pub(crate) fn decoded_size(ty: &Ty) -> usize {
@@ -280,7 +279,7 @@ impl<'a> Walker<'a> {
         })
     }
 
-    #[cfg(test)]
+    /// Walks the whole body; returns how many bytes it occupies.
     pub(crate) fn run(&mut self) -> Result<usize, ProtocolError> {
         self.fields(self.msg.body)?;
         Ok(self.pos)
