@@ -1,10 +1,13 @@
 //! The broker: owns the metadata store, the partition logs and the background tasks, and
 //! defines the startup and shutdown order.
 //!
-//! Startup: open metadata (cluster id, node id, topics) -> remove leftovers of interrupted
-//! deletions -> open and recover every partition log -> bind the listener -> serve.
+//! Startup: bind the client listener -> open the local store (node id, offsets) -> remove
+//! leftovers of interrupted deletions -> start raft (the metadata image is rebuilt from the
+//! snapshot and the committed log) and the CONTROLLER listener -> reconcile: open and recover
+//! every partition log this broker replicates -> serve; register with the controller and
+//! heartbeat.
 //! Shutdown: stop accepting -> let in-flight requests finish (long polls are woken) ->
-//! seal every active segment -> flush metadata.
+//! seal every active segment -> stop raft -> flush the store.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -14,19 +17,23 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::cluster::reconcile::Reconciler;
+use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::error::Error;
 use crate::group::GroupCoordinator;
-use crate::log::{now_ms, LogManager, TopicPartition};
+use crate::log::{now_ms, LogManager, Partition, TopicPartition};
 use crate::metadata::MetadataStore;
 
 pub struct Broker {
     pub config: Config,
     pub metadata: MetadataStore,
+    /// The cluster metadata (topics, brokers, leaders) and the controller quorum.
+    pub cluster: Arc<Cluster>,
     pub logs: LogManager,
     pub groups: GroupCoordinator,
     /// Serialises run-time config changes (read, modify, persist a topic's overrides).
-    pub config_changes: std::sync::Mutex<()>,
+    pub config_changes: tokio::sync::Mutex<()>,
     /// Cancelled when the broker begins shutting down.
     pub shutdown: CancellationToken,
 }
@@ -39,18 +46,91 @@ pub struct BrokerHandle {
 }
 
 impl Broker {
-    /// Opens the data dir, recovers every log, binds the listener and starts serving.
+    /// The local log of a partition this broker leads; NOT_LEADER_OR_FOLLOWER if another
+    /// broker (or none) leads it, UNKNOWN_TOPIC_OR_PARTITION if it does not exist.
+    pub fn leader_log(&self, tp: &TopicPartition) -> Result<Arc<Partition>, i16> {
+        self.cluster.check_leader(&tp.topic, tp.partition)?;
+        self.logs
+            .get(tp)
+            .ok_or(crate::protocol::error_code::UNKNOWN_TOPIC_OR_PARTITION)
+    }
+
+    /// Whether the cluster has this partition (wherever it lives).
+    pub fn partition_exists(&self, topic: &str, partition: i32) -> bool {
+        self.cluster
+            .topic(topic)
+            .is_some_and(|t| t.partition(partition).is_some())
+    }
+
+    /// Opens the data dir, starts the quorum, recovers every log, binds the listener and
+    /// starts serving.
     pub async fn start(mut config: Config) -> Result<BrokerHandle, Error> {
         std::fs::create_dir_all(&config.data_dir)?;
         let listener = TcpListener::bind(config.listener).await?;
         let local_addr = listener.local_addr()?;
         // Port 0 (tests): advertise the port actually bound.
         config.listener = local_addr;
-        let broker = tokio::task::spawn_blocking(move || Broker::open(config))
+        let opened = {
+            let config = config.clone();
+            tokio::task::spawn_blocking(move || -> Result<_, Error> {
+                let metadata = MetadataStore::open(&config.data_dir, config.node_id)?;
+                let logs = LogManager::new(config.data_dir.clone());
+                logs.remove_deleted_leftovers()?;
+                let legacy = metadata.legacy()?;
+                Ok((metadata, logs, legacy))
+            })
             .await
-            .map_err(|e| Error::Startup(e.to_string()))??;
-        let broker = Arc::new(broker);
+            .map_err(|e| Error::Startup(e.to_string()))??
+        };
+        let (metadata, logs, legacy) = opened;
+        let shutdown = CancellationToken::new();
+        let cluster = Cluster::start(
+            &config,
+            metadata.db(),
+            metadata.cluster_id().to_string(),
+            legacy,
+            shutdown.clone(),
+        )
+        .await
+        .map_err(|e| Error::Startup(e.to_string()))?;
+        let mut groups = GroupCoordinator::new(config.group, &metadata)?;
+        groups.offsets_retention_ms = config.offsets_retention_ms;
+        let broker = Arc::new(Broker {
+            config,
+            metadata,
+            cluster,
+            logs,
+            groups,
+            config_changes: tokio::sync::Mutex::new(()),
+            shutdown,
+        });
+        // The first reconciliation opens (and recovers) every local log before serving.
+        let applied = broker.cluster.applied();
+        let index = *applied.borrow();
+        let reconciler = {
+            let b = broker.clone();
+            tokio::task::spawn_blocking(move || {
+                Reconciler::remove_strays(&b);
+                let mut r = Reconciler::default();
+                r.run(&b);
+                r
+            })
+            .await
+            .map_err(|e| Error::Startup(e.to_string()))?
+        };
+        broker.cluster.reconciled.send_replace(index);
         let tasks = TaskTracker::new();
+        tasks.spawn(reconcile_task(broker.clone(), reconciler, applied));
+        tasks.spawn(broker.cluster.clone().heartbeat_task());
+        tasks.spawn(broker.cluster.clone().controller_task());
+        if !broker.config.cluster.is_multi_node(broker.config.node_id) {
+            // A quorum of one: serve once this broker is registered, so that a topic can be
+            // created at once (a cluster's brokers come up one by one and cannot wait).
+            broker
+                .cluster
+                .wait_registered(Duration::from_secs(10))
+                .await;
+        }
         tasks.spawn(crate::server::listener::serve(
             broker.clone(),
             listener,
@@ -70,7 +150,7 @@ impl Broker {
         });
         tracing::info!(
             address = %local_addr,
-            cluster_id = broker.metadata.cluster_id(),
+            cluster_id = broker.cluster.cluster_id(),
             node_id = broker.config.node_id,
             "weir is serving"
         );
@@ -80,30 +160,35 @@ impl Broker {
             tasks,
         })
     }
+}
 
-    fn open(config: Config) -> Result<Broker, Error> {
-        let metadata = MetadataStore::open(&config.data_dir, config.node_id)?;
-        let logs = LogManager::new(config.data_dir.clone());
-        logs.remove_deleted_leftovers()?;
-        for topic in metadata.topics() {
-            let log_config = config.log.with_overrides(&topic.configs)?;
-            for p in 0..topic.partitions {
-                logs.open(
-                    TopicPartition::new(topic.name.clone(), p),
-                    log_config.clone(),
-                )?;
-            }
+/// Carries out every applied metadata change on the local logs (see [`Reconciler`]), then
+/// publishes the index it reached, which requests that changed metadata wait for.
+async fn reconcile_task(
+    broker: Arc<Broker>,
+    mut reconciler: Reconciler,
+    mut applied: tokio::sync::watch::Receiver<u64>,
+) {
+    loop {
+        tokio::select! {
+            _ = broker.shutdown.cancelled() => return,
+            changed = applied.changed() => if changed.is_err() { return },
         }
-        let mut groups = GroupCoordinator::new(config.group, &metadata)?;
-        groups.offsets_retention_ms = config.offsets_retention_ms;
-        Ok(Broker {
-            config,
-            metadata,
-            logs,
-            groups,
-            config_changes: std::sync::Mutex::new(()),
-            shutdown: CancellationToken::new(),
+        let index = *applied.borrow_and_update();
+        let b = broker.clone();
+        reconciler = match tokio::task::spawn_blocking(move || {
+            reconciler.run(&b);
+            reconciler
         })
+        .await
+        {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(error = %e, "reconciling the logs with the metadata");
+                return;
+            }
+        };
+        broker.cluster.reconciled.send_replace(index);
     }
 }
 
@@ -121,6 +206,7 @@ impl BrokerHandle {
         {
             tracing::warn!("connections still open after 30s; closing logs anyway");
         }
+        self.broker.cluster.stop().await;
         let broker = self.broker.clone();
         let _ = tokio::task::spawn_blocking(move || {
             broker.logs.close_all();

@@ -130,7 +130,7 @@ fn apply_incremental(
 }
 
 /// Applies a change to one resource, or explains why not.
-pub fn alter(
+pub async fn alter(
     broker: &Broker,
     resource_type: i8,
     resource_name: &str,
@@ -154,11 +154,8 @@ pub fn alter(
         }
     }
     topics::validate_name(resource_name)?;
-    let _serial = broker
-        .config_changes
-        .lock()
-        .map_err(|_| error(ec::UNKNOWN_SERVER_ERROR, "config change lock poisoned"))?;
-    let Some(mut meta) = broker.metadata.topic(resource_name) else {
+    let _serial = broker.config_changes.lock().await;
+    let Some(meta) = broker.cluster.topic(resource_name) else {
         return Err(error(
             ec::UNKNOWN_TOPIC_OR_PARTITION,
             format!("Topic {resource_name} does not exist"),
@@ -180,32 +177,29 @@ pub fn alter(
             }
             out
         }
-        Change::Incremental(ops) => {
-            apply_incremental(broker, std::mem::take(&mut meta.configs), ops)?
-        }
+        Change::Incremental(ops) => apply_incremental(broker, meta.configs.clone(), ops)?,
     };
-    topics::set_configs(broker, meta, overrides, validate_only)
+    topics::set_configs(broker, resource_name, overrides, validate_only).await
 }
 
 /// One resource's outcome: (type, name, error code, error message), as both responses
 /// carry it.
 pub type Outcome = (i8, StrBytes, i16, Option<StrBytes>);
 
-/// Applies each resource's change on its own (off the async workers: it persists), in
-/// request order.
-pub fn alter_each(
+/// Applies each resource's change on its own, in request order.
+pub async fn alter_each(
     broker: &Broker,
     resources: impl Iterator<Item = (i8, StrBytes, Change)>,
     validate_only: bool,
 ) -> Vec<Outcome> {
-    tokio::task::block_in_place(|| {
-        resources
-            .map(|(kind, name, change)| {
-                match alter(broker, kind, name.as_str(), change, validate_only) {
-                    Ok(()) => (kind, name, ec::NONE, None),
-                    Err(e) => (kind, name, e.code, Some(StrBytes::from_string(e.message))),
-                }
-            })
-            .collect()
-    })
+    let mut out = Vec::new();
+    for (kind, name, change) in resources {
+        out.push(
+            match alter(broker, kind, name.as_str(), change, validate_only).await {
+                Ok(()) => (kind, name, ec::NONE, None),
+                Err(e) => (kind, name, e.code, Some(StrBytes::from_string(e.message))),
+            },
+        );
+    }
+    out
 }

@@ -56,6 +56,13 @@ const ENV_SETTINGS: &[&str] = &[
     "group.min.session.timeout.ms",
     "group.max.session.timeout.ms",
     "group.initial.rebalance.delay.ms",
+    "process.roles",
+    "controller.quorum.voters",
+    "controller.listener.names",
+    "broker.rack",
+    "default.replication.factor",
+    "broker.heartbeat.interval.ms",
+    "broker.session.timeout.ms",
 ];
 
 fn build_config(args: &Args) -> anyhow::Result<Config> {
@@ -97,7 +104,7 @@ fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,openraft=warn")),
         )
         .with_writer(std::io::stderr)
         .init();

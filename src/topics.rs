@@ -1,12 +1,14 @@
 //! Topic lifecycle shared by the handlers: name rules, creation (explicit and automatic),
-//! partition growth and deletion. Each change is durable in the metadata store before the
-//! logs are touched, and answered with Kafka's error codes.
+//! partition growth, configs and deletion. Each change is committed through the controller
+//! quorum and applied here (logs opened or removed by the reconciler) before it is answered,
+//! with Kafka's error codes.
 
 use std::collections::BTreeMap;
-
-use uuid::Uuid;
+use std::sync::Arc;
 
 use crate::broker::Broker;
+use crate::cluster::controller::{self, ControllerRequest, Outcome};
+use crate::cluster::decide::CreateTopic;
 use crate::config::{LogConfig, TopicConfigDef, TOPIC_CONFIGS};
 use crate::log::TopicPartition;
 use crate::metadata::TopicMeta;
@@ -16,14 +18,14 @@ use crate::protocol::error_code as ec;
 pub const MAX_NAME_LEN: usize = 249;
 
 /// A refusal with Kafka's error code and a message for the client.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TopicError {
     pub code: i16,
     pub message: String,
 }
 
 impl TopicError {
-    fn new(code: i16, message: impl Into<String>) -> Self {
+    pub fn new(code: i16, message: impl Into<String>) -> Self {
         TopicError {
             code,
             message: message.into(),
@@ -63,83 +65,87 @@ pub fn validate_name(name: &str) -> Result<(), TopicError> {
     Ok(())
 }
 
-/// Creates a topic. `partitions` of -1 means `num.partitions`; `replication_factor` must be
-/// 1 or -1 on a single node. With `validate_only` nothing is written.
-pub fn create(
+/// What CreateTopics asks for one topic.
+pub struct NewTopic {
+    pub name: String,
+    /// -1: `num.partitions` (or the length of `assignments`).
+    pub partitions: i32,
+    /// -1: `default.replication.factor`.
+    pub replication_factor: i16,
+    pub assignments: Option<Vec<Vec<i32>>>,
+    pub configs: BTreeMap<String, String>,
+}
+
+fn topic_outcome(outcome: Outcome) -> Result<TopicMeta, TopicError> {
+    match outcome {
+        Outcome::Topic(t) => Ok(t),
+        _ => Err(TopicError::new(
+            ec::UNKNOWN_SERVER_ERROR,
+            "unexpected controller answer",
+        )),
+    }
+}
+
+/// Sends a topic change to the controller, or with `validate_only` checks it against this
+/// broker's image without writing anything.
+async fn change(
     broker: &Broker,
-    name: &str,
-    partitions: i32,
-    replication_factor: i16,
-    configs: BTreeMap<String, String>,
+    req: ControllerRequest,
     validate_only: bool,
 ) -> Result<TopicMeta, TopicError> {
-    validate_name(name)?;
-    if broker.metadata.topic(name).is_some() {
+    if validate_only {
+        let image = broker.cluster.image();
+        let (_, outcome) = controller::decide(
+            &image,
+            &req,
+            broker.config.cluster.default_replication_factor,
+        )?;
+        return topic_outcome(outcome);
+    }
+    topic_outcome(broker.cluster.submit(req).await?)
+}
+
+/// Creates a topic through the controller: checked here (name, configs), placed and
+/// committed by the controller, answered once this broker has applied it.
+pub async fn create(
+    broker: &Broker,
+    topic: NewTopic,
+    validate_only: bool,
+) -> Result<TopicMeta, TopicError> {
+    validate_name(&topic.name)?;
+    if broker.cluster.has_topic(&topic.name) {
         return Err(TopicError::new(
             ec::TOPIC_ALREADY_EXISTS,
-            format!("Topic '{name}' already exists."),
+            format!("Topic '{}' already exists.", topic.name),
         ));
     }
-    let partitions = if partitions == -1 {
+    let partitions = if topic.partitions == -1 && topic.assignments.is_none() {
         broker.config.num_partitions
     } else {
-        partitions
+        topic.partitions
     };
-    if partitions <= 0 {
-        return Err(TopicError::new(
-            ec::INVALID_PARTITIONS,
-            "Number of partitions must be larger than 0.",
-        ));
-    }
-    if partitions > 100_000 {
-        return Err(TopicError::new(
-            ec::INVALID_PARTITIONS,
-            "Number of partitions is too large.",
-        ));
-    }
-    if replication_factor != -1 && replication_factor != 1 {
-        let message = if replication_factor <= 0 {
-            "Replication factor must be larger than 0, or -1 to use the default value.".to_string()
-        } else {
-            format!("Unable to replicate the partition {replication_factor} time(s): The target replication factor of {replication_factor} cannot be reached because only 1 broker(s) are registered.")
-        };
-        return Err(TopicError::new(ec::INVALID_REPLICATION_FACTOR, message));
-    }
-    let log_config = broker
+    broker
         .config
         .log
-        .with_overrides(&configs)
+        .with_overrides(&topic.configs)
         .map_err(|e| TopicError::new(ec::INVALID_CONFIG, e.to_string()))?;
-    let meta = TopicMeta {
-        name: name.to_string(),
-        id: Uuid::new_v4(),
+    let req = ControllerRequest::CreateTopic(CreateTopic {
+        name: topic.name,
         partitions,
-        configs,
-    };
-    if validate_only {
-        return Ok(meta);
-    }
-    broker
-        .metadata
-        .put_topic(meta.clone())
-        .map_err(|e| TopicError::new(ec::UNKNOWN_SERVER_ERROR, e.to_string()))?;
-    for p in 0..partitions {
-        broker
-            .logs
-            .open(TopicPartition::new(name, p), log_config.clone())
-            .map_err(|e| TopicError::new(ec::KAFKA_STORAGE_ERROR, e.to_string()))?;
-    }
-    tracing::info!(topic = name, partitions, "created topic");
-    Ok(meta)
+        replication_factor: topic.replication_factor,
+        assignments: topic.assignments,
+        configs: topic.configs,
+    });
+    change(broker, req, validate_only).await
 }
 
 /// Returns the topic, creating it with the defaults when `auto.create.topics.enable` allows.
-pub fn get_or_auto_create(
+pub async fn get_or_auto_create(
     broker: &Broker,
     name: &str,
     allow: bool,
-) -> Result<TopicMeta, TopicError> {
-    if let Some(t) = broker.metadata.topic(name) {
+) -> Result<Arc<TopicMeta>, TopicError> {
+    if let Some(t) = broker.cluster.topic(name) {
         return Ok(t);
     }
     if !(allow && broker.config.auto_create_topics) {
@@ -148,72 +154,40 @@ pub fn get_or_auto_create(
             "This server does not host this topic-partition.",
         ));
     }
-    match create(broker, name, -1, -1, BTreeMap::new(), false) {
-        Ok(t) => Ok(t),
-        // Lost a race with another creator: fine.
-        Err(e) if e.code == ec::TOPIC_ALREADY_EXISTS => broker
-            .metadata
+    let new = NewTopic {
+        name: name.to_string(),
+        partitions: -1,
+        replication_factor: -1,
+        assignments: None,
+        configs: BTreeMap::new(),
+    };
+    match create(broker, new, false).await {
+        Ok(_)
+        | Err(TopicError {
+            code: ec::TOPIC_ALREADY_EXISTS,
+            ..
+        }) => broker
+            .cluster
             .topic(name)
             .ok_or_else(|| TopicError::new(ec::UNKNOWN_TOPIC_OR_PARTITION, "topic vanished")),
         Err(e) => Err(e),
     }
 }
 
-/// Grows a topic to `count` partitions.
-pub fn add_partitions(
+/// Grows a topic to `count` partitions, placed by the controller or as `assignments` say.
+pub async fn add_partitions(
     broker: &Broker,
     name: &str,
     count: i32,
+    assignments: Option<Vec<Vec<i32>>>,
     validate_only: bool,
 ) -> Result<(), TopicError> {
-    let Some(mut meta) = broker.metadata.topic(name) else {
-        return Err(TopicError::new(
-            ec::UNKNOWN_TOPIC_OR_PARTITION,
-            format!("The topic '{name}' does not exist."),
-        ));
+    let req = ControllerRequest::CreatePartitions {
+        name: name.to_string(),
+        count,
+        assignments,
     };
-    if count < meta.partitions {
-        return Err(TopicError::new(
-            ec::INVALID_PARTITIONS,
-            format!(
-                "Topic currently has {} partitions, which is higher than the requested {count}.",
-                meta.partitions
-            ),
-        ));
-    }
-    if count == meta.partitions {
-        return Err(TopicError::new(
-            ec::INVALID_PARTITIONS,
-            format!("Topic already has {count} partitions."),
-        ));
-    }
-    if count > 100_000 {
-        return Err(TopicError::new(
-            ec::INVALID_PARTITIONS,
-            "Number of partitions is too large.",
-        ));
-    }
-    if validate_only {
-        return Ok(());
-    }
-    let log_config = broker
-        .config
-        .log
-        .with_overrides(&meta.configs)
-        .map_err(|e| TopicError::new(ec::INVALID_CONFIG, e.to_string()))?;
-    let old = meta.partitions;
-    meta.partitions = count;
-    broker
-        .metadata
-        .put_topic(meta)
-        .map_err(|e| TopicError::new(ec::UNKNOWN_SERVER_ERROR, e.to_string()))?;
-    for p in old..count {
-        broker
-            .logs
-            .open(TopicPartition::new(name, p), log_config.clone())
-            .map_err(|e| TopicError::new(ec::KAFKA_STORAGE_ERROR, e.to_string()))?;
-    }
-    Ok(())
+    change(broker, req, validate_only).await.map(|_| ())
 }
 
 /// Where a topic's config value comes from, with DescribeConfigs' codes.
@@ -272,35 +246,25 @@ pub fn configs_in_force(
 }
 
 /// Replaces a topic's config overrides: validated (INVALID_CONFIG names the bad value),
-/// persisted, then applied to every partition without a restart. Callers build the new set
-/// under [`Broker::config_changes`] so concurrent changes are not lost.
-pub fn set_configs(
+/// committed through the controller, and applied to every replica's logs without a restart.
+/// Callers build the new set under [`Broker::config_changes`] so that concurrent changes
+/// through this broker are not lost.
+pub async fn set_configs(
     broker: &Broker,
-    mut meta: TopicMeta,
+    name: &str,
     overrides: BTreeMap<String, String>,
     validate_only: bool,
 ) -> Result<(), TopicError> {
-    let log_config: LogConfig = broker
+    let _: LogConfig = broker
         .config
         .log
         .with_overrides(&overrides)
         .map_err(|e| TopicError::new(ec::INVALID_CONFIG, e.to_string()))?;
-    if validate_only {
-        return Ok(());
-    }
-    meta.configs = overrides;
-    let (name, partitions) = (meta.name.clone(), meta.partitions);
-    broker
-        .metadata
-        .put_topic(meta)
-        .map_err(|e| TopicError::new(ec::UNKNOWN_SERVER_ERROR, e.to_string()))?;
-    for p in 0..partitions {
-        if let Some(log) = broker.logs.get(&TopicPartition::new(name.as_str(), p)) {
-            log.set_config(log_config.clone());
-        }
-    }
-    tracing::info!(topic = name, "topic configs changed");
-    Ok(())
+    let req = ControllerRequest::SetTopicConfigs {
+        name: name.to_string(),
+        configs: overrides,
+    };
+    change(broker, req, validate_only).await.map(|_| ())
 }
 
 /// The items named more than once in one request (a topic or partition listed twice: Kafka
@@ -337,24 +301,13 @@ pub fn duplicate_partitions<'a>(
         .collect()
 }
 
-/// Deletes a topic: forgets it durably, then removes its logs.
-pub fn delete(broker: &Broker, name: &str) -> Result<TopicMeta, TopicError> {
-    let meta = broker
-        .metadata
-        .remove_topic(name)
-        .map_err(|e| TopicError::new(ec::UNKNOWN_SERVER_ERROR, e.to_string()))?
-        .ok_or_else(|| {
-            TopicError::new(
-                ec::UNKNOWN_TOPIC_OR_PARTITION,
-                "This server does not host this topic-partition.",
-            )
-        })?;
-    broker
-        .logs
-        .delete_topic(name)
-        .map_err(|e| TopicError::new(ec::KAFKA_STORAGE_ERROR, e.to_string()))?;
-    tracing::info!(topic = name, "deleted topic");
-    Ok(meta)
+/// Deletes a topic through the controller; every replica removes its logs once it applies
+/// the deletion.
+pub async fn delete(broker: &Broker, name: &str) -> Result<TopicMeta, TopicError> {
+    let req = ControllerRequest::DeleteTopic {
+        name: name.to_string(),
+    };
+    change(broker, req, false).await
 }
 
 #[cfg(test)]

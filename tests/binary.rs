@@ -71,7 +71,8 @@ async fn settings_sigterm_and_restart() {
     assert_eq!(
         first.topics[0].partitions.len(),
         3,
-        "num.partitions from WEIR_NUM_PARTITIONS"
+        "num.partitions from WEIR_NUM_PARTITIONS: {:?}",
+        first.topics[0].error_code
     );
     assert_eq!(
         first.brokers[0].port,

@@ -4,12 +4,14 @@
 //! Precedence, lowest to highest: built-in defaults (Kafka's own), the TOML file, `WEIR_*`
 //! environment variables, command-line flags and `--override name=value`.
 
+mod cluster;
 mod log;
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+pub use cluster::{ClusterConfig, Voter};
 pub use log::{
     topic_config, topic_name_of_broker_setting, ConfigType, LogConfig, TimestampType,
     TopicConfigDef, TOPIC_CONFIGS,
@@ -87,6 +89,8 @@ pub struct Config {
     /// `log.cleaner.dedupe.buffer.size`: memory for one cleaning pass's key map (24 bytes
     /// a key); a log with more distinct keys is cleaned in several passes.
     pub cleaner_dedupe_buffer_size: u64,
+    /// Cluster settings (roles, quorum voters, controller listener, rack, sessions).
+    pub cluster: ClusterConfig,
     /// Broker-level names set explicitly (file, environment, flags), reported by
     /// DescribeConfigs as STATIC_BROKER_CONFIG rather than DEFAULT_CONFIG.
     pub explicit: BTreeSet<String>,
@@ -149,6 +153,7 @@ impl Default for Config {
             cleaner_enable: true,
             cleaner_backoff_ms: 15_000,
             cleaner_dedupe_buffer_size: 128 * 1024 * 1024,
+            cluster: ClusterConfig::default(),
             explicit: BTreeSet::new(),
         }
     }
@@ -157,10 +162,29 @@ impl Default for Config {
 impl Config {
     /// Applies one setting by its Kafka broker name (or one of weir's own names).
     pub fn set(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {
+        if self.cluster.set(name, value)? {
+            self.explicit.insert(name.to_string());
+            return Ok(());
+        }
         match name {
-            "listeners" => self.listener = parse_listener(name, value)?,
+            "listeners" => {
+                for entry in value.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+                    if self.is_controller_listener(entry) {
+                        self.cluster.controller_listener = Some(parse_listener(name, entry)?);
+                    } else {
+                        self.listener = parse_listener(name, entry)?;
+                    }
+                }
+            }
             "advertised.listeners" => {
-                let addr = strip_scheme(value);
+                let Some(entry) = value
+                    .split(',')
+                    .map(str::trim)
+                    .find(|e| !e.is_empty() && !self.is_controller_listener(e))
+                else {
+                    return Err(invalid(name, value, "no client listener"));
+                };
+                let addr = strip_scheme(entry);
                 let (host, port) = addr
                     .rsplit_once(':')
                     .ok_or_else(|| invalid(name, value, "expected host:port"))?;
@@ -277,6 +301,16 @@ impl Config {
         Ok(())
     }
 
+    /// Whether a `NAME://host:port` listener entry names a controller listener.
+    fn is_controller_listener(&self, entry: &str) -> bool {
+        entry.split_once("://").is_some_and(|(n, _)| {
+            self.cluster
+                .controller_listener_names
+                .iter()
+                .any(|c| c.eq_ignore_ascii_case(n))
+        })
+    }
+
     /// The host and port this broker tells clients to connect to.
     pub fn advertised(&self) -> (String, u16) {
         self.advertised_listener
@@ -311,7 +345,40 @@ impl Config {
                 "socket.request.max.bytes".to_string(),
                 self.socket_request_max_bytes.to_string(),
             ),
-            ("default.replication.factor".to_string(), "1".to_string()),
+            (
+                "default.replication.factor".to_string(),
+                self.cluster.default_replication_factor.to_string(),
+            ),
+            (
+                "process.roles".to_string(),
+                match (self.cluster.broker_role, self.cluster.controller_role) {
+                    (true, true) => "broker,controller",
+                    (true, false) => "broker",
+                    _ => "controller",
+                }
+                .to_string(),
+            ),
+            (
+                "controller.quorum.voters".to_string(),
+                self.cluster
+                    .voters
+                    .iter()
+                    .map(|v| format!("{}@{}", v.id, v.addr))
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
+            (
+                "broker.rack".to_string(),
+                self.cluster.rack.clone().unwrap_or_default(),
+            ),
+            (
+                "broker.heartbeat.interval.ms".to_string(),
+                self.cluster.heartbeat_interval_ms.to_string(),
+            ),
+            (
+                "broker.session.timeout.ms".to_string(),
+                self.cluster.session_timeout_ms.to_string(),
+            ),
             (
                 "max.connections".to_string(),
                 self.max_connections.to_string(),
@@ -407,7 +474,7 @@ fn parse_listener(name: &str, value: &str) -> Result<SocketAddr, ConfigError> {
         .map_err(|_| invalid(name, value, "expected ip:port"))
 }
 
-fn invalid(name: &str, value: &str, reason: &str) -> ConfigError {
+pub(crate) fn invalid(name: &str, value: &str, reason: &str) -> ConfigError {
     ConfigError::Invalid {
         name: name.to_string(),
         value: value.to_string(),
@@ -423,7 +490,7 @@ fn parse_bool(name: &str, value: &str) -> Result<bool, ConfigError> {
     }
 }
 
-fn parse_range(name: &str, value: &str, min: u64, max: u64) -> Result<u64, ConfigError> {
+pub(crate) fn parse_range(name: &str, value: &str, min: u64, max: u64) -> Result<u64, ConfigError> {
     let n: u64 = value
         .trim()
         .parse()

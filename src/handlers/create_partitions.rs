@@ -1,5 +1,7 @@
-//! CreatePartitions (key 37), v0-v3: grows a topic's partition count (never shrinks it). A
-//! topic listed twice gets INVALID_REQUEST for both entries and is not changed.
+//! CreatePartitions (key 37), v0-v3: grows a topic's partition count (never shrinks it),
+//! placing the new partitions' replicas, or as the request's `assignments` say (validated:
+//! INVALID_REPLICA_ASSIGNMENT). A topic listed twice gets INVALID_REQUEST for both entries
+//! and is not changed.
 
 use std::sync::Arc;
 
@@ -18,26 +20,33 @@ pub async fn handle(
     req: CreatePartitionsRequest,
 ) -> CreatePartitionsResponse {
     let duplicates = topics::duplicates(req.topics.iter().map(|t| t.name.to_string()));
-    let results = tokio::task::block_in_place(|| {
-        req.topics
-            .into_iter()
-            .map(|t| {
-                let result = CreatePartitionsTopicResult::default().with_name(t.name.clone());
-                if duplicates.contains(t.name.as_str()) {
-                    return result
-                        .with_error_code(ec::INVALID_REQUEST)
-                        .with_error_message(Some(StrBytes::from_static_str(
-                            "Duplicate topic in request.",
-                        )));
-                }
-                match topics::add_partitions(broker, &t.name, t.count, req.validate_only) {
-                    Ok(()) => result,
-                    Err(e) => result
-                        .with_error_code(e.code)
-                        .with_error_message(Some(StrBytes::from_string(e.message))),
-                }
-            })
-            .collect()
-    });
+    let mut results = Vec::with_capacity(req.topics.len());
+    for t in req.topics {
+        let result = async {
+            let result = CreatePartitionsTopicResult::default().with_name(t.name.clone());
+            if duplicates.contains(t.name.as_str()) {
+                return result
+                    .with_error_code(ec::INVALID_REQUEST)
+                    .with_error_message(Some(StrBytes::from_static_str(
+                        "Duplicate topic in request.",
+                    )));
+            }
+            let assignments = t.assignments.as_ref().filter(|a| !a.is_empty()).map(|a| {
+                a.iter()
+                    .map(|p| p.broker_ids.iter().map(|b| b.0).collect())
+                    .collect()
+            });
+            match topics::add_partitions(broker, &t.name, t.count, assignments, req.validate_only)
+                .await
+            {
+                Ok(()) => result,
+                Err(e) => result
+                    .with_error_code(e.code)
+                    .with_error_message(Some(StrBytes::from_string(e.message))),
+            }
+        }
+        .await;
+        results.push(result);
+    }
     CreatePartitionsResponse::default().with_results(results)
 }

@@ -33,8 +33,9 @@ pub async fn handle(
                             .with_partition_index(p.partition_index)
                             .with_low_watermark(-1);
                         let tp = TopicPartition::new(t.name.as_str(), p.partition_index);
-                        let Some(log) = broker.logs.get(&tp) else {
-                            return result.with_error_code(ec::UNKNOWN_TOPIC_OR_PARTITION);
+                        let log = match broker.leader_log(&tp) {
+                            Ok(log) => log,
+                            Err(code) => return result.with_error_code(code),
                         };
                         match log.delete_records(p.offset) {
                             Ok(lso) => result.with_low_watermark(lso),

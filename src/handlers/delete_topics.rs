@@ -36,44 +36,44 @@ pub async fn handle(
         Some(n) => n.to_string(),
         None => id.to_string(),
     }));
-    let responses = tokio::task::block_in_place(|| {
-        targets
-            .into_iter()
-            .map(|(name, id)| {
-                let key = name
-                    .as_ref()
-                    .map_or_else(|| id.to_string(), |n| n.to_string());
-                if duplicates.contains(&key) {
-                    return DeletableTopicResult::default()
-                        .with_name(name)
-                        .with_topic_id(id)
-                        .with_error_code(ec::INVALID_REQUEST)
-                        .with_error_message(message("Duplicate topic name."));
-                }
-                let name = match name {
-                    Some(n) => Some(n),
-                    None => broker
-                        .metadata
-                        .topic_by_id(id)
-                        .map(|t| TopicName(StrBytes::from_string(t.name))),
-                };
-                let result = DeletableTopicResult::default()
-                    .with_name(name.clone())
-                    .with_topic_id(id);
-                let Some(name) = name else {
-                    return result
-                        .with_error_code(ec::UNKNOWN_TOPIC_ID)
-                        .with_error_message(message("This server does not host this topic ID."));
-                };
-                match topics::delete(broker, &name) {
-                    Ok(meta) if version >= 6 => result.with_topic_id(meta.id),
-                    Ok(_) => result,
-                    Err(e) => result
-                        .with_error_code(e.code)
-                        .with_error_message(message(&e.message)),
-                }
-            })
-            .collect()
-    });
+    let mut responses = Vec::with_capacity(targets.len());
+    for (name, id) in targets {
+        let result = async {
+            let key = name
+                .as_ref()
+                .map_or_else(|| id.to_string(), |n| n.to_string());
+            if duplicates.contains(&key) {
+                return DeletableTopicResult::default()
+                    .with_name(name)
+                    .with_topic_id(id)
+                    .with_error_code(ec::INVALID_REQUEST)
+                    .with_error_message(message("Duplicate topic name."));
+            }
+            let name = match name {
+                Some(n) => Some(n),
+                None => broker
+                    .cluster
+                    .topic_by_id(id)
+                    .map(|t| TopicName(StrBytes::from_string(t.name.clone()))),
+            };
+            let result = DeletableTopicResult::default()
+                .with_name(name.clone())
+                .with_topic_id(id);
+            let Some(name) = name else {
+                return result
+                    .with_error_code(ec::UNKNOWN_TOPIC_ID)
+                    .with_error_message(message("This server does not host this topic ID."));
+            };
+            match topics::delete(broker, &name).await {
+                Ok(meta) if version >= 6 => result.with_topic_id(meta.id),
+                Ok(_) => result,
+                Err(e) => result
+                    .with_error_code(e.code)
+                    .with_error_message(message(&e.message)),
+            }
+        }
+        .await;
+        responses.push(result);
+    }
     DeleteTopicsResponse::default().with_responses(responses)
 }

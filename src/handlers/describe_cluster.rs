@@ -1,4 +1,6 @@
-//! DescribeCluster (key 60), v0-v1: this node, the cluster id, this node as controller.
+//! DescribeCluster (key 60), v0-v1: the cluster id, the active controller and every live
+//! broker with its endpoint and rack. Endpoint type 2 (controllers, v1) lists the quorum's
+//! voters with their controller endpoints.
 
 use std::sync::Arc;
 
@@ -15,22 +17,44 @@ pub async fn handle(
     _header: &RequestHeader,
     req: DescribeClusterRequest,
 ) -> DescribeClusterResponse {
-    let node = BrokerId(broker.config.node_id);
-    let (host, port) = broker.config.advertised();
-    // Endpoint type 1 = brokers; 2 = controllers, which a combined single node also is.
+    // Endpoint type 1 = brokers; 2 = controllers.
     if req.endpoint_type != 1 && req.endpoint_type != 2 {
         return DescribeClusterResponse::default()
             .with_error_code(ec::INVALID_REQUEST)
             .with_error_message(Some(StrBytes::from_static_str("Unsupported endpoint type")));
     }
+    let live = broker.cluster.live_brokers();
+    let brokers = if req.endpoint_type == 1 {
+        live.into_iter()
+            .map(|b| {
+                DescribeClusterBroker::default()
+                    .with_broker_id(BrokerId(b.id))
+                    .with_host(StrBytes::from_string(b.host))
+                    .with_port(i32::from(b.port))
+                    .with_rack(b.rack.map(StrBytes::from_string))
+            })
+            .collect()
+    } else {
+        let quorum = broker.cluster.quorum();
+        quorum
+            .voters
+            .iter()
+            .filter_map(|(id, _)| {
+                let b = live.iter().find(|b| b.id == *id)?;
+                let (host, port) = b.controller_addr.rsplit_once(':')?;
+                Some(
+                    DescribeClusterBroker::default()
+                        .with_broker_id(BrokerId(*id))
+                        .with_host(StrBytes::from_string(host.to_string()))
+                        .with_port(port.parse().unwrap_or(-1))
+                        .with_rack(b.rack.clone().map(StrBytes::from_string)),
+                )
+            })
+            .collect()
+    };
     DescribeClusterResponse::default()
         .with_endpoint_type(req.endpoint_type)
-        .with_cluster_id(StrBytes::from_string(
-            broker.metadata.cluster_id().to_string(),
-        ))
-        .with_controller_id(node)
-        .with_brokers(vec![DescribeClusterBroker::default()
-            .with_broker_id(node)
-            .with_host(StrBytes::from_string(host))
-            .with_port(i32::from(port))])
+        .with_cluster_id(StrBytes::from_string(broker.cluster.cluster_id()))
+        .with_controller_id(BrokerId(broker.cluster.leader_id().unwrap_or(-1)))
+        .with_brokers(brokers)
 }

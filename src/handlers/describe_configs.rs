@@ -137,7 +137,7 @@ fn topic_entries(
     include_synonyms: bool,
 ) -> Result<Vec<DescribeConfigsResourceResult>, (i16, String)> {
     topics::validate_name(name).map_err(|e| (e.code, e.message))?;
-    let meta = broker.metadata.topic(name).ok_or((
+    let meta = broker.cluster.topic(name).ok_or((
         ec::UNKNOWN_TOPIC_OR_PARTITION,
         format!("Topic {name} does not exist"),
     ))?;

@@ -12,6 +12,7 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::StrBytes;
 
 use crate::broker::Broker;
+use crate::cluster::image::NO_LEADER;
 use crate::metadata::TopicMeta;
 use crate::protocol::error_code as ec;
 use crate::protocol::request::RequestHeader;
@@ -22,13 +23,12 @@ pub async fn handle(
     _header: &RequestHeader,
     req: DescribeTopicPartitionsRequest,
 ) -> DescribeTopicPartitionsResponse {
-    let node = BrokerId(broker.config.node_id);
     let mut names: Vec<String> = if req.topics.is_empty() {
         broker
-            .metadata
+            .cluster
             .topics()
             .into_iter()
-            .map(|t| t.name)
+            .map(|t| t.name.clone())
             .collect()
     } else {
         req.topics.iter().map(|t| t.name.to_string()).collect()
@@ -52,8 +52,8 @@ pub async fn handle(
             0
         };
         let topic_name = TopicName(StrBytes::from_string(name.clone()));
-        let meta: TopicMeta = match topics::validate_name(&name).and_then(|_| {
-            broker.metadata.topic(&name).ok_or(topics::TopicError {
+        let meta: Arc<TopicMeta> = match topics::validate_name(&name).and_then(|_| {
+            broker.cluster.topic(&name).ok_or(topics::TopicError {
                 code: ec::UNKNOWN_TOPIC_OR_PARTITION,
                 message: String::new(),
             })
@@ -78,14 +78,19 @@ pub async fn handle(
         }
         let mut partitions = Vec::new();
         let mut p = first;
-        while p < meta.partitions && budget > 0 {
+        while let Some(pm) = meta.partition(p).filter(|_| budget > 0) {
             partitions.push(
                 DescribeTopicPartitionsResponsePartition::default()
+                    .with_error_code(if pm.leader == NO_LEADER {
+                        ec::LEADER_NOT_AVAILABLE
+                    } else {
+                        ec::NONE
+                    })
                     .with_partition_index(p)
-                    .with_leader_id(node)
-                    .with_leader_epoch(0)
-                    .with_replica_nodes(vec![node])
-                    .with_isr_nodes(vec![node])
+                    .with_leader_id(BrokerId(pm.leader))
+                    .with_leader_epoch(pm.leader_epoch)
+                    .with_replica_nodes(pm.replicas.iter().map(|&r| BrokerId(r)).collect())
+                    .with_isr_nodes(pm.isr.iter().map(|&r| BrokerId(r)).collect())
                     .with_eligible_leader_replicas(Some(Vec::new()))
                     .with_last_known_elr(Some(Vec::new())),
             );
@@ -96,9 +101,10 @@ pub async fn handle(
             DescribeTopicPartitionsResponseTopic::default()
                 .with_name(Some(topic_name.clone()))
                 .with_topic_id(meta.id)
+                .with_is_internal(meta.name.starts_with("__"))
                 .with_partitions(partitions),
         );
-        if p < meta.partitions {
+        if p < meta.partition_count() {
             next_cursor = Some(
                 Cursor::default()
                     .with_topic_name(topic_name)

@@ -68,23 +68,34 @@ pub async fn handle(broker: &Arc<Broker>, header: &RequestHeader, req: FetchRequ
     for topic in &req.topics {
         let name: Result<String, i16> = if version >= 13 {
             broker
-                .metadata
+                .cluster
                 .topic_by_id(topic.topic_id)
-                .map(|t| t.name)
+                .map(|t| t.name.clone())
                 .ok_or(ec::UNKNOWN_TOPIC_ID)
         } else {
             Ok(topic.topic.to_string())
         };
         for p in &topic.partitions {
+            let unknown = if version >= 13 {
+                ec::UNKNOWN_TOPIC_ID
+            } else {
+                ec::UNKNOWN_TOPIC_OR_PARTITION
+            };
             let log = name.clone().and_then(|n| {
+                broker
+                    .cluster
+                    .check_leader(&n, p.partition)
+                    .map_err(|code| {
+                        if code == ec::UNKNOWN_TOPIC_OR_PARTITION {
+                            unknown
+                        } else {
+                            code
+                        }
+                    })?;
                 broker
                     .logs
                     .get(&TopicPartition::new(n, p.partition))
-                    .ok_or(if version >= 13 {
-                        ec::UNKNOWN_TOPIC_ID
-                    } else {
-                        ec::UNKNOWN_TOPIC_OR_PARTITION
-                    })
+                    .ok_or(unknown)
             });
             targets.push(Target {
                 topic: if version >= 13 {

@@ -32,6 +32,7 @@ pub async fn handle(
         )
     });
     let responses = config_changes::alter_each(broker, resources, req.validate_only)
+        .await
         .into_iter()
         .map(|(kind, name, code, message)| {
             AlterConfigsResourceResponse::default()

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use kafka_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse, ProducerId};
 
 use crate::broker::Broker;
-use crate::protocol::error_code as ec;
 use crate::protocol::request::RequestHeader;
 
 const COORDINATOR_NOT_AVAILABLE: i16 = 15;
@@ -24,11 +23,11 @@ pub async fn handle(
     if req.transactional_id.as_ref().is_some_and(|t| !t.is_empty()) {
         return base.with_error_code(COORDINATOR_NOT_AVAILABLE);
     }
-    match tokio::task::block_in_place(|| broker.metadata.next_producer_id()) {
+    match broker.cluster.next_producer_id().await {
         Ok(id) => base.with_producer_id(ProducerId(id)).with_producer_epoch(0),
         Err(e) => {
-            tracing::error!(error = %e, "allocating a producer id");
-            base.with_error_code(ec::UNKNOWN_SERVER_ERROR)
+            tracing::warn!(error = %e.message, "allocating a producer id");
+            base.with_error_code(e.code)
         }
     }
 }

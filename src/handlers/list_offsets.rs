@@ -48,8 +48,9 @@ pub async fn handle(
                     if version >= 1 && duplicates.contains(&tp) {
                         return base.with_error_code(ec::INVALID_REQUEST);
                     }
-                    let Some(log) = broker.logs.get(&tp) else {
-                        return base.with_error_code(ec::UNKNOWN_TOPIC_OR_PARTITION);
+                    let log = match broker.leader_log(&tp) {
+                        Ok(log) => log,
+                        Err(code) => return base.with_error_code(code),
                     };
                     match lookup(&log, p.timestamp) {
                         Ok(found) => {

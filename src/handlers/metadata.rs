@@ -1,5 +1,8 @@
-//! Metadata (key 3), v0-v12: this node as the only broker and every partition's leader;
-//! topic ids from v10; unknown topics auto-created when allowed (v4+ asks per request).
+//! Metadata (key 3), v0-v12: every live broker with its advertised endpoint and rack (v1+),
+//! the active controller (v1+), each partition's leader, leader epoch (v7+), replicas and
+//! ISR; a partition without a leader carries LEADER_NOT_AVAILABLE, as Kafka answers. Topic
+//! ids from v10; unknown topics auto-created through the controller when allowed (v4+ asks
+//! per request).
 
 use std::sync::Arc;
 
@@ -11,6 +14,7 @@ use kafka_protocol::protocol::StrBytes;
 use uuid::Uuid;
 
 use crate::broker::Broker;
+use crate::cluster::image::NO_LEADER;
 use crate::metadata::TopicMeta;
 use crate::protocol::error_code as ec;
 use crate::protocol::request::RequestHeader;
@@ -22,8 +26,6 @@ pub async fn handle(
     req: MetadataRequest,
 ) -> MetadataResponse {
     let version = header.api_version;
-    let node = BrokerId(broker.config.node_id);
-    let (host, port) = broker.config.advertised();
     // v0: an empty list means all topics; v1+: null means all, empty means none.
     let all = match &req.topics {
         None => true,
@@ -32,69 +34,83 @@ pub async fn handle(
     let allow_auto = version < 4 || req.allow_auto_topic_creation;
     let topics = if all {
         broker
-            .metadata
+            .cluster
             .topics()
             .iter()
-            .map(|t| topic_entry(broker, t, version))
+            .map(|t| topic_entry(t, version))
             .collect()
     } else {
         let requested = req.topics.unwrap_or_default();
-        let broker = broker.clone();
-        tokio::task::block_in_place(|| {
-            requested
-                .into_iter()
-                .map(|t| match t.name {
-                    Some(name) => match topics::get_or_auto_create(&broker, &name, allow_auto) {
-                        Ok(meta) => topic_entry(&broker, &meta, version),
-                        Err(e) => MetadataResponseTopic::default()
-                            .with_error_code(e.code)
-                            .with_name(Some(name)),
-                    },
-                    None => match broker.metadata.topic_by_id(t.topic_id) {
-                        Some(meta) => topic_entry(&broker, &meta, version),
-                        None => MetadataResponseTopic::default()
-                            .with_error_code(ec::UNKNOWN_TOPIC_ID)
-                            .with_name((version < 12).then(TopicName::default))
-                            .with_topic_id(t.topic_id),
-                    },
-                })
-                .collect()
-        })
+        let mut out = Vec::with_capacity(requested.len());
+        for t in requested {
+            out.push(match t.name {
+                Some(name) => match topics::get_or_auto_create(broker, &name, allow_auto).await {
+                    Ok(meta) => topic_entry(&meta, version),
+                    Err(e) => MetadataResponseTopic::default()
+                        .with_error_code(e.code)
+                        .with_name(Some(name)),
+                },
+                None => match broker.cluster.topic_by_id(t.topic_id) {
+                    Some(meta) => topic_entry(&meta, version),
+                    None => MetadataResponseTopic::default()
+                        .with_error_code(ec::UNKNOWN_TOPIC_ID)
+                        .with_name((version < 12).then(TopicName::default))
+                        .with_topic_id(t.topic_id),
+                },
+            });
+        }
+        out
     };
+    let brokers = broker
+        .cluster
+        .live_brokers()
+        .into_iter()
+        .map(|b| {
+            MetadataResponseBroker::default()
+                .with_node_id(BrokerId(b.id))
+                .with_host(StrBytes::from_string(b.host))
+                .with_port(i32::from(b.port))
+                .with_rack(b.rack.map(StrBytes::from_string))
+        })
+        .collect();
+    let controller = broker.cluster.leader_id().unwrap_or(-1);
     MetadataResponse::default()
-        .with_brokers(vec![MetadataResponseBroker::default()
-            .with_node_id(node)
-            .with_host(StrBytes::from_string(host))
-            .with_port(i32::from(port))])
-        .with_cluster_id(
-            (version >= 2).then(|| StrBytes::from_string(broker.metadata.cluster_id().to_string())),
-        )
-        .with_controller_id(if version >= 1 { node } else { BrokerId(-1) })
+        .with_brokers(brokers)
+        .with_cluster_id((version >= 2).then(|| StrBytes::from_string(broker.cluster.cluster_id())))
+        .with_controller_id(BrokerId(if version >= 1 { controller } else { -1 }))
         .with_topics(topics)
 }
 
-fn topic_entry(broker: &Broker, meta: &TopicMeta, version: i16) -> MetadataResponseTopic {
-    let node = BrokerId(broker.config.node_id);
-    let partitions = (0..meta.partitions)
-        .map(|p| {
+fn topic_entry(meta: &TopicMeta, version: i16) -> MetadataResponseTopic {
+    let partitions = meta
+        .partitions
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
             MetadataResponsePartition::default()
-                .with_partition_index(p)
-                .with_leader_id(node)
-                .with_leader_epoch(if version >= 7 { 0 } else { -1 })
-                .with_replica_nodes(vec![node])
-                .with_isr_nodes(vec![node])
+                .with_error_code(if p.leader == NO_LEADER {
+                    ec::LEADER_NOT_AVAILABLE
+                } else {
+                    ec::NONE
+                })
+                .with_partition_index(i as i32)
+                .with_leader_id(BrokerId(p.leader))
+                .with_leader_epoch(if version >= 7 { p.leader_epoch } else { -1 })
+                .with_replica_nodes(p.replicas.iter().map(|&r| BrokerId(r)).collect())
+                .with_isr_nodes(p.isr.iter().map(|&r| BrokerId(r)).collect())
         })
         .collect();
     MetadataResponseTopic::default()
         .with_name(Some(TopicName(StrBytes::from_string(meta.name.clone()))))
         .with_topic_id(if version >= 10 { meta.id } else { Uuid::nil() })
+        .with_is_internal(meta.name.starts_with("__"))
         .with_partitions(partitions)
 }
 
 /// The topic id to report for a name, or nil if unknown.
 pub fn topic_id(broker: &Broker, name: &str) -> Uuid {
     broker
-        .metadata
+        .cluster
         .topic(name)
         .map(|t| t.id)
         .unwrap_or(Uuid::nil())

@@ -12,7 +12,7 @@ use kafka_protocol::messages::{OffsetCommitRequest, OffsetCommitResponse};
 
 use crate::broker::Broker;
 use crate::group::{MemberRef, OFFSET_METADATA_MAX_BYTES};
-use crate::log::{now_ms, TopicPartition};
+use crate::log::now_ms;
 use crate::metadata::offsets::CommittedOffset;
 use crate::protocol::error_code as ec;
 use crate::protocol::request::RequestHeader;
@@ -53,11 +53,7 @@ pub async fn handle(
                 .map(|p| {
                     let code = if let Some(code) = group_error {
                         code
-                    } else if broker
-                        .logs
-                        .get(&TopicPartition::new(t.name.to_string(), p.partition_index))
-                        .is_none()
-                    {
+                    } else if !broker.partition_exists(t.name.as_str(), p.partition_index) {
                         ec::UNKNOWN_TOPIC_OR_PARTITION
                     } else if p
                         .committed_metadata

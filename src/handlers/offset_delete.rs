@@ -9,7 +9,6 @@ use kafka_protocol::messages::offset_delete_response::{
 use kafka_protocol::messages::{OffsetDeleteRequest, OffsetDeleteResponse};
 
 use crate::broker::Broker;
-use crate::log::TopicPartition;
 use crate::protocol::error_code as ec;
 use crate::protocol::request::RequestHeader;
 
@@ -32,11 +31,7 @@ pub async fn handle(
                 .partitions
                 .into_iter()
                 .map(|p| {
-                    let code = if broker
-                        .logs
-                        .get(&TopicPartition::new(name.clone(), p.partition_index))
-                        .is_none()
-                    {
+                    let code = if !broker.partition_exists(&name, p.partition_index) {
                         ec::UNKNOWN_TOPIC_OR_PARTITION
                     } else if subscribed.contains(&name) {
                         ec::GROUP_SUBSCRIBED_TO_TOPIC

@@ -1,6 +1,8 @@
-//! OffsetForLeaderEpoch (key 23), v0-v4. A single node has one leader epoch, 0, for every
-//! partition: its end offset is the log end offset. Clients use this to validate positions
-//! after a leader change; a later epoch than 0 is unknown here.
+//! OffsetForLeaderEpoch (key 23), v0-v4, answered by the partition's leader. A partition's
+//! log has a single lineage (only its leader has ever written it: data replication, with
+//! epoch history and truncation, is not built yet), so every epoch from 0 to the current
+//! one ends at the log end offset. The client's `current_leader_epoch` is checked against
+//! the metadata's: older is FENCED_LEADER_EPOCH, newer UNKNOWN_LEADER_EPOCH.
 
 use std::sync::Arc;
 
@@ -34,21 +36,31 @@ pub async fn handle(
                         .with_partition(p.partition)
                         .with_leader_epoch(-1)
                         .with_end_offset(-1);
-                    let Some(log) = broker
-                        .logs
-                        .get(&TopicPartition::new(t.topic.to_string(), p.partition))
-                    else {
-                        return base.with_error_code(ec::UNKNOWN_TOPIC_OR_PARTITION);
+                    let tp = TopicPartition::new(t.topic.to_string(), p.partition);
+                    let log = match broker.leader_log(&tp) {
+                        Ok(log) => log,
+                        Err(code) => return base.with_error_code(code),
                     };
-                    if p.current_leader_epoch > 0 {
+                    let epoch = broker
+                        .cluster
+                        .topic(&tp.topic)
+                        .and_then(|m| m.partition(p.partition).map(|pm| pm.leader_epoch))
+                        .unwrap_or(0);
+                    if p.current_leader_epoch > epoch {
                         return base.with_error_code(UNKNOWN_LEADER_EPOCH);
                     }
-                    if p.current_leader_epoch < -1 {
+                    if p.current_leader_epoch < -1
+                        || (p.current_leader_epoch >= 0 && p.current_leader_epoch < epoch)
+                    {
                         return base.with_error_code(FENCED_LEADER_EPOCH);
                     }
                     match log.offsets() {
-                        Ok((_, end)) if p.leader_epoch == 0 => base
-                            .with_leader_epoch(if header.api_version >= 1 { 0 } else { -1 })
+                        Ok((_, end)) if (0..=epoch).contains(&p.leader_epoch) => base
+                            .with_leader_epoch(if header.api_version >= 1 {
+                                p.leader_epoch
+                            } else {
+                                -1
+                            })
                             .with_end_offset(end),
                         // Epochs below 0 are unknown; above 0 they are in the future.
                         Ok(_) => base,

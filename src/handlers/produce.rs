@@ -46,7 +46,7 @@ pub async fn handle(
                 Some(ec::INVALID_REQUIRED_ACKS)
             } else if let Err(e) = topics::validate_name(&name) {
                 Some(e.code)
-            } else if !broker.metadata.has_topic(&name) {
+            } else if !broker.cluster.has_topic(&name) {
                 Some(ec::UNKNOWN_TOPIC_OR_PARTITION)
             } else {
                 None
@@ -93,6 +93,9 @@ fn produce_partition(
     now: i64,
     base: PartitionProduceResponse,
 ) -> PartitionProduceResponse {
+    if let Err(code) = broker.cluster.check_leader(topic, index) {
+        return base.with_error_code(code);
+    }
     let Some(partition) = broker.logs.get(&TopicPartition::new(topic, index)) else {
         return base.with_error_code(ec::UNKNOWN_TOPIC_OR_PARTITION);
     };

