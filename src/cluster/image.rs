@@ -17,6 +17,15 @@ use uuid::Uuid;
 /// No leader (Kafka's -1).
 pub const NO_LEADER: i32 = -1;
 
+/// Kafka's `offsets.topic.num.partitions` default, used to place group coordinators.
+pub const OFFSETS_PARTITIONS: u32 = 50;
+
+/// Java's `String.hashCode` over UTF-16 code units, as Kafka hashes group ids.
+pub fn java_hash(s: &str) -> i32 {
+    s.encode_utf16()
+        .fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(i32::from(c)))
+}
+
 /// A broker as registered with the controller.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BrokerInfo {
@@ -169,6 +178,21 @@ impl Image {
         self.brokers.get(&id).is_some_and(|b| !b.fenced)
     }
 
+    /// The broker that coordinates `group`: Kafka's partition of `__consumer_offsets`
+    /// (`abs(javaHashCode(group)) % 50`) mapped onto the registered brokers in id order, so
+    /// every broker names the same one while registrations do not change. None when there is
+    /// no broker or that broker is fenced (COORDINATOR_NOT_AVAILABLE). Offsets stay on the
+    /// coordinator's own store until they move onto a replicated internal topic.
+    pub fn coordinator(&self, group: &str) -> Option<&BrokerInfo> {
+        let ids: Vec<i32> = self.brokers.keys().copied().collect();
+        if ids.is_empty() {
+            return None;
+        }
+        let partition = java_hash(group).unsigned_abs() % OFFSETS_PARTITIONS;
+        let b = &self.brokers[&ids[partition as usize % ids.len()]];
+        (!b.fenced).then_some(b)
+    }
+
     /// Applies one record. Records that do not fit the image (see [`Record`]) change nothing.
     pub fn apply(&mut self, record: &Record) {
         match record {
@@ -283,6 +307,39 @@ mod tests {
                 .map(|r| PartitionMeta::new(r.to_vec()))
                 .collect(),
         }
+    }
+
+    #[test]
+    fn coordinators_follow_kafkas_hash() {
+        // Values of Java's "...".hashCode().
+        assert_eq!(java_hash(""), 0);
+        assert_eq!(java_hash("group"), 98629247);
+        assert_eq!(java_hash("console-consumer-12345"), 158_455_506);
+        assert_eq!(
+            java_hash("a-much-longer-group-id-that-overflows"),
+            -447_596_577
+        );
+        assert_eq!(java_hash("ü"), 252);
+        let mut image = Image::default();
+        assert!(image.coordinator("g").is_none());
+        for id in [3, 1, 2] {
+            image.apply(&Record::RegisterBroker(BrokerInfo {
+                id,
+                incarnation: Uuid::nil(),
+                host: String::new(),
+                port: 0,
+                rack: None,
+                controller_addr: String::new(),
+                fenced: false,
+            }));
+        }
+        // 98629247 % 50 = 47; 47 % 3 = 2 -> the third broker by id.
+        assert_eq!(image.coordinator("group").map(|b| b.id), Some(3));
+        image.apply(&Record::BrokerFencing {
+            id: 3,
+            fenced: true,
+        });
+        assert!(image.coordinator("group").is_none());
     }
 
     #[test]

@@ -265,6 +265,21 @@ impl Cluster {
         v
     }
 
+    /// The broker coordinating `group` (see [`Image::coordinator`]).
+    pub fn coordinator(&self, group: &str) -> Option<BrokerInfo> {
+        self.image().coordinator(group).cloned()
+    }
+
+    /// Why this broker may not serve `group`'s requests: NOT_COORDINATOR when another
+    /// broker coordinates it, COORDINATOR_NOT_AVAILABLE when none can now.
+    pub fn coordinator_error(&self, group: &str) -> Option<i16> {
+        match self.coordinator(group) {
+            Some(b) if b.id == self.node_id => None,
+            Some(_) => Some(ec::NOT_COORDINATOR),
+            None => Some(ec::COORDINATOR_NOT_AVAILABLE),
+        }
+    }
+
     /// Whether this broker may serve reads and writes of a partition: Ok if it leads it;
     /// NOT_LEADER_OR_FOLLOWER if the partition exists and another broker (or none) leads;
     /// UNKNOWN_TOPIC_OR_PARTITION if it does not exist.
@@ -484,7 +499,11 @@ impl Cluster {
             } else {
                 ControllerRequest::Register(self.info.clone())
             };
-            match self.submit(req).await {
+            let answer = tokio::select! {
+                _ = self.shutdown.cancelled() => return,
+                a = self.submit(req) => a,
+            };
+            match answer {
                 Ok(Outcome::Heartbeat { register }) => registered = !register,
                 Ok(_) => {
                     if !registered {

@@ -19,7 +19,11 @@ pub async fn handle(
         .groups_names
         .into_iter()
         .map(|id| {
-            let code = match broker.groups.delete(&id) {
+            let code = match broker
+                .cluster
+                .coordinator_error(&id)
+                .map_or_else(|| broker.groups.delete(&id), Err)
+            {
                 Err(code) => code,
                 Ok(()) => match tokio::task::block_in_place(|| broker.metadata.remove_group(&id)) {
                     Ok(()) => ec::NONE,

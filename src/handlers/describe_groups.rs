@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use kafka_protocol::messages::describe_groups_response::{DescribedGroup, DescribedGroupMember};
-use kafka_protocol::messages::{DescribeGroupsRequest, DescribeGroupsResponse};
+use kafka_protocol::messages::{DescribeGroupsRequest, DescribeGroupsResponse, GroupId};
 use kafka_protocol::protocol::StrBytes;
 
 use crate::broker::Broker;
@@ -19,37 +19,46 @@ pub async fn handle(
     let groups = req
         .groups
         .into_iter()
-        .map(|id| match broker.groups.describe(&id) {
-            None => DescribedGroup::default()
-                .with_group_id(id)
-                .with_group_state(StrBytes::from_static_str("Dead")),
-            Some(s) => {
-                let members = s
-                    .members
-                    .iter()
-                    .map(|m| {
-                        let metadata = m.metadata(&s.protocol_name);
-                        DescribedGroupMember::default()
-                            .with_member_id(StrBytes::from_string(m.member_id.clone()))
-                            .with_group_instance_id(if version >= 4 {
-                                m.group_instance_id.clone().map(StrBytes::from_string)
-                            } else {
-                                None
-                            })
-                            .with_client_id(StrBytes::from_string(m.client_id.clone()))
-                            .with_client_host(StrBytes::from_string(m.client_host.clone()))
-                            .with_member_metadata(metadata)
-                            .with_member_assignment(m.assignment.clone())
-                    })
-                    .collect();
-                DescribedGroup::default()
-                    .with_group_id(id)
-                    .with_group_state(StrBytes::from_static_str(s.state.name()))
-                    .with_protocol_type(StrBytes::from_string(s.protocol_type))
-                    .with_protocol_data(StrBytes::from_string(s.protocol_name))
-                    .with_members(members)
-            }
+        .map(|id| match broker.cluster.coordinator_error(&id) {
+            Some(code) => DescribedGroup::default()
+                .with_error_code(code)
+                .with_group_id(id),
+            None => describe(broker, id, version),
         })
         .collect();
     DescribeGroupsResponse::default().with_groups(groups)
+}
+
+fn describe(broker: &Broker, id: GroupId, version: i16) -> DescribedGroup {
+    match broker.groups.describe(&id) {
+        None => DescribedGroup::default()
+            .with_group_id(id)
+            .with_group_state(StrBytes::from_static_str("Dead")),
+        Some(s) => {
+            let members = s
+                .members
+                .iter()
+                .map(|m| {
+                    let metadata = m.metadata(&s.protocol_name);
+                    DescribedGroupMember::default()
+                        .with_member_id(StrBytes::from_string(m.member_id.clone()))
+                        .with_group_instance_id(if version >= 4 {
+                            m.group_instance_id.clone().map(StrBytes::from_string)
+                        } else {
+                            None
+                        })
+                        .with_client_id(StrBytes::from_string(m.client_id.clone()))
+                        .with_client_host(StrBytes::from_string(m.client_host.clone()))
+                        .with_member_metadata(metadata)
+                        .with_member_assignment(m.assignment.clone())
+                })
+                .collect();
+            DescribedGroup::default()
+                .with_group_id(id)
+                .with_group_state(StrBytes::from_static_str(s.state.name()))
+                .with_protocol_type(StrBytes::from_string(s.protocol_type))
+                .with_protocol_data(StrBytes::from_string(s.protocol_name))
+                .with_members(members)
+        }
+    }
 }

@@ -1,5 +1,5 @@
-//! FindCoordinator (key 10), v0-v6: this node coordinates every group (key type 0). Batched
-//! keys from v4. Transactions (key type 1) are not served yet: COORDINATOR_NOT_AVAILABLE.
+//! FindCoordinator (key 10), v0-v6: the broker that coordinates a group (key type 0), the
+//! same on every broker (`cluster::image::Image::coordinator`). Batched keys from v4. Transactions (key type 1) are not served yet: COORDINATOR_NOT_AVAILABLE.
 
 use std::sync::Arc;
 
@@ -8,6 +8,7 @@ use kafka_protocol::messages::{BrokerId, FindCoordinatorRequest, FindCoordinator
 use kafka_protocol::protocol::StrBytes;
 
 use crate::broker::Broker;
+use crate::cluster::image::BrokerInfo;
 use crate::protocol::error_code as ec;
 use crate::protocol::request::RequestHeader;
 
@@ -19,18 +20,24 @@ pub async fn handle(
     req: FindCoordinatorRequest,
 ) -> FindCoordinatorResponse {
     let version = header.api_version;
-    let (host, port) = broker.config.advertised();
-    let node = BrokerId(broker.config.node_id);
-    let answer = |key: &str| -> (i16, Option<&'static str>) {
+    let answer = |key: &str| -> (i16, Option<&'static str>, Option<BrokerInfo>) {
         if req.key_type != GROUP {
             (
                 ec::COORDINATOR_NOT_AVAILABLE,
                 Some("Transactions are not supported by this broker."),
+                None,
             )
         } else if key.is_empty() {
-            (ec::INVALID_GROUP_ID, Some("The group id is empty."))
+            (ec::INVALID_GROUP_ID, Some("The group id is empty."), None)
         } else {
-            (ec::NONE, None)
+            match broker.cluster.coordinator(key) {
+                Some(b) => (ec::NONE, None, Some(b)),
+                None => (
+                    ec::COORDINATOR_NOT_AVAILABLE,
+                    Some("The coordinator is not available."),
+                    None,
+                ),
+            }
         }
     };
     if version >= 4 {
@@ -38,23 +45,23 @@ pub async fn handle(
             .coordinator_keys
             .iter()
             .map(|key| {
-                let (code, msg) = answer(key);
+                let (code, msg, node) = answer(key);
                 let c = Coordinator::default()
                     .with_key(key.clone())
                     .with_error_code(code)
                     .with_error_message(msg.map(StrBytes::from_static_str));
-                if code == ec::NONE {
-                    c.with_node_id(node)
-                        .with_host(StrBytes::from_string(host.clone()))
-                        .with_port(i32::from(port))
-                } else {
-                    c.with_node_id(BrokerId(-1)).with_port(-1)
+                match node {
+                    Some(b) => c
+                        .with_node_id(BrokerId(b.id))
+                        .with_host(StrBytes::from_string(b.host))
+                        .with_port(i32::from(b.port)),
+                    None => c.with_node_id(BrokerId(-1)).with_port(-1),
                 }
             })
             .collect();
         return FindCoordinatorResponse::default().with_coordinators(coordinators);
     }
-    let (code, msg) = answer(&req.key);
+    let (code, msg, node) = answer(&req.key);
     let resp = FindCoordinatorResponse::default()
         .with_error_code(code)
         .with_error_message(if version >= 1 {
@@ -62,11 +69,11 @@ pub async fn handle(
         } else {
             None
         });
-    if code == ec::NONE {
-        resp.with_node_id(node)
-            .with_host(StrBytes::from_string(host))
-            .with_port(i32::from(port))
-    } else {
-        resp.with_node_id(BrokerId(-1)).with_port(-1)
+    match node {
+        Some(b) => resp
+            .with_node_id(BrokerId(b.id))
+            .with_host(StrBytes::from_string(b.host))
+            .with_port(i32::from(b.port)),
+        None => resp.with_node_id(BrokerId(-1)).with_port(-1),
     }
 }

@@ -28,6 +28,7 @@ pub mod delete_topics;
 pub mod describe_cluster;
 pub mod describe_configs;
 pub mod describe_groups;
+pub mod describe_quorum;
 pub mod describe_topic_partitions;
 pub mod fetch;
 pub mod find_coordinator;
@@ -119,6 +120,7 @@ registry! {
     DeleteGroups => delete_groups [0, 2];
     IncrementalAlterConfigs => incremental_alter_configs [0, 1];
     OffsetDelete => offset_delete [0, 0];
+    DescribeQuorum => describe_quorum [0, 2];
     DescribeCluster => describe_cluster [0, 1];
     DescribeTopicPartitions => describe_topic_partitions [0, 0];
 }

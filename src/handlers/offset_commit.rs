@@ -36,6 +36,8 @@ pub async fn handle(
     };
     let group_error = if req.group_id.is_empty() {
         Some(ec::INVALID_GROUP_ID)
+    } else if let Some(code) = broker.cluster.coordinator_error(&req.group_id) {
+        Some(code)
     } else {
         broker
             .groups

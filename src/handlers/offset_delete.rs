@@ -17,6 +17,9 @@ pub async fn handle(
     _header: &RequestHeader,
     req: OffsetDeleteRequest,
 ) -> OffsetDeleteResponse {
+    if let Some(code) = broker.cluster.coordinator_error(&req.group_id) {
+        return OffsetDeleteResponse::default().with_error_code(code);
+    }
     if broker.groups.describe(&req.group_id).is_none() {
         return OffsetDeleteResponse::default().with_error_code(ec::GROUP_ID_NOT_FOUND);
     }

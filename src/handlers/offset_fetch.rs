@@ -27,6 +27,9 @@ fn lookup(
     group: &str,
     wanted: Option<Vec<(String, Vec<i32>)>>,
 ) -> Result<Vec<Row>, i16> {
+    if let Some(code) = broker.cluster.coordinator_error(group) {
+        return Err(code);
+    }
     let committed =
         tokio::task::block_in_place(|| broker.metadata.fetch_offsets(group)).map_err(|e| {
             tracing::error!(group, error = %e, "fetching offsets");

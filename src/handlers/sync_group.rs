@@ -26,7 +26,10 @@ pub async fn handle(
         .into_iter()
         .map(|a| (a.member_id.to_string(), a.assignment))
         .collect();
-    let result = tokio::select! {
+    let result = if let Some(code) = broker.cluster.coordinator_error(&req.group_id) {
+        SyncResult::error(code)
+    } else {
+        tokio::select! {
         r = broker.groups.sync(
             &req.group_id,
             member,
@@ -36,6 +39,7 @@ pub async fn handle(
             assignments,
         ) => r,
         _ = broker.shutdown.cancelled() => SyncResult::error(ec::COORDINATOR_NOT_AVAILABLE),
+        }
     };
     let resp = SyncGroupResponse::default()
         .with_error_code(result.error_code)

@@ -337,6 +337,14 @@ const DESCRIBE_CLUSTER: &[Field] = &[
     f("endpoint_type", I8).since(1),
 ];
 
+// DescribeQuorum
+const DESCRIBE_QUORUM_PARTITION: &[Field] = &[f("partition_index", I32)];
+const DESCRIBE_QUORUM_TOPIC: &[Field] = &[
+    f("topic_name", Str),
+    f("partitions", Array(&Struct(DESCRIBE_QUORUM_PARTITION))),
+];
+const DESCRIBE_QUORUM: &[Field] = &[f("topics", Array(&Struct(DESCRIBE_QUORUM_TOPIC)))];
+
 // DescribeTopicPartitions
 const DESCRIBE_TOPIC_PARTITIONS_TOPIC: &[Field] = &[f("name", Str)];
 const DESCRIBE_TOPIC_PARTITIONS_CURSOR: &[Field] =
@@ -380,6 +388,7 @@ pub(super) static MESSAGES: &[Message] = &[
         INCREMENTAL_ALTER_CONFIGS,
     ),
     msg(ApiKey::OffsetDelete, 0, NEVER, OFFSET_DELETE),
+    msg(ApiKey::DescribeQuorum, 2, 0, DESCRIBE_QUORUM),
     msg(ApiKey::DescribeCluster, 1, 0, DESCRIBE_CLUSTER),
     msg(
         ApiKey::DescribeTopicPartitions,

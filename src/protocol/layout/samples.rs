@@ -92,6 +92,7 @@ macro_rules! per_key {
             ApiKey::DeleteGroups => $f::<DeleteGroupsRequest>($($arg),*),
             ApiKey::IncrementalAlterConfigs => $f::<IncrementalAlterConfigsRequest>($($arg),*),
             ApiKey::OffsetDelete => $f::<OffsetDeleteRequest>($($arg),*),
+            ApiKey::DescribeQuorum => $f::<DescribeQuorumRequest>($($arg),*),
             ApiKey::DescribeCluster => $f::<DescribeClusterRequest>($($arg),*),
             ApiKey::DescribeTopicPartitions => $f::<DescribeTopicPartitionsRequest>($($arg),*),
             other => panic!("no sample for {other:?}"),
@@ -141,6 +142,7 @@ pub(super) fn full_body(key: ApiKey, v: i16) -> Vec<u8> {
         ApiKey::DeleteGroups => encode(&delete_groups(v), v),
         ApiKey::IncrementalAlterConfigs => encode(&incremental_alter_configs(v), v),
         ApiKey::OffsetDelete => encode(&offset_delete(v), v),
+        ApiKey::DescribeQuorum => encode(&describe_quorum(v), v),
         ApiKey::DescribeCluster => encode(&describe_cluster(v), v),
         ApiKey::DescribeTopicPartitions => encode(&describe_topic_partitions(v), v),
         other => panic!("no sample for {other:?}"),
@@ -505,6 +507,18 @@ fn offset_delete(_v: i16) -> OffsetDeleteRequest {
             .with_partitions(vec![
                 OffsetDeleteRequestPartition::default().with_partition_index(0)
             ])])
+}
+
+fn describe_quorum(_v: i16) -> DescribeQuorumRequest {
+    use describe_quorum_request::*;
+    DescribeQuorumRequest::default()
+        .with_topics(vec![TopicData::default()
+            .with_topic_name(topic("__cluster_metadata"))
+            .with_partitions(vec![PartitionData::default()
+                .with_partition_index(0)
+                .with_unknown_tagged_fields(unknown(true))])
+            .with_unknown_tagged_fields(unknown(true))])
+        .with_unknown_tagged_fields(unknown(true))
 }
 
 fn describe_cluster(v: i16) -> DescribeClusterRequest {

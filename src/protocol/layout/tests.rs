@@ -411,7 +411,7 @@ fn element(key: ApiKey, path: &[&str]) -> &'static Ty {
 }
 
 /// `decoded_size` bounds what kafka-protocol's decoded array elements really take, for every
-/// array of structs weir accepts (34) and two of strings, so the estimate `check` returns is
+/// array of structs weir accepts (36) and two of strings, so the estimate `check` returns is
 /// an upper bound.
 #[test]
 fn decoded_size_bounds_the_decoded_elements() {
@@ -458,6 +458,8 @@ fn decoded_size_bounds_the_decoded_elements() {
         OffsetDelete ["topics"] => offset_delete_request::OffsetDeleteRequestTopic;
         OffsetDelete ["topics", "partitions"] => offset_delete_request::OffsetDeleteRequestPartition;
         DescribeTopicPartitions ["topics"] => describe_topic_partitions_request::TopicRequest;
+        DescribeQuorum ["topics"] => describe_quorum_request::TopicData;
+        DescribeQuorum ["topics", "partitions"] => describe_quorum_request::PartitionData;
         DescribeGroups ["groups"] => GroupId;
         DeleteTopics ["topic_names"] => TopicName;
     };

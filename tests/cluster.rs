@@ -1,0 +1,259 @@
+#![allow(clippy::unwrap_used)]
+//! A 3-node cluster of in-process brokers on 127.0.0.1: topics created on one node are seen
+//! on the others; the controller (raft leader) stops and a new one is elected and keeps
+//! committing; a stopped broker is fenced after its session timeout, its partitions lose
+//! their leader, and it comes back unfenced, leading them again, when it restarts.
+
+mod common;
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+
+use common::*;
+use kafka_protocol::messages::create_topics_request::CreatableTopic;
+use kafka_protocol::messages::*;
+use kafka_protocol::records::Compression;
+use weir::config::Voter;
+use weir::{Broker, BrokerHandle, Config};
+
+/// A free port on 127.0.0.1 (bound, then released for the broker to bind).
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Node {
+    config: Config,
+    handle: Option<BrokerHandle>,
+}
+
+fn node_config(id: i32, dir: PathBuf, voters: &[Voter], port: u16, controller: u16) -> Config {
+    let mut config = Config {
+        listener: format!("127.0.0.1:{port}").parse().unwrap(),
+        data_dir: dir,
+        node_id: id,
+        ..Config::default()
+    };
+    config.cluster.voters = voters.to_vec();
+    config.cluster.controller_listener = Some(format!("127.0.0.1:{controller}").parse().unwrap());
+    config.cluster.heartbeat_interval_ms = 100;
+    config.cluster.session_timeout_ms = 1500;
+    config
+}
+
+async fn metadata(handle: &BrokerHandle, topics: Option<Vec<&str>>) -> MetadataResponse {
+    let mut c = Client::connect(handle).await;
+    let req = MetadataRequest::default().with_topics(topics.map(|t| {
+        t.into_iter()
+            .map(|n| {
+                metadata_request::MetadataRequestTopic::default().with_name(Some(topic_name(n)))
+            })
+            .collect()
+    }));
+    c.send(&req, 12).await
+}
+
+/// The topic's partitions as (leader, error code), from `handle`'s metadata.
+async fn leaders(handle: &BrokerHandle, topic: &str) -> Vec<(i32, i16)> {
+    let resp = metadata(handle, Some(vec![topic])).await;
+    resp.topics[0]
+        .partitions
+        .iter()
+        .map(|p| (p.leader_id.0, p.error_code))
+        .collect()
+}
+
+async fn create(handle: &BrokerHandle, name: &str, partitions: i32) -> CreateTopicsResponse {
+    let mut c = Client::connect(handle).await;
+    let req = CreateTopicsRequest::default()
+        .with_timeout_ms(15_000)
+        .with_topics(vec![CreatableTopic::default()
+            .with_name(topic_name(name))
+            .with_num_partitions(partitions)
+            .with_replication_factor(1)]);
+    c.send(&req, 7).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_nodes_agree_elect_and_fence() {
+    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let ports: Vec<(u16, u16)> = (0..3).map(|_| (free_port(), free_port())).collect();
+    let voters: Vec<Voter> = ports
+        .iter()
+        .enumerate()
+        .map(|(i, (_, c))| Voter {
+            id: i as i32 + 1,
+            addr: format!("127.0.0.1:{c}"),
+        })
+        .collect();
+    let mut nodes = Vec::new();
+    for (i, (port, controller)) in ports.iter().enumerate() {
+        let config = node_config(
+            i as i32 + 1,
+            dirs[i].path().to_path_buf(),
+            &voters,
+            *port,
+            *controller,
+        );
+        let handle = Broker::start(config.clone()).await.expect("node starts");
+        nodes.push(Node {
+            config,
+            handle: Some(handle),
+        });
+    }
+    let live = |n: &Node| n.handle.as_ref().unwrap().broker.clone();
+
+    // The quorum forms: one controller, every broker registered and live on every node.
+    for n in &nodes {
+        let b = live(n);
+        eventually("three live brokers and a controller", || {
+            let b = b.clone();
+            async move { b.cluster.live_brokers().len() == 3 && b.cluster.leader_id().is_some() }
+        })
+        .await;
+    }
+    let resp = metadata(nodes[1].handle.as_ref().unwrap(), None).await;
+    assert_eq!(resp.brokers.len(), 3);
+    assert!(resp.controller_id.0 >= 1);
+
+    // A topic created through node 2 is placed over all three and seen on every node.
+    let created = create(nodes[1].handle.as_ref().unwrap(), "spread", 6).await;
+    assert_eq!(
+        created.topics[0].error_code, 0,
+        "{:?}",
+        created.topics[0].error_message
+    );
+    for n in &nodes {
+        let h = n.handle.as_ref().unwrap();
+        let b = live(n);
+        eventually("the topic on every node", || {
+            let b = b.clone();
+            async move { b.cluster.has_topic("spread") }
+        })
+        .await;
+        let mut l: Vec<i32> = leaders(h, "spread").await.iter().map(|p| p.0).collect();
+        l.sort();
+        l.dedup();
+        assert_eq!(l, [1, 2, 3], "leaders spread over the brokers");
+    }
+
+    // Produce to each partition through its leader; any other broker says NOT_LEADER.
+    let spread = leaders(nodes[0].handle.as_ref().unwrap(), "spread").await;
+    for (p, (leader, _)) in spread.iter().enumerate() {
+        for n in &nodes {
+            let mut c = Client::connect(n.handle.as_ref().unwrap()).await;
+            let (code, _) = produce(
+                &mut c,
+                "spread",
+                p as i32,
+                batch(&[b"v"], Compression::None),
+                9,
+            )
+            .await;
+            let expected = if n.config.node_id == *leader { 0 } else { 6 };
+            assert_eq!(
+                code, expected,
+                "partition {p} through node {}",
+                n.config.node_id
+            );
+        }
+    }
+
+    // Stop the controller: another is elected and commits changes.
+    let old = live(&nodes[0]).cluster.leader_id().unwrap();
+    let idx = (old - 1) as usize;
+    nodes[idx].handle.take().unwrap().shutdown().await;
+    let survivor = (idx + 1) % 3;
+    let b = live(&nodes[survivor]);
+    eventually("a new controller", || {
+        let b = b.clone();
+        async move { b.cluster.leader_id().is_some_and(|l| l != old) }
+    })
+    .await;
+    let created = create(nodes[survivor].handle.as_ref().unwrap(), "after", 2).await;
+    assert_eq!(
+        created.topics[0].error_code, 0,
+        "{:?}",
+        created.topics[0].error_message
+    );
+    let other = (idx + 2) % 3;
+    let b = live(&nodes[other]);
+    eventually("the new topic on the other survivor", || {
+        let b = b.clone();
+        async move { b.cluster.has_topic("after") }
+    })
+    .await;
+
+    // The stopped broker is fenced after its session: its partitions have no leader.
+    eventually("the stopped broker fenced", || {
+        let b = b.clone();
+        async move {
+            b.cluster
+                .image()
+                .brokers
+                .get(&old)
+                .is_some_and(|x| x.fenced)
+        }
+    })
+    .await;
+    let h = nodes[other].handle.as_ref().unwrap();
+    let now = leaders(h, "spread").await;
+    for (p, (before, _)) in spread.iter().enumerate() {
+        if *before == old {
+            assert_eq!(now[p], (-1, 5), "partition {p}: LEADER_NOT_AVAILABLE");
+        } else {
+            assert_eq!(now[p], (*before, 0), "partition {p} keeps its leader");
+        }
+    }
+    assert_eq!(metadata(h, None).await.brokers.len(), 2);
+
+    // It restarts: registered again, unfenced, leading its partitions with their data.
+    let restarted = Broker::start(nodes[idx].config.clone())
+        .await
+        .expect("restart");
+    nodes[idx].handle = Some(restarted);
+    eventually("the restarted broker unfenced", || {
+        let b = b.clone();
+        async move {
+            b.cluster
+                .image()
+                .brokers
+                .get(&old)
+                .is_some_and(|x| !x.fenced)
+        }
+    })
+    .await;
+    let b = live(&nodes[idx]);
+    eventually("its partitions led again", || {
+        let b = b.clone();
+        async move {
+            let Some(t) = b.cluster.topic("spread") else {
+                return false;
+            };
+            t.partitions.iter().all(|p| p.leader != -1)
+        }
+    })
+    .await;
+    let h = nodes[idx].handle.as_ref().unwrap();
+    let mut c = Client::connect(h).await;
+    for (p, (before, _)) in spread.iter().enumerate() {
+        if *before == old {
+            let resp = c.send(&fetch_request("spread", p as i32, 0, 0), 12).await;
+            let part = &resp.responses[0].partitions[0];
+            assert_eq!(part.error_code, 0);
+            assert_eq!(
+                records(part.records.clone().unwrap_or_default()).len(),
+                1,
+                "partition {p} kept its record"
+            );
+        }
+    }
+    for n in nodes {
+        if let Some(h) = n.handle {
+            h.shutdown().await;
+        }
+    }
+}
