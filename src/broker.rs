@@ -150,7 +150,7 @@ impl Broker {
         });
         tracing::info!(
             address = %local_addr,
-            cluster_id = broker.cluster.cluster_id(),
+            cluster_id = broker.cluster.cluster_id().unwrap_or_default(),
             node_id = broker.config.node_id,
             "weir is serving"
         );

@@ -257,3 +257,47 @@ async fn three_nodes_agree_elect_and_fence() {
         }
     }
 }
+
+/// The CONTROLLER listener closes a connection that sends a frame of a bad length or a body
+/// that does not decode, and nothing else notices: the quorum keeps committing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_controller_listener_refuses_garbage() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let (port, controller) = (free_port(), free_port());
+    let voters = [Voter {
+        id: 1,
+        addr: format!("127.0.0.1:{controller}"),
+    }];
+    let config = node_config(1, dir.path().to_path_buf(), &voters, port, controller);
+    let handle = Broker::start(config).await.expect("node starts");
+    let b = handle.broker.clone();
+    eventually("registered", || {
+        let b = b.clone();
+        async move { b.cluster.live_brokers().len() == 1 && b.cluster.leader_id() == Some(1) }
+    })
+    .await;
+    let bad: [&[u8]; 4] = [
+        &[0xff, 0xff, 0xff, 0xff],
+        &[0, 0, 0, 0],
+        &[0, 0, 0, 5, b'{', b'x', b'"', b':', b'1'],
+        &[0, 0, 0, 2, b'[', b']'],
+    ];
+    for frame in bad {
+        let mut s = tokio::net::TcpStream::connect(("127.0.0.1", controller))
+            .await
+            .unwrap();
+        s.write_all(frame).await.unwrap();
+        let mut buf = [0u8; 16];
+        let read = tokio::time::timeout(std::time::Duration::from_secs(10), s.read(&mut buf))
+            .await
+            .expect("the connection is closed, not left hanging");
+        assert!(
+            matches!(read, Ok(0) | Err(_)),
+            "{frame:?}: closed without a reply"
+        );
+    }
+    let created = create(&handle, "still", 1).await;
+    assert_eq!(created.topics[0].error_code, 0);
+    handle.shutdown().await;
+}

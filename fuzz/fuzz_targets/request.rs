@@ -92,7 +92,15 @@ async fn start_broker() -> (BrokerHandle, tempfile::TempDir) {
         .expect("the broker starts");
     for (name, partitions, policy) in TOPICS {
         let configs = [("cleanup.policy".to_string(), policy.to_string())].into();
-        weir::topics::create(&handle.broker, name, *partitions, 1, configs, false)
+        let new = weir::topics::NewTopic {
+            name: name.to_string(),
+            partitions: *partitions,
+            replication_factor: 1,
+            assignments: None,
+            configs,
+        };
+        weir::topics::create(&handle.broker, new, false)
+            .await
             .expect("a fuzz topic is created");
     }
     (handle, dir)
@@ -123,7 +131,7 @@ fn maybe_reset(f: &Fuzz, state: &mut State) {
     state.inputs += 1;
     let due = state.inputs.is_multiple_of(RESET_EVERY)
         || state.inputs.is_multiple_of(CHECK_EVERY)
-            && state.broker().metadata.topics().len() > MAX_TOPICS;
+            && state.broker().cluster.topics().len() > MAX_TOPICS;
     if !due {
         return;
     }

@@ -247,11 +247,17 @@ impl Cluster {
         v
     }
 
-    pub fn cluster_id(&self) -> String {
-        self.image()
-            .cluster_id
-            .clone()
-            .unwrap_or_else(|| self.local_cluster_id.clone())
+    /// The cluster id the quorum agreed on; before it has one, this node's own id for a
+    /// quorum of one, and None for a node of a larger cluster (a client must never see two
+    /// ids from one cluster).
+    pub fn cluster_id(&self) -> Option<String> {
+        match &self.image().cluster_id {
+            Some(id) => Some(id.clone()),
+            None if !self.config.cluster.is_multi_node(self.node_id) => {
+                Some(self.local_cluster_id.clone())
+            }
+            None => None,
+        }
     }
 
     /// Brokers to offer clients: the live registered ones, and this one (it is answering).
@@ -416,7 +422,16 @@ impl Cluster {
             let image = self.image();
             controller::decide(&image, &req, self.config.cluster.default_replication_factor)
         };
-        let (records, outcome) = decided?;
+        let (mut records, outcome) = decided?;
+        if self.image().cluster_id.is_none() {
+            // The first entry of a new quorum names the cluster: the first controller's id.
+            records.insert(
+                0,
+                image::Record::InitCluster {
+                    cluster_id: self.local_cluster_id.clone(),
+                },
+            );
+        }
         let index = if records.is_empty() {
             *self.applied.borrow()
         } else {

@@ -54,7 +54,9 @@ pub async fn handle(
     };
     DescribeClusterResponse::default()
         .with_endpoint_type(req.endpoint_type)
-        .with_cluster_id(StrBytes::from_string(broker.cluster.cluster_id()))
+        .with_cluster_id(StrBytes::from_string(
+            broker.cluster.cluster_id().unwrap_or_default(),
+        ))
         .with_controller_id(BrokerId(broker.cluster.leader_id().unwrap_or(-1)))
         .with_brokers(brokers)
 }

@@ -1,5 +1,6 @@
 //! DescribeConfigs (key 32), v0-v4: the values in force for a topic (its overrides over the
-//! broker's `log.*` defaults) or for this broker, with source, synonyms (v1+) and types (v3+).
+//! broker's `log.*` defaults) or for this broker (its static settings, read-only, with
+//! their sources), with source, synonyms (v1+) and types (v3+).
 
 use std::sync::Arc;
 
@@ -85,7 +86,8 @@ pub async fn handle(
                             } else {
                                 ConfigSource::Default
                             };
-                            entry(&k, v, source as i8, Vec::new())
+                            // Broker settings are static: read-only, as Kafka marks them.
+                            entry(&k, v, source as i8, Vec::new()).with_read_only(true)
                         })
                         .collect()
                 }

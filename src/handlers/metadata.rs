@@ -76,7 +76,13 @@ pub async fn handle(
     let controller = broker.cluster.leader_id().unwrap_or(-1);
     MetadataResponse::default()
         .with_brokers(brokers)
-        .with_cluster_id((version >= 2).then(|| StrBytes::from_string(broker.cluster.cluster_id())))
+        .with_cluster_id(
+            broker
+                .cluster
+                .cluster_id()
+                .filter(|_| version >= 2)
+                .map(StrBytes::from_string),
+        )
         .with_controller_id(BrokerId(if version >= 1 { controller } else { -1 }))
         .with_topics(topics)
 }
