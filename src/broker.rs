@@ -121,9 +121,14 @@ impl Broker {
         broker.cluster.reconciled.send_replace(index);
         let tasks = TaskTracker::new();
         tasks.spawn(reconcile_task(broker.clone(), reconciler, applied));
-        tasks.spawn(broker.cluster.clone().heartbeat_task());
+        if broker.config.cluster.broker_role {
+            // A controller-only node takes no partitions: it never registers as a broker.
+            tasks.spawn(broker.cluster.clone().heartbeat_task());
+        }
         tasks.spawn(broker.cluster.clone().controller_task());
-        if !broker.config.cluster.is_multi_node(broker.config.node_id) {
+        if broker.config.cluster.broker_role
+            && !broker.config.cluster.is_multi_node(broker.config.node_id)
+        {
             // A quorum of one: serve once this broker is registered, so that a topic can be
             // created at once (a cluster's brokers come up one by one and cannot wait).
             broker

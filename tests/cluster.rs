@@ -301,3 +301,72 @@ async fn the_controller_listener_refuses_garbage() {
     assert_eq!(created.topics[0].error_code, 0);
     handle.shutdown().await;
 }
+
+/// `process.roles`: a controller-only voter takes no partitions; a broker-only node joins
+/// the metadata log as a learner (it asks the voters for the controller), registers, takes
+/// partitions and sees every change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn roles_controller_only_and_broker_only() {
+    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let ports: Vec<(u16, u16)> = (0..3).map(|_| (free_port(), free_port())).collect();
+    // Node 1 votes and serves, node 2 only votes, node 3 only serves.
+    let voters: Vec<Voter> = [0usize, 1]
+        .iter()
+        .map(|&i| Voter {
+            id: i as i32 + 1,
+            addr: format!("127.0.0.1:{}", ports[i].1),
+        })
+        .collect();
+    let mut handles = Vec::new();
+    for (i, (port, controller)) in ports.iter().enumerate() {
+        let mut config = node_config(
+            i as i32 + 1,
+            dirs[i].path().to_path_buf(),
+            &voters,
+            *port,
+            *controller,
+        );
+        match i {
+            1 => config.set("process.roles", "controller").unwrap(),
+            2 => config.set("process.roles", "broker").unwrap(),
+            _ => {}
+        }
+        handles.push(Broker::start(config).await.expect("node starts"));
+    }
+    for h in &handles {
+        let b = h.broker.clone();
+        eventually("brokers 1 and 3 registered, seen everywhere", || {
+            let b = b.clone();
+            async move {
+                let ids: Vec<i32> = b.cluster.live_brokers().iter().map(|x| x.id).collect();
+                ids == [1, 3] && b.cluster.leader_id().is_some()
+            }
+        })
+        .await;
+    }
+    let created = create(&handles[2], "roles", 4).await;
+    assert_eq!(
+        created.topics[0].error_code, 0,
+        "{:?}",
+        created.topics[0].error_message
+    );
+    for h in &handles {
+        let t = h.broker.cluster.topic("roles").expect("applied everywhere");
+        let mut leaders: Vec<i32> = t.partitions.iter().map(|p| p.leader).collect();
+        leaders.sort();
+        leaders.dedup();
+        assert_eq!(leaders, [1, 3], "only brokers lead");
+    }
+    let quorum = handles[0].broker.cluster.quorum();
+    let mut voter_ids: Vec<i32> = quorum.voters.iter().map(|v| v.0).collect();
+    voter_ids.sort();
+    assert_eq!(voter_ids, [1, 2]);
+    assert_eq!(
+        quorum.learners.iter().map(|l| l.0).collect::<Vec<_>>(),
+        [3],
+        "the broker-only node follows as a learner"
+    );
+    for h in handles {
+        h.shutdown().await;
+    }
+}

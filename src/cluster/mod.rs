@@ -264,7 +264,7 @@ impl Cluster {
     pub fn live_brokers(&self) -> Vec<BrokerInfo> {
         let image = self.image();
         let mut v: Vec<BrokerInfo> = image.live_brokers().cloned().collect();
-        if !v.iter().any(|b| b.id == self.node_id) {
+        if self.config.cluster.broker_role && !v.iter().any(|b| b.id == self.node_id) {
             v.push(self.info.clone());
             v.sort_by_key(|b| b.id);
         }
@@ -355,7 +355,9 @@ impl Cluster {
                     },
                     None => None,
                 },
-                None => None,
+                // No controller known (a broker-only node before the log reaches it): ask
+                // the configured voters in turn; only the active controller accepts.
+                None => self.ask_voters(&req).await,
             };
             match attempt {
                 Some(Ok(reply)) => {
@@ -378,6 +380,30 @@ impl Cluster {
                 _ = tokio::time::sleep_until(pause) => {}
             }
         }
+    }
+
+    async fn ask_voters(
+        &self,
+        req: &ControllerRequest,
+    ) -> Option<Result<ControllerReply, TopicError>> {
+        for v in &self.config.cluster.voters {
+            if v.id == self.node_id {
+                continue;
+            }
+            let peer = {
+                let mut peers = self.peers.lock().unwrap_or_else(|p| p.into_inner());
+                peers
+                    .entry(node_of(v.id))
+                    .or_insert_with(|| Arc::new(Peer::new(v.addr.clone())))
+                    .clone()
+            };
+            match peer.call(&Rpc::Controller(req.clone()), RPC_TIMEOUT).await {
+                Ok(RpcReply::Controller(Err(e))) if e.code == NOT_CONTROLLER => {}
+                Ok(RpcReply::Controller(r)) => return Some(r),
+                _ => {}
+            }
+        }
+        None
     }
 
     async fn wait_reconciled(
