@@ -207,6 +207,14 @@ async fn every_advertised_version_answers() {
                 .any(|c| c.name.as_str() == "log.segment.bytes"),
             "v{v}"
         );
+        assert!(
+            resp.results[1].configs.iter().all(|c| c.read_only),
+            "v{v}: broker settings are static, so read-only"
+        );
+        assert!(
+            resp.results[0].configs.iter().all(|c| !c.read_only),
+            "v{v}: topic settings can change"
+        );
         assert_eq!(resp.results[2].error_code, 3, "v{v}");
     }
     for v in versions(ApiKey::CreatePartitions) {
@@ -228,6 +236,23 @@ async fn every_advertised_version_answers() {
         let resp = c.send(&DescribeClusterRequest::default(), v).await;
         assert_eq!(resp.brokers.len(), 1, "v{v}");
         assert_eq!(resp.cluster_id.len(), 22);
+    }
+    for v in versions(ApiKey::DescribeQuorum) {
+        use kafka_protocol::messages::describe_quorum_request::{PartitionData, TopicData};
+        let req = DescribeQuorumRequest::default().with_topics(vec![TopicData::default()
+            .with_topic_name(topic_name("__cluster_metadata"))
+            .with_partitions(vec![
+                PartitionData::default().with_partition_index(0),
+                PartitionData::default().with_partition_index(1),
+            ])]);
+        let resp = c.send(&req, v).await;
+        let p = &resp.topics[0].partitions;
+        assert_eq!((p[0].error_code, p[0].leader_id.0), (0, 1), "v{v}");
+        assert!(p[0].leader_epoch >= 1 && p[0].high_watermark > 0, "v{v}");
+        let voters: Vec<_> = p[0].current_voters.iter().map(|r| r.replica_id.0).collect();
+        assert_eq!(voters, [1], "v{v}");
+        assert!(p[0].current_voters[0].log_end_offset > 0, "v{v}");
+        assert_eq!(p[1].error_code, 3, "v{v}: no such partition");
     }
     for v in versions(ApiKey::DescribeTopicPartitions) {
         let req = DescribeTopicPartitionsRequest::default()
