@@ -159,19 +159,8 @@ pub fn command(records: Vec<Record>) -> Command {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cluster::image::test_broker as broker;
     use std::time::Duration;
-
-    fn broker(id: i32, fenced: bool) -> BrokerInfo {
-        BrokerInfo {
-            id,
-            incarnation: Uuid::nil(),
-            host: "h".into(),
-            port: 1,
-            rack: None,
-            controller_addr: String::new(),
-            fenced,
-        }
-    }
 
     #[test]
     fn sessions_expire_from_last_sight_or_leadership() {

@@ -328,18 +328,7 @@ pub fn register(image: &Image, info: &BrokerInfo) -> Vec<Record> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn broker(id: i32, fenced: bool) -> BrokerInfo {
-        BrokerInfo {
-            id,
-            incarnation: Uuid::nil(),
-            host: "127.0.0.1".into(),
-            port: 9092,
-            rack: None,
-            controller_addr: String::new(),
-            fenced,
-        }
-    }
+    use crate::cluster::image::test_broker as broker;
 
     fn image_with(brokers: &[(i32, bool)]) -> Image {
         let mut image = Image::default();

@@ -293,6 +293,20 @@ impl Image {
     }
 }
 
+/// A registered broker for tests: id, fenced or not, nothing else set.
+#[cfg(test)]
+pub fn test_broker(id: i32, fenced: bool) -> BrokerInfo {
+    BrokerInfo {
+        id,
+        incarnation: Uuid::nil(),
+        host: "127.0.0.1".into(),
+        port: 9092,
+        rack: None,
+        controller_addr: String::new(),
+        fenced,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -323,15 +337,7 @@ mod tests {
         let mut image = Image::default();
         assert!(image.coordinator("g").is_none());
         for id in [3, 1, 2] {
-            image.apply(&Record::RegisterBroker(BrokerInfo {
-                id,
-                incarnation: Uuid::nil(),
-                host: String::new(),
-                port: 0,
-                rack: None,
-                controller_addr: String::new(),
-                fenced: false,
-            }));
+            image.apply(&Record::RegisterBroker(test_broker(id, false)));
         }
         // 98629247 % 50 = 47; 47 % 3 = 2 -> the third broker by id.
         assert_eq!(image.coordinator("group").map(|b| b.id), Some(3));
