@@ -370,3 +370,98 @@ async fn roles_controller_only_and_broker_only() {
         h.shutdown().await;
     }
 }
+
+/// A node that falls behind past the purged log catches up from a snapshot, and restarts
+/// from its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_node_far_behind_gets_a_snapshot() {
+    use kafka_protocol::messages::incremental_alter_configs_request::{
+        AlterConfigsResource, AlterableConfig,
+    };
+    use kafka_protocol::protocol::StrBytes;
+    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let ports: Vec<(u16, u16)> = (0..3).map(|_| (free_port(), free_port())).collect();
+    let voters: Vec<Voter> = ports
+        .iter()
+        .enumerate()
+        .map(|(i, (_, c))| Voter {
+            id: i as i32 + 1,
+            addr: format!("127.0.0.1:{c}"),
+        })
+        .collect();
+    let configs: Vec<Config> = ports
+        .iter()
+        .enumerate()
+        .map(|(i, (p, c))| node_config(i as i32 + 1, dirs[i].path().to_path_buf(), &voters, *p, *c))
+        .collect();
+    let mut handles = Vec::new();
+    for c in &configs {
+        handles.push(Some(Broker::start(c.clone()).await.expect("node starts")));
+    }
+    let b = handles[0].as_ref().unwrap().broker.clone();
+    eventually("three live brokers", || {
+        let b = b.clone();
+        async move { b.cluster.live_brokers().len() == 3 && b.cluster.leader_id().is_some() }
+    })
+    .await;
+    drop(b);
+    // Node 3 goes; the others write 2,500 entries (a snapshot every 1,000, the log purged
+    // up to 1,000 entries before it).
+    handles[2].take().unwrap().shutdown().await;
+    let h = handles[0].as_ref().unwrap();
+    let created = create(h, "snap", 1).await;
+    assert_eq!(created.topics[0].error_code, 0);
+    let mut c = Client::connect(h).await;
+    for i in 0..2500 {
+        let req = IncrementalAlterConfigsRequest::default().with_resources(vec![
+            AlterConfigsResource::default()
+                .with_resource_type(2)
+                .with_resource_name(StrBytes::from_static_str("snap"))
+                .with_configs(vec![AlterableConfig::default()
+                    .with_name(StrBytes::from_static_str("retention.ms"))
+                    .with_config_operation(0)
+                    .with_value(Some(StrBytes::from_string(format!("{}", 1000 + i))))]),
+        ]);
+        let resp = c.send(&req, 1).await;
+        assert_eq!(resp.responses[0].error_code, 0);
+    }
+    let purged = h.broker.cluster.raft.metrics().borrow().purged;
+    assert!(
+        purged.is_some_and(|p| p.index > 100),
+        "the log was purged: {purged:?}"
+    );
+
+    let check = |h: &BrokerHandle| {
+        h.broker
+            .cluster
+            .topic("snap")
+            .is_some_and(|t| t.configs.get("retention.ms").map(String::as_str) == Some("3499"))
+    };
+    handles[2] = Some(Broker::start(configs[2].clone()).await.expect("restart"));
+    let b3 = handles[2].as_ref().unwrap().broker.clone();
+    eventually("node 3 caught up", || {
+        let b3 = b3.clone();
+        async move {
+            b3.cluster
+                .topic("snap")
+                .is_some_and(|t| t.configs.get("retention.ms").map(String::as_str) == Some("3499"))
+        }
+    })
+    .await;
+    let snapshot = b3.cluster.raft.metrics().borrow().snapshot;
+    assert!(
+        snapshot.is_some_and(|s| s.index > 100),
+        "installed a snapshot: {snapshot:?}"
+    );
+    drop(b3);
+    // From its own snapshot and log after a restart.
+    handles[2].take().unwrap().shutdown().await;
+    handles[2] = Some(Broker::start(configs[2].clone()).await.expect("restart"));
+    assert!(
+        check(handles[2].as_ref().unwrap()),
+        "the image rebuilt at start"
+    );
+    for h in handles.into_iter().flatten() {
+        h.shutdown().await;
+    }
+}

@@ -276,19 +276,23 @@ impl StateMachine {
     }
 }
 
-impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
+/// A snapshot being built: the image as of `last_applied`, captured by the state machine
+/// between two applies (the image moves on while the snapshot is written, so the builder
+/// must not read it later).
+pub struct SnapshotBuilder {
+    data: StorageResult<Vec<u8>>,
+    last_applied: Option<LogId<NodeId>>,
+    membership: StoredMembership<NodeId, Node>,
+    store: LogStore,
+    seq: u64,
+}
+
+impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
     async fn build_snapshot(&mut self) -> StorageResult<Snapshot<TypeConfig>> {
-        let data = {
-            let image = self
-                .image
-                .read()
-                .map_err(|_| io_err(std::io::Error::other("image lock poisoned")))?;
-            serde_json::to_vec(&image.to_data()).map_err(io_err)?
-        };
-        self.snapshot_seq += 1;
+        let data = std::mem::replace(&mut self.data, Ok(Vec::new()))?;
         let snapshot_id = match self.last_applied {
-            Some(l) => format!("{}-{}-{}", l.leader_id, l.index, self.snapshot_seq),
-            None => format!("--{}", self.snapshot_seq),
+            Some(l) => format!("{}-{}-{}", l.leader_id, l.index, self.seq),
+            None => format!("--{}", self.seq),
         };
         let meta = SnapshotMeta {
             last_log_id: self.last_applied,
@@ -309,7 +313,7 @@ impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
 }
 
 impl RaftStateMachine<TypeConfig> for StateMachine {
-    type SnapshotBuilder = Self;
+    type SnapshotBuilder = SnapshotBuilder;
 
     async fn applied_state(
         &mut self,
@@ -349,7 +353,18 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
     }
 
     async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
-        self.clone()
+        self.snapshot_seq += 1;
+        let data = match self.image.read() {
+            Ok(image) => serde_json::to_vec(&image.to_data()).map_err(io_err),
+            Err(_) => Err(io_err(std::io::Error::other("image lock poisoned"))),
+        };
+        SnapshotBuilder {
+            data,
+            last_applied: self.last_applied,
+            membership: self.membership.clone(),
+            store: self.store.clone(),
+            seq: self.snapshot_seq,
+        }
     }
 
     async fn begin_receiving_snapshot(&mut self) -> StorageResult<Box<Cursor<Vec<u8>>>> {
