@@ -119,6 +119,34 @@ async fn three_nodes_agree_elect_and_fence() {
     assert_eq!(resp.brokers.len(), 3);
     assert!(resp.controller_id.0 >= 1);
 
+    // DescribeQuorum through a follower is the controller's view: every voter's log end.
+    let controller = resp.controller_id.0;
+    let follower = nodes
+        .iter()
+        .find(|n| n.config.node_id != controller)
+        .unwrap();
+    let mut c = Client::connect(follower.handle.as_ref().unwrap()).await;
+    let req = DescribeQuorumRequest::default().with_topics(vec![
+        describe_quorum_request::TopicData::default()
+            .with_topic_name(topic_name("__cluster_metadata"))
+            .with_partitions(vec![describe_quorum_request::PartitionData::default()]),
+    ]);
+    let quorum = c.send(&req, 2).await;
+    let p = &quorum.topics[0].partitions[0];
+    assert_eq!(p.leader_id.0, controller);
+    let mut voters: Vec<(i32, bool)> = p
+        .current_voters
+        .iter()
+        .map(|r| (r.replica_id.0, r.log_end_offset > 0))
+        .collect();
+    voters.sort();
+    assert_eq!(voters, [(1, true), (2, true), (3, true)], "{p:?}");
+    assert_eq!(
+        quorum.nodes.len(),
+        3,
+        "v2 lists the voters' controller endpoints"
+    );
+
     // A topic created through node 2 is placed over all three and seen on every node.
     let created = create(nodes[1].handle.as_ref().unwrap(), "spread", 6).await;
     assert_eq!(

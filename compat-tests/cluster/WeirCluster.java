@@ -12,6 +12,16 @@
 //   1  the cluster forms: describeCluster through each node lists the 3 brokers and a controller
 //   2  a 6-partition topic created through node 2 is described alike by nodes 1 and 3, its
 //      leaders covering the three brokers
+//   2a describeMetadataQuorum through each node: leader = describeCluster's controller, voters
+//      exactly {1, 2, 3} (no observers), the leader's own log end offset >= 0, leaderEpoch >= 1
+//   2b createTopics with a manual replica assignment is described so; an unknown broker id or a
+//      duplicate replica fails with InvalidReplicaAssignment, replication factor 4 with
+//      InvalidReplicationFactor (and none of those topics exists)
+//   2c createPartitions with assignments puts the new partitions on the given brokers; a
+//      decrease fails with InvalidPartitions
+//   2d a group consumer subscribed to the topic of 2 reads the 6 records produced (one per
+//      partition); describeConsumerGroups: Stable, 1 member, a coordinator; the offsets of
+//      commitSync are listed; after close the group is Empty and keeps them
 //   3  600 keyed records (acks=all, idempotent) produced through node 3 are read back exactly once
 //   4  the controller killed: within 10 s a topic created through one survivor is seen by the
 //      other; 4b its partitions lose their leader, then the node, restarted, rejoins
@@ -50,24 +60,38 @@ import java.util.function.Supplier;
 import java.util.stream.Collectors;
 
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.ConsumerGroupDescription;
+import org.apache.kafka.clients.admin.CreatePartitionsOptions;
 import org.apache.kafka.clients.admin.CreateTopicsOptions;
 import org.apache.kafka.clients.admin.DescribeClusterOptions;
 import org.apache.kafka.clients.admin.DescribeClusterResult;
+import org.apache.kafka.clients.admin.DescribeConsumerGroupsOptions;
+import org.apache.kafka.clients.admin.DescribeMetadataQuorumOptions;
 import org.apache.kafka.clients.admin.DescribeTopicsOptions;
+import org.apache.kafka.clients.admin.ListConsumerGroupOffsetsOptions;
+import org.apache.kafka.clients.admin.ListTopicsOptions;
+import org.apache.kafka.clients.admin.MemberDescription;
+import org.apache.kafka.clients.admin.NewPartitions;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.QuorumInfo;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.GroupState;
 import org.apache.kafka.common.KafkaFuture;
 import org.apache.kafka.common.Node;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.TopicPartitionInfo;
+import org.apache.kafka.common.errors.InvalidPartitionsException;
+import org.apache.kafka.common.errors.InvalidReplicaAssignmentException;
+import org.apache.kafka.common.errors.InvalidReplicationFactorException;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
@@ -570,6 +594,286 @@ public class WeirCluster {
         }, () -> "node 1: " + views.get(1) + ", node 3: " + views.get(3));
     }
 
+    // ---------------------------------------------------------------- 2a-2d: while all 3 nodes are up
+
+    static String replicas(List<QuorumInfo.ReplicaState> l) {
+        return l.stream().map(r -> r.replicaId() + ":" + r.logEndOffset()).collect(Collectors.joining(", ", "[", "]"));
+    }
+
+    static String quorumSummary(QuorumInfo q) {
+        return "leaderId " + q.leaderId() + ", leaderEpoch " + q.leaderEpoch() + ", highWatermark " + q.highWatermark()
+                + ", voters (id:logEndOffset) " + replicas(q.voters()) + ", observers " + replicas(q.observers());
+    }
+
+    /** describeCluster's controller id through `a`; -1 for none or an error. */
+    static int controllerOf(Admin a) {
+        try {
+            Node c = get(a.describeCluster(new DescribeClusterOptions().timeoutMs(3000)).controller(), 4000);
+            return c == null || c.isEmpty() ? -1 : c.id();
+        } catch (Exception e) {
+            return -1;
+        }
+    }
+
+    static void s2aQuorum() throws Exception {
+        need(started, "1");
+        List<String> seen = new ArrayList<>();
+        for (WeirNode n : NODES.values()) {
+            String req = "DescribeQuorum (Admin.describeMetadataQuorum) through node " + n.id;
+            QuorumInfo[] q = {null};
+            int[] ctrl = {-1};
+            String[] last = {"nothing"};
+            // The quorum read between two describeCluster calls that name the same controller: no
+            // election came in between, so the two answers must agree.
+            withAdmin(n.bootstrap(), a -> {
+                waitFor(req + " answered between two describeCluster calls naming the same controller", 15_000, 250, () -> {
+                    int before = controllerOf(a);
+                    QuorumInfo got;
+                    try {
+                        got = get(a.describeMetadataQuorum(new DescribeMetadataQuorumOptions().timeoutMs(4000)).quorumInfo(), 5000);
+                    } catch (ExecutionException e) {
+                        last[0] = "error " + describe(e.getCause());
+                        return false;
+                    } catch (TimeoutException e) {
+                        last[0] = "no answer within 5 s";
+                        return false;
+                    }
+                    int after = controllerOf(a);
+                    last[0] = "controller " + before + " before and " + after + " after the quorum " + quorumSummary(got);
+                    if (before < 0 || before != after) return false;
+                    q[0] = got;
+                    ctrl[0] = before;
+                    return true;
+                }, () -> "last: " + last[0]);
+                return null;
+            });
+            QuorumInfo qi = q[0];
+            String got = quorumSummary(qi);
+            check(qi.leaderId() == ctrl[0], req + ": expected leaderId = describeCluster's controller " + ctrl[0] + ", got " + got);
+            Set<Integer> voters = qi.voters().stream().map(QuorumInfo.ReplicaState::replicaId).collect(Collectors.toCollection(TreeSet::new));
+            check(qi.voters().size() == 3 && voters.equals(Set.of(1, 2, 3)), req + ": expected voters exactly {1, 2, 3}, got " + got);
+            QuorumInfo.ReplicaState leader = qi.voters().stream().filter(r -> r.replicaId() == qi.leaderId()).findFirst().orElse(null);
+            check(leader != null && leader.logEndOffset() >= 0,
+                    req + ": expected the leader's own voter entry with logEndOffset >= 0, got " + got);
+            check(qi.observers().isEmpty(), req + ": expected no observers (every node is a voter), got " + got);
+            check(qi.leaderEpoch() >= 1, req + ": expected leaderEpoch >= 1, got " + got);
+            seen.add("node " + n.id + ": " + got);
+        }
+        info("2a: " + String.join("; ", seen));
+    }
+
+    static String ids(List<Node> nodes) {
+        return nodes.stream().map(Node::id).collect(Collectors.toList()).toString();
+    }
+
+    /** {partition: "leader L replicas [..]"} as Admin.describeTopics through `bootstrap` shows
+     * `topic`; {-1: the error} if it could not be described. */
+    static Map<Integer, String> describedLayout(String bootstrap, String topic, long timeoutMs) {
+        try {
+            return withAdmin(bootstrap, a -> {
+                TopicDescription d = get(a.describeTopics(List.of(topic), new DescribeTopicsOptions().timeoutMs((int) timeoutMs))
+                        .allTopicNames(), timeoutMs + 1000).get(topic);
+                Map<Integer, String> m = new TreeMap<>();
+                for (TopicPartitionInfo p : d.partitions())
+                    m.put(p.partition(), "leader " + (p.leader() == null || p.leader().isEmpty() ? "none" : Integer.toString(p.leader().id()))
+                            + " replicas " + ids(p.replicas()));
+                return m;
+            });
+        } catch (ExecutionException e) {
+            return Map.of(-1, describe(e.getCause()));
+        } catch (Exception e) {
+            return Map.of(-1, describe(e));
+        }
+    }
+
+    /** The layout of replica lists {partition: [brokers]}: each partition led by its first replica. */
+    static Map<Integer, String> layoutOf(Map<Integer, List<Integer>> assignment) {
+        Map<Integer, String> m = new TreeMap<>();
+        assignment.forEach((p, r) -> m.put(p, "leader " + r.get(0) + " replicas " + r));
+        return m;
+    }
+
+    /** Waits until describeTopics through each of `nodes` shows `want` for `topic`. */
+    static void waitLayout(String what, List<WeirNode> nodes, String topic, Map<Integer, String> want, long timeoutMs) throws Exception {
+        Map<Integer, Map<Integer, String>> views = new TreeMap<>();
+        waitFor(what + " through nodes " + nodes.stream().map(n -> n.id).collect(Collectors.toList()) + " showing " + want,
+                timeoutMs, 250, () -> {
+                    for (WeirNode n : nodes) {
+                        views.put(n.id, describedLayout(n.bootstrap(), topic, 3000));
+                        if (!want.equals(views.get(n.id))) return false;
+                    }
+                    return true;
+                }, () -> "got " + views.entrySet().stream().map(e -> "node " + e.getKey() + ": " + e.getValue())
+                        .collect(Collectors.joining(", ")));
+    }
+
+    /** null if `f` fails with `want`; else what happened instead. */
+    static String failsWith(Class<? extends Throwable> want, KafkaFuture<?> f) {
+        try {
+            get(f, 10_000);
+            return "success";
+        } catch (ExecutionException e) {
+            return want.isInstance(e.getCause()) ? null : describe(e.getCause());
+        } catch (Exception e) {
+            return describe(e);
+        }
+    }
+
+    static volatile String assignTopic;
+
+    static void s2bAssign() throws Exception {
+        need(started, "1");
+        String t = "java-cl-assign-" + RUN_ID;
+        Map<Integer, List<Integer>> asg = new TreeMap<>(Map.of(0, List.of(2), 1, List.of(3), 2, List.of(1)));
+        String req = "CreateTopics " + t + " with replica assignment " + asg + " through node 1";
+        withAdmin(NODES.get(1).bootstrap(), a -> {
+            try {
+                get(a.createTopics(List.of(new NewTopic(t, asg)), new CreateTopicsOptions().timeoutMs(10_000)).all(), 15_000);
+            } catch (ExecutionException e) {
+                throw new Check(req + ": expected success, got " + describe(e.getCause()));
+            }
+            return null;
+        });
+        assignTopic = t;
+        waitLayout(req + ", then describeTopics", List.of(NODES.get(2), NODES.get(3)), t, layoutOf(asg), 15_000);
+        String unknown = "java-cl-bad-broker-" + RUN_ID, dup = "java-cl-dup-replica-" + RUN_ID, rf4 = "java-cl-rf4-" + RUN_ID;
+        withAdmin(NODES.get(1).bootstrap(), a -> {
+            CreateTopicsOptions o = new CreateTopicsOptions().timeoutMs(8000);
+            String r = failsWith(InvalidReplicaAssignmentException.class,
+                    a.createTopics(List.of(new NewTopic(unknown, Map.of(0, List.of(9)))), o).all());
+            check(r == null, "CreateTopics " + unknown + " with replica assignment {0=[9]} (no broker 9): expected "
+                    + "InvalidReplicaAssignmentException, got " + r);
+            r = failsWith(InvalidReplicaAssignmentException.class, a.createTopics(List.of(new NewTopic(dup, Map.of(0, List.of(1, 1)))), o).all());
+            check(r == null, "CreateTopics " + dup + " with replica assignment {0=[1, 1]} (a duplicate replica): expected "
+                    + "InvalidReplicaAssignmentException, got " + r);
+            r = failsWith(InvalidReplicationFactorException.class, a.createTopics(List.of(new NewTopic(rf4, 1, (short) 4)), o).all());
+            check(r == null, "CreateTopics " + rf4 + " with 1 partition, replication factor 4 (3 brokers): expected "
+                    + "InvalidReplicationFactorException, got " + r);
+            Set<String> names = get(a.listTopics(new ListTopicsOptions().timeoutMs(5000)).names(), 6000);
+            List<String> made = List.of(unknown, dup, rf4).stream().filter(names::contains).collect(Collectors.toList());
+            check(made.isEmpty(), "ListTopics (Metadata) after the three rejected CreateTopics: expected none of them, got " + made);
+            return null;
+        });
+    }
+
+    static void s2cPartitions() throws Exception {
+        String t = need(assignTopic, "2b");
+        String req = "CreatePartitions " + t + " (partitions 0-2 on brokers 2, 3, 1) increaseTo(5, [[3], [2]]) through node 3";
+        withAdmin(NODES.get(3).bootstrap(), a -> {
+            try {
+                get(a.createPartitions(Map.of(t, NewPartitions.increaseTo(5, List.of(List.of(3), List.of(2)))),
+                        new CreatePartitionsOptions().timeoutMs(10_000)).all(), 15_000);
+            } catch (ExecutionException e) {
+                throw new Check(req + ": expected success, got " + describe(e.getCause()));
+            }
+            return null;
+        });
+        Map<Integer, String> want = layoutOf(new TreeMap<>(Map.of(0, List.of(2), 1, List.of(3), 2, List.of(1), 3, List.of(3), 4, List.of(2))));
+        waitLayout(req + ", then describeTopics", List.of(NODES.get(1), NODES.get(2)), t, want, 15_000);
+        String r = withAdmin(NODES.get(1).bootstrap(), a -> failsWith(InvalidPartitionsException.class,
+                a.createPartitions(Map.of(t, NewPartitions.increaseTo(4)), new CreatePartitionsOptions().timeoutMs(8000)).all()));
+        check(r == null, "CreatePartitions " + t + " increaseTo(4) (it has 5) through node 1: expected InvalidPartitionsException, got " + r);
+        Map<Integer, String> after = describedLayout(NODES.get(2).bootstrap(), t, 4000);
+        check(want.equals(after), "describeTopics " + t + " through node 2 after the rejected increaseTo(4): expected " + want
+                + " unchanged, got " + after);
+    }
+
+    /** {partition: committed offset} of `group` for `topic` by Admin.listConsumerGroupOffsets (OffsetFetch). */
+    static Map<Integer, Long> committed(Admin a, String group, String topic) throws Exception {
+        Map<TopicPartition, OffsetAndMetadata> m = get(a.listConsumerGroupOffsets(group, new ListConsumerGroupOffsetsOptions().timeoutMs(5000))
+                .partitionsToOffsetAndMetadata(), 6000);
+        Map<Integer, Long> out = new TreeMap<>();
+        m.forEach((tp, om) -> {
+            if (tp.topic().equals(topic)) out.put(tp.partition(), om == null ? null : om.offset());
+        });
+        return out;
+    }
+
+    static String groupSummary(ConsumerGroupDescription d) {
+        return "state " + d.groupState() + ", " + d.members().size() + " members "
+                + d.members().stream().map(m -> m.consumerId() + " assigned " + m.assignment().topicPartitions().stream()
+                        .map(TopicPartition::partition).sorted().collect(Collectors.toList())).collect(Collectors.toList())
+                + ", coordinator " + (d.coordinator() == null || d.coordinator().isEmpty() ? "none" : Integer.toString(d.coordinator().id()));
+    }
+
+    static ConsumerGroupDescription describeGroup(Admin a, String group) throws Exception {
+        return get(a.describeConsumerGroups(List.of(group), new DescribeConsumerGroupsOptions().timeoutMs(5000)).describedGroups().get(group), 6000);
+    }
+
+    static void s2dGroup() throws Exception {
+        String t = need(topic, "2");
+        String g = "java-cl-group-" + RUN_ID;
+        List<Out> records = new ArrayList<>();
+        for (int p = 0; p < 6; p++) {
+            String k = String.format("j2d-p%d", p);
+            records.add(new Out(k, k + "|r0", p));
+        }
+        Map<String, Pos> acked = produceAll(NODES.get(1).bootstrap(), t, records);
+        synchronized (ACKED) {
+            ACKED.putAll(acked); // read back again by 3 and 6
+        }
+        Map<Integer, Long> wantCommitted = new TreeMap<>();
+        acked.values().forEach(x -> wantCommitted.merge(x.partition(), x.offset() + 1, Math::max));
+        Set<TopicPartition> all = new HashSet<>();
+        for (int p = 0; p < 6; p++) all.add(new TopicPartition(t, p));
+        Properties p = common(bootstrapOf(NODES.values()));
+        p.put(ConsumerConfig.GROUP_ID_CONFIG, g);
+        p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+        p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        p.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, "200");
+        String who = "KafkaConsumer (group " + g + ", classic protocol) subscribed to " + t;
+        List<ConsumerRecord<String, String>> got = new ArrayList<>();
+        long t0 = System.currentTimeMillis();
+        try (KafkaConsumer<String, String> c = new KafkaConsumer<>(p)) {
+            c.subscribe(List.of(t));
+            long end = t0 + 30_000;
+            while (got.size() < records.size() && System.currentTimeMillis() < end)
+                for (ConsumerRecord<String, String> r : c.poll(Duration.ofMillis(500))) got.add(r);
+            check(!got.isEmpty(), who + ": expected the " + records.size() + " records produced, got none within 30 s; assignment "
+                    + c.assignment());
+            long took = System.currentTimeMillis() - t0;
+            checkRead(got, acked, who);
+            check(c.assignment().equals(all), who + ": expected all 6 partitions assigned to the group's only member, got "
+                    + c.assignment());
+            // While the consumer is the group's member: DescribeGroups through the coordinator.
+            withAdmin(NODES.get(2).bootstrap(), a -> {
+                ConsumerGroupDescription d = describeGroup(a, g);
+                int coord = d.coordinator() == null || d.coordinator().isEmpty() ? -1 : d.coordinator().id();
+                check(d.groupState() == GroupState.STABLE && d.members().size() == 1 && NODES.containsKey(coord),
+                        "describeConsumerGroups " + g + " (Admin through node 2) with its one consumer in: expected state Stable, "
+                                + "1 member, coordinator in {1, 2, 3}, got " + groupSummary(d));
+                Set<TopicPartition> assigned = d.members().iterator().next().assignment().topicPartitions();
+                check(assigned.equals(all), "describeConsumerGroups " + g + ": expected the member assigned all 6 partitions of "
+                        + t + ", got " + groupSummary(d));
+                info("2d: " + who + " read " + got.size() + " records " + took / 1000.0 + " s after subscribe; group "
+                        + groupSummary(d));
+                return null;
+            });
+            c.commitSync(Duration.ofSeconds(10));
+            withAdmin(NODES.get(3).bootstrap(), a -> {
+                Map<Integer, Long> listed = committed(a, g, t);
+                check(wantCommitted.equals(listed), "listConsumerGroupOffsets " + g + " (OffsetFetch, Admin through node 3) after "
+                        + "commitSync: expected {partition: offset} " + wantCommitted + ", got " + listed);
+                return null;
+            });
+        }
+        // The consumer closed (LeaveGroup): the group is empty, its offsets stay.
+        withAdmin(NODES.get(1).bootstrap(), a -> {
+            ConsumerGroupDescription[] d = {null};
+            waitFor("describeConsumerGroups " + g + " (Admin through node 1) after the consumer's close: state Empty, no members",
+                    5000, 250, () -> {
+                        d[0] = describeGroup(a, g);
+                        return d[0].groupState() == GroupState.EMPTY && d[0].members().isEmpty();
+                    }, () -> "got " + (d[0] == null ? "nothing" : groupSummary(d[0])));
+            Map<Integer, Long> listed = committed(a, g, t);
+            check(wantCommitted.equals(listed), "listConsumerGroupOffsets " + g + " (Admin through node 1) after the consumer's "
+                    + "close: expected " + wantCommitted + ", got " + listed);
+            return null;
+        });
+    }
+
     static void s3ProduceConsume() throws Exception {
         String t = need(topic, "2");
         List<Out> records = new ArrayList<>();
@@ -585,8 +889,15 @@ public class WeirCluster {
         check(new HashSet<>(acked.values()).size() == 600, "two records acknowledged at the same (partition, offset)");
         Map<Integer, Long> starts = new TreeMap<>();
         for (int p = 0; p < 6; p++) starts.put(p, null);
-        List<ConsumerRecord<String, String>> got = readAssigned(NODES.get(1).bootstrap(), t, starts, 600, 60_000);
-        checkRead(got, acked, "assigned consumer through node 1");
+        // From the beginning: with the records of 2d (if any) before these.
+        Map<String, Pos> all;
+        synchronized (ACKED) {
+            all = new LinkedHashMap<>(ACKED);
+        }
+        all.putAll(acked);
+        List<ConsumerRecord<String, String>> got = readAssigned(NODES.get(1).bootstrap(), t, starts, all.size(), 60_000);
+        checkRead(got, all, "assigned consumer through node 1" + (all.size() > 600 ? " (with the " + (all.size() - 600)
+                + " records of 2d)" : ""));
         synchronized (ACKED) {
             ACKED.putAll(acked);
         }
@@ -768,6 +1079,16 @@ public class WeirCluster {
                     + "and a controller", 75_000, WeirCluster::s1Forms);
             scenario("2 a 6-partition topic created through node 2 only: Metadata and describeTopics through nodes 1 "
                     + "and 3 show it alike, leaders covering all three brokers", 60_000, WeirCluster::s2Topic);
+            scenario("2a metadata quorum: describeMetadataQuorum through each node names describeCluster's controller as "
+                    + "leader (leaderEpoch >= 1, its logEndOffset >= 0), voters exactly {1, 2, 3}, no observers", 60_000,
+                    WeirCluster::s2aQuorum);
+            scenario("2b manual replica assignment: a topic created with {0=[2], 1=[3], 2=[1]} is described so; an unknown "
+                    + "broker or a duplicate replica is InvalidReplicaAssignment, replication factor 4 InvalidReplicationFactor",
+                    45_000, WeirCluster::s2bAssign);
+            scenario("2c create partitions with assignments: increaseTo(5, [[3], [2]]) puts partitions 3 and 4 on brokers 3 "
+                    + "and 2; increaseTo(4) is InvalidPartitions", 40_000, WeirCluster::s2cPartitions);
+            scenario("2d consumer group coordinator: a subscribed group consumer reads the topic of 2; describeConsumerGroups "
+                    + "shows it Stable with 1 member and a coordinator; commitSync's offsets are listed", 75_000, WeirCluster::s2dGroup);
             scenario("3 600 keyed records (acks=all, idempotent) produced through node 3 are read back exactly once, "
                     + "at their acknowledged partition and offset; a key always lands in one partition", 90_000,
                     WeirCluster::s3ProduceConsume);

@@ -27,6 +27,19 @@
 #     client ports) and a controller id
 #   2 a 6-partition topic created through node 2 only is seen by nodes 1 and 3, with the
 #     partition leaders covering all three brokers
+#   2a-2d (Java only, right after 2, all three nodes up):
+#     2a metadata quorum: describeMetadataQuorum through each node names DescribeCluster's
+#        controller as leader, voters exactly {1,2,3}, no observers, the leader's own log end
+#        offset >= 0, leader epoch >= 1
+#     2b manual replica assignment: createTopics {0:[2], 1:[3], 2:[1]} is described so; an
+#        unknown broker id or a duplicate replica -> InvalidReplicaAssignment, replication
+#        factor 4 -> InvalidReplicationFactor
+#     2c create partitions with assignments: increaseTo(5, [[3],[2]]) puts partitions 3 and 4 on
+#        brokers 3 and 2; increaseTo(4) -> InvalidPartitions
+#     2d consumer group coordinator: a subscribed group consumer reads 6 records of the topic of
+#        2; describeConsumerGroups shows it Stable with 1 member and a coordinator; commitSync's
+#        offsets are listed (and kept, the group Empty, after close). Those 6 records are part
+#        of what 3 and 6 read back.
 #   3 600 keyed messages (300 keys twice, acks=all) produced through node 3 are consumed back
 #     exactly once, at their acknowledged partition and offset, a key always in one partition
 #   4 the controller (DescribeCluster's) is killed with SIGKILL: within 10 s of the kill a topic

@@ -41,6 +41,8 @@ pub enum ControllerRequest {
         broker: i32,
         incarnation: Uuid,
     },
+    /// The quorum as the active controller sees it (every member's progress).
+    DescribeQuorum,
 }
 
 /// The controller's answer. `index` is the raft index of the entry that carried the change
@@ -62,6 +64,8 @@ pub enum Outcome {
     Heartbeat {
         register: bool,
     },
+    /// The quorum as the active controller sees it.
+    Quorum(super::QuorumState),
     Done,
 }
 
@@ -128,6 +132,8 @@ pub fn decide(
             )),
             _ => Ok((vec![], Outcome::Heartbeat { register: true })),
         },
+        // Answered by the controller from its raft state, not from the image.
+        ControllerRequest::DescribeQuorum => Ok((vec![], Outcome::Done)),
     }
 }
 

@@ -12,6 +12,7 @@
 
 pub mod controller;
 pub mod decide;
+mod duties;
 pub mod image;
 pub mod network;
 pub mod placement;
@@ -435,6 +436,12 @@ impl Cluster {
         if self.leader_id() != Some(self.node_id) {
             return Err(not_controller());
         }
+        if let ControllerRequest::DescribeQuorum = req {
+            return Ok(ControllerReply {
+                index: 0,
+                outcome: Outcome::Quorum(self.quorum()),
+            });
+        }
         let _turn = self.decisions.lock().await;
         if let Some(id) = match &req {
             ControllerRequest::Register(info) => Some(info.id),
@@ -526,161 +533,6 @@ impl Cluster {
         Ok(id)
     }
 
-    /// Registers this broker, then heartbeats every `broker.heartbeat.interval.ms`; registers
-    /// again whenever the controller does not know this incarnation.
-    pub async fn heartbeat_task(self: Arc<Self>) {
-        let interval = Duration::from_millis(self.config.cluster.heartbeat_interval_ms);
-        let mut registered = false;
-        loop {
-            let req = if registered {
-                ControllerRequest::Heartbeat {
-                    broker: self.node_id,
-                    incarnation: self.info.incarnation,
-                }
-            } else {
-                ControllerRequest::Register(self.info.clone())
-            };
-            let answer = tokio::select! {
-                _ = self.shutdown.cancelled() => return,
-                a = self.submit(req) => a,
-            };
-            match answer {
-                Ok(Outcome::Heartbeat { register }) => registered = !register,
-                Ok(_) => {
-                    if !registered {
-                        tracing::info!(node_id = self.node_id, "registered with the controller");
-                    }
-                    registered = true;
-                }
-                Err(e) => tracing::debug!(error = %e.message, "heartbeat"),
-            }
-            tokio::select! {
-                _ = self.shutdown.cancelled() => return,
-                _ = tokio::time::sleep(interval) => {}
-            }
-        }
-    }
-
-    /// While this node leads: sets the cluster id and imports a pre-cluster data dir once,
-    /// and fences brokers whose session expired.
-    pub async fn controller_task(self: Arc<Self>) {
-        let session = Duration::from_millis(self.config.cluster.session_timeout_ms);
-        let mut tick = tokio::time::interval(Duration::from_millis(250));
-        loop {
-            tokio::select! {
-                _ = self.shutdown.cancelled() => return,
-                _ = tick.tick() => {}
-            }
-            let (leader, term) = {
-                let metrics = self.raft.metrics();
-                let m = metrics.borrow();
-                (m.current_leader, m.current_term)
-            };
-            if leader != Some(node_of(self.node_id)) {
-                continue;
-            }
-            let now = Instant::now();
-            {
-                let mut c = self.controller.lock().unwrap_or_else(|p| p.into_inner());
-                if c.0.term != term {
-                    c.0 = ControllerState {
-                        term,
-                        ..ControllerState::default()
-                    };
-                    c.1 = now;
-                }
-            }
-            if let Err(e) = self.leader_duties().await {
-                tracing::warn!(error = %e.message, "controller duties");
-            }
-            let expired = {
-                let image = self.image();
-                let c = self.controller.lock().unwrap_or_else(|p| p.into_inner());
-                controller::expired(&image, &c.0, c.1, now, session)
-            };
-            for id in expired {
-                if let Err(e) = self.propose_decided(|image| decide::fence(image, id)).await {
-                    tracing::warn!(broker = id, error = %e.message, "fencing");
-                } else {
-                    tracing::warn!(broker = id, "broker session expired: fenced");
-                }
-            }
-        }
-    }
-
-    /// Proposes the records a pure decision makes on the current image, under the turn lock.
-    async fn propose_decided(
-        &self,
-        decide: impl FnOnce(&Image) -> Vec<image::Record>,
-    ) -> Result<(), TopicError> {
-        let _turn = self.decisions.lock().await;
-        let records = decide(&self.image());
-        if records.is_empty() {
-            return Ok(());
-        }
-        self.raft
-            .client_write(controller::command(records))
-            .await
-            .map(|_| ())
-            .map_err(|e| TopicError {
-                code: NOT_CONTROLLER,
-                message: e.to_string(),
-            })
-    }
-
-    async fn leader_duties(&self) -> Result<(), TopicError> {
-        let local_id = self.local_cluster_id.clone();
-        self.propose_decided(|image| match image.cluster_id {
-            None => vec![image::Record::InitCluster {
-                cluster_id: local_id,
-            }],
-            Some(_) => vec![],
-        })
-        .await?;
-        let legacy = self.legacy.lock().unwrap_or_else(|p| p.into_inner()).take();
-        if let Some(legacy) = legacy {
-            let node = self.node_id;
-            let imported = self
-                .propose_decided(|image| {
-                    let mut records: Vec<image::Record> = legacy
-                        .topics
-                        .iter()
-                        .filter(|t| !image.topics.contains_key(&t.name))
-                        .map(|t| {
-                            let mut t = t.clone();
-                            for p in &mut t.partitions {
-                                *p = image::PartitionMeta::new(vec![node]);
-                            }
-                            image::Record::PutTopic(t)
-                        })
-                        .collect();
-                    if legacy.next_producer_id > image.next_producer_id {
-                        records.push(image::Record::ProducerIds {
-                            next: legacy.next_producer_id,
-                        });
-                    }
-                    records
-                })
-                .await;
-            if imported.is_err() {
-                *self.legacy.lock().unwrap_or_else(|p| p.into_inner()) = Some(legacy);
-                return imported;
-            }
-            if !legacy.topics.is_empty() {
-                tracing::info!(
-                    topics = legacy.topics.len(),
-                    "imported the topics of a single-node data dir into the cluster metadata"
-                );
-            }
-            if let Some(db) = &legacy.db {
-                if let Err(e) = crate::metadata::MetadataStore::forget_legacy(db) {
-                    tracing::warn!(error = %e, "dropping the imported single-node metadata");
-                }
-            }
-        }
-        Ok(())
-    }
-
     /// What DescribeQuorum reports: the leader, its term, and every member's log end.
     pub fn quorum(&self) -> QuorumState {
         let metrics = self.raft.metrics();
@@ -713,6 +565,33 @@ impl Cluster {
         }
     }
 
+    /// The quorum as the active controller sees it (every member's log end), asked of it if
+    /// this node does not lead; this node's own view when no controller answers.
+    pub async fn describe_quorum(&self) -> QuorumState {
+        let local = self.quorum();
+        if local.is_leader || local.leader < 0 {
+            return local;
+        }
+        let asked = tokio::time::timeout(RPC_TIMEOUT, async {
+            let peer = self.peer(node_of(local.leader))?;
+            match peer
+                .call(
+                    &Rpc::Controller(ControllerRequest::DescribeQuorum),
+                    RPC_TIMEOUT,
+                )
+                .await
+            {
+                Ok(RpcReply::Controller(Ok(ControllerReply {
+                    outcome: Outcome::Quorum(q),
+                    ..
+                }))) => Some(q),
+                _ => None,
+            }
+        })
+        .await;
+        asked.ok().flatten().unwrap_or(local)
+    }
+
     /// Stops raft (after the broker's own shutdown).
     pub async fn stop(&self) {
         if let Err(e) = self.raft.shutdown().await {
@@ -723,7 +602,7 @@ impl Cluster {
 
 /// The quorum as this node sees it. Log end offsets are -1 where unknown (a follower does
 /// not know the others' progress).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct QuorumState {
     pub leader: i32,
     pub term: u64,

@@ -1,8 +1,9 @@
 //! DescribeQuorum (key 55), v0-v2: the metadata quorum, as `kafka-metadata-quorum describe
 //! --status` asks for it: partition 0 of `__cluster_metadata` with the raft leader, its term
 //! (Kafka's leader epoch), the high watermark (last applied index) and every voter and
-//! observer (learner) with its log end offset. Only the leader knows the others' progress;
-//! a follower reports -1 for them. v2 adds the nodes' controller endpoints.
+//! observer (learner) with its log end offset, as the active controller sees them (a
+//! follower asks it, as Kafka's brokers forward this request; if it cannot, it reports its
+//! own view, with -1 for progress it does not know). v2 adds the controller endpoints.
 
 use std::sync::Arc;
 
@@ -27,7 +28,7 @@ pub async fn handle(
     req: DescribeQuorumRequest,
 ) -> DescribeQuorumResponse {
     let version = header.api_version;
-    let quorum = broker.cluster.quorum();
+    let quorum = broker.cluster.describe_quorum().await;
     let replica = |(id, end): &(i32, i64)| {
         ReplicaState::default()
             .with_replica_id(BrokerId(*id))

@@ -1,0 +1,169 @@
+//! The background duties of a node: every broker registers and heartbeats; the active
+//! controller names the cluster, imports a pre-cluster data dir once, and fences brokers
+//! whose session expired.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::controller::{self, ControllerRequest, ControllerState, Outcome};
+use super::image::{self, Image};
+use super::{decide, node_of, Cluster};
+use crate::protocol::error_code::NOT_CONTROLLER;
+use crate::topics::TopicError;
+
+impl Cluster {
+    /// Registers this broker, then heartbeats every `broker.heartbeat.interval.ms`; registers
+    /// again whenever the controller does not know this incarnation.
+    pub async fn heartbeat_task(self: Arc<Self>) {
+        let interval = Duration::from_millis(self.config.cluster.heartbeat_interval_ms);
+        let mut registered = false;
+        loop {
+            let req = if registered {
+                ControllerRequest::Heartbeat {
+                    broker: self.node_id,
+                    incarnation: self.info.incarnation,
+                }
+            } else {
+                ControllerRequest::Register(self.info.clone())
+            };
+            let answer = tokio::select! {
+                _ = self.shutdown.cancelled() => return,
+                a = self.submit(req) => a,
+            };
+            match answer {
+                Ok(Outcome::Heartbeat { register }) => registered = !register,
+                Ok(_) => {
+                    if !registered {
+                        tracing::info!(node_id = self.node_id, "registered with the controller");
+                    }
+                    registered = true;
+                }
+                Err(e) => tracing::debug!(error = %e.message, "heartbeat"),
+            }
+            tokio::select! {
+                _ = self.shutdown.cancelled() => return,
+                _ = tokio::time::sleep(interval) => {}
+            }
+        }
+    }
+
+    /// While this node leads: sets the cluster id and imports a pre-cluster data dir once,
+    /// and fences brokers whose session expired.
+    pub async fn controller_task(self: Arc<Self>) {
+        let session = Duration::from_millis(self.config.cluster.session_timeout_ms);
+        let mut tick = tokio::time::interval(Duration::from_millis(250));
+        loop {
+            tokio::select! {
+                _ = self.shutdown.cancelled() => return,
+                _ = tick.tick() => {}
+            }
+            let (leader, term) = {
+                let metrics = self.raft.metrics();
+                let m = metrics.borrow();
+                (m.current_leader, m.current_term)
+            };
+            if leader != Some(node_of(self.node_id)) {
+                continue;
+            }
+            let now = Instant::now();
+            {
+                let mut c = self.controller.lock().unwrap_or_else(|p| p.into_inner());
+                if c.0.term != term {
+                    c.0 = ControllerState {
+                        term,
+                        ..ControllerState::default()
+                    };
+                    c.1 = now;
+                }
+            }
+            if let Err(e) = self.leader_duties().await {
+                tracing::warn!(error = %e.message, "controller duties");
+            }
+            let expired = {
+                let image = self.image();
+                let c = self.controller.lock().unwrap_or_else(|p| p.into_inner());
+                controller::expired(&image, &c.0, c.1, now, session)
+            };
+            for id in expired {
+                if let Err(e) = self.propose_decided(|image| decide::fence(image, id)).await {
+                    tracing::warn!(broker = id, error = %e.message, "fencing");
+                } else {
+                    tracing::warn!(broker = id, "broker session expired: fenced");
+                }
+            }
+        }
+    }
+
+    /// Proposes the records a pure decision makes on the current image, under the turn lock.
+    async fn propose_decided(
+        &self,
+        decide: impl FnOnce(&Image) -> Vec<image::Record>,
+    ) -> Result<(), TopicError> {
+        let _turn = self.decisions.lock().await;
+        let records = decide(&self.image());
+        if records.is_empty() {
+            return Ok(());
+        }
+        self.raft
+            .client_write(controller::command(records))
+            .await
+            .map(|_| ())
+            .map_err(|e| TopicError {
+                code: NOT_CONTROLLER,
+                message: e.to_string(),
+            })
+    }
+
+    async fn leader_duties(&self) -> Result<(), TopicError> {
+        let local_id = self.local_cluster_id.clone();
+        self.propose_decided(|image| match image.cluster_id {
+            None => vec![image::Record::InitCluster {
+                cluster_id: local_id,
+            }],
+            Some(_) => vec![],
+        })
+        .await?;
+        let legacy = self.legacy.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(legacy) = legacy {
+            let node = self.node_id;
+            let imported = self
+                .propose_decided(|image| {
+                    let mut records: Vec<image::Record> = legacy
+                        .topics
+                        .iter()
+                        .filter(|t| !image.topics.contains_key(&t.name))
+                        .map(|t| {
+                            let mut t = t.clone();
+                            for p in &mut t.partitions {
+                                *p = image::PartitionMeta::new(vec![node]);
+                            }
+                            image::Record::PutTopic(t)
+                        })
+                        .collect();
+                    if legacy.next_producer_id > image.next_producer_id {
+                        records.push(image::Record::ProducerIds {
+                            next: legacy.next_producer_id,
+                        });
+                    }
+                    records
+                })
+                .await;
+            if imported.is_err() {
+                *self.legacy.lock().unwrap_or_else(|p| p.into_inner()) = Some(legacy);
+                return imported;
+            }
+            if !legacy.topics.is_empty() {
+                tracing::info!(
+                    topics = legacy.topics.len(),
+                    "imported the topics of a single-node data dir into the cluster metadata"
+                );
+            }
+            if let Some(db) = &legacy.db {
+                if let Err(e) = crate::metadata::MetadataStore::forget_legacy(db) {
+                    tracing::warn!(error = %e, "dropping the imported single-node metadata");
+                }
+            }
+        }
+        Ok(())
+    }
+}
