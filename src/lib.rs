@@ -25,6 +25,7 @@ pub mod handlers;
 pub mod log;
 pub mod metadata;
 pub mod protocol;
+pub mod replication;
 pub mod server;
 pub mod topics;
 

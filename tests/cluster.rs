@@ -44,6 +44,24 @@ fn node_config(id: i32, dir: PathBuf, voters: &[Voter], port: u16, controller: u
     config
 }
 
+/// Configs for `n` nodes on free loopback ports, data in `dirs`; the nodes whose index is in
+/// `voting` form the quorum.
+fn cluster_configs(dirs: &[tempfile::TempDir], voting: &[usize]) -> Vec<Config> {
+    let ports: Vec<(u16, u16)> = dirs.iter().map(|_| (free_port(), free_port())).collect();
+    let voters: Vec<Voter> = voting
+        .iter()
+        .map(|&i| Voter {
+            id: i as i32 + 1,
+            addr: format!("127.0.0.1:{}", ports[i].1),
+        })
+        .collect();
+    ports
+        .iter()
+        .enumerate()
+        .map(|(i, (p, c))| node_config(i as i32 + 1, dirs[i].path().to_path_buf(), &voters, *p, *c))
+        .collect()
+}
+
 async fn metadata(handle: &BrokerHandle, topics: Option<Vec<&str>>) -> MetadataResponse {
     let mut c = Client::connect(handle).await;
     let req = MetadataRequest::default().with_topics(topics.map(|t| {
@@ -80,24 +98,8 @@ async fn create(handle: &BrokerHandle, name: &str, partitions: i32) -> CreateTop
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn three_nodes_agree_elect_and_fence() {
     let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
-    let ports: Vec<(u16, u16)> = (0..3).map(|_| (free_port(), free_port())).collect();
-    let voters: Vec<Voter> = ports
-        .iter()
-        .enumerate()
-        .map(|(i, (_, c))| Voter {
-            id: i as i32 + 1,
-            addr: format!("127.0.0.1:{c}"),
-        })
-        .collect();
     let mut nodes = Vec::new();
-    for (i, (port, controller)) in ports.iter().enumerate() {
-        let config = node_config(
-            i as i32 + 1,
-            dirs[i].path().to_path_buf(),
-            &voters,
-            *port,
-            *controller,
-        );
+    for config in cluster_configs(&dirs, &[0, 1, 2]) {
         let handle = Broker::start(config.clone()).await.expect("node starts");
         nodes.push(Node {
             config,
@@ -336,24 +338,9 @@ async fn the_controller_listener_refuses_garbage() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn roles_controller_only_and_broker_only() {
     let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
-    let ports: Vec<(u16, u16)> = (0..3).map(|_| (free_port(), free_port())).collect();
     // Node 1 votes and serves, node 2 only votes, node 3 only serves.
-    let voters: Vec<Voter> = [0usize, 1]
-        .iter()
-        .map(|&i| Voter {
-            id: i as i32 + 1,
-            addr: format!("127.0.0.1:{}", ports[i].1),
-        })
-        .collect();
     let mut handles = Vec::new();
-    for (i, (port, controller)) in ports.iter().enumerate() {
-        let mut config = node_config(
-            i as i32 + 1,
-            dirs[i].path().to_path_buf(),
-            &voters,
-            *port,
-            *controller,
-        );
+    for (i, mut config) in cluster_configs(&dirs, &[0, 1]).into_iter().enumerate() {
         match i {
             1 => config.set("process.roles", "controller").unwrap(),
             2 => config.set("process.roles", "broker").unwrap(),
@@ -408,20 +395,7 @@ async fn a_node_far_behind_gets_a_snapshot() {
     };
     use kafka_protocol::protocol::StrBytes;
     let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
-    let ports: Vec<(u16, u16)> = (0..3).map(|_| (free_port(), free_port())).collect();
-    let voters: Vec<Voter> = ports
-        .iter()
-        .enumerate()
-        .map(|(i, (_, c))| Voter {
-            id: i as i32 + 1,
-            addr: format!("127.0.0.1:{c}"),
-        })
-        .collect();
-    let configs: Vec<Config> = ports
-        .iter()
-        .enumerate()
-        .map(|(i, (p, c))| node_config(i as i32 + 1, dirs[i].path().to_path_buf(), &voters, *p, *c))
-        .collect();
+    let configs = cluster_configs(&dirs, &[0, 1, 2]);
     let mut handles = Vec::new();
     for c in &configs {
         handles.push(Some(Broker::start(c.clone()).await.expect("node starts")));
