@@ -39,8 +39,10 @@ fn node_config(id: i32, dir: PathBuf, voters: &[Voter], port: u16, controller: u
     };
     config.cluster.voters = voters.to_vec();
     config.cluster.controller_listener = Some(format!("127.0.0.1:{controller}").parse().unwrap());
-    config.cluster.heartbeat_interval_ms = 100;
-    config.cluster.session_timeout_ms = 1500;
+    // Short enough to see fencing quickly, long enough that a loaded CI machine running
+    // several of these clusters at once does not miss a session by accident.
+    config.cluster.heartbeat_interval_ms = 200;
+    config.cluster.session_timeout_ms = 3000;
     config
 }
 
@@ -366,6 +368,14 @@ async fn roles_controller_only_and_broker_only() {
         created.topics[0].error_message
     );
     for h in &handles {
+        // Answered once committed and applied on node 3; the others apply it in turn.
+        let b = h.broker.clone();
+        eventually("the topic applied on every node", || {
+            let b = b.clone();
+            async move { b.cluster.has_topic("roles") }
+        })
+        .await;
+        drop(b);
         let t = h.broker.cluster.topic("roles").expect("applied everywhere");
         let mut leaders: Vec<i32> = t.partitions.iter().map(|p| p.leader).collect();
         leaders.sort();
