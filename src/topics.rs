@@ -65,17 +65,6 @@ pub fn validate_name(name: &str) -> Result<(), TopicError> {
     Ok(())
 }
 
-/// What CreateTopics asks for one topic.
-pub struct NewTopic {
-    pub name: String,
-    /// -1: `num.partitions` (or the length of `assignments`).
-    pub partitions: i32,
-    /// -1: `default.replication.factor`.
-    pub replication_factor: i16,
-    pub assignments: Option<Vec<Vec<i32>>>,
-    pub configs: BTreeMap<String, String>,
-}
-
 fn topic_outcome(outcome: Outcome) -> Result<TopicMeta, TopicError> {
     match outcome {
         Outcome::Topic(t) => Ok(t),
@@ -105,11 +94,12 @@ async fn change(
     topic_outcome(broker.cluster.submit(req).await?)
 }
 
-/// Creates a topic through the controller: checked here (name, configs), placed and
-/// committed by the controller, answered once this broker has applied it.
+/// Creates a topic through the controller: checked here (name, configs; -1 partitions
+/// without assignments become `num.partitions`), placed and committed by the controller,
+/// answered once this broker has applied it.
 pub async fn create(
     broker: &Broker,
-    topic: NewTopic,
+    mut topic: CreateTopic,
     validate_only: bool,
 ) -> Result<TopicMeta, TopicError> {
     validate_name(&topic.name)?;
@@ -119,24 +109,15 @@ pub async fn create(
             format!("Topic '{}' already exists.", topic.name),
         ));
     }
-    let partitions = if topic.partitions == -1 && topic.assignments.is_none() {
-        broker.config.num_partitions
-    } else {
-        topic.partitions
-    };
+    if topic.partitions == -1 && topic.assignments.is_none() {
+        topic.partitions = broker.config.num_partitions;
+    }
     broker
         .config
         .log
         .with_overrides(&topic.configs)
         .map_err(|e| TopicError::new(ec::INVALID_CONFIG, e.to_string()))?;
-    let req = ControllerRequest::CreateTopic(CreateTopic {
-        name: topic.name,
-        partitions,
-        replication_factor: topic.replication_factor,
-        assignments: topic.assignments,
-        configs: topic.configs,
-    });
-    change(broker, req, validate_only).await
+    change(broker, ControllerRequest::CreateTopic(topic), validate_only).await
 }
 
 /// Returns the topic, creating it with the defaults when `auto.create.topics.enable` allows.
@@ -154,7 +135,7 @@ pub async fn get_or_auto_create(
             "This server does not host this topic-partition.",
         ));
     }
-    let new = NewTopic {
+    let new = CreateTopic {
         name: name.to_string(),
         partitions: -1,
         replication_factor: -1,

@@ -92,7 +92,7 @@ async fn start_broker() -> (BrokerHandle, tempfile::TempDir) {
         .expect("the broker starts");
     for (name, partitions, policy) in TOPICS {
         let configs = [("cleanup.policy".to_string(), policy.to_string())].into();
-        let new = weir::topics::NewTopic {
+        let new = weir::cluster::decide::CreateTopic {
             name: name.to_string(),
             partitions: *partitions,
             replication_factor: 1,

@@ -61,6 +61,16 @@ pub struct PartitionMeta {
 }
 
 impl PartitionMeta {
+    /// The partition's error in Metadata and DescribeTopicPartitions: LEADER_NOT_AVAILABLE
+    /// without a leader, as Kafka answers.
+    pub fn error_code(&self) -> i16 {
+        if self.leader == NO_LEADER {
+            crate::protocol::error_code::LEADER_NOT_AVAILABLE
+        } else {
+            crate::protocol::error_code::NONE
+        }
+    }
+
     /// A new partition led by its first replica, with that replica alone in sync.
     pub fn new(replicas: Vec<i32>) -> Self {
         let leader = replicas.first().copied().unwrap_or(NO_LEADER);
@@ -95,6 +105,11 @@ impl TopicMeta {
         usize::try_from(index)
             .ok()
             .and_then(|i| self.partitions.get(i))
+    }
+
+    /// Kafka's internal topics (`__consumer_offsets`, `__transaction_state`, ...).
+    pub fn is_internal(&self) -> bool {
+        self.name.starts_with("__")
     }
 
     /// The replication factor: the replica count of partition 0.

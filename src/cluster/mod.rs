@@ -280,8 +280,8 @@ impl Cluster {
     /// Why this broker may not serve `group`'s requests: NOT_COORDINATOR when another
     /// broker coordinates it, COORDINATOR_NOT_AVAILABLE when none can now.
     pub fn coordinator_error(&self, group: &str) -> Option<i16> {
-        match self.coordinator(group) {
-            Some(b) if b.id == self.node_id => None,
+        match self.image().coordinator(group).map(|b| b.id) {
+            Some(id) if id == self.node_id => None,
             Some(_) => Some(ec::NOT_COORDINATOR),
             None => Some(ec::COORDINATOR_NOT_AVAILABLE),
         }

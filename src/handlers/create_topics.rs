@@ -1,7 +1,8 @@
 //! CreateTopics (key 19), v0-v7: partitions (-1 for `num.partitions`), replication factor
 //! (-1 for `default.replication.factor`, at most the live brokers) or a manual replica
-//! assignment, config overrides, validate_only (v1+). Committed through the controller. From v5 a success carries the topic id,
-//! partition count, replication factor and the configs in force.
+//! assignment, config overrides, validate_only (v1+). Committed through the controller.
+//! From v5 a success carries the topic id, partition count, replication factor and the
+//! configs in force.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use kafka_protocol::messages::{CreateTopicsRequest, CreateTopicsResponse};
 use kafka_protocol::protocol::StrBytes;
 
 use crate::broker::Broker;
+use crate::cluster::decide::CreateTopic;
 use crate::protocol::error_code as ec;
 use crate::protocol::request::RequestHeader;
 use crate::topics;
@@ -70,7 +72,7 @@ pub async fn handle(
                         .map(|v| (c.name.to_string(), v.to_string()))
                 })
                 .collect();
-            let new = topics::NewTopic {
+            let new = CreateTopic {
                 name: name.to_string(),
                 partitions: t.num_partitions,
                 replication_factor: t.replication_factor,

@@ -12,7 +12,6 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::StrBytes;
 
 use crate::broker::Broker;
-use crate::cluster::image::NO_LEADER;
 use crate::metadata::TopicMeta;
 use crate::protocol::error_code as ec;
 use crate::protocol::request::RequestHeader;
@@ -81,11 +80,7 @@ pub async fn handle(
         while let Some(pm) = meta.partition(p).filter(|_| budget > 0) {
             partitions.push(
                 DescribeTopicPartitionsResponsePartition::default()
-                    .with_error_code(if pm.leader == NO_LEADER {
-                        ec::LEADER_NOT_AVAILABLE
-                    } else {
-                        ec::NONE
-                    })
+                    .with_error_code(pm.error_code())
                     .with_partition_index(p)
                     .with_leader_id(BrokerId(pm.leader))
                     .with_leader_epoch(pm.leader_epoch)
@@ -101,7 +96,7 @@ pub async fn handle(
             DescribeTopicPartitionsResponseTopic::default()
                 .with_name(Some(topic_name.clone()))
                 .with_topic_id(meta.id)
-                .with_is_internal(meta.name.starts_with("__"))
+                .with_is_internal(meta.is_internal())
                 .with_partitions(partitions),
         );
         if p < meta.partition_count() {

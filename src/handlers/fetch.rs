@@ -76,26 +76,13 @@ pub async fn handle(broker: &Arc<Broker>, header: &RequestHeader, req: FetchRequ
             Ok(topic.topic.to_string())
         };
         for p in &topic.partitions {
-            let unknown = if version >= 13 {
-                ec::UNKNOWN_TOPIC_ID
-            } else {
-                ec::UNKNOWN_TOPIC_OR_PARTITION
-            };
             let log = name.clone().and_then(|n| {
                 broker
-                    .cluster
-                    .check_leader(&n, p.partition)
-                    .map_err(|code| {
-                        if code == ec::UNKNOWN_TOPIC_OR_PARTITION {
-                            unknown
-                        } else {
-                            code
-                        }
-                    })?;
-                broker
-                    .logs
-                    .get(&TopicPartition::new(n, p.partition))
-                    .ok_or(unknown)
+                    .leader_log(&TopicPartition::new(n, p.partition))
+                    .map_err(|code| match code {
+                        ec::UNKNOWN_TOPIC_OR_PARTITION if version >= 13 => ec::UNKNOWN_TOPIC_ID,
+                        code => code,
+                    })
             });
             targets.push(Target {
                 topic: if version >= 13 {

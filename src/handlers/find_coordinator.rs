@@ -1,5 +1,6 @@
 //! FindCoordinator (key 10), v0-v6: the broker that coordinates a group (key type 0), the
-//! same on every broker (`cluster::image::Image::coordinator`). Batched keys from v4. Transactions (key type 1) are not served yet: COORDINATOR_NOT_AVAILABLE.
+//! same on every broker (`cluster::image::Image::coordinator`). Batched keys from v4.
+//! Transactions (key type 1) are not served yet: COORDINATOR_NOT_AVAILABLE.
 
 use std::sync::Arc;
 

@@ -14,7 +14,6 @@ use kafka_protocol::protocol::StrBytes;
 use uuid::Uuid;
 
 use crate::broker::Broker;
-use crate::cluster::image::NO_LEADER;
 use crate::metadata::TopicMeta;
 use crate::protocol::error_code as ec;
 use crate::protocol::request::RequestHeader;
@@ -94,11 +93,7 @@ fn topic_entry(meta: &TopicMeta, version: i16) -> MetadataResponseTopic {
         .enumerate()
         .map(|(i, p)| {
             MetadataResponsePartition::default()
-                .with_error_code(if p.leader == NO_LEADER {
-                    ec::LEADER_NOT_AVAILABLE
-                } else {
-                    ec::NONE
-                })
+                .with_error_code(p.error_code())
                 .with_partition_index(i as i32)
                 .with_leader_id(BrokerId(p.leader))
                 .with_leader_epoch(if version >= 7 { p.leader_epoch } else { -1 })
@@ -109,15 +104,6 @@ fn topic_entry(meta: &TopicMeta, version: i16) -> MetadataResponseTopic {
     MetadataResponseTopic::default()
         .with_name(Some(TopicName(StrBytes::from_string(meta.name.clone()))))
         .with_topic_id(if version >= 10 { meta.id } else { Uuid::nil() })
-        .with_is_internal(meta.name.starts_with("__"))
+        .with_is_internal(meta.is_internal())
         .with_partitions(partitions)
-}
-
-/// The topic id to report for a name, or nil if unknown.
-pub fn topic_id(broker: &Broker, name: &str) -> Uuid {
-    broker
-        .cluster
-        .topic(name)
-        .map(|t| t.id)
-        .unwrap_or(Uuid::nil())
 }

@@ -93,11 +93,9 @@ fn produce_partition(
     now: i64,
     base: PartitionProduceResponse,
 ) -> PartitionProduceResponse {
-    if let Err(code) = broker.cluster.check_leader(topic, index) {
-        return base.with_error_code(code);
-    }
-    let Some(partition) = broker.logs.get(&TopicPartition::new(topic, index)) else {
-        return base.with_error_code(ec::UNKNOWN_TOPIC_OR_PARTITION);
+    let partition = match broker.leader_log(&TopicPartition::new(topic, index)) {
+        Ok(p) => p,
+        Err(code) => return base.with_error_code(code),
     };
     let fail = |code: i16, msg: String| {
         // error_message exists from v8.
