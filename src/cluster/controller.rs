@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::decide::{self, CreateTopic};
-use super::image::{BrokerInfo, Command, Image, Record, TopicMeta};
+use super::image::{BrokerInfo, Image, Record, TopicMeta};
 use crate::protocol::error_code as ec;
 use crate::topics::TopicError;
 
@@ -69,13 +69,24 @@ pub enum Outcome {
     Done,
 }
 
-/// The controller's own state, valid while this node leads.
-#[derive(Default)]
+/// The controller's own state, valid while this node leads in `term`.
 pub struct ControllerState {
     /// Last heartbeat (or registration) per broker, since this node became leader.
     pub last_seen: HashMap<i32, Instant>,
     /// The raft term this state belongs to.
     pub term: u64,
+    /// When this node became leader in `term`: a broker not seen since counts from it.
+    pub since: Instant,
+}
+
+impl ControllerState {
+    pub fn new(term: u64, since: Instant) -> Self {
+        ControllerState {
+            last_seen: HashMap::new(),
+            term,
+            since,
+        }
+    }
 }
 
 /// What to propose for a request, and the outcome to answer once it is committed.
@@ -139,27 +150,21 @@ pub fn decide(
 
 /// Brokers whose session expired at `now`: live in the image, and not seen for longer than
 /// `session_timeout`. A broker never seen since this node became leader counts from
-/// `leader_since` (a new controller gives every broker a full session).
+/// `state.since` (a new controller gives every broker a full session).
 pub fn expired(
     image: &Image,
     state: &ControllerState,
-    leader_since: Instant,
     now: Instant,
     session_timeout: std::time::Duration,
 ) -> Vec<i32> {
     image
         .live_brokers()
         .filter(|b| {
-            let seen = state.last_seen.get(&b.id).copied().unwrap_or(leader_since);
+            let seen = state.last_seen.get(&b.id).copied().unwrap_or(state.since);
             now.saturating_duration_since(seen) > session_timeout
         })
         .map(|b| b.id)
         .collect()
-}
-
-/// The records of one decision as a raft entry payload.
-pub fn command(records: Vec<Record>) -> Command {
-    Command(records)
 }
 
 #[cfg(test)]
@@ -176,16 +181,16 @@ mod tests {
         }
         let t0 = Instant::now();
         let timeout = Duration::from_secs(9);
-        let mut state = ControllerState::default();
+        let mut state = ControllerState::new(1, t0);
         state.last_seen.insert(1, t0 + Duration::from_secs(5));
         // Broker 2 never seen: counted from leadership; broker 3 already fenced.
-        assert!(expired(&image, &state, t0, t0 + Duration::from_secs(9), timeout).is_empty());
+        assert!(expired(&image, &state, t0 + Duration::from_secs(9), timeout).is_empty());
         assert_eq!(
-            expired(&image, &state, t0, t0 + Duration::from_secs(10), timeout),
+            expired(&image, &state, t0 + Duration::from_secs(10), timeout),
             [2]
         );
         assert_eq!(
-            expired(&image, &state, t0, t0 + Duration::from_secs(15), timeout),
+            expired(&image, &state, t0 + Duration::from_secs(15), timeout),
             [1, 2]
         );
     }

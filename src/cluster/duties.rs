@@ -6,9 +6,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::controller::{self, ControllerRequest, ControllerState, Outcome};
-use super::image::{self, Image};
+use super::image;
 use super::{decide, node_of, Cluster};
-use crate::protocol::error_code::NOT_CONTROLLER;
 use crate::topics::TopicError;
 
 impl Cluster {
@@ -68,12 +67,8 @@ impl Cluster {
             let now = Instant::now();
             {
                 let mut c = self.controller.lock().unwrap_or_else(|p| p.into_inner());
-                if c.0.term != term {
-                    c.0 = ControllerState {
-                        term,
-                        ..ControllerState::default()
-                    };
-                    c.1 = now;
+                if c.term != term {
+                    *c = ControllerState::new(term, now);
                 }
             }
             if let Err(e) = self.leader_duties().await {
@@ -82,10 +77,13 @@ impl Cluster {
             let expired = {
                 let image = self.image();
                 let c = self.controller.lock().unwrap_or_else(|p| p.into_inner());
-                controller::expired(&image, &c.0, c.1, now, session)
+                controller::expired(&image, &c, now, session)
             };
             for id in expired {
-                if let Err(e) = self.propose_decided(|image| decide::fence(image, id)).await {
+                let fenced = self
+                    .propose(|image| Ok((decide::fence(image, id), ())))
+                    .await;
+                if let Err(e) = fenced {
                     tracing::warn!(broker = id, error = %e.message, "fencing");
                 } else {
                     tracing::warn!(broker = id, "broker session expired: fenced");
@@ -94,40 +92,14 @@ impl Cluster {
         }
     }
 
-    /// Proposes the records a pure decision makes on the current image, under the turn lock.
-    async fn propose_decided(
-        &self,
-        decide: impl FnOnce(&Image) -> Vec<image::Record>,
-    ) -> Result<(), TopicError> {
-        let _turn = self.decisions.lock().await;
-        let records = decide(&self.image());
-        if records.is_empty() {
-            return Ok(());
-        }
-        self.raft
-            .client_write(controller::command(records))
-            .await
-            .map(|_| ())
-            .map_err(|e| TopicError {
-                code: NOT_CONTROLLER,
-                message: e.to_string(),
-            })
-    }
-
     async fn leader_duties(&self) -> Result<(), TopicError> {
-        let local_id = self.local_cluster_id.clone();
-        self.propose_decided(|image| match image.cluster_id {
-            None => vec![image::Record::InitCluster {
-                cluster_id: local_id,
-            }],
-            Some(_) => vec![],
-        })
-        .await?;
+        // Names the cluster if no entry has yet (`propose` adds the name to the first).
+        self.propose(|_| Ok((vec![], ()))).await?;
         let legacy = self.legacy.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(legacy) = legacy {
             let node = self.node_id;
             let imported = self
-                .propose_decided(|image| {
+                .propose(|image| {
                     let mut records: Vec<image::Record> = legacy
                         .topics
                         .iter()
@@ -145,12 +117,12 @@ impl Cluster {
                             next: legacy.next_producer_id,
                         });
                     }
-                    records
+                    Ok((records, ()))
                 })
                 .await;
-            if imported.is_err() {
+            if let Err(e) = imported {
                 *self.legacy.lock().unwrap_or_else(|p| p.into_inner()) = Some(legacy);
-                return imported;
+                return Err(e);
             }
             if !legacy.topics.is_empty() {
                 tracing::info!(

@@ -80,7 +80,7 @@ pub struct Cluster {
     /// This node's registration (its incarnation is new at every start).
     pub info: BrokerInfo,
     peers: std::sync::Mutex<HashMap<NodeId, Arc<Peer>>>,
-    controller: std::sync::Mutex<(ControllerState, Instant)>,
+    controller: std::sync::Mutex<ControllerState>,
     decisions: tokio::sync::Mutex<()>,
     producer_ids: tokio::sync::Mutex<(i64, i64)>,
     legacy: std::sync::Mutex<Option<Legacy>>,
@@ -172,7 +172,7 @@ impl Cluster {
             local_cluster_id,
             info,
             peers: std::sync::Mutex::new(HashMap::new()),
-            controller: std::sync::Mutex::new((ControllerState::default(), Instant::now())),
+            controller: std::sync::Mutex::new(ControllerState::new(0, Instant::now())),
             decisions: tokio::sync::Mutex::new(()),
             producer_ids: tokio::sync::Mutex::new((0, 0)),
             legacy: std::sync::Mutex::new(Some(legacy)),
@@ -323,13 +323,16 @@ impl Cluster {
                 .get(&(id as i32))
                 .map(|b| b.controller_addr.clone())
         })?;
+        Some(self.peer_at(id, addr))
+    }
+
+    /// The connection to node `id` at `addr`, made once and kept.
+    fn peer_at(&self, id: NodeId, addr: String) -> Arc<Peer> {
         let mut peers = self.peers.lock().unwrap_or_else(|p| p.into_inner());
-        Some(
-            peers
-                .entry(id)
-                .or_insert_with(|| Arc::new(Peer::new(addr)))
-                .clone(),
-        )
+        peers
+            .entry(id)
+            .or_insert_with(|| Arc::new(Peer::new(addr)))
+            .clone()
     }
 
     /// Sends a request to the active controller (this node, if it leads), retrying through
@@ -391,13 +394,7 @@ impl Cluster {
             if v.id == self.node_id {
                 continue;
             }
-            let peer = {
-                let mut peers = self.peers.lock().unwrap_or_else(|p| p.into_inner());
-                peers
-                    .entry(node_of(v.id))
-                    .or_insert_with(|| Arc::new(Peer::new(v.addr.clone())))
-                    .clone()
-            };
+            let peer = self.peer_at(node_of(v.id), v.addr.clone());
             match peer.call(&Rpc::Controller(req.clone()), RPC_TIMEOUT).await {
                 Ok(RpcReply::Controller(Err(e))) if e.code == NOT_CONTROLLER => {}
                 Ok(RpcReply::Controller(r)) => return Some(r),
@@ -429,12 +426,11 @@ impl Cluster {
         &self,
         req: ControllerRequest,
     ) -> Result<ControllerReply, TopicError> {
-        let not_controller = || TopicError {
-            code: NOT_CONTROLLER,
-            message: "This node is not the active controller.".into(),
-        };
         if self.leader_id() != Some(self.node_id) {
-            return Err(not_controller());
+            return Err(TopicError {
+                code: NOT_CONTROLLER,
+                message: "This node is not the active controller.".into(),
+            });
         }
         if let ControllerRequest::DescribeQuorum = req {
             return Ok(ControllerReply {
@@ -442,51 +438,59 @@ impl Cluster {
                 outcome: Outcome::Quorum(self.quorum()),
             });
         }
-        let _turn = self.decisions.lock().await;
         if let Some(id) = match &req {
             ControllerRequest::Register(info) => Some(info.id),
             ControllerRequest::Heartbeat { broker, .. } => Some(*broker),
             _ => None,
         } {
             let mut c = self.controller.lock().unwrap_or_else(|p| p.into_inner());
-            c.0.last_seen.insert(id, Instant::now());
+            c.last_seen.insert(id, Instant::now());
         }
-        let decided = {
-            let image = self.image();
-            controller::decide(&image, &req, self.config.cluster.default_replication_factor)
-        };
-        let (mut records, outcome) = decided?;
-        if self.image().cluster_id.is_none() {
-            // The first entry of a new quorum names the cluster: the first controller's id.
-            records.insert(
-                0,
-                image::Record::InitCluster {
-                    cluster_id: self.local_cluster_id.clone(),
-                },
-            );
-        }
-        let index = if records.is_empty() {
-            *self.applied.borrow()
-        } else {
-            let written = self
-                .raft
-                .client_write(controller::command(records))
-                .await
-                .map_err(|e| match e {
-                    openraft::error::RaftError::APIError(
-                        openraft::error::ClientWriteError::ForwardToLeader(_),
-                    ) => not_controller(),
-                    e => TopicError {
-                        code: NOT_CONTROLLER,
-                        message: e.to_string(),
-                    },
-                })?;
-            written.log_id.index
-        };
+        let rf = self.config.cluster.default_replication_factor;
+        let (index, outcome) = self
+            .propose(|image| controller::decide(image, &req, rf))
+            .await?;
         if let ControllerRequest::Register(info) = &req {
             self.ensure_member(info).await;
         }
         Ok(ControllerReply { index, outcome })
+    }
+
+    /// Under the turn lock (one decision at a time), proposes the records `decide` makes on
+    /// the current image as one raft entry; the first entry of a new quorum also names the
+    /// cluster (this controller's id). Returns the entry's index (the last applied one when
+    /// nothing is written) and the decision's outcome, once the entry is applied here.
+    async fn propose<T>(
+        &self,
+        decide: impl FnOnce(&Image) -> Result<(Vec<image::Record>, T), TopicError>,
+    ) -> Result<(u64, T), TopicError> {
+        let _turn = self.decisions.lock().await;
+        let (records, outcome) = {
+            let image = self.image();
+            let (decided, outcome) = decide(&image)?;
+            let naming = image
+                .cluster_id
+                .is_none()
+                .then(|| image::Record::InitCluster {
+                    cluster_id: self.local_cluster_id.clone(),
+                });
+            (
+                naming.into_iter().chain(decided).collect::<Vec<_>>(),
+                outcome,
+            )
+        };
+        if records.is_empty() {
+            return Ok((*self.applied.borrow(), outcome));
+        }
+        let written = self
+            .raft
+            .client_write(image::Command(records))
+            .await
+            .map_err(|e| TopicError {
+                code: NOT_CONTROLLER,
+                message: e.to_string(),
+            })?;
+        Ok((written.log_id.index, outcome))
     }
 
     /// A registering broker that is not in the raft membership (a `process.roles=broker`
@@ -540,12 +544,10 @@ impl Cluster {
         let membership = m.membership_config.membership();
         let voters: Vec<NodeId> = membership.voter_ids().collect();
         let learners: Vec<NodeId> = membership.learner_ids().collect();
-        let last_index = m.last_log_index.unwrap_or(0);
         let progress = |id: NodeId| -> i64 {
-            if Some(id) == m.current_leader
-                || id == node_of(self.node_id) && m.current_leader == Some(id)
-            {
-                return last_index as i64;
+            // This node knows its own log end; only a leader knows the others'.
+            if id == node_of(self.node_id) {
+                return m.last_log_index.map_or(-1, |i| i as i64);
             }
             match &m.replication {
                 Some(r) => r
@@ -561,7 +563,6 @@ impl Cluster {
             high_watermark: m.last_applied.map_or(0, |l| l.index as i64),
             voters: voters.iter().map(|&v| (v as i32, progress(v))).collect(),
             learners: learners.iter().map(|&v| (v as i32, progress(v))).collect(),
-            is_leader: m.current_leader == Some(node_of(self.node_id)),
         }
     }
 
@@ -569,7 +570,7 @@ impl Cluster {
     /// this node does not lead; this node's own view when no controller answers.
     pub async fn describe_quorum(&self) -> QuorumState {
         let local = self.quorum();
-        if local.is_leader || local.leader < 0 {
+        if local.leader == self.node_id || local.leader < 0 {
             return local;
         }
         let asked = tokio::time::timeout(RPC_TIMEOUT, async {
@@ -609,5 +610,4 @@ pub struct QuorumState {
     pub high_watermark: i64,
     pub voters: Vec<(i32, i64)>,
     pub learners: Vec<(i32, i64)>,
-    pub is_leader: bool,
 }
