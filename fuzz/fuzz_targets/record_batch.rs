@@ -50,7 +50,7 @@ fn check_batch(bytes: &[u8], h: &BatchHeader) {
     assert!((0..=4).contains(&h.codec()));
     assert!(h.record_count >= 1);
     // What offset assignment rewrites keeps the batch valid.
-    let head = batch::assigned_header(bytes, 1_000, Some(42));
+    let head = batch::assigned_header(bytes, 1_000, 3, Some(42));
     let mut assigned = head.to_vec();
     assigned.extend_from_slice(&bytes[HEADER_LEN..]);
     let a = batch::validate(&assigned).expect("an assigned batch stays valid");

@@ -245,7 +245,7 @@ fn read_all(
             };
             let remaining = max_bytes.saturating_sub(total);
             let limit = t.max_bytes.min(remaining);
-            match log.read(t.fetch_offset, limit, total == 0) {
+            match log.read(t.fetch_offset, limit, total == 0, log.high_watermark()) {
                 Ok(read) => {
                     total += read.records.len();
                     let data = base
@@ -257,11 +257,13 @@ fn read_all(
                 }
                 Err(e) => {
                     errors = true;
-                    let (start, end) = log.offsets().unwrap_or((-1, -1));
+                    let (start, hw) = log
+                        .offsets()
+                        .map_or((-1, -1), |o| (o.log_start, o.high_watermark));
                     let data = base
                         .with_error_code(ec::for_log_error(&e))
-                        .with_high_watermark(end)
-                        .with_last_stable_offset(end)
+                        .with_high_watermark(hw)
+                        .with_last_stable_offset(hw)
                         .with_log_start_offset(lso(start));
                     (data, None)
                 }

@@ -82,10 +82,11 @@ pub async fn handle(
 
 /// (offset, timestamp) for a ListOffsets timestamp or special value.
 fn lookup(log: &Partition, timestamp: i64) -> Result<Option<(i64, i64)>, LogError> {
-    let (start, end) = log.offsets()?;
+    let o = log.offsets()?;
     Ok(match timestamp {
-        LATEST => Some((end, -1)),
-        EARLIEST | EARLIEST_LOCAL | EARLIEST_TIERED => Some((start, -1)),
+        // Consumers are answered with the high watermark, as Kafka does.
+        LATEST => Some((o.high_watermark, -1)),
+        EARLIEST | EARLIEST_LOCAL | EARLIEST_TIERED => Some((o.log_start, -1)),
         MAX_TIMESTAMP => log.max_timestamp()?,
         ts if ts >= 0 => log.offset_for_timestamp(ts)?,
         _ => None,

@@ -55,13 +55,13 @@ pub async fn handle(
                         return base.with_error_code(FENCED_LEADER_EPOCH);
                     }
                     match log.offsets() {
-                        Ok((_, end)) if (0..=epoch).contains(&p.leader_epoch) => base
+                        Ok(o) if (0..=epoch).contains(&p.leader_epoch) => base
                             .with_leader_epoch(if header.api_version >= 1 {
                                 p.leader_epoch
                             } else {
                                 -1
                             })
-                            .with_end_offset(end),
+                            .with_end_offset(o.log_end),
                         // Epochs below 0 are unknown; above 0 they are in the future.
                         Ok(_) => base,
                         Err(e) => base.with_error_code(ec::for_log_error(&e)),

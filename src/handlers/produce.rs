@@ -127,15 +127,21 @@ fn produce_partition(
             "Produce requests with ZStandard compression need version 7 or later.".into(),
         );
     }
-    match partition.append(raw, h, now) {
-        Ok(info) => base
-            .with_base_offset(info.base_offset)
-            .with_log_append_time_ms(info.log_append_time)
-            .with_log_start_offset(if version >= 5 {
-                info.log_start_offset
-            } else {
-                -1
-            }),
+    // Until replication/ knows the leader epoch and drives the high watermark, a batch is
+    // stamped with epoch 0 and committed as soon as it is in the log, as on a single node.
+    match partition.append(raw, h, now, 0) {
+        Ok(info) => {
+            if let Err(e) = partition.advance_high_watermark(i64::MAX) {
+                return fail(ec::for_log_error(&e), e.to_string());
+            }
+            base.with_base_offset(info.base_offset)
+                .with_log_append_time_ms(info.log_append_time)
+                .with_log_start_offset(if version >= 5 {
+                    info.log_start_offset
+                } else {
+                    -1
+                })
+        }
         Err(e) => fail(ec::for_log_error(&e), e.to_string()),
     }
 }

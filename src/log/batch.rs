@@ -68,6 +68,8 @@ pub enum BatchError {
 pub struct BatchHeader {
     pub base_offset: i64,
     pub batch_length: i32,
+    /// The epoch of the leader that appended the batch (bytes 12..16, outside the CRC).
+    pub partition_leader_epoch: i32,
     pub magic: i8,
     pub crc: u32,
     pub attributes: i16,
@@ -91,10 +93,8 @@ impl BatchHeader {
         Ok(BatchHeader {
             base_offset: b.get_i64(),
             batch_length: b.get_i32(),
-            magic: {
-                b.advance(4);
-                b.get_i8()
-            },
+            partition_leader_epoch: b.get_i32(),
+            magic: b.get_i8(),
             crc: b.get_u32(),
             attributes: b.get_i16(),
             last_offset_delta: b.get_i32(),
@@ -237,19 +237,20 @@ pub fn first_record_at_or_after(batch: &[u8], h: &BatchHeader, ts: i64) -> (i64,
         .unwrap_or(fallback)
 }
 
-/// The header a validated batch gets in the log: `base_offset` set, partition leader epoch 0,
-/// and, when `log_append_time` is given, the LogAppendTime attribute and max_timestamp with
+/// The header a validated batch gets in the log: `base_offset` and `leader_epoch` (the
+/// appending leader's epoch, bytes 12..16) set, and, when `log_append_time` is given, the LogAppendTime attribute and max_timestamp with
 /// the CRC recomputed over the new header tail and the untouched records. Only these 61 bytes
 /// are rewritten; the records (`batch[HEADER_LEN..]`) go to the log as the client sent them.
 pub fn assigned_header(
     batch: &[u8],
     base_offset: i64,
+    leader_epoch: i32,
     log_append_time: Option<i64>,
 ) -> [u8; HEADER_LEN] {
     let mut head = [0u8; HEADER_LEN];
     head.copy_from_slice(&batch[..HEADER_LEN]);
     head[..8].copy_from_slice(&base_offset.to_be_bytes());
-    head[12..16].copy_from_slice(&0i32.to_be_bytes());
+    head[12..16].copy_from_slice(&leader_epoch.to_be_bytes());
     if let Some(ts) = log_append_time {
         let attrs = i16::from_be_bytes([head[ATTR_POS], head[ATTR_POS + 1]]) | TIMESTAMP_TYPE_BIT;
         head[ATTR_POS..ATTR_POS + 2].copy_from_slice(&attrs.to_be_bytes());
@@ -264,7 +265,7 @@ pub fn assigned_header(
 #[cfg(test)]
 pub fn assign(batch: &[u8], base_offset: i64, log_append_time: Option<i64>) -> Bytes {
     let mut out = BytesMut::with_capacity(batch.len());
-    out.extend_from_slice(&assigned_header(batch, base_offset, log_append_time));
+    out.extend_from_slice(&assigned_header(batch, base_offset, 7, log_append_time));
     out.extend_from_slice(&batch[HEADER_LEN..]);
     out.freeze()
 }
@@ -347,6 +348,7 @@ pub(crate) mod tests {
         let h = validate(&out).unwrap();
         assert_eq!(h.base_offset, 1234);
         assert_eq!(h.last_offset(), 1237);
+        assert_eq!(h.partition_leader_epoch, 7, "stamped outside the CRC");
         assert_eq!(&out[MAGIC_POS..], &b[MAGIC_POS..]);
         let out = assign(&b, 5, Some(99_999));
         let h = validate(&out).unwrap();

@@ -2,7 +2,8 @@
 //!
 //! A pass over one partition, as Kafka's cleaner does it:
 //! 1. The *cleanable* part of the log is the closed segments, up to the first one holding a
-//!    record younger than `min.compaction.lag.ms`; the active segment is never cleaned.
+//!    record younger than `min.compaction.lag.ms`; the active segment, and any segment not
+//!    wholly below the high watermark, is never cleaned.
 //! 2. The pass runs when the dirty part (written since the last pass) is at least
 //!    `min.cleanable.dirty.ratio` of the cleanable bytes, when dirty data is older than
 //!    `max.compaction.lag.ms`, or when a retained tombstone has reached `delete.retention.ms`.
@@ -310,7 +311,10 @@ impl Partition {
             if !l.config.compacts() {
                 return Ok(None);
             }
-            let closed = l.segments.len() - 1;
+            let hw = self.high_watermark();
+            let closed = (0..l.segments.len() - 1)
+                .take_while(|&i| l.segments[i + 1].base_offset <= hw)
+                .count();
             let mut views = Vec::with_capacity(closed);
             for i in 0..closed {
                 let end = l.segments[i + 1].base_offset;
@@ -600,21 +604,31 @@ mod tests {
     }
 
     fn open(dir: &Path) -> Partition {
-        Partition::open(TopicPartition::new("t", 0), dir.to_path_buf(), config(), 0).unwrap()
+        Partition::open(
+            TopicPartition::new("t", 0),
+            dir.to_path_buf(),
+            config(),
+            0,
+            Some(i64::MAX),
+        )
+        .unwrap()
     }
 
+    /// Appends as a single node does: committed at once (the high watermark follows).
     fn append(p: &Partition, raw: &[u8]) -> Result<i64, LogError> {
         let h = batch::validate(raw).unwrap();
-        p.append(raw, &h, crate::log::now_ms())
-            .map(|i| i.base_offset)
+        let base = p.append(raw, &h, crate::log::now_ms(), 0)?.base_offset;
+        p.advance_high_watermark(i64::MAX)?;
+        Ok(base)
     }
 
     /// Every (offset, key, null value) in the log, read batch by batch from `from`.
     fn contents(p: &Partition) -> Vec<(i64, String, bool)> {
         let mut out = Vec::new();
-        let (mut next, end) = p.offsets().unwrap();
+        let o = p.offsets().unwrap();
+        let (mut next, end) = (o.log_start, o.log_end);
         while next < end {
-            let read = p.read(next, usize::MAX, true).unwrap();
+            let read = p.read(next, usize::MAX, true, end).unwrap();
             if read.records.is_empty() {
                 break;
             }
@@ -668,7 +682,8 @@ mod tests {
             assert!(last >= 27, "{k}: its latest write (offset {last}) survives");
         }
         assert!(after.len() < 30);
-        assert_eq!(p.offsets().unwrap(), (0, 30));
+        let o = p.offsets().unwrap();
+        assert_eq!((o.log_start, o.log_end), (0, 30));
         let state = p.log.lock().unwrap().cleaner;
         assert!(state.first_dirty > 0, "{state:?}");
         drop(p);
@@ -748,6 +763,7 @@ mod tests {
             dir.path().to_path_buf(),
             cfg,
             0,
+            None,
         )
         .unwrap();
         let now = crate::log::now_ms();
@@ -774,7 +790,7 @@ mod tests {
         // The producer's batch is now empty but still there: its next sequence is accepted
         // after a restart, and a retry of the old batch is a duplicate.
         let p = open(dir.path());
-        let first = p.read(0, usize::MAX, true).unwrap();
+        let first = p.read(0, usize::MAX, true, i64::MAX).unwrap();
         let (_, h) = batches(&first.records).next().unwrap();
         assert_eq!((h.base_offset, h.producer_id, h.record_count), (0, 7, 0));
         assert_eq!(

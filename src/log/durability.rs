@@ -20,7 +20,7 @@
 use std::fs::File;
 use std::io;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// The file in a partition directory holding its recovery point.
@@ -62,10 +62,16 @@ pub(super) fn write_offset_file(dir: &Path, name: &str, offset: i64) -> io::Resu
 /// and a newline): a temporary file, fsynced, renamed over it, the directory fsynced.
 fn write_numbers_file(dir: &Path, name: &str, numbers: &[i64]) -> io::Result<()> {
     let text: Vec<String> = numbers.iter().map(i64::to_string).collect();
+    write_file(dir, name, format!("{}\n", text.join(" ")).as_bytes())
+}
+
+/// Durably replaces the file `name` in `dir` with `bytes`: a temporary file `<name>.tmp`,
+/// fsynced, renamed over it, the directory fsynced. A crash leaves the old file or the new.
+pub(super) fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<()> {
     let tmp = dir.join(format!("{name}.tmp"));
     {
         let mut f = std::fs::File::create(&tmp)?;
-        io::Write::write_all(&mut f, format!("{}\n", text.join(" ")).as_bytes())?;
+        io::Write::write_all(&mut f, bytes)?;
         f.sync_all()?;
     }
     std::fs::rename(&tmp, dir.join(name))?;
@@ -88,6 +94,9 @@ pub(super) struct Durability {
     point: Mutex<i64>,
     /// A copy of `point` readable without waiting for a sync in progress.
     seen: AtomicI64,
+    /// Bumped (under `point`) each time a truncation lowers the point: a background sync
+    /// started before it covers files that may no longer be the log's, and does nothing.
+    truncations: AtomicU64,
 }
 
 impl Durability {
@@ -98,7 +107,29 @@ impl Durability {
             directory: Mutex::new(()),
             point: Mutex::new(point),
             seen: AtomicI64::new(point),
+            truncations: AtomicU64::new(0),
         }
+    }
+
+    /// How many truncations have lowered the point (see [`Durability::sync_sealed`]).
+    pub(super) fn truncations(&self) -> u64 {
+        self.truncations.load(Ordering::Acquire)
+    }
+
+    /// A truncation (or reset) of the log to `end`: the point is lowered to `end` if above
+    /// it, in memory and on disk, so that segments written afterwards below the old point
+    /// are not trusted unsynced after a crash. Waits for a sync in progress; a sync started
+    /// before this returns does nothing.
+    pub(super) fn lower_to(&self, dir: &Path, end: i64) -> io::Result<()> {
+        let mut point = self.point.lock().unwrap_or_else(|p| p.into_inner());
+        self.truncations.fetch_add(1, Ordering::AcqRel);
+        if *point <= end {
+            return Ok(());
+        }
+        write_numbers_file(dir, RECOVERY_POINT_FILE, &[end])?;
+        *point = end;
+        self.seen.store(end, Ordering::Release);
+        Ok(())
     }
 
     /// The recovery point, possibly behind a sync in progress.
@@ -108,15 +139,20 @@ impl Durability {
 
     /// Syncs `files` (every sealed segment's log from the recovery point to `target`) and
     /// then persists `target` as the recovery point in `dir`. Does nothing once the point has
-    /// passed `target` or the partition is deleted (its directory may be gone).
+    /// passed `target`, the partition is deleted (its directory may be gone), or the log was
+    /// truncated since `truncations` was read (under the partition lock, with `files`).
     pub(super) fn sync_sealed(
         &self,
         dir: &Path,
         files: &[Arc<File>],
         target: i64,
+        truncations: u64,
     ) -> io::Result<()> {
         let mut point = self.point.lock().unwrap_or_else(|p| p.into_inner());
-        if *point >= target || self.deleted.load(Ordering::Acquire) {
+        if *point >= target
+            || self.deleted.load(Ordering::Acquire)
+            || self.truncations() != truncations
+        {
             return Ok(());
         }
         for f in files {
@@ -176,14 +212,14 @@ mod tests {
     fn open(dir: &Path) -> Partition {
         let mut config = LogConfig::default();
         config.set_topic("segment.bytes", "400").unwrap();
-        Partition::open(TopicPartition::new("t", 0), dir.into(), config, 0).unwrap()
+        Partition::open(TopicPartition::new("t", 0), dir.into(), config, 0, None).unwrap()
     }
 
     fn append_some(p: &Partition) {
         for _ in 0..20 {
             let raw = make_batch(0, 5, None);
             let h = batch::validate(&raw).unwrap();
-            p.append(&raw, &h, crate::log::now_ms()).unwrap();
+            p.append(&raw, &h, crate::log::now_ms(), 0).unwrap();
         }
     }
 
@@ -264,7 +300,7 @@ mod tests {
         let live = root.path().join("t-0");
         std::fs::create_dir(&live).unwrap();
         let kept = Durability::new(0);
-        kept.sync_sealed(&live, &[], 7).unwrap();
+        kept.sync_sealed(&live, &[], 7, 0).unwrap();
         assert_eq!(
             recovery_point(&live),
             Some(7),
@@ -276,7 +312,7 @@ mod tests {
         let renamed = root.path().join("t-0.x-delete");
         deleted.rename_deleted(&live, &renamed).unwrap();
         std::fs::create_dir(&live).unwrap(); // the topic, created again
-        deleted.sync_sealed(&live, &[], 9).unwrap();
+        deleted.sync_sealed(&live, &[], 9, 0).unwrap();
         assert_eq!(recovery_point(&live), None, "nothing in the new directory");
         assert_eq!(
             recovery_point(&renamed),
@@ -294,7 +330,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = open(dir.path());
         append_some(&p);
-        let end = p.offsets().unwrap().1;
+        let end = p.offsets().unwrap().log_end;
         drop(p);
         let state = || open(dir.path()).log.lock().unwrap().cleaner;
         assert_eq!(state(), CleanerState::default(), "no checkpoint");

@@ -7,19 +7,21 @@ pub mod batch;
 pub mod cleaner;
 pub mod compression;
 pub mod durability;
+pub mod epochs;
 pub mod index;
 pub mod partition;
 pub mod producer_state;
 pub mod record;
+mod replica;
 pub mod retention;
 pub mod segment;
 
 use std::collections::HashMap;
 use std::io;
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
-pub use partition::{AppendInfo, LogError, Partition, ReadInfo, TopicPartition};
+pub use partition::{AppendInfo, LogError, Offsets, Partition, ReadInfo, TopicPartition};
 
 use crate::config::LogConfig;
 
@@ -36,6 +38,73 @@ pub(crate) fn in_background(work: impl FnOnce() + Send + 'static) {
 pub struct LogManager {
     dir: PathBuf,
     partitions: RwLock<HashMap<TopicPartition, Arc<Partition>>>,
+    /// The high watermarks read from [`HIGH_WATERMARK_FILE`] at start: each partition's
+    /// starting high watermark when it opens.
+    checkpointed: HashMap<TopicPartition, i64>,
+    /// Held while [`HIGH_WATERMARK_FILE`] is written (one writer at a time).
+    checkpointing: Mutex<()>,
+}
+
+/// The data directory's high watermark checkpoint (Kafka's name and text format):
+///
+/// ```text
+/// 0                        version
+/// 2                        number of entries
+/// orders 0 1500            <topic> <partition> <high watermark>, one per line
+/// orders 1 1432
+/// ```
+///
+/// Replaced atomically (temporary file, fsync, rename, directory fsync). A malformed file is
+/// treated as empty (with a warning): partitions then start at their log start offset.
+pub const HIGH_WATERMARK_FILE: &str = "replication-offset-checkpoint";
+
+/// Parses [`HIGH_WATERMARK_FILE`]'s text; `None` when it is not exactly version 0, a count
+/// and that many `<topic> <partition> <offset>` lines.
+pub fn parse_high_watermarks(text: &str) -> Option<HashMap<TopicPartition, i64>> {
+    let mut lines = text.lines();
+    if lines.next()?.trim() != "0" {
+        return None;
+    }
+    let count: usize = lines.next()?.trim().parse().ok()?;
+    let mut out = HashMap::with_capacity(count.min(1 << 16));
+    for line in lines.by_ref().take(count) {
+        let mut parts = line.split_whitespace();
+        let topic = parts.next()?;
+        let partition: i32 = parts.next()?.parse().ok()?;
+        let offset: i64 = parts.next()?.parse().ok()?;
+        if parts.next().is_some() || partition < 0 || offset < 0 {
+            return None;
+        }
+        out.insert(TopicPartition::new(topic, partition), offset);
+    }
+    if out.len() != count || lines.any(|l| !l.trim().is_empty()) {
+        return None;
+    }
+    Some(out)
+}
+
+/// [`HIGH_WATERMARK_FILE`]'s text for `entries`.
+pub fn format_high_watermarks(entries: &[(TopicPartition, i64)]) -> String {
+    let mut text = format!("0\n{}\n", entries.len());
+    for (tp, hw) in entries {
+        text.push_str(&format!("{} {} {hw}\n", tp.topic, tp.partition));
+    }
+    text
+}
+
+fn load_high_watermarks(dir: &std::path::Path) -> HashMap<TopicPartition, i64> {
+    let text = match std::fs::read(dir.join(HIGH_WATERMARK_FILE)) {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return HashMap::new(),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read {HIGH_WATERMARK_FILE}; treated as empty");
+            return HashMap::new();
+        }
+    };
+    parse_high_watermarks(&text).unwrap_or_else(|| {
+        tracing::warn!("malformed {HIGH_WATERMARK_FILE}; treated as empty");
+        HashMap::new()
+    })
 }
 
 /// Wall-clock milliseconds since the Unix epoch.
@@ -47,11 +116,33 @@ pub fn now_ms() -> i64 {
 }
 
 impl LogManager {
+    /// A manager for the logs under `dir`, reading its high watermark checkpoint once.
     pub fn new(dir: PathBuf) -> Self {
+        let checkpointed = load_high_watermarks(&dir);
         LogManager {
             dir,
             partitions: RwLock::new(HashMap::new()),
+            checkpointed,
+            checkpointing: Mutex::new(()),
         }
+    }
+
+    /// Writes every open partition's high watermark to [`HIGH_WATERMARK_FILE`]; partitions
+    /// of deleted topics are no longer open and drop out.
+    pub fn checkpoint_high_watermarks(&self) -> io::Result<()> {
+        let _one = self.checkpointing.lock().unwrap_or_else(|p| p.into_inner());
+        let mut entries: Vec<(TopicPartition, i64)> = self
+            .all()
+            .into_iter()
+            .map(|p| (p.tp.clone(), p.high_watermark()))
+            .collect();
+        entries.sort();
+        std::fs::create_dir_all(&self.dir)?;
+        durability::write_file(
+            &self.dir,
+            HIGH_WATERMARK_FILE,
+            format_high_watermarks(&entries).as_bytes(),
+        )
     }
 
     pub fn get(&self, tp: &TopicPartition) -> Option<Arc<Partition>> {
@@ -64,7 +155,8 @@ impl LogManager {
             return Ok(p);
         }
         let dir = self.dir.join(tp.dir_name());
-        let p = Arc::new(Partition::open(tp.clone(), dir, config, now_ms())?);
+        let hw = self.checkpointed.get(&tp).copied();
+        let p = Arc::new(Partition::open(tp.clone(), dir, config, now_ms(), hw)?);
         let mut map = self
             .partitions
             .write()
@@ -183,12 +275,15 @@ impl LogManager {
         worked
     }
 
-    /// Seals every active segment (clean shutdown).
+    /// Seals every active segment and checkpoints the high watermarks (clean shutdown).
     pub fn close_all(&self) {
         for p in self.all() {
             if let Err(e) = p.close() {
                 tracing::error!(partition = %p.tp, error = %e, "closing partition");
             }
+        }
+        if let Err(e) = self.checkpoint_high_watermarks() {
+            tracing::error!(error = %e, "writing {HIGH_WATERMARK_FILE}");
         }
     }
 }

@@ -2,8 +2,13 @@
 //!
 //! Invariants:
 //! - `segments` is sorted by base offset and never empty; the last one is active.
-//! - `log_end_offset` == the active segment's `next_offset`; on a single node it is also the
-//!   high watermark.
+//! - `log_end_offset` == the active segment's `next_offset`.
+//! - `log_start_offset <= high_watermark <= log_end_offset` whenever the lock is free: the high
+//!   watermark is only written under the lock, clamped (see [`Partition::set_high_watermark`]),
+//!   and every operation that moves the log start or end clamps it. The log module never
+//!   advances it by itself: the replication layer (or, on one node, the produce path) does.
+//! - The leader epoch cache never names an offset at or past the log end (every truncation
+//!   cuts it, recovery too) and is persisted whenever it changes (see [`super::epochs`]).
 //! - Every byte below a segment's `size` is a whole, validated batch; readers take a snapshot
 //!   of (file, size) under the lock and read without it.
 //! - A failed write (a full disk, a read-only file system) fails only that append, with
@@ -17,7 +22,7 @@ use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
@@ -25,6 +30,7 @@ use tokio::sync::Notify;
 
 use super::batch::{self, BatchHeader};
 use super::durability::{read_offset_file, Durability, RECOVERY_POINT_FILE};
+use super::epochs::LeaderEpochCache;
 use super::producer_state::{ProducerError, ProducerStateTable, SequenceCheck};
 use super::segment::{self, Segment};
 use crate::config::{LogConfig, TimestampType};
@@ -78,6 +84,18 @@ pub enum LogError {
     Corrupt(#[from] batch::BatchError),
     #[error("i/o error: {0}")]
     Io(#[from] io::Error),
+    /// A replicated batch does not follow the log: its base offset is below the log end (the
+    /// first batch) or not above the previous batch's last offset.
+    #[error("replicated batch at offset {got} does not follow offset {expected}")]
+    OffsetMismatch { expected: i64, got: i64 },
+}
+
+/// A partition's offsets, read together under its lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Offsets {
+    pub log_start: i64,
+    pub high_watermark: i64,
+    pub log_end: i64,
 }
 
 /// The result of an append.
@@ -112,7 +130,8 @@ pub(super) struct PartitionLog {
     pub(super) producers: ProducerStateTable,
     pub(super) config: LogConfig,
     pub(super) cleaner: super::cleaner::CleanerState,
-    unflushed_messages: u64,
+    pub(super) epochs: LeaderEpochCache,
+    pub(super) unflushed_messages: u64,
     last_flush_ms: i64,
 }
 
@@ -146,6 +165,9 @@ pub struct Partition {
     pub(super) durability: Arc<Durability>,
     /// Woken after every append, for long-polling fetches.
     pub appended: Notify,
+    /// The high watermark: written only under the `log` lock, clamped to
+    /// [log start, log end]; read without it.
+    pub(super) high_watermark: AtomicI64,
 }
 
 /// How much of its file the active segment's read map covers: all a segment can grow to
@@ -161,12 +183,19 @@ pub(super) fn active_map_len(config: &LogConfig) -> u64 {
 pub const MAX_READ_BYTES: usize = 55 * 1024 * 1024;
 
 impl Partition {
-    /// Opens (recovering) or creates the log in `dir`.
+    /// Opens (recovering) or creates the log in `dir`. The high watermark starts at
+    /// `high_watermark` (the broker's checkpoint) clamped to the log, or at the log start.
+    ///
+    /// The leader epoch cache is loaded from its checkpoint; every segment recovery scans
+    /// (from the recovery point on, or every segment when there is no valid checkpoint) first
+    /// cuts it at the segment's base offset, then assigns the epochs of its batches that are
+    /// newer than the latest; finally it is cut at the log end and moved to the log start.
     pub fn open(
         tp: TopicPartition,
         dir: PathBuf,
         config: LogConfig,
         now_ms: i64,
+        high_watermark: Option<i64>,
     ) -> io::Result<Self> {
         std::fs::create_dir_all(&dir)?;
         // A cleaning pass that reached its commit point is completed first; one that did not
@@ -196,18 +225,31 @@ impl Partition {
         // Segments from the recovery point on may not have reached the disk whole: scan them.
         let recovery_point = read_offset_file(&dir, RECOVERY_POINT_FILE)?.unwrap_or(0);
         let mut producers = ProducerStateTable::default();
+        let loaded = LeaderEpochCache::load(&dir)?;
+        let rebuild = loaded.is_none();
+        let mut epochs = loaded.clone().unwrap_or_default();
         let mut segments = Vec::with_capacity(bases.len().max(1));
         let count = bases.len();
         for (i, base) in bases.into_iter().enumerate() {
             let active = i + 1 == count;
+            let verify = active || base >= recovery_point;
+            let scan_epochs = verify || rebuild;
+            if scan_epochs {
+                epochs.truncate_from_end(base);
+            }
             let (seg, report) = Segment::open(
                 &dir,
                 base,
                 config.segment_index_bytes,
                 config.index_interval_bytes,
-                active || base >= recovery_point,
+                verify,
                 now_ms,
-                |h| producers.record(h),
+                |h| {
+                    producers.record(h);
+                    if scan_epochs {
+                        assign_newer_epoch(&mut epochs, h);
+                    }
+                },
             )?;
             if report.truncated_bytes > 0 || (report.index_rebuilt && !active) {
                 tracing::warn!(
@@ -245,6 +287,14 @@ impl Partition {
             .max(segments[0].base_offset)
             .min(end);
         let cleaner = super::cleaner::CleanerState::load(&dir, end)?;
+        epochs.truncate_from_end(end);
+        epochs.truncate_from_start(log_start_offset);
+        if loaded.as_ref() != Some(&epochs) && !(loaded.is_none() && epochs.is_empty()) {
+            epochs.store(&dir)?;
+        }
+        let high_watermark = high_watermark
+            .unwrap_or(log_start_offset)
+            .clamp(log_start_offset, end);
         Ok(Partition {
             tp,
             dir,
@@ -254,11 +304,13 @@ impl Partition {
                 producers,
                 config,
                 cleaner,
+                epochs,
                 unflushed_messages: 0,
                 last_flush_ms: now_ms,
             }),
             durability: Arc::new(Durability::new(recovery_point)),
             appended: Notify::new(),
+            high_watermark: AtomicI64::new(high_watermark),
         })
     }
 
@@ -301,17 +353,29 @@ impl Partition {
         &self.dir
     }
 
-    /// (log start offset, log end offset); the end offset is the high watermark.
-    pub fn offsets(&self) -> Result<(i64, i64), LogError> {
+    /// The log start offset, high watermark and log end offset, read together.
+    pub fn offsets(&self) -> Result<Offsets, LogError> {
         let l = self.lock()?;
-        Ok((l.log_start_offset, l.log_end_offset()))
+        Ok(Offsets {
+            log_start: l.log_start_offset,
+            high_watermark: self.high_watermark(),
+            log_end: l.log_end_offset(),
+        })
     }
 
-    /// Appends one batch (already checked by [`batch::validate`]; Produce carries exactly
-    /// one per partition): checks its size against `max.message.bytes` and its producer
-    /// sequence, assigns its offsets and writes it. A retried duplicate is answered with the
-    /// original offset and not written again.
-    pub fn append(&self, raw: &[u8], h: &BatchHeader, now_ms: i64) -> Result<AppendInfo, LogError> {
+    /// The leader's append of one batch (already checked by [`batch::validate`]; Produce
+    /// carries exactly one per partition): checks its size against `max.message.bytes` and
+    /// its producer sequence, assigns its offsets, stamps `leader_epoch` into its header and
+    /// writes it. A retried duplicate is answered with the original offset and not written
+    /// again. An epoch newer than the cache's latest starts at the batch's base offset (an
+    /// older one, from a caller that does not know the epoch yet, changes nothing).
+    pub fn append(
+        &self,
+        raw: &[u8],
+        h: &BatchHeader,
+        now_ms: i64,
+        leader_epoch: i32,
+    ) -> Result<AppendInfo, LogError> {
         let mut guard = self.lock()?;
         let l = &mut *guard;
         if raw.len() as u64
@@ -344,8 +408,9 @@ impl Partition {
         let append_time =
             (l.config.timestamp_type == TimestampType::LogAppendTime).then_some(now_ms);
         let offset = l.log_end_offset();
-        self.maybe_roll(l, raw.len() as u64, now_ms)?;
-        let head = batch::assigned_header(raw, offset, append_time);
+        let last = offset.saturating_add(i64::from(h.last_offset_delta));
+        self.maybe_roll(l, raw.len() as u64, offset, last, now_ms)?;
+        let head = batch::assigned_header(raw, offset, leader_epoch, append_time);
         let assigned = BatchHeader::parse(&head)?;
         let interval = l.config.index_interval_bytes;
         if let Err(e) = l
@@ -355,6 +420,9 @@ impl Partition {
             return Err(self.write_failed(&e));
         }
         l.producers.record(&assigned);
+        if assign_newer_epoch(&mut l.epochs, &assigned) {
+            self.store_epochs(l)?;
+        }
         l.unflushed_messages += assigned.record_count.max(1) as u64;
         if l.unflushed_messages >= l.config.flush_messages {
             self.flush_locked(l, now_ms)?;
@@ -377,26 +445,53 @@ impl Partition {
         }
     }
 
-    fn maybe_roll(&self, l: &mut PartitionLog, incoming: u64, now_ms: i64) -> Result<(), LogError> {
+    /// Rolls before a batch of `incoming` bytes holding offsets `base..=last` when the active
+    /// segment is full, old, or could not index it; the new segment starts at `base` (the log
+    /// end for a leader; a follower's batch may start later, after a compacted gap).
+    pub(super) fn maybe_roll(
+        &self,
+        l: &mut PartitionLog,
+        incoming: u64,
+        base: i64,
+        last: i64,
+        now_ms: i64,
+    ) -> Result<(), LogError> {
         let a = l.active();
         let full = a.size > 0 && a.size + incoming > l.config.segment_bytes;
         let old = a.size > 0 && now_ms - a.created_ms >= l.config.segment_ms;
-        // Positions in the index are u32: never let a segment pass 4 GiB.
+        // Positions and relative offsets in the index are u32: never let a segment pass
+        // 4 GiB or 2^32 offsets.
         let too_far = a.size + incoming > u32::MAX as u64
-            || l.log_end_offset() - a.base_offset > u32::MAX as i64 - (1 << 20);
-        if !(full || old || a.index_full() || (too_far && a.size > 0)) {
+            || last.saturating_sub(a.base_offset) > u32::MAX as i64 - (1 << 20);
+        if too_far && a.size == 0 {
+            // Only a follower's batch after a gap of 2^32 offsets gets here: the empty active
+            // segment cannot index it (a follower that far behind resets its log instead).
+            return Err(LogError::OffsetMismatch {
+                expected: a.base_offset,
+                got: base,
+            });
+        }
+        if !(full || old || a.index_full() || too_far) {
             return Ok(());
         }
-        self.roll(l, now_ms)
+        self.roll_at(l, base, now_ms)
     }
 
-    /// Seals the active segment and starts a new one at the log end offset; the sealed log
-    /// is synced in the background (see [`super::durability`]). A segment that cannot be
-    /// created (a full disk) fails this roll only: its files are removed and the sealed
-    /// segment stays active, so the next append tries again.
+    /// Seals the active segment and starts a new one at the log end offset (see
+    /// [`Partition::roll_at`]).
     pub(super) fn roll(&self, l: &mut PartitionLog, now_ms: i64) -> Result<(), LogError> {
         let next = l.log_end_offset();
-        if next == l.active().base_offset {
+        self.roll_at(l, next, now_ms)
+    }
+
+    /// Seals the active segment and starts a new one at `next` (at least the log end); the
+    /// sealed log is synced in the background (see [`super::durability`]). A segment that
+    /// cannot be created (a full disk) fails this roll only: its files are removed and the
+    /// sealed segment stays active, so the next append tries again. An empty active segment
+    /// at the log end is kept as it is.
+    fn roll_at(&self, l: &mut PartitionLog, next: i64, now_ms: i64) -> Result<(), LogError> {
+        let next = next.max(l.log_end_offset());
+        if l.active().size == 0 && l.log_end_offset() == l.active().base_offset {
             // Empty: a new segment would have the same base offset (and files).
             return Ok(());
         }
@@ -413,7 +508,7 @@ impl Partition {
                 l.segments[sealed].map_for_reads(size);
                 let unsynced = self.unsynced(l);
                 l.segments.push(seg);
-                self.sync_in_background(unsynced, next);
+                self.sync_in_background(unsynced, next, self.durability.truncations());
                 Ok(())
             }
             Err(e) => {
@@ -425,7 +520,7 @@ impl Partition {
         }
     }
 
-    fn flush_locked(&self, l: &mut PartitionLog, now_ms: i64) -> Result<(), LogError> {
+    pub(super) fn flush_locked(&self, l: &mut PartitionLog, now_ms: i64) -> Result<(), LogError> {
         if let Err(e) = l.active().flush() {
             return Err(self.fail(&e));
         }
@@ -444,9 +539,18 @@ impl Partition {
     }
 
     /// Reads whole batches starting with the one holding `offset`, up to `max_bytes` (at least
-    /// one whole batch when `min_one`, as KIP-74 requires), from a single segment.
-    pub fn read(&self, offset: i64, max_bytes: usize, min_one: bool) -> Result<ReadInfo, LogError> {
-        let (map, file, start, end, hw, lso) = {
+    /// one whole batch when `min_one`, as KIP-74 requires), from a single segment, and only
+    /// batches whose base offset is below `max_offset` (the high watermark for consumers, the
+    /// log end for followers): a read at or past `max_offset` returns no records. An offset
+    /// outside [log start, log end] is [`LogError::OffsetOutOfRange`].
+    pub fn read(
+        &self,
+        offset: i64,
+        max_bytes: usize,
+        min_one: bool,
+        max_offset: i64,
+    ) -> Result<ReadInfo, LogError> {
+        let (map, file, start, end, leo, lso) = {
             let mut guard = self.lock()?;
             let l = &mut *guard;
             let (lso, leo) = (l.log_start_offset, l.log_end_offset());
@@ -487,7 +591,7 @@ impl Partition {
             )
         };
         let (records, file) = match map {
-            Some(map) if offset < hw => {
+            Some(map) if offset < leo && offset < max_offset => {
                 let records = segment::read_mapped(
                     &map,
                     start,
@@ -496,6 +600,7 @@ impl Partition {
                     max_bytes.min(MAX_READ_BYTES),
                     min_one,
                 );
+                let records = records.slice(..below(&records, max_offset));
                 // `records` is a slice of `map`, which maps the file from position 0.
                 let pos = (records.as_ptr() as usize).wrapping_sub(map.as_ptr() as usize);
                 let file = (!records.is_empty()).then_some((file, pos as u64));
@@ -506,9 +611,48 @@ impl Partition {
         Ok(ReadInfo {
             records,
             file,
-            high_watermark: hw,
+            high_watermark: self.high_watermark(),
             log_start_offset: lso,
         })
+    }
+
+    /// The high watermark: offsets below it are committed (module docs).
+    pub fn high_watermark(&self) -> i64 {
+        self.high_watermark.load(Ordering::Acquire)
+    }
+
+    /// Sets the high watermark to `hw` clamped to [log start, log end], as Kafka's
+    /// `updateHighWatermark` (it may move back: a follower takes the leader's). Returns the
+    /// value set.
+    pub fn set_high_watermark(&self, hw: i64) -> Result<i64, LogError> {
+        let l = self.lock()?;
+        let hw = hw.clamp(l.log_start_offset, l.log_end_offset());
+        self.high_watermark.store(hw, Ordering::Release);
+        Ok(hw)
+    }
+
+    /// Moves the high watermark up to `hw` (clamped to the log end), never back, as Kafka's
+    /// `maybeIncrementHighWatermark`: concurrent callers cannot undo each other's progress.
+    /// Returns the high watermark.
+    pub fn advance_high_watermark(&self, hw: i64) -> Result<i64, LogError> {
+        let l = self.lock()?;
+        let current = self.high_watermark();
+        let hw = hw.min(l.log_end_offset()).max(current);
+        self.high_watermark.store(hw, Ordering::Release);
+        Ok(hw)
+    }
+
+    /// Holds the high watermark to [log start, log end] after either moved (under the lock).
+    pub(super) fn clamp_high_watermark(&self, l: &PartitionLog) {
+        let hw = self.high_watermark();
+        let clamped = hw.clamp(l.log_start_offset, l.log_end_offset());
+        self.high_watermark.store(clamped, Ordering::Release);
+    }
+
+    /// Persists the leader epoch cache; a failure latches the partition failed (the
+    /// checkpoint may be torn on disk and the cache no longer matches it).
+    pub(super) fn store_epochs(&self, l: &PartitionLog) -> Result<(), LogError> {
+        l.epochs.store(&self.dir).map_err(|e| self.fail(&e))
     }
 
     /// The first record whose timestamp is >= `ts`: (its offset, its timestamp). The time
@@ -554,10 +698,11 @@ impl Partition {
         let mut l = self.lock()?;
         let unsynced = self.unsynced(&l);
         let active = l.active().base_offset;
-        let synced = l
-            .active_mut()
-            .seal()
-            .and_then(|()| self.durability.sync_sealed(&self.dir, &unsynced, active));
+        let synced = l.active_mut().seal().and_then(|()| {
+            let truncations = self.durability.truncations();
+            self.durability
+                .sync_sealed(&self.dir, &unsynced, active, truncations)
+        });
         synced.map_err(|e| self.fail(&e))
     }
 
@@ -575,12 +720,12 @@ impl Partition {
 
     /// Syncs `files` and moves the recovery point to `target` on a blocking thread (inline
     /// when no runtime runs, e.g. in tools and tests). A failure latches the partition failed.
-    fn sync_in_background(&self, files: Vec<Arc<File>>, target: i64) {
+    fn sync_in_background(&self, files: Vec<Arc<File>>, target: i64, truncations: u64) {
         let durability = self.durability.clone();
         let dir = self.dir.clone();
         let tp = self.tp.clone();
         let sync = move || {
-            match durability.sync_sealed(&dir, &files, target) {
+            match durability.sync_sealed(&dir, &files, target, truncations) {
                 Ok(()) => {}
                 // The topic was deleted meanwhile: its directory may be gone.
                 Err(e) if durability.deleted.load(Ordering::Acquire) => {
@@ -596,6 +741,33 @@ impl Partition {
     }
 }
 
+/// Assigns the leader epoch of a stored batch `h` when it is newer than the cache's latest
+/// (Kafka's rule on appends and at recovery). Returns whether the cache changed.
+pub(super) fn assign_newer_epoch(epochs: &mut LeaderEpochCache, h: &BatchHeader) -> bool {
+    let epoch = h.partition_leader_epoch;
+    let newer = epochs.latest().is_none_or(|(latest, _)| epoch > latest);
+    newer && epochs.assign(epoch, h.base_offset)
+}
+
+/// The length of the prefix of `records` (whole batches) holding the batches whose base
+/// offset is below `max_offset`; only the batch length fields are read.
+fn below(records: &[u8], max_offset: i64) -> usize {
+    let mut pos = 0;
+    while let Some(len) = records.get(pos..).and_then(batch::peek_total_len) {
+        let Some(base) = records.get(pos..pos + 8) else {
+            break;
+        };
+        let base = i64::from_be_bytes([
+            base[0], base[1], base[2], base[3], base[4], base[5], base[6], base[7],
+        ]);
+        if base >= max_offset || pos + len > records.len() {
+            break;
+        }
+        pos += len;
+    }
+    pos
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -608,22 +780,29 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut config = LogConfig::default();
         config.set_topic("segment.bytes", "400").unwrap();
-        let p = Partition::open(TopicPartition::new("t", 0), dir.path().into(), config, 0).unwrap();
+        let p = Partition::open(
+            TopicPartition::new("t", 0),
+            dir.path().into(),
+            config,
+            0,
+            None,
+        )
+        .unwrap();
         for _ in 0..20 {
             let raw = make_batch(0, 5, None);
             let h = batch::validate(&raw).unwrap();
-            p.append(&raw, &h, crate::log::now_ms()).unwrap();
+            p.append(&raw, &h, crate::log::now_ms(), 0).unwrap();
         }
         assert!(p.log.lock().unwrap().segments.len() > 2, "several segments");
         for offset in [0, 3, 42, 97] {
-            let read = p.read(offset, 250, true).unwrap();
+            let read = p.read(offset, 250, true, 100).unwrap();
             assert!(!read.records.is_empty(), "offset {offset}");
             let (file, pos) = read.file.expect("records come with their file");
             let mut on_disk = vec![0u8; read.records.len()];
             file.read_exact_at(&mut on_disk, pos).unwrap();
             assert_eq!(on_disk, &read.records[..], "offset {offset}");
         }
-        let end = p.read(100, 250, true).unwrap();
+        let end = p.read(100, 250, true, 100).unwrap();
         assert!(end.records.is_empty() && end.file.is_none());
     }
 }

@@ -1,6 +1,8 @@
 //! Retention: which closed segments may go, and moving the log start offset.
 //!
-//! A segment is deleted whole, and only when closed (never the active one):
+//! A segment is deleted whole, only when closed (never the active one) and wholly below the
+//! high watermark (Kafka's `deletableSegments`: an uncommitted segment may still be
+//! truncated by replication, never expired), and when:
 //! - it lies entirely below the log start offset (moved up by DeleteRecords);
 //! - with `cleanup.policy` containing `delete`: its largest timestamp is older than
 //!   `retention.ms`, or the partition is larger than `retention.bytes` without it.
@@ -22,10 +24,13 @@ pub struct RetentionReport {
     pub log_start_offset: i64,
 }
 
-/// How many leading closed segments may be deleted.
-fn deletable_prefix(l: &PartitionLog, now_ms: i64, by_policy: bool) -> usize {
+/// How many leading closed segments may be deleted, given the high watermark `hw`.
+fn deletable_prefix(l: &PartitionLog, now_ms: i64, by_policy: bool, hw: i64) -> usize {
     let segs = &l.segments;
-    let closed = segs.len() - 1;
+    // Closed and wholly below the high watermark: the next segment starts at or below it.
+    let closed = (0..segs.len() - 1)
+        .take_while(|&i| segs[i + 1].base_offset <= hw)
+        .count();
     let mut n = 0;
     // Wholly below the log start offset: the next segment starts at or before it.
     while n < closed && segs[n + 1].base_offset <= l.log_start_offset {
@@ -81,7 +86,7 @@ impl Partition {
             if !l.config.deletes() {
                 return Err(LogError::PolicyViolation(self.tp.to_string()));
             }
-            let hw = l.log_end_offset();
+            let hw = self.high_watermark();
             let target = if offset == -1 { hw } else { offset };
             if target < 0 || target > hw {
                 return Err(LogError::OffsetOutOfRange {
@@ -90,26 +95,46 @@ impl Partition {
                     end: hw,
                 });
             }
-            if target > l.log_start_offset {
-                write_offset_file(self.dir(), LOG_START_FILE, target).map_err(|e| self.fail(&e))?;
-                l.log_start_offset = target;
-            }
+            self.move_log_start(&mut l, target)?;
         }
         Ok(self.delete_prefix(super::now_ms(), false)?.log_start_offset)
     }
 
-    fn delete_prefix(&self, now_ms: i64, by_policy: bool) -> Result<RetentionReport, LogError> {
+    /// Moves the log start offset up to `target` (no-op if not above it), persisted in
+    /// [`LOG_START_FILE`]; the epoch cache follows (Kafka's `truncateFromStart`).
+    pub(super) fn move_log_start(&self, l: &mut PartitionLog, target: i64) -> Result<(), LogError> {
+        if target > l.log_start_offset {
+            write_offset_file(self.dir(), LOG_START_FILE, target).map_err(|e| self.fail(&e))?;
+            l.log_start_offset = target;
+            self.clamp_high_watermark(l);
+            if l.epochs.truncate_from_start(target) {
+                self.store_epochs(l)?;
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn delete_prefix(
+        &self,
+        now_ms: i64,
+        by_policy: bool,
+    ) -> Result<RetentionReport, LogError> {
         let (removed, report) = {
             let mut guard = self.lock()?;
             let l = &mut *guard;
-            let n = deletable_prefix(l, now_ms, by_policy);
+            let n = deletable_prefix(l, now_ms, by_policy, self.high_watermark());
             for s in &l.segments[..n] {
                 if let Err(e) = segment::mark_deleted(self.dir(), s.base_offset) {
                     return Err(self.fail(&e));
                 }
             }
             let removed: Vec<_> = l.segments.drain(..n).collect();
-            l.log_start_offset = l.log_start_offset.max(l.segments[0].base_offset);
+            let start = l.log_start_offset.max(l.segments[0].base_offset);
+            l.log_start_offset = start;
+            self.clamp_high_watermark(l);
+            if l.epochs.truncate_from_start(start) {
+                self.store_epochs(l)?;
+            }
             let report = RetentionReport {
                 segments: n,
                 bytes: removed.iter().map(|s| s.size).sum(),

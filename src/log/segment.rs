@@ -601,7 +601,7 @@ mod tests {
 
     fn append(seg: &mut Segment, count: i32) {
         let raw = make_batch(0, count, None);
-        let head = batch::assigned_header(&raw, seg.next_offset, None);
+        let head = batch::assigned_header(&raw, seg.next_offset, 0, None);
         let h = BatchHeader::parse(&head).unwrap();
         seg.append(&head, &raw[HEADER_LEN..], &h, 100).unwrap();
     }
@@ -758,7 +758,7 @@ mod tests {
         // with LogAppendTime the CRC covers the new header tail and the untouched records.
         let raw = make_batch(0, 2_000, None);
         assert!(raw.len() - HEADER_LEN > SMALL_BATCH);
-        let head = batch::assigned_header(&raw, seg.next_offset, Some(42));
+        let head = batch::assigned_header(&raw, seg.next_offset, 0, Some(42));
         let h = BatchHeader::parse(&head).unwrap();
         seg.append(&head, &raw[HEADER_LEN..], &h, 100).unwrap();
         append(&mut seg, 3);

@@ -48,6 +48,8 @@ pub fn for_log_error(e: &LogError) -> i16 {
         LogError::MessageTooLarge { .. } => MESSAGE_TOO_LARGE,
         LogError::InvalidTimestamp { .. } => INVALID_TIMESTAMP,
         LogError::PolicyViolation(_) => POLICY_VIOLATION,
+        // A follower's own append (Kafka's UnexpectedAppendOffsetException): no client asks.
+        LogError::OffsetMismatch { .. } => UNKNOWN_SERVER_ERROR,
     }
 }
 pub const OFFSET_METADATA_TOO_LARGE: i16 = 12;
