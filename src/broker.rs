@@ -6,8 +6,9 @@
 //! snapshot and the committed log) and the CONTROLLER listener -> reconcile: open and recover
 //! every partition log this broker replicates -> serve; register with the controller and
 //! heartbeat.
-//! Shutdown: stop accepting -> let in-flight requests finish (long polls are woken) ->
-//! seal every active segment -> stop raft -> flush the store.
+//! Shutdown: in a cluster, controlled shutdown (leadership moves away) -> stop accepting ->
+//! let in-flight requests finish (long polls are woken) -> stop the fetchers -> stop raft ->
+//! seal every active segment -> flush the store.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -24,6 +25,7 @@ use crate::error::Error;
 use crate::group::GroupCoordinator;
 use crate::log::{now_ms, LogManager, Partition, TopicPartition};
 use crate::metadata::MetadataStore;
+use crate::replication::{Replica, ReplicaManager};
 
 pub struct Broker {
     pub config: Config,
@@ -32,6 +34,8 @@ pub struct Broker {
     pub cluster: Arc<Cluster>,
     pub logs: LogManager,
     pub groups: GroupCoordinator,
+    /// The role of every local replica (leader, follower) and the follower fetchers.
+    pub replicas: ReplicaManager,
     /// Serialises run-time config changes (read, modify, persist a topic's overrides).
     pub config_changes: tokio::sync::Mutex<()>,
     /// Cancelled when the broker begins shutting down.
@@ -49,10 +53,15 @@ impl Broker {
     /// The local log of a partition this broker leads; NOT_LEADER_OR_FOLLOWER if another
     /// broker (or none) leads it, UNKNOWN_TOPIC_OR_PARTITION if it does not exist.
     pub fn leader_log(&self, tp: &TopicPartition) -> Result<Arc<Partition>, i16> {
+        self.leader_replica(tp).map(|r| r.log.clone())
+    }
+
+    /// The local replica of a partition this broker leads (errors as [`Self::leader_log`]).
+    /// Both the image and the replica's role must say so: between an image change and its
+    /// reconciliation the answer is NOT_LEADER_OR_FOLLOWER, which clients retry.
+    pub fn leader_replica(&self, tp: &TopicPartition) -> Result<Arc<Replica>, i16> {
         self.cluster.check_leader(&tp.topic, tp.partition)?;
-        self.logs
-            .get(tp)
-            .ok_or(crate::protocol::error_code::UNKNOWN_TOPIC_OR_PARTITION)
+        self.replicas.leader(tp)
     }
 
     /// Whether the cluster has this partition (wherever it lives).
@@ -93,6 +102,7 @@ impl Broker {
         )
         .await
         .map_err(|e| Error::Startup(e.to_string()))?;
+        let node_id = config.node_id;
         let mut groups = GroupCoordinator::new(config.group, &metadata)?;
         groups.offsets_retention_ms = config.offsets_retention_ms;
         let broker = Arc::new(Broker {
@@ -101,6 +111,7 @@ impl Broker {
             cluster,
             logs,
             groups,
+            replicas: ReplicaManager::new(node_id),
             config_changes: tokio::sync::Mutex::new(()),
             shutdown,
         });
@@ -113,6 +124,7 @@ impl Broker {
                 Reconciler::remove_strays(&b);
                 let mut r = Reconciler::default();
                 r.run(&b);
+                b.replicas.apply_image(&b);
                 r
             })
             .await
@@ -142,6 +154,10 @@ impl Broker {
             tasks.clone(),
         ));
         tasks.spawn(flush_task(broker.clone()));
+        tasks.spawn(crate::replication::maintenance_task(
+            broker.clone(),
+            broker.shutdown.clone(),
+        ));
         tasks.spawn(retention_task(broker.clone()));
         if broker.config.cleaner_enable {
             tasks.spawn(cleaner_task(broker.clone()));
@@ -183,6 +199,7 @@ async fn reconcile_task(
         let b = broker.clone();
         reconciler = match tokio::task::spawn_blocking(move || {
             reconciler.run(&b);
+            b.replicas.apply_image(&b);
             reconciler
         })
         .await
@@ -200,6 +217,12 @@ async fn reconcile_task(
 impl BrokerHandle {
     /// Stops accepting, waits for in-flight requests, seals the logs and flushes metadata.
     pub async fn shutdown(self) {
+        let cc = &self.broker.config.cluster;
+        if cc.broker_role && cc.is_multi_node(self.broker.config.node_id) {
+            // Past the session timeout the controller fences this broker anyway.
+            let limit = Duration::from_millis(cc.session_timeout_ms);
+            self.broker.cluster.controlled_shutdown(limit).await;
+        }
         self.broker.shutdown.cancel();
         for p in self.broker.logs.all() {
             p.appended.notify_waiters();
@@ -211,6 +234,7 @@ impl BrokerHandle {
         {
             tracing::warn!("connections still open after 30s; closing logs anyway");
         }
+        self.broker.replicas.stop().await;
         self.broker.cluster.stop().await;
         let broker = self.broker.clone();
         let _ = tokio::task::spawn_blocking(move || {

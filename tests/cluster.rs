@@ -6,9 +6,6 @@
 
 mod common;
 
-use std::net::TcpListener;
-use std::path::PathBuf;
-
 use common::*;
 use kafka_protocol::messages::create_topics_request::CreatableTopic;
 use kafka_protocol::messages::*;
@@ -16,52 +13,9 @@ use kafka_protocol::records::Compression;
 use weir::config::Voter;
 use weir::{Broker, BrokerHandle, Config};
 
-/// A free port on 127.0.0.1 (bound, then released for the broker to bind).
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 struct Node {
     config: Config,
     handle: Option<BrokerHandle>,
-}
-
-fn node_config(id: i32, dir: PathBuf, voters: &[Voter], port: u16, controller: u16) -> Config {
-    let mut config = Config {
-        listener: format!("127.0.0.1:{port}").parse().unwrap(),
-        data_dir: dir,
-        node_id: id,
-        ..Config::default()
-    };
-    config.cluster.voters = voters.to_vec();
-    config.cluster.controller_listener = Some(format!("127.0.0.1:{controller}").parse().unwrap());
-    // Short enough to see fencing quickly, long enough that a loaded CI machine running
-    // several of these clusters at once does not miss a session by accident.
-    config.cluster.heartbeat_interval_ms = 200;
-    config.cluster.session_timeout_ms = 3000;
-    config
-}
-
-/// Configs for `n` nodes on free loopback ports, data in `dirs`; the nodes whose index is in
-/// `voting` form the quorum.
-fn cluster_configs(dirs: &[tempfile::TempDir], voting: &[usize]) -> Vec<Config> {
-    let ports: Vec<(u16, u16)> = dirs.iter().map(|_| (free_port(), free_port())).collect();
-    let voters: Vec<Voter> = voting
-        .iter()
-        .map(|&i| Voter {
-            id: i as i32 + 1,
-            addr: format!("127.0.0.1:{}", ports[i].1),
-        })
-        .collect();
-    ports
-        .iter()
-        .enumerate()
-        .map(|(i, (p, c))| node_config(i as i32 + 1, dirs[i].path().to_path_buf(), &voters, *p, *c))
-        .collect()
 }
 
 async fn metadata(handle: &BrokerHandle, topics: Option<Vec<&str>>) -> MetadataResponse {
@@ -161,10 +115,16 @@ async fn three_nodes_agree_elect_and_fence() {
     for n in &nodes {
         let h = n.handle.as_ref().unwrap();
         let b = live(n);
-        eventually("the topic on every node", || {
-            let b = b.clone();
-            async move { b.cluster.has_topic("spread") }
-        })
+        eventually(
+            "the topic on every node, its replicas in their roles",
+            || {
+                let b = b.clone();
+                async move {
+                    b.cluster.has_topic("spread")
+                        && *b.cluster.reconciled.borrow() >= *b.cluster.applied().borrow()
+                }
+            },
+        )
         .await;
         let mut l: Vec<i32> = leaders(h, "spread").await.iter().map(|p| p.0).collect();
         l.sort();

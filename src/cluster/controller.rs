@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::decide::{self, CreateTopic};
-use super::image::{BrokerInfo, Image, Record, TopicMeta};
+use super::image::{BrokerInfo, Image, PartitionMeta, Record, TopicMeta};
 use crate::protocol::error_code as ec;
 use crate::topics::TopicError;
 
@@ -43,6 +43,13 @@ pub enum ControllerRequest {
     },
     /// The quorum as the active controller sees it (every member's progress).
     DescribeQuorum,
+    /// A partition leader's ISR change.
+    AlterPartition(decide::AlterPartition),
+    /// A broker stopping: its partitions get other leaders and it leaves every ISR.
+    ControlledShutdown {
+        broker: i32,
+        incarnation: Uuid,
+    },
 }
 
 /// The controller's answer. `index` is the raft index of the entry that carried the change
@@ -66,6 +73,8 @@ pub enum Outcome {
     },
     /// The quorum as the active controller sees it.
     Quorum(super::QuorumState),
+    /// A partition as it is after the change.
+    Partition(PartitionMeta),
     Done,
 }
 
@@ -145,6 +154,19 @@ pub fn decide(
         },
         // Answered by the controller from its raft state, not from the image.
         ControllerRequest::DescribeQuorum => Ok((vec![], Outcome::Done)),
+        ControllerRequest::ControlledShutdown {
+            broker,
+            incarnation,
+        } => match image.brokers.get(broker) {
+            Some(b) if b.incarnation == *incarnation => {
+                Ok((decide::fence(image, *broker), Outcome::Done))
+            }
+            _ => Ok((vec![], Outcome::Done)),
+        },
+        ControllerRequest::AlterPartition(req) => {
+            let (records, after) = decide::alter_partition(image, req)?;
+            Ok((records, Outcome::Partition(after)))
+        }
     }
 }
 

@@ -90,15 +90,17 @@ fn replicas_for(
     }
 }
 
-/// A new partition: led by its first live replica (fenced brokers lead nothing).
+/// A new partition: its live replicas are in sync (every log is empty), and the first of
+/// them leads (fenced brokers lead nothing and join the ISR once they catch up).
 fn new_partition(image: &Image, replicas: Vec<i32>) -> PartitionMeta {
     let mut p = PartitionMeta::new(replicas);
-    if let Some(&leader) = p.replicas.iter().find(|&&r| image.is_live(r)) {
-        p.leader = leader;
-        p.isr = vec![leader];
-    } else {
-        p.leader = NO_LEADER;
-    }
+    p.isr = p
+        .replicas
+        .iter()
+        .copied()
+        .filter(|&r| image.is_live(r))
+        .collect();
+    p.leader = p.isr.first().copied().unwrap_or(NO_LEADER);
     p
 }
 
@@ -325,6 +327,97 @@ pub fn register(image: &Image, info: &BrokerInfo) -> Vec<Record> {
     records
 }
 
+/// What a partition leader asks in AlterPartition (Kafka's key 56, carried here on the
+/// controller channel): a new ISR, with the leader and partition epochs it was computed from.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AlterPartition {
+    pub broker: i32,
+    /// The asking broker's incarnation: a stale process's request is refused.
+    pub incarnation: Uuid,
+    pub topic_id: Uuid,
+    pub partition: i32,
+    pub leader_epoch: i32,
+    pub partition_epoch: i32,
+    pub isr: Vec<i32>,
+}
+
+/// AlterPartition, as Kafka's controller checks it:
+/// - an unknown broker incarnation is STALE_BROKER_EPOCH;
+/// - an unknown topic id or partition is UNKNOWN_TOPIC_OR_PARTITION;
+/// - a leader epoch other than the partition's is FENCED_LEADER_EPOCH (older) or
+///   NOT_LEADER_OR_FOLLOWER (newer, or the asker does not lead);
+/// - a partition epoch other than the partition's is INVALID_UPDATE_VERSION: the leader
+///   computed its change from a state that has since changed;
+/// - an ISR without the leader, with a duplicate or a non-replica is INVALID_REQUEST; one
+///   adding a fenced broker is INELIGIBLE_REPLICA (Kafka lets members stay, only new ones are
+///   checked).
+///
+/// The same ISR again changes nothing and answers the current state. Otherwise the record
+/// changes the ISR (the partition epoch goes up by one) and the partition as it will be.
+pub fn alter_partition(
+    image: &Image,
+    req: &AlterPartition,
+) -> Result<(Vec<Record>, PartitionMeta), TopicError> {
+    if image
+        .brokers
+        .get(&req.broker)
+        .is_none_or(|b| b.incarnation != req.incarnation)
+    {
+        return Err(err(ec::STALE_BROKER_EPOCH, "unknown broker incarnation"));
+    }
+    let p = image
+        .topic_by_id(req.topic_id)
+        .and_then(|t| t.partition(req.partition))
+        .ok_or_else(|| err(ec::UNKNOWN_TOPIC_OR_PARTITION, "unknown partition"))?;
+    if req.leader_epoch < p.leader_epoch {
+        return Err(err(ec::FENCED_LEADER_EPOCH, "stale leader epoch"));
+    }
+    if req.leader_epoch > p.leader_epoch || p.leader != req.broker {
+        return Err(err(
+            ec::NOT_LEADER_OR_FOLLOWER,
+            "not the partition's leader",
+        ));
+    }
+    if req.partition_epoch != p.partition_epoch {
+        return Err(err(ec::INVALID_UPDATE_VERSION, "stale partition epoch"));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    let valid = req.isr.contains(&req.broker)
+        && req
+            .isr
+            .iter()
+            .all(|r| p.replicas.contains(r) && seen.insert(*r));
+    if !valid {
+        return Err(err(
+            ec::INVALID_REQUEST,
+            "the ISR must be replicas and hold the leader",
+        ));
+    }
+    if req
+        .isr
+        .iter()
+        .any(|r| !p.isr.contains(r) && !image.is_live(*r))
+    {
+        return Err(err(
+            ec::INELIGIBLE_REPLICA,
+            "a fenced broker cannot join the ISR",
+        ));
+    }
+    if req.isr == p.isr {
+        return Ok((vec![], p.clone()));
+    }
+    let mut after = p.clone();
+    after.isr = req.isr.clone();
+    after.partition_epoch = after.partition_epoch.saturating_add(1);
+    let record = Record::PartitionChange {
+        topic_id: req.topic_id,
+        partition: req.partition,
+        leader: p.leader,
+        isr: req.isr.clone(),
+    };
+    Ok((vec![record], after))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -372,7 +465,7 @@ mod tests {
         for p in &image.topics["t"].partitions {
             assert_eq!(p.replicas.len(), 2);
             assert!(!p.replicas.contains(&3), "a fenced broker got a replica");
-            assert_eq!(p.isr, vec![p.leader]);
+            assert_eq!(p.isr, p.replicas);
         }
         assert_eq!(create(&mut image, "t", 1, 1), Err(ec::TOPIC_ALREADY_EXISTS));
         assert_eq!(
@@ -515,5 +608,82 @@ mod tests {
         apply(&mut image, &records);
         assert_eq!(leaders(&image, "t"), [1]);
         assert!(register(&image, &broker(1, false)).is_empty());
+    }
+    #[test]
+    fn alter_partition_checks_epochs_and_members() {
+        let mut image = image_with(&[(1, false), (2, false), (3, false), (4, true)]);
+        let id = Uuid::new_v4();
+        image.apply(&Record::PutTopic(TopicMeta {
+            name: "t".into(),
+            id,
+            configs: BTreeMap::new(),
+            partitions: vec![PartitionMeta {
+                replicas: vec![1, 2, 3, 4],
+                isr: vec![1, 2, 4],
+                leader: 1,
+                leader_epoch: 3,
+                partition_epoch: 7,
+            }],
+        }));
+        let ok = AlterPartition {
+            broker: 1,
+            incarnation: Uuid::nil(),
+            topic_id: id,
+            partition: 0,
+            leader_epoch: 3,
+            partition_epoch: 7,
+            isr: vec![1, 2, 3],
+        };
+        // (change to the request, expected error or None)
+        type Row = (fn(&mut AlterPartition), Option<i16>);
+        let table: &[Row] = &[
+            (|_| {}, None),
+            (
+                |r| r.incarnation = Uuid::new_v4(),
+                Some(ec::STALE_BROKER_EPOCH),
+            ),
+            (|r| r.broker = 2, Some(ec::NOT_LEADER_OR_FOLLOWER)),
+            (
+                |r| r.topic_id = Uuid::new_v4(),
+                Some(ec::UNKNOWN_TOPIC_OR_PARTITION),
+            ),
+            (|r| r.partition = 1, Some(ec::UNKNOWN_TOPIC_OR_PARTITION)),
+            (|r| r.leader_epoch = 2, Some(ec::FENCED_LEADER_EPOCH)),
+            (|r| r.leader_epoch = 4, Some(ec::NOT_LEADER_OR_FOLLOWER)),
+            (|r| r.partition_epoch = 6, Some(ec::INVALID_UPDATE_VERSION)),
+            (|r| r.partition_epoch = 8, Some(ec::INVALID_UPDATE_VERSION)),
+            (|r| r.isr = vec![2, 3], Some(ec::INVALID_REQUEST)),
+            (|r| r.isr = vec![1, 2, 2], Some(ec::INVALID_REQUEST)),
+            (|r| r.isr = vec![1, 5], Some(ec::INVALID_REQUEST)),
+            // A fenced broker may stay in the ISR but not join it.
+            (|r| r.isr = vec![1, 4], None),
+            (|r| r.isr = vec![1, 3, 4], None),
+        ];
+        for (i, (change, expected)) in table.iter().enumerate() {
+            let mut req = ok.clone();
+            change(&mut req);
+            let got = alter_partition(&image, &req);
+            assert_eq!(got.as_ref().err().map(|e| e.code), *expected, "row {i}");
+            if let Ok((records, after)) = got {
+                assert_eq!(
+                    (after.isr.clone(), after.partition_epoch),
+                    (req.isr.clone(), 8)
+                );
+                let mut applied = image.clone();
+                apply(&mut applied, &records);
+                assert_eq!(applied.topics["t"].partitions[0], after, "row {i}");
+            }
+        }
+        image.brokers.get_mut(&3).unwrap().fenced = true;
+        let refused = alter_partition(&image, &ok).unwrap_err();
+        assert_eq!(refused.code, ec::INELIGIBLE_REPLICA);
+        // The same ISR again: nothing to write.
+        let same = AlterPartition {
+            isr: vec![1, 2, 4],
+            ..ok
+        };
+        let (records, after) = alter_partition(&image, &same).unwrap();
+        assert!(records.is_empty());
+        assert_eq!(after.partition_epoch, 7);
     }
 }

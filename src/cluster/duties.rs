@@ -25,9 +25,15 @@ impl Cluster {
             } else {
                 ControllerRequest::Register(self.info.clone())
             };
-            let answer = tokio::select! {
-                _ = self.shutdown.cancelled() => return,
-                a = self.submit(req) => a,
+            let answer = {
+                let running = self.heartbeats.lock().await;
+                if running.is_none() {
+                    return;
+                }
+                tokio::select! {
+                    _ = self.shutdown.cancelled() => return,
+                    a = self.submit(req) => a,
+                }
             };
             match answer {
                 Ok(Outcome::Heartbeat { register }) => registered = !register,
@@ -43,6 +49,23 @@ impl Cluster {
                 _ = self.shutdown.cancelled() => return,
                 _ = tokio::time::sleep(interval) => {}
             }
+        }
+    }
+
+    /// Kafka's controlled shutdown: stops heartbeating, then asks the controller to move
+    /// leadership off this broker and take it out of every ISR (it is fenced), and waits,
+    /// at most `limit`, until this node has carried that out (its replicas follow), so that
+    /// clients move to the new leaders with no more than NOT_LEADER_OR_FOLLOWER.
+    pub async fn controlled_shutdown(&self, limit: Duration) {
+        self.heartbeats.lock().await.take();
+        let req = ControllerRequest::ControlledShutdown {
+            broker: self.node_id,
+            incarnation: self.info.incarnation,
+        };
+        match tokio::time::timeout(limit, self.submit(req)).await {
+            Ok(Ok(_)) => tracing::info!("controlled shutdown: leadership moved"),
+            Ok(Err(e)) => tracing::warn!(error = e.message, "controlled shutdown refused"),
+            Err(_) => tracing::warn!("controlled shutdown timed out"),
         }
     }
 

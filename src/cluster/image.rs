@@ -49,8 +49,9 @@ pub struct BrokerInfo {
 pub struct PartitionMeta {
     /// Replica broker ids; the first is the preferred leader.
     pub replicas: Vec<i32>,
-    /// In-sync replicas. Until data replication exists this is the leader alone, so that a
-    /// leader is never elected from a replica that does not hold the data.
+    /// In-sync replicas: the leader and the followers caught up with it (Kafka's ISR,
+    /// changed by the leader through AlterPartition and by fencing). Only a member can be
+    /// elected leader, so every acknowledged acks=all write is on any future leader.
     pub isr: Vec<i32>,
     /// The leader's broker id, or [`NO_LEADER`].
     pub leader: i32,
@@ -71,11 +72,11 @@ impl PartitionMeta {
         }
     }
 
-    /// A new partition led by its first replica, with that replica alone in sync.
+    /// A new partition led by its first replica, with every replica in sync (all empty).
     pub fn new(replicas: Vec<i32>) -> Self {
         let leader = replicas.first().copied().unwrap_or(NO_LEADER);
         PartitionMeta {
-            isr: if leader >= 0 { vec![leader] } else { vec![] },
+            isr: replicas.clone(),
             replicas,
             leader,
             leader_epoch: 0,

@@ -85,6 +85,9 @@ pub struct Cluster {
     producer_ids: tokio::sync::Mutex<(i64, i64)>,
     legacy: std::sync::Mutex<Option<Legacy>>,
     shutdown: CancellationToken,
+    /// Held around each heartbeat; `None` once a controlled shutdown began (no heartbeat may
+    /// unfence this broker after it).
+    heartbeats: tokio::sync::Mutex<Option<()>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -177,6 +180,7 @@ impl Cluster {
             producer_ids: tokio::sync::Mutex::new((0, 0)),
             legacy: std::sync::Mutex::new(Some(legacy)),
             shutdown,
+            heartbeats: tokio::sync::Mutex::new(Some(())),
         });
         if let Some(listener) = controller_listener {
             tokio::spawn(server::serve(cluster.clone(), listener));

@@ -166,12 +166,7 @@ impl Reconciler {
                     }
                 }
                 match broker.logs.open(tp, log_config.clone()) {
-                    Ok(log) => {
-                        // Until replication/ drives the high watermark, everything in a
-                        // local log is committed, as on a single node.
-                        if let Err(e) = log.advance_high_watermark(i64::MAX) {
-                            tracing::warn!(dir = %dir.display(), error = %e, "high watermark");
-                        }
+                    Ok(_) => {
                         if read_topic_id(&dir) != Some(w.id) {
                             if let Err(e) = write_topic_id(&dir, w.id) {
                                 tracing::warn!(dir = %dir.display(), error = %e, "writing partition.metadata");

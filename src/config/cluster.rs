@@ -33,6 +33,18 @@ pub struct ClusterConfig {
     pub heartbeat_interval_ms: u64,
     /// `broker.session.timeout.ms`: a broker without a heartbeat for this long is fenced.
     pub session_timeout_ms: u64,
+    /// `replica.lag.time.max.ms`: a follower not caught up for this long leaves the ISR.
+    pub replica_lag_time_max_ms: u64,
+    /// `replica.fetch.wait.max.ms`: how long a follower's fetch waits at the leader.
+    pub replica_fetch_wait_max_ms: u64,
+    /// `replica.fetch.max.bytes`: a follower's per-partition fetch size.
+    pub replica_fetch_max_bytes: u64,
+    /// `replica.fetch.response.max.bytes`: a follower's whole fetch response.
+    pub replica_fetch_response_max_bytes: u64,
+    /// `replica.fetch.backoff.ms`: the pause after a failed fetch.
+    pub replica_fetch_backoff_ms: u64,
+    /// `replica.high.watermark.checkpoint.interval.ms`.
+    pub high_watermark_checkpoint_interval_ms: u64,
 }
 
 impl Default for ClusterConfig {
@@ -47,6 +59,12 @@ impl Default for ClusterConfig {
             default_replication_factor: 1,
             heartbeat_interval_ms: 2000,
             session_timeout_ms: 9000,
+            replica_lag_time_max_ms: 30_000,
+            replica_fetch_wait_max_ms: 500,
+            replica_fetch_max_bytes: 1024 * 1024,
+            replica_fetch_response_max_bytes: 10 * 1024 * 1024,
+            replica_fetch_backoff_ms: 1000,
+            high_watermark_checkpoint_interval_ms: 5000,
         }
     }
 }
@@ -109,6 +127,26 @@ impl ClusterConfig {
             }
             "broker.session.timeout.ms" => {
                 self.session_timeout_ms = parse_range(name, value, 100, i32::MAX as u64)?
+            }
+            "replica.lag.time.max.ms" => {
+                self.replica_lag_time_max_ms = parse_range(name, value, 100, i32::MAX as u64)?
+            }
+            "replica.fetch.wait.max.ms" => {
+                self.replica_fetch_wait_max_ms = parse_range(name, value, 0, i32::MAX as u64)?
+            }
+            "replica.fetch.max.bytes" => {
+                self.replica_fetch_max_bytes = parse_range(name, value, 1024, i32::MAX as u64)?
+            }
+            "replica.fetch.response.max.bytes" => {
+                self.replica_fetch_response_max_bytes =
+                    parse_range(name, value, 1024, i32::MAX as u64)?
+            }
+            "replica.fetch.backoff.ms" => {
+                self.replica_fetch_backoff_ms = parse_range(name, value, 0, i32::MAX as u64)?
+            }
+            "replica.high.watermark.checkpoint.interval.ms" => {
+                self.high_watermark_checkpoint_interval_ms =
+                    parse_range(name, value, 10, i32::MAX as u64)?
             }
             _ => return Ok(false),
         }

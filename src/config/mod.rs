@@ -380,6 +380,32 @@ impl Config {
                 self.cluster.session_timeout_ms.to_string(),
             ),
             (
+                "replica.lag.time.max.ms".to_string(),
+                self.cluster.replica_lag_time_max_ms.to_string(),
+            ),
+            (
+                "replica.fetch.wait.max.ms".to_string(),
+                self.cluster.replica_fetch_wait_max_ms.to_string(),
+            ),
+            (
+                "replica.fetch.max.bytes".to_string(),
+                self.cluster.replica_fetch_max_bytes.to_string(),
+            ),
+            (
+                "replica.fetch.response.max.bytes".to_string(),
+                self.cluster.replica_fetch_response_max_bytes.to_string(),
+            ),
+            (
+                "replica.fetch.backoff.ms".to_string(),
+                self.cluster.replica_fetch_backoff_ms.to_string(),
+            ),
+            (
+                "replica.high.watermark.checkpoint.interval.ms".to_string(),
+                self.cluster
+                    .high_watermark_checkpoint_interval_ms
+                    .to_string(),
+            ),
+            (
                 "max.connections".to_string(),
                 self.max_connections.to_string(),
             ),

@@ -1,5 +1,9 @@
 //! Fetch (key 1), v4-v17: whole stored batches, untouched, per partition; topic ids from
-//! v13; `max_wait_ms`/`min_bytes` long polling woken by appends; `max_bytes` for the whole
+//! v13; `max_wait_ms`/`min_bytes` long polling woken by appends and high watermark moves.
+//! Consumers read up to the high watermark; a follower (a fetch naming its replica id)
+//! reads up to the log end, and its fetch offset is its progress (see
+//! [`crate::replication`]). The leader epoch checks of KIP-320 and the diverging epoch of
+//! v12+ apply to both; `max_bytes` for the whole
 //! response and `partition_max_bytes` per partition, with at least one whole batch for the
 //! first non-empty partition (KIP-74). No fetch sessions: `session_id` is always 0.
 //!
@@ -14,7 +18,11 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 
-use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
+use bytes::Bytes;
+use kafka_protocol::messages::fetch_request::FetchPartition;
+use kafka_protocol::messages::fetch_response::{
+    EpochEndOffset, FetchableTopicResponse, PartitionData,
+};
 use kafka_protocol::messages::{FetchRequest, FetchResponse, TopicName};
 use kafka_protocol::protocol::buf::ByteBufMut;
 use kafka_protocol::protocol::{Encodable, StrBytes};
@@ -23,10 +31,11 @@ use uuid::Uuid;
 
 use crate::broker::Broker;
 use crate::log::partition::{FileSlice, MAX_READ_BYTES};
-use crate::log::{Partition, TopicPartition};
+use crate::log::{now_ms, Partition, TopicPartition};
 use crate::protocol::error_code as ec;
 use crate::protocol::outgoing::{Payload, SPLICE_MIN};
 use crate::protocol::request::RequestHeader;
+use crate::replication::Replica;
 
 /// The longest a fetch may wait, whatever the client asks.
 const MAX_WAIT: Duration = Duration::from_secs(60);
@@ -42,6 +51,9 @@ struct Target {
     fetch_offset: i64,
     max_bytes: usize,
     log: Result<Arc<Partition>, i16>,
+    /// The leader's epoch and its end offset when the fetcher's last fetched epoch is not
+    /// on this log up to its fetch offset (KIP-595's `diverging_epoch`): nothing is read.
+    diverging: Option<(i32, i64)>,
 }
 
 /// A Fetch response, and its record sets worth splicing into the output rather than copying
@@ -64,6 +76,13 @@ impl Encodable for Fetched {
 
 pub async fn handle(broker: &Arc<Broker>, header: &RequestHeader, req: FetchRequest) -> Fetched {
     let version = header.api_version;
+    // A follower names itself: `replica_id` below v15, `replica_state` from it.
+    let replica_id = if version >= 15 {
+        req.replica_state.replica_id.0
+    } else {
+        req.replica_id.0
+    };
+    let now = now_ms();
     let mut targets = Vec::new();
     for topic in &req.topics {
         let name: Result<String, i16> = if version >= 13 {
@@ -76,14 +95,21 @@ pub async fn handle(broker: &Arc<Broker>, header: &RequestHeader, req: FetchRequ
             Ok(topic.topic.to_string())
         };
         for p in &topic.partitions {
-            let log = name.clone().and_then(|n| {
+            let replica = name.clone().and_then(|n| {
                 broker
-                    .leader_log(&TopicPartition::new(n, p.partition))
+                    .leader_replica(&TopicPartition::new(n, p.partition))
                     .map_err(|code| match code {
                         ec::UNKNOWN_TOPIC_OR_PARTITION if version >= 13 => ec::UNKNOWN_TOPIC_ID,
                         code => code,
                     })
             });
+            let (log, diverging) = match replica {
+                Ok(r) => match leader_checks(broker, &r, p, replica_id, version, now) {
+                    Ok(diverging) => (Ok(r.log.clone()), diverging),
+                    Err(code) => (Err(code), None),
+                },
+                Err(code) => (Err(code), None),
+            };
             targets.push(Target {
                 topic: if version >= 13 {
                     TopicName(StrBytes::default())
@@ -99,6 +125,7 @@ pub async fn handle(broker: &Arc<Broker>, header: &RequestHeader, req: FetchRequ
                 fetch_offset: p.fetch_offset,
                 max_bytes: p.partition_max_bytes.max(0) as usize,
                 log,
+                diverging,
             });
         }
     }
@@ -125,7 +152,13 @@ pub async fn handle(broker: &Arc<Broker>, header: &RequestHeader, req: FetchRequ
         for n in notified.iter_mut() {
             n.as_mut().enable();
         }
-        let (parts, total, errors) = read_all(&targets, max_bytes, read_committed, version);
+        let (parts, total, errors) = read_all(
+            &targets,
+            max_bytes,
+            read_committed,
+            version,
+            replica_id >= 0,
+        );
         if total >= min_bytes || errors || Instant::now() >= deadline {
             break parts;
         }
@@ -143,7 +176,14 @@ pub async fn handle(broker: &Arc<Broker>, header: &RequestHeader, req: FetchRequ
             _ = broker.shutdown.cancelled() => {}
         }
         if broker.shutdown.is_cancelled() {
-            break read_all(&targets, max_bytes, read_committed, version).0;
+            break read_all(
+                &targets,
+                max_bytes,
+                read_committed,
+                version,
+                replica_id >= 0,
+            )
+            .0;
         }
     };
     // Targets are in request order: the order the response encodes them.
@@ -174,6 +214,38 @@ pub async fn handle(broker: &Arc<Broker>, header: &RequestHeader, req: FetchRequ
             .with_responses(topics_out),
         payloads,
     }
+}
+
+/// The leader's checks of one partition's fetch: the client's `current_leader_epoch`
+/// (KIP-320, v9+); whether its last fetched epoch diverges from this log (v12+; then the
+/// answer is the diverging epoch); and, for a follower, its progress, which may move the
+/// high watermark and add it to the ISR.
+fn leader_checks(
+    broker: &Arc<Broker>,
+    replica: &Arc<Replica>,
+    p: &FetchPartition,
+    replica_id: i32,
+    version: i16,
+    now: i64,
+) -> Result<Option<(i32, i64)>, i16> {
+    if version >= 9 {
+        replica.check_epoch(p.current_leader_epoch)?;
+    }
+    if version >= 12 && p.last_fetched_epoch >= 0 {
+        let (epoch, end) = replica
+            .log
+            .end_offset_for_epoch(p.last_fetched_epoch)
+            .map_err(|e| ec::for_log_error(&e))?;
+        if epoch < p.last_fetched_epoch || end < p.fetch_offset {
+            return Ok(Some((epoch, end)));
+        }
+    }
+    if replica_id >= 0 {
+        if let Some(proposal) = replica.on_follower_fetch(replica_id, p.fetch_offset, now)? {
+            crate::replication::propose(broker, replica.clone(), proposal);
+        }
+    }
+    Ok(None)
 }
 
 /// Fetches a partition named more than once in the request only once: where it was first
@@ -216,11 +288,13 @@ fn has_duplicates(targets: &[Target]) -> bool {
 /// Reads every target once. Returns the partition data (with the segment file and position
 /// its records came from), the bytes of records gathered, and whether any partition has an
 /// error (which ends a long poll at once).
+/// A follower reads up to the log end, a consumer up to the high watermark.
 fn read_all(
     targets: &[Target],
     max_bytes: usize,
     read_committed: bool,
     version: i16,
+    follower: bool,
 ) -> (Vec<(PartitionData, Option<FileSlice>)>, usize, bool) {
     // log_start_offset exists from v5.
     let lso = |o: i64| if version >= 5 { o } else { -1 };
@@ -243,9 +317,32 @@ fn read_all(
                     return (base.with_error_code(*code).with_high_watermark(-1), None);
                 }
             };
+            if let Some((epoch, end)) = t.diverging {
+                errors = true;
+                let (start, hw) = log
+                    .offsets()
+                    .map(|o| (o.log_start, o.high_watermark))
+                    .unwrap_or((-1, -1));
+                let data = base
+                    .with_high_watermark(hw)
+                    .with_last_stable_offset(hw)
+                    .with_log_start_offset(lso(start))
+                    .with_diverging_epoch(
+                        EpochEndOffset::default()
+                            .with_epoch(epoch)
+                            .with_end_offset(end),
+                    )
+                    .with_records(Some(Bytes::new()));
+                return (data, None);
+            }
             let remaining = max_bytes.saturating_sub(total);
             let limit = t.max_bytes.min(remaining);
-            match log.read(t.fetch_offset, limit, total == 0, log.high_watermark()) {
+            let max_offset = if follower {
+                i64::MAX
+            } else {
+                log.high_watermark()
+            };
+            match log.read(t.fetch_offset, limit, total == 0, max_offset) {
                 Ok(read) => {
                     total += read.records.len();
                     let data = base

@@ -17,6 +17,7 @@ use crate::log::batch::{self, BatchError};
 use crate::log::{now_ms, TopicPartition};
 use crate::protocol::error_code as ec;
 use crate::protocol::request::RequestHeader;
+use crate::replication::replica::{AppendError, Replica};
 use crate::topics;
 
 const ZSTD: i16 = 4;
@@ -35,10 +36,13 @@ pub async fn handle(
             .iter()
             .map(move |p| (t.name.as_str(), p.index))
     }));
-    let responses = req
+    let acks_all = acks == -1;
+    let mut waits: Vec<(usize, usize, Commit)> = Vec::new();
+    let mut responses: Vec<TopicProduceResponse> = req
         .topic_data
         .into_iter()
-        .map(|topic| {
+        .enumerate()
+        .map(|(ti, topic)| {
             let name = topic.name.to_string();
             let topic_error = if version < 3 {
                 Some(ec::UNSUPPORTED_VERSION)
@@ -54,7 +58,8 @@ pub async fn handle(
             let partitions = topic
                 .partition_data
                 .into_iter()
-                .map(|p| {
+                .enumerate()
+                .map(|(pi, p)| {
                     let base = PartitionProduceResponse::default().with_index(p.index);
                     if let Some(code) = topic_error {
                         return base.with_error_code(code);
@@ -70,7 +75,13 @@ pub async fn handle(
                                 (version >= 8).then(|| StrBytes::from_static_str(DUPLICATE)),
                             );
                     }
-                    produce_partition(broker, &name, p.index, p.records, version, now, base)
+                    let (response, commit) = produce_partition(
+                        broker, &name, p.index, p.records, version, now, acks_all, base,
+                    );
+                    if let Some(c) = commit {
+                        waits.push((ti, pi, c));
+                    }
+                    response
                 })
                 .collect();
             TopicProduceResponse::default()
@@ -81,9 +92,35 @@ pub async fn handle(
     if acks == 0 {
         return None;
     }
+    if acks_all && !waits.is_empty() {
+        // Every partition waits until the same deadline: waiting in turn takes no longer
+        // than waiting at once.
+        let deadline = tokio::time::Instant::now()
+            + std::time::Duration::from_millis(req.timeout_ms.max(0) as u64);
+        for (ti, pi, c) in waits {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let code = c
+                .replica
+                .wait_committed(c.required, c.leader_epoch, left)
+                .await;
+            if code != ec::NONE {
+                responses[ti].partition_responses[pi].error_code = code;
+            }
+        }
+    }
     Some(ProduceResponse::default().with_responses(responses))
 }
 
+/// An appended batch an acks=all producer waits for.
+struct Commit {
+    replica: Arc<Replica>,
+    /// The high watermark that commits it.
+    required: i64,
+    leader_epoch: i32,
+}
+
+/// Appends one partition's batch; with acks=all, also what to wait for.
+#[allow(clippy::too_many_arguments)]
 fn produce_partition(
     broker: &Broker,
     topic: &str,
@@ -91,17 +128,20 @@ fn produce_partition(
     records: Option<Bytes>,
     version: i16,
     now: i64,
+    acks_all: bool,
     base: PartitionProduceResponse,
-) -> PartitionProduceResponse {
-    let partition = match broker.leader_log(&TopicPartition::new(topic, index)) {
-        Ok(p) => p,
-        Err(code) => return base.with_error_code(code),
+) -> (PartitionProduceResponse, Option<Commit>) {
+    let replica = match broker.leader_replica(&TopicPartition::new(topic, index)) {
+        Ok(r) => r,
+        Err(code) => return (base.with_error_code(code), None),
     };
     let fail = |code: i16, msg: String| {
         // error_message exists from v8.
-        base.clone()
+        let response = base
+            .clone()
             .with_error_code(code)
-            .with_error_message((version >= 8).then(|| StrBytes::from_string(msg)))
+            .with_error_message((version >= 8).then(|| StrBytes::from_string(msg)));
+        (response, None)
     };
     let records = records.unwrap_or_default();
     let batches = match batch::split_batches(records) {
@@ -127,21 +167,28 @@ fn produce_partition(
             "Produce requests with ZStandard compression need version 7 or later.".into(),
         );
     }
-    // Until replication/ knows the leader epoch and drives the high watermark, a batch is
-    // stamped with epoch 0 and committed as soon as it is in the log, as on a single node.
-    match partition.append(raw, h, now, 0) {
-        Ok(info) => {
-            if let Err(e) = partition.advance_high_watermark(i64::MAX) {
-                return fail(ec::for_log_error(&e), e.to_string());
-            }
-            base.with_base_offset(info.base_offset)
+    match replica.append_as_leader(raw, h, now, acks_all) {
+        Ok((info, required, leader_epoch)) => {
+            let response = base
+                .with_base_offset(info.base_offset)
                 .with_log_append_time_ms(info.log_append_time)
                 .with_log_start_offset(if version >= 5 {
                     info.log_start_offset
                 } else {
                     -1
-                })
+                });
+            let commit = acks_all.then(|| Commit {
+                replica,
+                required,
+                leader_epoch,
+            });
+            (response, commit)
         }
-        Err(e) => fail(ec::for_log_error(&e), e.to_string()),
+        Err(AppendError::NotLeader) => (base.with_error_code(ec::NOT_LEADER_OR_FOLLOWER), None),
+        Err(AppendError::NotEnoughReplicas) => fail(
+            ec::NOT_ENOUGH_REPLICAS,
+            "The in-sync replicas are fewer than min.insync.replicas.".into(),
+        ),
+        Err(AppendError::Log(e)) => fail(ec::for_log_error(&e), e.to_string()),
     }
 }

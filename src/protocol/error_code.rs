@@ -35,6 +35,13 @@ pub const UNKNOWN_PRODUCER_ID: i16 = 59;
 pub const INVALID_RECORD: i16 = 87;
 pub const UNKNOWN_TOPIC_ID: i16 = 100;
 pub const RESOURCE_NOT_FOUND: i16 = 91;
+pub const NOT_ENOUGH_REPLICAS: i16 = 19;
+pub const NOT_ENOUGH_REPLICAS_AFTER_APPEND: i16 = 20;
+pub const FENCED_LEADER_EPOCH: i16 = 74;
+pub const UNKNOWN_LEADER_EPOCH: i16 = 75;
+pub const STALE_BROKER_EPOCH: i16 = 77;
+pub const INVALID_UPDATE_VERSION: i16 = 95;
+pub const INELIGIBLE_REPLICA: i16 = 107;
 
 /// The Kafka error code for a log error.
 pub fn for_log_error(e: &LogError) -> i16 {

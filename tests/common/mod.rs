@@ -18,8 +18,12 @@ use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Request, Str
 use kafka_protocol::records::{
     Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
 };
+use std::net::TcpListener;
+use std::path::PathBuf;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+
+use weir::config::Voter;
 use weir::{Broker, BrokerHandle, Config};
 
 pub async fn start(dir: &Path) -> BrokerHandle {
@@ -378,4 +382,49 @@ where
         assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
+}
+
+// ---------------------------------------------------------------- clusters
+
+/// A free port on 127.0.0.1 (bound, then released for the broker to bind).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub fn node_config(id: i32, dir: PathBuf, voters: &[Voter], port: u16, controller: u16) -> Config {
+    let mut config = Config {
+        listener: format!("127.0.0.1:{port}").parse().unwrap(),
+        data_dir: dir,
+        node_id: id,
+        ..Config::default()
+    };
+    config.cluster.voters = voters.to_vec();
+    config.cluster.controller_listener = Some(format!("127.0.0.1:{controller}").parse().unwrap());
+    // Short enough to see fencing quickly, long enough that a loaded CI machine running
+    // several of these clusters at once does not miss a session by accident.
+    config.cluster.heartbeat_interval_ms = 200;
+    config.cluster.session_timeout_ms = 3000;
+    config
+}
+
+/// Configs for `n` nodes on free loopback ports, data in `dirs`; the nodes whose index is in
+/// `voting` form the quorum.
+pub fn cluster_configs(dirs: &[tempfile::TempDir], voting: &[usize]) -> Vec<Config> {
+    let ports: Vec<(u16, u16)> = dirs.iter().map(|_| (free_port(), free_port())).collect();
+    let voters: Vec<Voter> = voting
+        .iter()
+        .map(|&i| Voter {
+            id: i as i32 + 1,
+            addr: format!("127.0.0.1:{}", ports[i].1),
+        })
+        .collect();
+    ports
+        .iter()
+        .enumerate()
+        .map(|(i, (p, c))| node_config(i as i32 + 1, dirs[i].path().to_path_buf(), &voters, *p, *c))
+        .collect()
 }
