@@ -13,6 +13,8 @@ pub mod partition;
 pub mod producer_state;
 pub mod record;
 mod replica;
+#[cfg(test)]
+mod replica_tests;
 pub mod retention;
 pub mod segment;
 
