@@ -45,7 +45,7 @@ fuzz_target!(init: weir_fuzz::init(), |data: &[u8]| {
         index_interval_bytes: 256,
         ..LogConfig::default()
     };
-    let partition = match Partition::open(TopicPartition::new("fuzz", 0), dir.clone(), config, 0) {
+    let partition = match Partition::open(TopicPartition::new("fuzz", 0), dir.clone(), config, 0, Some(i64::MAX)) {
         Ok(p) => p,
         Err(_) => return, // refused (an I/O error): nothing was served
     };
@@ -92,7 +92,12 @@ fn check_recovered(partition: &Partition, dir: &Path, log: &[u8]) {
         on_disk as usize, valid,
         "the .log is cut to its valid prefix"
     );
-    let (start, hw) = partition.offsets().expect("a recovered partition serves");
+    let o = partition.offsets().expect("a recovered partition serves");
+    let (start, hw) = (o.log_start, o.log_end);
+    assert_eq!(
+        o.high_watermark, hw,
+        "a checkpoint past the end is held to it"
+    );
     assert_eq!(start, 0);
     assert_eq!(hw, end, "the log end offset follows the last whole batch");
 
@@ -102,7 +107,7 @@ fn check_recovered(partition: &Partition, dir: &Path, log: &[u8]) {
     let mut read = Vec::new();
     while offset < hw {
         let info = partition
-            .read(offset, 1 << 20, true)
+            .read(offset, 1 << 20, true, hw)
             .expect("a recovered offset reads");
         assert_eq!(info.high_watermark, hw);
         if info.records.is_empty() {
@@ -130,9 +135,10 @@ fn check_recovered(partition: &Partition, dir: &Path, log: &[u8]) {
 
 /// A sealed segment is trusted: reads must stay within the file and not panic.
 fn read_everything(partition: &Partition, file_len: usize) {
-    let Ok((start, hw)) = partition.offsets() else {
+    let Ok(o) = partition.offsets() else {
         return;
     };
+    let (start, hw) = (o.log_start, o.log_end);
     for offset in [
         start,
         start.saturating_add(1),
@@ -140,7 +146,7 @@ fn read_everything(partition: &Partition, file_len: usize) {
         hw.saturating_sub(1),
         hw,
     ] {
-        if let Ok(info) = partition.read(offset, 1 << 20, true) {
+        if let Ok(info) = partition.read(offset, 1 << 20, true, hw) {
             assert!(info.records.len() <= file_len);
             if let Some(h) = batch::peek_total_len(&info.records) {
                 assert!(h >= HEADER_LEN);

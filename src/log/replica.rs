@@ -15,6 +15,7 @@
 
 use std::io;
 use std::os::unix::fs::FileExt;
+use std::sync::atomic::Ordering;
 
 use super::batch::{self, BatchHeader};
 use super::cleaner::CleanerState;
@@ -116,6 +117,39 @@ impl Partition {
         l.active_mut()
             .append(head, body, h, interval)
             .map_err(|e| self.write_failed(&e))
+    }
+
+    /// The high watermark: offsets below it are committed (module docs).
+    pub fn high_watermark(&self) -> i64 {
+        self.high_watermark.load(Ordering::Acquire)
+    }
+
+    /// Sets the high watermark to `hw` clamped to [log start, log end], as Kafka's
+    /// `updateHighWatermark` (it may move back: a follower takes the leader's). Returns the
+    /// value set.
+    pub fn set_high_watermark(&self, hw: i64) -> Result<i64, LogError> {
+        let l = self.lock()?;
+        let hw = hw.clamp(l.log_start_offset, l.log_end_offset());
+        self.high_watermark.store(hw, Ordering::Release);
+        Ok(hw)
+    }
+
+    /// Moves the high watermark up to `hw` (clamped to the log end), never back, as Kafka's
+    /// `maybeIncrementHighWatermark`: concurrent callers cannot undo each other's progress.
+    /// Returns the high watermark.
+    pub fn advance_high_watermark(&self, hw: i64) -> Result<i64, LogError> {
+        let l = self.lock()?;
+        let current = self.high_watermark();
+        let hw = hw.min(l.log_end_offset()).max(current);
+        self.high_watermark.store(hw, Ordering::Release);
+        Ok(hw)
+    }
+
+    /// Holds the high watermark to [log start, log end] after either moved (under the lock).
+    pub(super) fn clamp_high_watermark(&self, l: &PartitionLog) {
+        let hw = self.high_watermark();
+        let clamped = hw.clamp(l.log_start_offset, l.log_end_offset());
+        self.high_watermark.store(clamped, Ordering::Release);
     }
 
     /// Kafka's `maybeAssignEpochStartOffset(epoch, logEndOffset)`, when this replica becomes
