@@ -312,6 +312,20 @@ impl Cluster {
             .map(|id| id as i32)
     }
 
+    /// The controller id given to clients in Metadata and DescribeCluster (broker
+    /// endpoints): the active controller when it is a live broker, else the live broker with
+    /// the lowest id, as KRaft brokers name a broker that forwards admin requests to the
+    /// quorum (clients send CreateTopics and the like to it, and a controller-only node is
+    /// not among the brokers they know). -1 when there is none.
+    pub fn client_controller_id(&self) -> i32 {
+        let leader = self.leader_id();
+        let image = self.image();
+        match leader {
+            Some(id) if image.is_live(id) => id,
+            _ => image.live_brokers().map(|b| b.id).min().unwrap_or(-1),
+        }
+    }
+
     fn peer(&self, id: NodeId) -> Option<Arc<Peer>> {
         let addr = {
             let metrics = self.raft.metrics();

@@ -1,6 +1,8 @@
-//! DescribeCluster (key 60), v0-v1: the cluster id, the active controller and every live
-//! broker with its endpoint and rack. Endpoint type 2 (controllers, v1) lists the quorum's
-//! voters with their controller endpoints.
+//! DescribeCluster (key 60), v0-v1: the cluster id, the controller and every live broker
+//! with its endpoint and rack. With broker endpoints the controller id is a broker (the
+//! active controller, or a live broker standing in for a controller-only one, see
+//! [`crate::cluster::Cluster::client_controller_id`]). Endpoint type 2 (controllers, v1)
+//! names the active controller and lists the quorum's voters with their controller endpoints.
 
 use std::sync::Arc;
 
@@ -57,6 +59,10 @@ pub async fn handle(
         .with_cluster_id(StrBytes::from_string(
             broker.cluster.cluster_id().unwrap_or_default(),
         ))
-        .with_controller_id(BrokerId(broker.cluster.leader_id().unwrap_or(-1)))
+        .with_controller_id(BrokerId(if req.endpoint_type == 2 {
+            broker.cluster.leader_id().unwrap_or(-1)
+        } else {
+            broker.cluster.client_controller_id()
+        }))
         .with_brokers(brokers)
 }

@@ -72,7 +72,7 @@ pub async fn handle(
                 .with_rack(b.rack.map(StrBytes::from_string))
         })
         .collect();
-    let controller = broker.cluster.leader_id().unwrap_or(-1);
+    let controller = broker.cluster.client_controller_id();
     MetadataResponse::default()
         .with_brokers(brokers)
         .with_cluster_id(

@@ -212,6 +212,13 @@ impl Partition {
                 });
             }
             if offset >= leo {
+                // Nothing to cut from the segments, but an epoch this replica assigned when
+                // it led without appending anything may start at the log end: it is not on
+                // the leader's log, and a follower naming it would diverge forever. Kafka's
+                // `truncateTo` drops it the same way.
+                if l.epochs.truncate_from_end(leo) {
+                    self.store_epochs(l)?;
+                }
                 return Ok(leo);
             }
             if offset < l.segments[0].base_offset {

@@ -221,6 +221,25 @@ fn truncation_cuts_whole_batches_and_appends_continue() {
     assert_eq!(append(&p, 1, 8, None), 0);
 }
 
+/// A replica that led in an epoch without appending anything holds that epoch at its log
+/// end; the new leader does not have it. Truncating to the log end drops it (as Kafka's
+/// `truncateTo` does), or the follower would name it and be told it diverges forever.
+#[test]
+fn truncation_at_the_end_drops_an_empty_last_epoch() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = open(dir.path(), 1 << 20);
+    append(&p, 3, 0, None);
+    p.assign_leader_epoch(1).unwrap();
+    assert_eq!(p.epoch_entries().unwrap(), [(0, 0), (1, 3)]);
+    assert_eq!(p.truncate_to(3).unwrap(), 3);
+    assert_eq!(p.epoch_entries().unwrap(), [(0, 0)]);
+    assert_eq!(p.latest_epoch().unwrap(), Some(0));
+    let reopened_dir = dir.path().to_path_buf();
+    drop(p);
+    let p = open(&reopened_dir, 1 << 20);
+    assert_eq!(p.epoch_entries().unwrap(), [(0, 0)], "persisted");
+}
+
 #[test]
 fn truncation_rebuilds_producer_state() {
     let dir = tempfile::tempdir().unwrap();

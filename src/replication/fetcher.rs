@@ -325,8 +325,13 @@ fn apply(replica: &Replica, data: &PartitionData) -> Result<(), String> {
             offsets.log_end,
             offsets.high_watermark,
         );
+        let before = (offsets.log_end, log.latest_epoch().map_err(|e| e.to_string())?);
         tracing::info!(partition = %replica.tp, from = offsets.log_end, to, "truncating a diverging suffix");
-        log.truncate_to(to).map_err(|e| e.to_string())?;
+        let end = log.truncate_to(to).map_err(|e| e.to_string())?;
+        if (end, log.latest_epoch().map_err(|e| e.to_string())?) == before {
+            // The next fetch would be the same: wait rather than spin.
+            return Err(format!("truncation to {to} changed nothing"));
+        }
         return Ok(());
     }
     let end = match data.records.as_ref().filter(|r| !r.is_empty()) {
