@@ -28,11 +28,17 @@
 # those logs are printed when anything failed.
 #
 # Scenarios (one PASS/FAIL line each; every wait polls a condition against a deadline):
+#   0 the cluster forms: every broker lists brokers 1-3, and Metadata's controller_id names one
+#     of them (as Kafka's KRaft brokers answer), so that admin clients can send CreateTopics;
+#     if not, the topics below are auto-created with the brokers' defaults instead (3
+#     partitions, replication factor 3, min.insync.replicas=2; one-partition scenarios use
+#     partition 0), so that the replication scenarios still run
 #   1 topic rf3 (3 partitions): 3,000 unique values from an idempotent acks=all producer, all
 #     acknowledged, read back exactly once; ISR = all 3 replicas of each partition everywhere
 #   2 acks=all with brokers down: leader killed (SIGKILL) and fenced -> acks=all succeeds; a
 #     second broker killed -> a retries=0 producer gets NOT_ENOUGH_REPLICAS (19) per message;
-#     the first restarted and back in the ISR -> acks=all succeeds; all acknowledged read once
+#     the first restarted and back in the ISR -> acks=all succeeds; all acknowledged read once;
+#     the second restarted too -> every ISR of every topic (rf3's too) full again within 60 s
 #   3 failover time: the leader of a single-partition topic killed under a continuously writing
 #     idempotent producer (default settings), 3 times; the first acknowledged message produced
 #     after the kill comes within 10 s; min/median/max printed; all read back once, in order
