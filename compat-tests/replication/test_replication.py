@@ -54,7 +54,6 @@ import re
 import signal
 import socket
 import statistics
-import struct
 import subprocess
 import sys
 import threading
@@ -64,6 +63,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaExcepti
 from confluent_kafka.admin import AdminClient, NewTopic
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import replicas  # noqa: E402
 import weir_compat as wc  # noqa: E402
 from weir_compat import RUN_ID  # noqa: E402
 
@@ -648,46 +648,6 @@ def s3_failover():
     assert ends == counts, f"high watermark {ends}, expected the acknowledged count {counts}"
 
 
-def read_checkpoint(data_dir):
-    """{(topic, partition): offset} of <data_dir>/replication-offset-checkpoint (Kafka's format:
-    version line 0, a count line, then `topic partition offset` lines)."""
-    path = os.path.join(data_dir, "replication-offset-checkpoint")
-    with open(path) as f:
-        lines = f.read().splitlines()
-    assert len(lines) >= 2 and lines[0].strip() == "0", f"{path}: version line {lines[:1]}, expected 0"
-    n = int(lines[1])
-    entries = [ln.split() for ln in lines[2:] if ln.strip()]
-    assert len(entries) == n and all(len(e) == 3 for e in entries), (
-        f"{path}: count line {n}, {len(entries)} entries: {lines[2:5]}")
-    return {(t, int(p)): int(o) for t, p, o in entries}
-
-
-def log_bytes(data_dir, topic, p):
-    """The partition's .log segments, concatenated in base-offset order."""
-    d = os.path.join(data_dir, f"{topic}-{p}")
-    names = sorted((f for f in os.listdir(d) if f.endswith(".log")), key=lambda f: int(f[:-4]))
-    out = bytearray()
-    for name in names:
-        with open(os.path.join(d, name), "rb") as f:
-            out += f.read()
-    return bytes(out), len(names)
-
-
-def prefix_to(data, hw):
-    """The length of the batches of `data` whose offsets are all below `hw` (walked by the
-    header: base offset int64 at 0, batch length int32 at 8, last offset delta int32 at 23),
-    and the offset reached."""
-    pos, reached = 0, 0
-    while pos + 27 <= len(data):
-        base, length = struct.unpack_from(">qi", data, pos)
-        (delta,) = struct.unpack_from(">i", data, pos + 23)
-        end = pos + 12 + length
-        if length < 49 or end > len(data) or base + delta + 1 > hw:
-            break
-        pos, reached = end, base + delta + 1
-    return pos, reached
-
-
 @scenario(f"{C} 4 (last) byte-identical replicas: every broker stopped with SIGTERM exits 0 by itself; per "
           "partition of rf3 and of 2's and 3's topics the 3 replicas' .log segments are identical up to the "
           "smallest high watermark in replication-offset-checkpoint; rf3's is its acknowledged count", timeout=120)
@@ -710,48 +670,11 @@ def s4_identical():
             unclean.append(f"broker {n.id}: {'exit status ' + str(rc) if by_itself else 'still running 20s after SIGTERM'}"
                            f" ({n.log_tail(2)})")
     problems += unclean
-    checkpoints = {}
-    for n in procs:
-        try:
-            checkpoints[n.id] = read_checkpoint(n.data_dir)
-        except (OSError, ValueError, AssertionError) as e:
-            problems.append(f"broker {n.id}'s high watermark checkpoint: {e}")
-    full_match, summary = [], []
-    for topic, partitions in sorted(TOPICS.items()):
-        for p in range(partitions):
-            where = f"{topic}-{p}"
-            hws = {i: cp.get((topic, p)) for i, cp in checkpoints.items()}
-            if len(hws) < 3 or None in hws.values():
-                problems.append(f"{where}: high watermarks in the checkpoints {hws}")
-                continue
-            hw = min(hws.values())
-            if topic == RF3 and hw != rf3_counts[p]:
-                problems.append(f"{where}: high watermarks {hws}, expected {rf3_counts[p]} (the acknowledged count)")
-            logs, prefixes = {}, {}
-            for n in procs:
-                try:
-                    data, segs = log_bytes(n.data_dir, topic, p)
-                except OSError as e:
-                    problems.append(f"{where} on broker {n.id}: {e}")
-                    break
-                length, reached = prefix_to(data, hw)
-                if reached != hw:
-                    problems.append(f"{where} on broker {n.id}: its batches reach offset {reached}, not the high "
-                                    f"watermark {hw} ({len(data)} bytes in {segs} segments)")
-                logs[n.id], prefixes[n.id] = data, data[:length]
-            if len(logs) < 3:
-                continue
-            ref = prefixes[procs[0].id]
-            for i, pre in prefixes.items():
-                if pre != ref:
-                    at = next((k for k in range(min(len(pre), len(ref))) if pre[k] != ref[k]), min(len(pre), len(ref)))
-                    problems.append(f"{where}: broker {i}'s log differs from broker {procs[0].id}'s below the high "
-                                    f"watermark {hw}: first at byte {at} (prefix lengths {len(pre)} and {len(ref)})")
-            whole = len({logs[i] for i in logs}) == 1
-            full_match.append(whole)
-            summary.append(f"{where} hw {hw} ({len(ref)} bytes){'' if whole else ' whole files differ: sizes ' + str({i: len(d) for i, d in logs.items()})}")
-    info(f"4: whole .log files identical in {sum(full_match)} of {len(full_match)} partitions; "
-         + "; ".join(summary))
+    expected = {(RF3, p): n for p, n in rf3_counts.items()}
+    parts = [(t, p) for t, n in TOPICS.items() for p in range(n)]
+    found, summary = replicas.compare({n.id: n.data_dir for n in procs}, parts, expected)
+    problems += found
+    info("4: " + "; ".join(summary))
     assert not problems, "; ".join(problems)
 
 

@@ -88,6 +88,8 @@ pub struct Cluster {
     /// Held around each heartbeat; `None` once a controlled shutdown began (no heartbeat may
     /// unfence this broker after it).
     heartbeats: tokio::sync::Mutex<Option<()>>,
+    /// The address this node's connections to other nodes leave from.
+    source: Option<std::net::IpAddr>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -125,6 +127,10 @@ impl Cluster {
             Some(addr) => Some(tokio::net::TcpListener::bind(addr).await?),
             None => None,
         };
+        // Connections to other nodes leave from this node's own address.
+        let source = Some(cc.controller_listener.unwrap_or(config.listener).ip())
+            .filter(|ip| !ip.is_unspecified())
+            .or(Some(config.listener.ip()));
         let controller_addr = match &controller_listener {
             Some(l) => l.local_addr()?.to_string(),
             None => String::new(),
@@ -148,7 +154,7 @@ impl Cluster {
         let raft = Raft::new(
             node_of(config.node_id),
             raft_config,
-            network::Network,
+            network::Network { source },
             store.clone(),
             sm,
         )
@@ -181,6 +187,7 @@ impl Cluster {
             legacy: std::sync::Mutex::new(Some(legacy)),
             shutdown,
             heartbeats: tokio::sync::Mutex::new(Some(())),
+            source,
         });
         if let Some(listener) = controller_listener {
             tokio::spawn(server::serve(cluster.clone(), listener));
@@ -349,7 +356,7 @@ impl Cluster {
         let mut peers = self.peers.lock().unwrap_or_else(|p| p.into_inner());
         peers
             .entry(id)
-            .or_insert_with(|| Arc::new(Peer::new(addr)))
+            .or_insert_with(|| Arc::new(Peer::new(addr, self.source)))
             .clone()
     }
 

@@ -5,6 +5,7 @@
 //! on a connection. A frame of a bad length or a body that does not decode closes the
 //! connection: a peer is never trusted further than its frames check out.
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,7 +19,7 @@ use openraft::raft::{
 };
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 
 use super::controller::{ControllerReply, ControllerRequest};
 use super::{Node, NodeId, TypeConfig};
@@ -83,16 +84,42 @@ pub async fn write_frame<T: Serialize>(stream: &mut TcpStream, msg: &T) -> Resul
     Ok(())
 }
 
+/// Connects to `addr` (host:port) from `source`'s address when given (and of the same
+/// family, not unspecified), with TCP_NODELAY set. Every connection one node opens to another
+/// (raft, controller requests, replica fetches) leaves from the node's own listener address, so
+/// that nodes sharing a host stay distinguishable to the peer, to firewalls, and to a test
+/// that cuts one off from the others.
+pub async fn connect_from(addr: &str, source: Option<IpAddr>) -> std::io::Result<TcpStream> {
+    let target: SocketAddr = match tokio::net::lookup_host(addr).await?.next() {
+        Some(a) => a,
+        None => return Err(std::io::Error::other("no address")),
+    };
+    let socket = if target.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    if let Some(ip) = source.filter(|ip| !ip.is_unspecified() && ip.is_ipv4() == target.is_ipv4()) {
+        socket.bind(SocketAddr::new(ip, 0))?;
+    }
+    let stream = socket.connect(target).await?;
+    stream.set_nodelay(true)?;
+    Ok(stream)
+}
+
 /// A connection to one peer, opened on first use and again after any failure.
 pub struct Peer {
     addr: String,
+    source: Option<IpAddr>,
     conn: tokio::sync::Mutex<Option<TcpStream>>,
 }
 
 impl Peer {
-    pub fn new(addr: String) -> Self {
+    /// A peer at `addr`, reached from `source` (see [`connect_from`]).
+    pub fn new(addr: String, source: Option<IpAddr>) -> Self {
         Peer {
             addr,
+            source,
             conn: tokio::sync::Mutex::new(None),
         }
     }
@@ -102,9 +129,7 @@ impl Peer {
         let mut conn = self.conn.lock().await;
         let result = tokio::time::timeout(ttl, async {
             if conn.is_none() {
-                let s = TcpStream::connect(&self.addr).await?;
-                s.set_nodelay(true)?;
-                *conn = Some(s);
+                *conn = Some(connect_from(&self.addr, self.source).await?);
             }
             let Some(stream) = conn.as_mut() else {
                 return Err(WireError::Unexpected);
@@ -121,8 +146,10 @@ impl Peer {
     }
 }
 
-/// openraft's network: one [`Peer`] per target.
-pub struct Network;
+/// openraft's network: one [`Peer`] per target, reached from `source` (the node's address).
+pub struct Network {
+    pub source: Option<IpAddr>,
+}
 
 impl RaftNetworkFactory<TypeConfig> for Network {
     type Network = PeerClient;
@@ -131,7 +158,7 @@ impl RaftNetworkFactory<TypeConfig> for Network {
         PeerClient {
             target,
             node: node.clone(),
-            peer: Arc::new(Peer::new(node.addr.clone())),
+            peer: Arc::new(Peer::new(node.addr.clone(), self.source)),
         }
     }
 }

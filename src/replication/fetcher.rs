@@ -27,7 +27,7 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, StrBytes};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpSocket, TcpStream};
+use tokio::net::TcpStream;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -325,7 +325,10 @@ fn apply(replica: &Replica, data: &PartitionData) -> Result<(), String> {
             offsets.log_end,
             offsets.high_watermark,
         );
-        let before = (offsets.log_end, log.latest_epoch().map_err(|e| e.to_string())?);
+        let before = (
+            offsets.log_end,
+            log.latest_epoch().map_err(|e| e.to_string())?,
+        );
         tracing::info!(partition = %replica.tp, from = offsets.log_end, to, "truncating a diverging suffix");
         let end = log.truncate_to(to).map_err(|e| e.to_string())?;
         if (end, log.latest_epoch().map_err(|e| e.to_string())?) == before {
@@ -353,25 +356,12 @@ fn apply(replica: &Replica, data: &PartitionData) -> Result<(), String> {
 }
 
 async fn connect(addr: &str, bind: Option<SocketAddr>) -> std::io::Result<TcpStream> {
-    let target: SocketAddr = match tokio::net::lookup_host(addr).await?.next() {
-        Some(a) => a,
-        None => return Err(std::io::Error::other("no address")),
-    };
-    let socket = if target.is_ipv4() {
-        TcpSocket::new_v4()?
-    } else {
-        TcpSocket::new_v6()?
-    };
-    // Inter-broker traffic leaves from this broker's own address when it binds one, so that
-    // brokers sharing a host stay distinguishable (and can be cut off from each other).
-    if let Some(b) = bind.filter(|b| !b.ip().is_unspecified() && b.is_ipv4() == target.is_ipv4()) {
-        socket.bind(SocketAddr::new(b.ip(), 0))?;
-    }
-    let stream = tokio::time::timeout(Duration::from_secs(10), socket.connect(target))
-        .await
-        .map_err(|_| std::io::Error::other("connect timed out"))??;
-    stream.set_nodelay(true)?;
-    Ok(stream)
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        crate::cluster::network::connect_from(addr, bind.map(|b| b.ip())),
+    )
+    .await
+    .map_err(|_| std::io::Error::other("connect timed out"))?
 }
 
 /// Sends one Fetch request and reads its response.
