@@ -52,7 +52,7 @@ usage: scripts/bench [options]
   --secs S               seconds per measured produce or consume run (default 3)
   --consume-mib N        MiB written first per consume scenario (then topped up so a
                          read lasts --secs; default 256)
-  --latency-rate R       records/s for the latency scenarios (default 50000; 10000
+  --latency-rate R       records/s for the latency scenarios (default 50000; 1000
                          with --cluster)
   --latency-secs S       seconds per latency run (default 5)
   --startup-runs N       broker starts timed to the first ApiVersions answer (default 5)
@@ -151,9 +151,11 @@ fn parse_args() -> Result<Opts> {
         }
     }
     if o.cluster && !explicit.contains("--latency-rate") {
-        // Every acks=all record waits for a follower's fetch; 10k/s keeps Kafka's cluster
-        // (four JVMs on the machine) within its means on two cores.
-        o.latency_rate = 10_000.0;
+        // Records go one at a time (linger.ms=0) and each acks=all request waits for the
+        // followers; on the two-core development machine neither weir's cluster nor Kafka's
+        // (four JVMs) kept up with 5,000/s, and latency measured behind a growing queue is the
+        // queue's. See docs/benchmarks.md, "Cluster mode".
+        o.latency_rate = 1_000.0;
     }
     if o.quick {
         // Tiny volumes, one run each: a smoke test that finishes in seconds.
@@ -164,7 +166,7 @@ fn parse_args() -> Result<Opts> {
             o.consume_mib = 2.0;
         }
         if !explicit.contains("--latency-rate") {
-            o.latency_rate = if o.cluster { 2_000.0 } else { 5_000.0 };
+            o.latency_rate = if o.cluster { 1_000.0 } else { 5_000.0 };
         }
         if !explicit.contains("--latency-secs") {
             o.latency_secs = 1.0;
