@@ -79,17 +79,28 @@ pub(crate) fn temp_dir(tag: &str) -> Result<PathBuf> {
 /// Starts the broker on a free 127.0.0.1 port with an empty data dir and returns it with
 /// the time from spawn to the first answered ApiVersions request.
 pub(crate) fn start_broker(bin: &Path) -> Result<(Broker, String, Duration)> {
-    let dir = temp_dir("broker")?;
-    let data = dir.join("data");
-    let log = dir.join("weir.log");
     let port = free_port()?;
     let addr = format!("127.0.0.1:{port}");
+    let (b, t) = start_node(bin, "broker", &["--listeners", &addr], &addr)?;
+    Ok((b, addr, t))
+}
+
+/// Spawns `bin --data-dir TMP/data ARGS...` (output to TMP/weir.log; told to exit if this
+/// tool dies) and waits up to 20 s for `addr` to answer ApiVersions; returns the time that took.
+pub(crate) fn start_node(
+    bin: &Path,
+    tag: &str,
+    args: &[&str],
+    addr: &str,
+) -> Result<(Broker, Duration)> {
+    let dir = temp_dir(tag)?;
+    let data = dir.join("data");
+    let log = dir.join("weir.log");
     let logf = std::fs::File::create(&log)?;
     let mut cmd = Command::new(bin);
-    cmd.arg("--listeners")
-        .arg(&addr)
-        .arg("--data-dir")
+    cmd.arg("--data-dir")
         .arg(&data)
+        .args(args)
         .stdin(Stdio::null())
         .stdout(logf.try_clone()?)
         .stderr(logf);
@@ -111,8 +122,8 @@ pub(crate) fn start_broker(bin: &Path) -> Result<(Broker, String, Duration)> {
     let mut broker = Broker { child, dir, log };
     let deadline = t0 + Duration::from_secs(20);
     loop {
-        if api_versions(&addr).is_ok() {
-            return Ok((broker, addr, t0.elapsed()));
+        if api_versions(addr).is_ok() {
+            return Ok((broker, t0.elapsed()));
         }
         if let Ok(Some(st)) = broker.child.try_wait() {
             bail!(

@@ -15,6 +15,7 @@ use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, Prod
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 
+use crate::cluster::{await_replicated, BROKERS, MIN_ISR};
 use crate::procfs::cpu_secs;
 
 #[derive(Default)]
@@ -47,7 +48,12 @@ pub(crate) type Prod = BaseProducer<BenchCtx>;
 
 pub(crate) struct Env {
     pub(crate) bootstrap: String,
-    pub(crate) broker_pid: Option<String>,
+    /// the brokers whose /proc gives broker costs (summed over them); may be empty
+    pub(crate) broker_pids: Vec<String>,
+    /// cluster mode: a controller-only node, measured apart from the brokers
+    pub(crate) controller_pid: Option<String>,
+    /// cluster mode: topics get `cluster::BROKERS` replicas and `min.insync.replicas` 2
+    pub(crate) cluster: bool,
     pub(crate) admin: AdminClient<DefaultClientContext>,
     pub(crate) topic_seq: AtomicU64,
     pub(crate) producer_config: Vec<(String, String)>,
@@ -58,13 +64,20 @@ impl Env {
     fn new_topic(&self, stem: &str, partitions: i32) -> Result<String> {
         let n = self.topic_seq.fetch_add(1, Ordering::Relaxed);
         let name = format!("bench-{stem}-{}-{n}", std::process::id());
-        let nt = NewTopic::new(&name, partitions, TopicReplication::Fixed(1));
+        let rf = if self.cluster { BROKERS as i32 } else { 1 };
+        let mut nt = NewTopic::new(&name, partitions, TopicReplication::Fixed(rf));
+        if self.cluster {
+            nt = nt.set("min.insync.replicas", MIN_ISR);
+        }
         let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
         let res = futures_executor::block_on(self.admin.create_topics([&nt], &opts))?;
         for r in res {
             if let Err((t, code)) = r {
                 bail!("creating topic {t}: {code}");
             }
+        }
+        if self.cluster {
+            await_replicated(self.admin.inner(), &name, partitions, BROKERS)?;
         }
         Ok(name)
     }
@@ -98,23 +111,31 @@ impl Env {
         self.settle();
     }
 
-    /// Waits (up to 10 s) until the broker is idle: not one CPU tick (10 ms) charged to it
-    /// over 50 ms. A broker may finish a deletion in the background (Kafka and weir both do),
-    /// and freeing gigabytes of page cache must not be charged to the next measured run.
+    /// Waits (up to 10 s) until the brokers are idle: not one CPU tick (10 ms) charged to
+    /// them over 50 ms. A broker may finish a deletion in the background (Kafka and weir both
+    /// do), and freeing gigabytes of page cache must not be charged to the next measured run.
     /// Without a broker PID, returns at once.
     fn settle(&self) {
-        let Some(pid) = self.broker_pid.as_deref() else {
+        if self.broker_pids.is_empty() {
             return;
-        };
+        }
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
-            let Some(c0) = cpu_secs(pid) else { return };
+            let Some(c0) = self.brokers_cpu() else { return };
             std::thread::sleep(Duration::from_millis(50));
-            let Some(c1) = cpu_secs(pid) else { return };
+            let Some(c1) = self.brokers_cpu() else { return };
             if c1 - c0 < 0.005 {
                 return;
             }
         }
+    }
+
+    /// CPU seconds of every broker process, summed; None without PIDs or if one is gone.
+    pub(crate) fn brokers_cpu(&self) -> Option<f64> {
+        if self.broker_pids.is_empty() {
+            return None;
+        }
+        self.broker_pids.iter().map(|p| cpu_secs(p)).sum()
     }
 
     pub(crate) fn producer(

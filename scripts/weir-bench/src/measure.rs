@@ -30,6 +30,11 @@ pub(crate) struct Run {
     pub(crate) broker_cpu_s_per_gib: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) broker_to_client_cpu: Option<f64>,
+    /// cluster mode: the controller-only node's CPU, not in `broker_cpu_s`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) controller_cpu_s: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) controller_cpu_s_per_gib: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) p50_ms: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -44,20 +49,29 @@ pub(crate) struct CpuMark {
     pub(crate) t: Instant,
     pub(crate) client: f64,
     pub(crate) broker: Option<f64>,
+    pub(crate) controller: Option<f64>,
 }
 
 pub(crate) fn mark(env: &Env) -> CpuMark {
     CpuMark {
         t: Instant::now(),
         client: cpu_secs("self").unwrap_or(0.0),
-        broker: env.broker_pid.as_deref().and_then(cpu_secs),
+        broker: env.brokers_cpu(),
+        controller: env.controller_pid.as_deref().and_then(cpu_secs),
     }
 }
 
 pub(crate) fn finish(env: &Env, m: CpuMark, records: u64, bytes: u64) -> Run {
     let secs = m.t.elapsed().as_secs_f64();
     let client = cpu_secs("self").unwrap_or(0.0) - m.client;
-    let broker = match (m.broker, env.broker_pid.as_deref().and_then(cpu_secs)) {
+    let broker = match (m.broker, env.brokers_cpu()) {
+        (Some(a), Some(b)) => Some(b - a),
+        _ => None,
+    };
+    let controller = match (
+        m.controller,
+        env.controller_pid.as_deref().and_then(cpu_secs),
+    ) {
         (Some(a), Some(b)) => Some(b - a),
         _ => None,
     };
@@ -73,6 +87,8 @@ pub(crate) fn finish(env: &Env, m: CpuMark, records: u64, bytes: u64) -> Run {
         broker_cpu_s: broker,
         broker_cpu_s_per_gib: broker.map(|b| b / gib),
         broker_to_client_cpu: broker.map(|b| if client > 0.0 { b / client } else { f64::NAN }),
+        controller_cpu_s: controller,
+        controller_cpu_s_per_gib: controller.map(|c| c / gib),
         ..Run::default()
     }
 }

@@ -69,10 +69,20 @@ pub(crate) fn row(o: &Outcome) -> Vec<String> {
     ]
 }
 
-/// A Markdown table (readable as plain text too).
+/// A Markdown table (readable as plain text too). In cluster mode broker figures are the
+/// brokers' (CPU summed, memory the largest broker's) and a column gives the controller's CPU.
 pub(crate) fn table(outcomes: &[Outcome]) -> String {
-    let rows: Vec<Vec<String>> = outcomes.iter().map(row).collect();
-    let mut w: Vec<usize> = HEADER.iter().map(|h| h.len()).collect();
+    let mut header: Vec<String> = HEADER.iter().map(|s| s.to_string()).collect();
+    let mut rows: Vec<Vec<String>> = outcomes.iter().map(row).collect();
+    let ctl = |o: &Outcome| o.median.get("controller_cpu_s_per_gib").copied();
+    if outcomes.iter().any(|o| ctl(o).is_some()) {
+        // after "broker CPU s/GiB"
+        header.insert(7, "controller CPU s/GiB".into());
+        for (r, o) in rows.iter_mut().zip(outcomes) {
+            r.insert(7, fmt(ctl(o), 2));
+        }
+    }
+    let mut w: Vec<usize> = header.iter().map(|h| h.len()).collect();
     for r in &rows {
         for (i, c) in r.iter().enumerate() {
             w[i] = w[i].max(c.len());
@@ -89,7 +99,7 @@ pub(crate) fn table(outcomes: &[Outcome]) -> String {
         }
         s + "\n"
     };
-    let mut out = line(HEADER.iter().map(|s| s.to_string()).collect());
+    let mut out = line(header);
     let mut sep = String::from("|");
     for (i, wi) in w.iter().enumerate() {
         sep += &if i == 0 {
@@ -111,16 +121,33 @@ pub(crate) struct BrokerFacts {
     pub(crate) started_by_bench: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) pid: Option<i32>,
+    /// cluster mode, or several --broker-pid: every broker measured
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) pids: Vec<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) controller_pid: Option<i32>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) startup_to_api_versions_ms: Vec<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) startup_to_api_versions_ms_median: Option<f64>,
+    /// cluster started here: from the controller's spawn until Metadata lists every broker
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) cluster_start_ms: Option<f64>,
+    /// the largest broker's, in cluster mode
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) idle_rss_kib: Option<u64>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) idle_rss_kib_each: Vec<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) controller_idle_rss_kib: Option<u64>,
+    /// summed over the brokers, in cluster mode
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) idle_cpu_s_per_s: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) final_rss_kib: Option<u64>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) final_rss_kib_each: Vec<u64>,
+    /// summed over the brokers
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) total_cpu_s: Option<f64>,
 }
@@ -131,6 +158,8 @@ pub(crate) struct Report {
     pub(crate) label: Option<String>,
     pub(crate) bootstrap: String,
     pub(crate) quick: bool,
+    /// three brokers, replication factor 3, min.insync.replicas 2
+    pub(crate) cluster: bool,
     pub(crate) runs: usize,
     pub(crate) secs_per_run: f64,
     pub(crate) consume_mib: f64,

@@ -37,9 +37,18 @@ pub(crate) struct Outcome {
     pub(crate) median: BTreeMap<&'static str, f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) broker_peak_rss_kib: Option<u64>,
-    /// peak anonymous RSS (heap, stacks) sampled every 20 ms during the scenario
+    /// peak anonymous RSS (heap, stacks) sampled every 20 ms during the scenario; in
+    /// cluster mode the largest of the brokers' peaks
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) broker_peak_anon_kib: Option<u64>,
+    /// cluster mode: each broker's peak RSS and peak anonymous RSS, in broker order
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) brokers_peak_rss_kib: Vec<u64>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) brokers_peak_anon_kib: Vec<u64>,
+    /// cluster mode: the controller-only node's peak anonymous RSS
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) controller_peak_anon_kib: Option<u64>,
     pub(crate) warmup: Option<Run>,
     pub(crate) runs: Vec<Run>,
     /// why the scenario failed; it then has no runs
@@ -54,6 +63,9 @@ impl Outcome {
             median: BTreeMap::new(),
             broker_peak_rss_kib: None,
             broker_peak_anon_kib: None,
+            brokers_peak_rss_kib: Vec::new(),
+            brokers_peak_anon_kib: Vec::new(),
+            controller_peak_anon_kib: None,
             warmup: None,
             runs: Vec::new(),
             error: Some(error),
@@ -69,7 +81,10 @@ pub(crate) fn size_label(size: usize) -> String {
     }
 }
 
-pub(crate) fn scenarios() -> Vec<Scenario> {
+pub(crate) fn scenarios(cluster: bool) -> Vec<Scenario> {
+    if cluster {
+        return cluster_scenarios();
+    }
     let mut v = Vec::new();
     for size in [100usize, 1024] {
         for partitions in [1, 3] {
@@ -115,6 +130,48 @@ pub(crate) fn scenarios() -> Vec<Scenario> {
     v
 }
 
+/// Cluster mode: every topic has 3 replicas and min.insync.replicas 2 (the names say
+/// `rf=3`); 3 partitions spread the leaders over the three brokers.
+fn cluster_scenarios() -> Vec<Scenario> {
+    let mut v = Vec::new();
+    for size in [100usize, 1024] {
+        for acks in [1, -1] {
+            v.push(Scenario {
+                name: format!(
+                    "produce {} acks={acks} p=3 producers=1 rf=3",
+                    size_label(size)
+                ),
+                kind: Kind::Produce,
+                record_bytes: size,
+                acks: Some(acks),
+                partitions: 3,
+                clients: 1,
+            });
+        }
+    }
+    for size in [100usize, 1024] {
+        v.push(Scenario {
+            name: format!("consume {} p=3 rf=3", size_label(size)),
+            kind: Kind::Consume,
+            record_bytes: size,
+            acks: None,
+            partitions: 3,
+            clients: 1,
+        });
+    }
+    for acks in [-1, 1] {
+        v.push(Scenario {
+            name: format!("latency 100B acks={acks} p=1 rf=3"),
+            kind: Kind::Latency,
+            record_bytes: 100,
+            acks: Some(acks),
+            partitions: 1,
+            clients: 1,
+        });
+    }
+    v
+}
+
 pub(crate) fn median(mut xs: Vec<f64>) -> f64 {
     xs.retain(|x| x.is_finite());
     if xs.is_empty() {
@@ -143,6 +200,7 @@ pub(crate) fn medians(runs: &[Run]) -> BTreeMap<&'static str, f64> {
     put("client_cpu_s_per_gib", &|r| Some(r.client_cpu_s_per_gib));
     put("broker_cpu_s_per_gib", &|r| r.broker_cpu_s_per_gib);
     put("broker_to_client_cpu", &|r| r.broker_to_client_cpu);
+    put("controller_cpu_s_per_gib", &|r| r.controller_cpu_s_per_gib);
     put("p50_ms", &|r| r.p50_ms);
     put("p99_ms", &|r| r.p99_ms);
     put("p999_ms", &|r| r.p999_ms);
@@ -150,12 +208,13 @@ pub(crate) fn medians(runs: &[Run]) -> BTreeMap<&'static str, f64> {
 }
 
 pub(crate) fn run_scenario(env: &Env, o: &Opts, sc: &Scenario) -> Result<Outcome> {
-    let peak_ok = env
-        .broker_pid
-        .as_deref()
-        .map(reset_peak_rss)
-        .unwrap_or(false);
-    let anon = env.broker_pid.as_deref().map(AnonSampler::start);
+    let peak_ok = !env.broker_pids.is_empty() && env.broker_pids.iter().all(|p| reset_peak_rss(p));
+    let anon: Vec<AnonSampler> = env
+        .broker_pids
+        .iter()
+        .map(|p| AnonSampler::start(p))
+        .collect();
+    let controller_anon = env.controller_pid.as_deref().map(AnonSampler::start);
     let mut warmup = None;
     let mut runs = Vec::new();
     match sc.kind {
@@ -194,7 +253,9 @@ pub(crate) fn run_scenario(env: &Env, o: &Opts, sc: &Scenario) -> Result<Outcome
                     Limit::Records(records)
                 } else {
                     let w = consume(env, topic, sc.partitions, Limit::Records(records))?;
-                    let cap = (4.0 * GIB / sc.record_bytes as f64) as u64;
+                    // In cluster mode every byte is written three times: at most 2 GiB.
+                    let cap_gib = if env.cluster { 2.0 } else { 4.0 };
+                    let cap = (cap_gib * GIB / sc.record_bytes as f64) as u64;
                     let target = ((3.0 * w.records_per_s * o.secs) as u64).min(cap);
                     if target > records {
                         fill(target - records)?;
@@ -203,7 +264,7 @@ pub(crate) fn run_scenario(env: &Env, o: &Opts, sc: &Scenario) -> Result<Outcome
                     warmup = Some(w);
                     Limit::Secs(o.secs, records)
                 };
-                if let Some(p) = env.broker_pid.as_deref() {
+                for p in &env.broker_pids {
                     reset_peak_rss(p);
                 }
                 for _ in 0..o.runs {
@@ -227,19 +288,28 @@ pub(crate) fn run_scenario(env: &Env, o: &Opts, sc: &Scenario) -> Result<Outcome
             }
         }
     }
-    let broker_peak_rss_kib = if peak_ok {
-        env.broker_pid
-            .as_deref()
-            .and_then(|p| status_kib(p, "VmHWM:"))
+    let rss: Vec<u64> = if peak_ok {
+        let each: Option<Vec<u64>> = env
+            .broker_pids
+            .iter()
+            .map(|p| status_kib(p, "VmHWM:"))
+            .collect();
+        each.unwrap_or_default()
     } else {
-        None
+        Vec::new()
     };
-    let broker_peak_anon_kib = anon.and_then(AnonSampler::stop);
+    let anon: Option<Vec<u64>> = anon.into_iter().map(AnonSampler::stop).collect();
+    let anon = anon.unwrap_or_default();
+    let controller_peak_anon_kib = controller_anon.and_then(AnonSampler::stop);
+    let many = env.broker_pids.len() > 1;
     Ok(Outcome {
         scenario: sc.clone(),
         median: medians(&runs),
-        broker_peak_rss_kib,
-        broker_peak_anon_kib,
+        broker_peak_rss_kib: rss.iter().copied().max(),
+        broker_peak_anon_kib: anon.iter().copied().max(),
+        brokers_peak_rss_kib: if many { rss } else { Vec::new() },
+        brokers_peak_anon_kib: if many { anon } else { Vec::new() },
+        controller_peak_anon_kib,
         warmup,
         runs,
         error: None,
