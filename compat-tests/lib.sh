@@ -92,7 +92,8 @@ cleanup() {
     if [ "$FAILED" -gt 0 ] && [ -f "$WORK_DIR/broker.log" ]; then
         echo "--- last broker log lines ($CLIENT_NAME) ---"; tail -30 "$WORK_DIR/broker.log"
     fi
-    rm -rf "$WORK_DIR"
+    # KEEP_WORK=1 keeps the work dir (node logs, data dirs) for a post-mortem.
+    if [ "${KEEP_WORK:-0}" = 1 ]; then echo "work dir kept: $WORK_DIR"; else rm -rf "$WORK_DIR"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM

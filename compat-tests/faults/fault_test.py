@@ -30,6 +30,9 @@ One PASS/FAIL line each:
     write to one of those partitions (more than 100 ms after the kill, so it cannot be a
     response the dead broker had already sent) comes within 10 s, for each writer; the
     distribution is printed
+  (stop) every broker back and every ISR full; every partition led by its first replica again
+    within 30 s (auto.leader.rebalance.enable, leader.imbalance.check.interval.seconds=10); the
+    writers stop (flushed)
   3 (per writer) after the writers stop (flushed): every acknowledged value is read back exactly
     once, at the partition and offset its acknowledgement gave; the acknowledged values of each
     partition are in the order they were written
@@ -64,6 +67,7 @@ import weir_compat as wc  # noqa: E402
 SESSION_MS = 3000
 HEARTBEAT_MS = 500
 LAG_MS = 10000  # replica.lag.time.max.ms: a cut-off follower leaves the ISR within the test's faults
+REBALANCE_S = 10  # leader.imbalance.check.interval.seconds: leadership goes home between faults
 HEAL_WITHIN_S = 60
 PROGRESS_WITHIN_S = 60
 FAILOVER_LIMIT_S = 10.0
@@ -99,7 +103,8 @@ class Node:
                     "--override", f"controller.quorum.voters=0@{IP[0]}:{CPORT}",
                     "--override", f"broker.session.timeout.ms={SESSION_MS}",
                     "--override", f"broker.heartbeat.interval.ms={HEARTBEAT_MS}",
-                    "--override", f"replica.lag.time.max.ms={LAG_MS}"]
+                    "--override", f"replica.lag.time.max.ms={LAG_MS}",
+                    "--override", f"leader.imbalance.check.interval.seconds={REBALANCE_S}"]
         self.proc = None
         self.stopped = False  # SIGSTOPped
 
@@ -463,7 +468,24 @@ def s2_failover():
     assert not problems, f"failovers not within {FAILOVER_LIMIT_S:.0f}s: {problems}"
 
 
-@scenario("(stop) every broker back, full ISRs; the writers stop and flush", timeout=300)
+def preferred_state():
+    """None when every broker's Metadata shows each partition led by its first replica."""
+    away = []
+    for n in brokers():
+        try:
+            md = AdminClient(conf(n.bootstrap)).list_topics(TOPIC, timeout=3)
+        except KafkaException:
+            away.append(f"broker {n.id}: no metadata")
+            continue
+        t = md.topics.get(TOPIC)
+        parts = t.partitions.values() if t is not None and t.error is None else []
+        away += [f"broker {n.id}: {TOPIC}-{p.id} led by {p.leader}, replicas {p.replicas}" for p in parts
+                 if not p.replicas or p.leader != p.replicas[0]]
+    return "; ".join(away) or None
+
+
+@scenario("(stop) every broker back, full ISRs; every partition led by its preferred replica again (the "
+          "controller's automatic rebalance, every 10 s here); the writers stop and flush", timeout=300)
 def s_stop():
     need("started", "0")
     heal_network()
@@ -475,6 +497,14 @@ def s_stop():
             n.start()
             n.wait_listening()
     wait_healthy("before the writers stop")
+    state = {}
+
+    def home():
+        state["m"] = preferred_state()
+        return state["m"] is None
+    if not wc.wait_until(home, 3 * REBALANCE_S, step=0.5):
+        raise AssertionError(f"leadership not back on the preferred replicas {3 * REBALANCE_S}s after healing: "
+                             f"{state.get('m')}")
     for w in writers.values():
         w.stop()
     for w in writers.values():

@@ -20,7 +20,7 @@
 #     --override process.roles=broker (controller for node 0) \
 #     --override controller.quorum.voters=0@127.0.0.10:9093 \
 #     --override broker.session.timeout.ms=3000 --override broker.heartbeat.interval.ms=500 \
-#     --override replica.lag.time.max.ms=10000
+#     --override replica.lag.time.max.ms=10000 --override leader.imbalance.check.interval.seconds=10
 #
 # Node logs are <work>/node<N>.log, the writers' reports <work>/<writer>.acks; their tails are
 # printed when anything failed.

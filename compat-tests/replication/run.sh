@@ -42,6 +42,10 @@
 #   3 failover time: the leader of a single-partition topic killed under a continuously writing
 #     idempotent producer (default settings), 3 times; the first acknowledged message produced
 #     after the kill comes within 10 s; min/median/max printed; all read back once, in order
+#   3b preferred leader election: AdminClient.elect_leaders(PREFERRED) hands the partitions the
+#     kills moved back to their first replica (the others: ELECTION_NOT_NEEDED); then every
+#     partition is led by its first replica on every broker; again -> ELECTION_NOT_NEEDED; all
+#     partitions (null) -> nothing to do; an unknown partition -> UNKNOWN_TOPIC_OR_PARTITION
 #   4 byte-identical replicas (last: it stops the brokers with SIGTERM, each must exit 0 by
 #     itself): per partition of every topic above, the three replicas' .log segments are
 #     identical up to the smallest high watermark in the replication-offset-checkpoint files

@@ -29,6 +29,14 @@ Every topic has replication factor 3 and min.insync.replicas=2. One PASS/FAIL li
     after the kill comes less than 10 s after it; three times (the killed broker restarted and
     back in the ISR each time); min/median/max printed; everything acknowledged read back once,
     in order, at contiguous offsets
+  3b preferred leader election (ElectLeaders, as kafka-leader-election.sh sends it): the
+    partitions that the kills left led by another replica than their first (if none, one is made
+    so by killing and restarting its leader) are handed back to their first replica (no error
+    for each), the others answer ELECTION_NOT_NEEDED; every broker's metadata then shows every
+    partition led by its first replica; a second election answers ELECTION_NOT_NEEDED for all;
+    an election over all partitions (a null list) answers nothing; an unknown partition
+    UNKNOWN_TOPIC_OR_PARTITION. (The brokers keep Kafka's auto.leader.rebalance check interval,
+    300 s, so the automatic rebalance never does it first.)
   4 byte-identical replicas, part two (last, as it stops the brokers): every broker stopped
     with SIGTERM (each must exit 0 by itself), then per partition of rf3 and of the topics of 2
     and 3, the three replicas' .log segments (concatenated in base-offset order) are
@@ -646,6 +654,80 @@ def s3_failover():
         next((i, a, b) for i, (a, b) in enumerate(zip(read_order + [None] * len(order), order)) if a != b))
     counts = contiguous(acks.acked, TOPICS[topic])
     assert ends == counts, f"high watermark {ends}, expected the acknowledged count {counts}"
+
+
+def preferred_view():
+    """{(topic, partition): (leader, preferred replica)} of every topic so far, as each running
+    broker answers: {node id: that dict or None}."""
+    out = {}
+    for n in cluster.live():
+        md = probe(n.bootstrap)
+        if md is None:
+            out[n.id] = None
+            continue
+        seen = {}
+        for t in TOPICS:
+            tm = md.topics.get(t)
+            for p in (tm.partitions.values() if tm is not None and tm.error is None else []):
+                seen[(t, p.id)] = (p.leader, p.replicas[0] if p.replicas else None)
+        out[n.id] = seen
+    return out
+
+
+def err_code(e):
+    """The error code of an elect_leaders result (None: elected), whether the binding gives a
+    KafkaError or a KafkaException holding one."""
+    if e is None:
+        return None
+    return e.code() if hasattr(e, "code") else e.args[0].code()
+
+
+def off_preferred(view):
+    return sorted({tp for seen in view.values() if seen for tp, (leader, pref) in seen.items() if leader != pref})
+
+
+@scenario(f"{C} 3b preferred leader election (ElectLeaders, what kafka-leader-election.sh sends): partitions "
+          "led by another replica since the kills are handed back to their first replica (None per partition), "
+          "the others answer ELECTION_NOT_NEEDED, as does a second election; all partitions at once answers "
+          "nothing to do; an unknown partition UNKNOWN_TOPIC_OR_PARTITION", timeout=120)
+def s3b_elect_leaders():
+    from confluent_kafka import ElectionType
+    need("started", "0")
+    restore(sorted(TOPICS))
+    view = preferred_view()
+    moved = off_preferred(view)
+    if not moved:
+        # Every partition is home: move one away (its preferred leader killed and restarted).
+        t = sorted(TOPICS)[0]
+        seen = next(v for v in view.values() if v)
+        leader = seen[(t, 0)][0]
+        cluster.brokers[leader].kill9()
+        wait_for(f"{t}-0 led by another broker than {leader}", FENCED_WITHIN_S,
+                 lambda: all(v and v[(t, 0)][0] not in (leader, -1) for v in preferred_view().values()),
+                 lambda: preferred_view())
+        restore(sorted(TOPICS))
+        moved = off_preferred(preferred_view())
+    assert moved, "no partition is led by another replica than its first"
+    everything = [TopicPartition(t, p) for t, n in sorted(TOPICS.items()) for p in range(n)]
+    a = AdminClient(conf(cluster.bootstrap()))
+    # No timeout arguments: confluent-kafka 2.16's binding refuses both (its keyword list is
+    # short); the defaults come from socket.timeout.ms (10 s here).
+    res = a.elect_leaders(ElectionType.PREFERRED, everything).result(40)
+    got = {(tp.topic, tp.partition): err_code(e) for tp, e in res.items()}
+    want = {(tp.topic, tp.partition): (None if (tp.topic, tp.partition) in moved else KafkaError.ELECTION_NOT_NEEDED)
+            for tp in everything}
+    assert got == want, f"results {got}, expected {want} (moved: {moved})"
+    wait_for("every partition led by its first replica on every broker", 20,
+             lambda: not off_preferred(preferred_view()), lambda: off_preferred(preferred_view()))
+    info(f"3b: {len(moved)} partition(s) handed back to their preferred leader: {moved}")
+    again = a.elect_leaders(ElectionType.PREFERRED, everything).result(40)
+    not_needed = [tp for tp, e in again.items() if err_code(e) != KafkaError.ELECTION_NOT_NEEDED]
+    assert not not_needed, f"a second election: not ELECTION_NOT_NEEDED for {not_needed}: {again}"
+    everyone = a.elect_leaders(ElectionType.PREFERRED, None).result(40)
+    assert everyone == {}, f"an election for all partitions with nothing to do answered {everyone}"
+    unknown = a.elect_leaders(ElectionType.PREFERRED, [TopicPartition(RF3, 99)]).result(40)
+    codes = [err_code(e) for e in unknown.values()]
+    assert codes == [KafkaError.UNKNOWN_TOPIC_OR_PART], f"an unknown partition answered {unknown}"
 
 
 @scenario(f"{C} 4 (last) byte-identical replicas: every broker stopped with SIGTERM exits 0 by itself; per "

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::decide::{self, CreateTopic};
+use super::election;
 use super::image::{BrokerInfo, Image, PartitionMeta, Record, TopicMeta};
 use crate::protocol::error_code as ec;
 use crate::topics::TopicError;
@@ -50,6 +51,11 @@ pub enum ControllerRequest {
         broker: i32,
         incarnation: Uuid,
     },
+    /// ElectLeaders: these partitions by topic name, or all of them (`None`).
+    ElectLeaders {
+        election: election::ElectionType,
+        partitions: Option<Vec<(String, Vec<i32>)>>,
+    },
 }
 
 /// The controller's answer. `index` is the raft index of the entry that carried the change
@@ -75,6 +81,8 @@ pub enum Outcome {
     Quorum(super::QuorumState),
     /// A partition as it is after the change.
     Partition(PartitionMeta),
+    /// ElectLeaders' results per topic.
+    Elections(Vec<(String, Vec<election::PartitionResult>)>),
     Done,
 }
 
@@ -166,6 +174,14 @@ pub fn decide(
         ControllerRequest::AlterPartition(req) => {
             let (records, after) = decide::alter_partition(image, req)?;
             Ok((records, Outcome::Partition(after)))
+        }
+        ControllerRequest::ElectLeaders {
+            election,
+            partitions,
+        } => {
+            let (records, results) =
+                election::elect_leaders(image, *election, partitions.as_deref());
+            Ok((records, Outcome::Elections(results)))
         }
     }
 }

@@ -1,13 +1,14 @@
 //! The background duties of a node: every broker registers and heartbeats; the active
-//! controller names the cluster, imports a pre-cluster data dir once, and fences brokers
-//! whose session expired.
+//! controller names the cluster, imports a pre-cluster data dir once, fences brokers whose
+//! session expired, and hands leadership back to preferred replicas
+//! (`auto.leader.rebalance.enable`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::controller::{self, ControllerRequest, ControllerState, Outcome};
 use super::image;
-use super::{decide, node_of, Cluster};
+use super::{decide, election, node_of, Cluster};
 use crate::topics::TopicError;
 
 impl Cluster {
@@ -73,6 +74,9 @@ impl Cluster {
     /// and fences brokers whose session expired.
     pub async fn controller_task(self: Arc<Self>) {
         let session = Duration::from_millis(self.config.cluster.session_timeout_ms);
+        let rebalance_every =
+            Duration::from_secs(self.config.cluster.leader_imbalance_check_interval_s);
+        let mut next_rebalance: Option<Instant> = None;
         let mut tick = tokio::time::interval(Duration::from_millis(250));
         loop {
             tokio::select! {
@@ -92,6 +96,7 @@ impl Cluster {
                 let mut c = self.controller.lock().unwrap_or_else(|p| p.into_inner());
                 if c.term != term {
                     *c = ControllerState::new(term, now);
+                    next_rebalance = Some(now + rebalance_every);
                 }
             }
             if let Err(e) = self.leader_duties().await {
@@ -110,6 +115,27 @@ impl Cluster {
                     tracing::warn!(broker = id, error = %e.message, "fencing");
                 } else {
                     tracing::warn!(broker = id, "broker session expired: fenced");
+                }
+            }
+            if self.config.cluster.auto_leader_rebalance
+                && next_rebalance.is_some_and(|at| now >= at)
+            {
+                // Kafka's maxElectionsPerImbalance; the rest at the next tick.
+                let balanced = self
+                    .propose(|image| {
+                        let (records, more) = election::rebalance(image, 1000);
+                        let n = records.len();
+                        Ok((records, (n, more)))
+                    })
+                    .await;
+                match balanced {
+                    Ok((_, (n, more))) => {
+                        if n > 0 {
+                            tracing::info!(partitions = n, "preferred leaders elected");
+                        }
+                        next_rebalance = Some(if more { now } else { now + rebalance_every })
+                    }
+                    Err(e) => tracing::warn!(error = %e.message, "leader rebalance"),
                 }
             }
         }

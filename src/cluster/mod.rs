@@ -13,6 +13,7 @@
 pub mod controller;
 pub mod decide;
 mod duties;
+pub mod election;
 pub mod image;
 pub mod network;
 pub mod placement;

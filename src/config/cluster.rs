@@ -45,6 +45,11 @@ pub struct ClusterConfig {
     pub replica_fetch_backoff_ms: u64,
     /// `replica.high.watermark.checkpoint.interval.ms`.
     pub high_watermark_checkpoint_interval_ms: u64,
+    /// `auto.leader.rebalance.enable`: the controller hands leadership back to preferred
+    /// replicas that are in sync.
+    pub auto_leader_rebalance: bool,
+    /// `leader.imbalance.check.interval.seconds`: how often it looks.
+    pub leader_imbalance_check_interval_s: u64,
 }
 
 impl Default for ClusterConfig {
@@ -65,6 +70,8 @@ impl Default for ClusterConfig {
             replica_fetch_response_max_bytes: 10 * 1024 * 1024,
             replica_fetch_backoff_ms: 1000,
             high_watermark_checkpoint_interval_ms: 5000,
+            auto_leader_rebalance: true,
+            leader_imbalance_check_interval_s: 300,
         }
     }
 }
@@ -147,6 +154,13 @@ impl ClusterConfig {
             "replica.high.watermark.checkpoint.interval.ms" => {
                 self.high_watermark_checkpoint_interval_ms =
                     parse_range(name, value, 10, i32::MAX as u64)?
+            }
+            "auto.leader.rebalance.enable" => {
+                self.auto_leader_rebalance = super::parse_bool(name, value)?
+            }
+            "leader.imbalance.check.interval.seconds" => {
+                self.leader_imbalance_check_interval_s =
+                    parse_range(name, value, 1, i32::MAX as u64)?
             }
             _ => return Ok(false),
         }

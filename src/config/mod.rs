@@ -406,6 +406,14 @@ impl Config {
                     .to_string(),
             ),
             (
+                "auto.leader.rebalance.enable".to_string(),
+                self.cluster.auto_leader_rebalance.to_string(),
+            ),
+            (
+                "leader.imbalance.check.interval.seconds".to_string(),
+                self.cluster.leader_imbalance_check_interval_s.to_string(),
+            ),
+            (
                 "max.connections".to_string(),
                 self.max_connections.to_string(),
             ),
@@ -508,7 +516,7 @@ pub(crate) fn invalid(name: &str, value: &str, reason: &str) -> ConfigError {
     }
 }
 
-fn parse_bool(name: &str, value: &str) -> Result<bool, ConfigError> {
+pub(crate) fn parse_bool(name: &str, value: &str) -> Result<bool, ConfigError> {
     match value.to_ascii_lowercase().as_str() {
         "true" => Ok(true),
         "false" => Ok(false),

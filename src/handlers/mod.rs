@@ -30,6 +30,7 @@ pub mod describe_configs;
 pub mod describe_groups;
 pub mod describe_quorum;
 pub mod describe_topic_partitions;
+pub mod elect_leaders;
 pub mod fetch;
 pub mod find_coordinator;
 pub mod heartbeat;
@@ -118,6 +119,7 @@ registry! {
     AlterConfigs => alter_configs [0, 2];
     CreatePartitions => create_partitions [0, 3];
     DeleteGroups => delete_groups [0, 2];
+    ElectLeaders => elect_leaders [0, 2];
     IncrementalAlterConfigs => incremental_alter_configs [0, 1];
     OffsetDelete => offset_delete [0, 0];
     DescribeQuorum => describe_quorum [0, 2];

@@ -42,6 +42,9 @@ pub const UNKNOWN_LEADER_EPOCH: i16 = 75;
 pub const STALE_BROKER_EPOCH: i16 = 77;
 pub const INVALID_UPDATE_VERSION: i16 = 95;
 pub const INELIGIBLE_REPLICA: i16 = 107;
+pub const PREFERRED_LEADER_NOT_AVAILABLE: i16 = 80;
+pub const ELIGIBLE_LEADERS_NOT_AVAILABLE: i16 = 83;
+pub const ELECTION_NOT_NEEDED: i16 = 84;
 
 /// The Kafka error code for a log error.
 pub fn for_log_error(e: &LogError) -> i16 {

@@ -337,6 +337,14 @@ const DESCRIBE_CLUSTER: &[Field] = &[
     f("endpoint_type", I8).since(1),
 ];
 
+// ElectLeaders
+const ELECT_LEADERS_TOPIC: &[Field] = &[f("topic", Str), f("partitions", Array(&I32))];
+const ELECT_LEADERS: &[Field] = &[
+    f("election_type", I8).since(1),
+    f("topic_partitions", NArray(&Struct(ELECT_LEADERS_TOPIC))),
+    f("timeout_ms", I32),
+];
+
 // DescribeQuorum
 const DESCRIBE_QUORUM_PARTITION: &[Field] = &[f("partition_index", I32)];
 const DESCRIBE_QUORUM_TOPIC: &[Field] = &[
@@ -381,6 +389,7 @@ pub(super) static MESSAGES: &[Message] = &[
     msg(ApiKey::AlterConfigs, 2, 2, ALTER_CONFIGS),
     msg(ApiKey::CreatePartitions, 3, 2, CREATE_PARTITIONS),
     msg(ApiKey::DeleteGroups, 2, 2, DELETE_GROUPS),
+    msg(ApiKey::ElectLeaders, 2, 2, ELECT_LEADERS),
     msg(
         ApiKey::IncrementalAlterConfigs,
         1,

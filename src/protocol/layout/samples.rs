@@ -90,6 +90,7 @@ macro_rules! per_key {
             ApiKey::AlterConfigs => $f::<AlterConfigsRequest>($($arg),*),
             ApiKey::CreatePartitions => $f::<CreatePartitionsRequest>($($arg),*),
             ApiKey::DeleteGroups => $f::<DeleteGroupsRequest>($($arg),*),
+            ApiKey::ElectLeaders => $f::<ElectLeadersRequest>($($arg),*),
             ApiKey::IncrementalAlterConfigs => $f::<IncrementalAlterConfigsRequest>($($arg),*),
             ApiKey::OffsetDelete => $f::<OffsetDeleteRequest>($($arg),*),
             ApiKey::DescribeQuorum => $f::<DescribeQuorumRequest>($($arg),*),
@@ -140,6 +141,7 @@ pub(super) fn full_body(key: ApiKey, v: i16) -> Vec<u8> {
         ApiKey::AlterConfigs => encode(&alter_configs(v), v),
         ApiKey::CreatePartitions => encode(&create_partitions(v), v),
         ApiKey::DeleteGroups => encode(&delete_groups(v), v),
+        ApiKey::ElectLeaders => encode(&elect_leaders(v), v),
         ApiKey::IncrementalAlterConfigs => encode(&incremental_alter_configs(v), v),
         ApiKey::OffsetDelete => encode(&offset_delete(v), v),
         ApiKey::DescribeQuorum => encode(&describe_quorum(v), v),
@@ -480,6 +482,18 @@ fn create_partitions(v: i16) -> CreatePartitionsRequest {
 fn delete_groups(v: i16) -> DeleteGroupsRequest {
     DeleteGroupsRequest::default()
         .with_groups_names(vec![group("g"), group("h")])
+        .with_unknown_tagged_fields(unknown(v >= 2))
+}
+
+fn elect_leaders(v: i16) -> ElectLeadersRequest {
+    use elect_leaders_request::*;
+    ElectLeadersRequest::default()
+        .with_election_type(if v >= 1 { 1 } else { 0 })
+        .with_topic_partitions(Some(vec![TopicPartitions::default()
+            .with_topic(topic("t"))
+            .with_partitions(vec![0, 3])
+            .with_unknown_tagged_fields(unknown(v >= 2))]))
+        .with_timeout_ms(60_000)
         .with_unknown_tagged_fields(unknown(v >= 2))
 }
 
