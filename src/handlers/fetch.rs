@@ -143,6 +143,7 @@ pub async fn handle(broker: &Arc<Broker>, header: &RequestHeader, req: FetchRequ
     let read_committed = req.isolation_level == READ_COMMITTED;
 
     let logs: Vec<Arc<Partition>> = targets.iter().filter_map(|t| t.log.clone().ok()).collect();
+    let started = Instant::now();
     let parts = loop {
         // Register for append notifications before reading, so no append is missed.
         let mut notified: Vec<_> = logs
@@ -160,6 +161,12 @@ pub async fn handle(broker: &Arc<Broker>, header: &RequestHeader, req: FetchRequ
             replica_id >= 0,
         );
         if total >= min_bytes || errors || Instant::now() >= deadline {
+            tracing::trace!(
+                replica_id,
+                bytes = total,
+                waited_ms = started.elapsed().as_millis() as u64,
+                "fetch answered"
+            );
             break parts;
         }
         let any_append = std::future::poll_fn(|cx| {

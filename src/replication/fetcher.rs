@@ -89,6 +89,11 @@ pub struct Fetcher {
     pub addr: String,
     partitions: Mutex<BTreeMap<TopicPartition, Assigned>>,
     changed: Notify,
+    /// Woken (notify_waiters) when a partition is added or its leader epoch changes: a fetch
+    /// parked at the leader without it is abandoned, so that a new partition (a new topic, or
+    /// one whose leadership just moved here) replicates at once rather than after
+    /// `replica.fetch.wait.max.ms`.
+    grown: Notify,
     pub cancel: CancellationToken,
 }
 
@@ -99,6 +104,7 @@ impl Fetcher {
             addr,
             partitions: Mutex::new(BTreeMap::new()),
             changed: Notify::new(),
+            grown: Notify::new(),
             cancel,
         })
     }
@@ -112,16 +118,24 @@ impl Fetcher {
     pub fn assign(&self, wanted: BTreeMap<TopicPartition, Assigned>) {
         let mut parts = self.partitions();
         let mut next = wanted;
+        let mut grown = false;
         for (tp, a) in next.iter_mut() {
-            if let Some(old) = parts.get(tp) {
-                if old.leader_epoch == a.leader_epoch && Arc::ptr_eq(&old.replica, &a.replica) {
+            match parts.get(tp) {
+                Some(old)
+                    if old.leader_epoch == a.leader_epoch
+                        && Arc::ptr_eq(&old.replica, &a.replica) =>
+                {
                     a.paused_until = old.paused_until;
                 }
+                _ => grown = true,
             }
         }
         *parts = next;
         drop(parts);
         self.changed.notify_one();
+        if grown {
+            self.grown.notify_waiters();
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -154,14 +168,26 @@ impl Fetcher {
                 if self.cancel.is_cancelled() {
                     return;
                 }
+                // Armed before the request is built: a partition added from here on ends
+                // the wait for this request's answer.
+                let grown = self.grown.notified();
+                tokio::pin!(grown);
+                grown.as_mut().enable();
                 let (request, sent) = self.build(me, &config);
                 if sent.is_empty() {
                     // Nothing to fetch (all paused or none): wait for a change or a pause
                     // to end.
                     let changed = self.changed.notified();
+                    // Until the first pause ends (or a while, with nothing to fetch).
+                    let until = self
+                        .partitions()
+                        .values()
+                        .filter_map(|a| a.paused_until)
+                        .min()
+                        .unwrap_or_else(|| Instant::now() + backoff.max(Duration::from_millis(50)));
                     tokio::select! {
                         _ = changed => {}
-                        _ = tokio::time::sleep(backoff.max(Duration::from_millis(50))) => {}
+                        _ = tokio::time::sleep_until(until) => {}
                         _ = self.cancel.cancelled() => return,
                     }
                     continue;
@@ -171,6 +197,11 @@ impl Fetcher {
                     + Duration::from_secs(30);
                 let answer = tokio::select! {
                     r = tokio::time::timeout(timeout, exchange(&mut conn, correlation, &request)) => r,
+                    _ = &mut grown => {
+                        // The answer would come on this connection: a new one instead.
+                        tracing::debug!(leader = self.leader, "partitions added: a new fetch at once");
+                        continue 'connect;
+                    }
                     _ = self.cancel.cancelled() => return,
                 };
                 let response = match answer {
@@ -284,12 +315,35 @@ impl Fetcher {
             if !current {
                 continue;
             }
+            if metadata_lag(data.error_code) {
+                // The leader has not applied the change that made it leader yet (the image
+                // reaches brokers one by one), or this broker's own view is stale and about to
+                // change: ask again shortly rather than after the full backoff.
+                tracing::debug!(partition = %tp, leader = self.leader, error = data.error_code, "replica fetch: the leader's metadata differs");
+                self.pause(tp, backoff.min(METADATA_LAG_RETRY));
+                continue;
+            }
             if let Err(e) = apply(&a.replica, &data) {
                 tracing::warn!(partition = %tp, leader = self.leader, error = e, "replica fetch");
                 self.pause(tp, backoff);
             }
         }
     }
+}
+
+/// How soon a partition is fetched again after an answer of [`metadata_lag`].
+const METADATA_LAG_RETRY: Duration = Duration::from_millis(20);
+
+/// Errors a leader answers while its metadata and this follower's disagree (one of them has
+/// not applied the latest image yet): they pass by themselves within milliseconds.
+fn metadata_lag(code: i16) -> bool {
+    matches!(
+        code,
+        ec::NOT_LEADER_OR_FOLLOWER
+            | ec::UNKNOWN_TOPIC_OR_PARTITION
+            | ec::UNKNOWN_TOPIC_ID
+            | ec::UNKNOWN_LEADER_EPOCH
+    )
 }
 
 /// Applies one partition's answer to the local log.
