@@ -281,7 +281,8 @@ class Writer:
             if ln.startswith("ACK "):
                 parts = ln.split()
                 if len(parts) == 5:  # a line being written has fewer fields
-                    acked[parts[1]] = (int(parts[2]), int(parts[3]), float(parts[4]))
+                    offset = int(parts[3]) if parts[3].lstrip("-").isdigit() else -1
+                    acked[parts[1]] = (int(parts[2]), offset, float(parts[4]))
             elif ln.startswith("ERR "):
                 v, _, err = ln[4:].partition(" ")
                 failed[v] = err

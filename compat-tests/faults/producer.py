@@ -35,7 +35,9 @@ def main():
     def report(err, msg):
         v = msg.value().decode()
         if err is None:
-            w.write(f"ACK {v} {msg.partition()} {msg.offset()} {time.time():.3f}\n")
+            # librdkafka reports no offset (None) for some acknowledgements: -1 then.
+            offset = msg.offset()
+            w.write(f"ACK {v} {msg.partition()} {-1 if offset is None else offset} {time.time():.3f}\n")
         else:
             w.write(f"ERR {v} {err.name()}: {err.str()}\n")
 
