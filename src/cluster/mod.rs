@@ -129,9 +129,10 @@ impl Cluster {
             None => None,
         };
         // Connections to other nodes leave from this node's own address.
-        let source = Some(cc.controller_listener.unwrap_or(config.listener).ip())
-            .filter(|ip| !ip.is_unspecified())
-            .or(Some(config.listener.ip()));
+        let source = Some(match cc.controller_listener {
+            Some(a) if !a.ip().is_unspecified() => a.ip(),
+            _ => config.listener.ip(),
+        });
         let controller_addr = match &controller_listener {
             Some(l) => l.local_addr()?.to_string(),
             None => String::new(),

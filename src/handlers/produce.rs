@@ -184,11 +184,8 @@ fn produce_partition(
             });
             (response, commit)
         }
-        // Deleted between the lookup and the append (the image drops the topic before its
-        // replicas go): the answer a deleted topic gets, not a leader to look for.
-        Err(AppendError::NotLeader) if !broker.cluster.has_topic(topic) => {
-            (base.with_error_code(ec::UNKNOWN_TOPIC_OR_PARTITION), None)
-        }
+        // Removed between the lookup and the append (a deletion): what a deleted topic gets.
+        Err(AppendError::Removed) => (base.with_error_code(ec::UNKNOWN_TOPIC_OR_PARTITION), None),
         Err(AppendError::NotLeader) => (base.with_error_code(ec::NOT_LEADER_OR_FOLLOWER), None),
         Err(AppendError::NotEnoughReplicas) => fail(
             ec::NOT_ENOUGH_REPLICAS,

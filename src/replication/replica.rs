@@ -47,6 +47,9 @@ pub struct ReplicaState {
     pub role: Role,
     /// `min.insync.replicas` of the topic.
     pub min_insync_replicas: usize,
+    /// The replica left this broker (its topic was deleted or it moved away): appends get
+    /// [`AppendError::Removed`], never a leader to look for.
+    pub removed: bool,
 }
 
 /// How a role change left the replica.
@@ -62,6 +65,8 @@ pub enum Transition {
 #[derive(Debug)]
 pub enum AppendError {
     NotLeader,
+    /// The replica was removed (see [`Replica::remove`]).
+    Removed,
     NotEnoughReplicas,
     Log(LogError),
 }
@@ -93,6 +98,7 @@ impl Replica {
                 topic_id,
                 role: Role::Offline,
                 min_insync_replicas: 1,
+                removed: false,
             }),
             progress: watch::Sender::new(Progress {
                 high_watermark: hw,
@@ -216,7 +222,11 @@ impl Replica {
 
     /// The replica is no longer this broker's (its topic was deleted or it moved away).
     pub fn remove(&self) {
-        self.lock().role = Role::Offline;
+        {
+            let mut s = self.lock();
+            s.role = Role::Offline;
+            s.removed = true;
+        }
         self.progress.send_modify(|p| p.leader_epoch = -1);
         self.log.appended.notify_waiters();
     }
@@ -250,6 +260,9 @@ impl Replica {
     ) -> Result<(AppendInfo, i64, i32), AppendError> {
         let mut s = self.lock();
         let min_isr = s.min_insync_replicas;
+        if s.removed {
+            return Err(AppendError::Removed);
+        }
         let Role::Leader(l) = &mut s.role else {
             return Err(AppendError::NotLeader);
         };
