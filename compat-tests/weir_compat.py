@@ -16,6 +16,7 @@ used up), or `reporter(client)` for programs that run their own flow and judge e
 import asyncio
 import logging
 import os
+import re
 import socket
 import subprocess
 import signal
@@ -286,6 +287,41 @@ def free_port():
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+class NodeProcess:
+    """One weir node of a cluster test: its command, started again the same way after a kill;
+    its stdout and stderr, and a `==== time what` line per event, appended to log_path; each
+    PID appended to pidfile (run.sh stops whatever is left, by PID)."""
+
+    def __init__(self, cmd, log_path, pidfile):
+        self.cmd, self.log_path, self.pidfile = cmd, log_path, pidfile
+        self.proc = None
+
+    def mark(self, what):
+        with open(self.log_path, "ab") as log:
+            log.write(f"==== {time.strftime('%H:%M:%S')} {what}\n".encode())
+
+    def start(self):
+        """Starts the process; does not wait for it."""
+        self.mark(f"start: {' '.join(self.cmd)}")
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+        with open(self.pidfile, "a") as f:
+            f.write(f"{self.proc.pid}\n")
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def log_tail(self, n=3):
+        """The last n lines of the node's log, without colour codes, on one line."""
+        try:
+            with open(self.log_path, "rb") as f:
+                lines = f.read().decode(errors="replace").splitlines()
+        except OSError:
+            return ""
+        lines = [re.sub(r"\x1b\[[0-9;]*m", "", ln).strip() for ln in lines if ln.strip()]
+        return " | ".join(lines[-n:])
 
 
 class Broker:

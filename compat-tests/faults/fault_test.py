@@ -91,13 +91,12 @@ def info(msg):
 
 
 # ---------------------------------------------------------------- nodes
-class Node:
+class Node(wc.NodeProcess):
     def __init__(self, node_id):
         self.id, self.ip = node_id, IP[node_id]
         self.data_dir = os.path.join(args.work, f"node{node_id}-data")
-        self.log_path = os.path.join(args.work, f"node{node_id}.log")
         role = "controller" if node_id == 0 else "broker"
-        self.cmd = [args.weir, "--node-id", str(node_id), "--data-dir", self.data_dir,
+        cmd = [args.weir, "--node-id", str(node_id), "--data-dir", self.data_dir,
                     "--listeners", f"PLAINTEXT://{self.ip}:{PORT},CONTROLLER://{self.ip}:{CPORT}",
                     "--override", f"process.roles={role}",
                     "--override", f"controller.quorum.voters=0@{IP[0]}:{CPORT}",
@@ -105,26 +104,12 @@ class Node:
                     "--override", f"broker.heartbeat.interval.ms={HEARTBEAT_MS}",
                     "--override", f"replica.lag.time.max.ms={LAG_MS}",
                     "--override", f"leader.imbalance.check.interval.seconds={REBALANCE_S}"]
-        self.proc = None
+        super().__init__(cmd, os.path.join(args.work, f"node{node_id}.log"), args.pidfile)
         self.stopped = False  # SIGSTOPped
 
     @property
     def bootstrap(self):
         return f"{self.ip}:{PORT}"
-
-    def mark(self, what):
-        with open(self.log_path, "ab") as log:
-            log.write(f"==== {time.strftime('%H:%M:%S')} {what}\n".encode())
-
-    def start(self):
-        self.mark(f"start: {' '.join(self.cmd)}")
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
-        with open(args.pidfile, "a") as f:
-            f.write(f"{self.proc.pid}\n")
-
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
 
     def listening(self):
         with socket.socket() as s:
@@ -140,15 +125,6 @@ class Node:
     def signal(self, sig, what):
         self.mark(what)
         self.proc.send_signal(sig)
-
-    def log_tail(self, n=3):
-        try:
-            with open(self.log_path, "rb") as f:
-                lines = f.read().decode(errors="replace").splitlines()
-        except OSError:
-            return ""
-        lines = [re.sub(r"\x1b\[[0-9;]*m", "", ln).strip() for ln in lines if ln.strip()]
-        return " | ".join(lines[-n:])
 
     def stop(self, timeout=20):
         """SIGTERM (SIGCONT first if stopped), then SIGKILL if still running `timeout` s later.
