@@ -61,7 +61,14 @@ impl Broker {
     /// reconciliation the answer is NOT_LEADER_OR_FOLLOWER, which clients retry.
     pub fn leader_replica(&self, tp: &TopicPartition) -> Result<Arc<Replica>, i16> {
         self.cluster.check_leader(&tp.topic, tp.partition)?;
-        self.replicas.leader(tp)
+        self.replicas.leader(tp).map_err(|code| {
+            // The image is published before the replicas follow it: a replica gone since the
+            // check above means a newer image, which may no longer have the topic.
+            self.cluster
+                .check_leader(&tp.topic, tp.partition)
+                .err()
+                .unwrap_or(code)
+        })
     }
 
     /// Whether the cluster has this partition (wherever it lives).
