@@ -128,7 +128,6 @@ impl Broker {
         let reconciler = {
             let b = broker.clone();
             tokio::task::spawn_blocking(move || {
-                Reconciler::remove_strays(&b);
                 let mut r = Reconciler::default();
                 r.run(&b);
                 b.replicas.apply_image(&b);

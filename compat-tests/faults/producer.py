@@ -41,8 +41,11 @@ def main():
         else:
             w.write(f"ERR {v} {err.name()}: {err.str()}\n")
 
-    p = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "client.id": "faults-librdkafka",
-                  "broker.address.family": "v4", "error_cb": on_error})
+    conf = {"bootstrap.servers": bootstrap, "enable.idempotence": True, "client.id": "faults-librdkafka",
+            "broker.address.family": "v4", "error_cb": on_error}
+    if os.environ.get("FAULT_RDKAFKA_DEBUG"):  # e.g. eos,msg,broker: librdkafka's debug log on stderr
+        conf["debug"] = os.environ["FAULT_RDKAFKA_DEBUG"]
+    p = Producer(conf)
     sent, start = 0, time.monotonic()
     while not os.path.exists(stop) and not fatal:
         due = start + sent / rate

@@ -12,6 +12,7 @@ use uuid::Uuid;
 use super::decide::{self, CreateTopic};
 use super::election;
 use super::image::{BrokerInfo, Image, PartitionMeta, Record, TopicMeta};
+use super::reassign;
 use crate::protocol::error_code as ec;
 use crate::topics::TopicError;
 
@@ -56,6 +57,11 @@ pub enum ControllerRequest {
         election: election::ElectionType,
         partitions: Option<Vec<(String, Vec<i32>)>>,
     },
+    /// AlterPartitionReassignments: per topic name, per partition, a target replica list
+    /// (`None` cancels the move in progress).
+    AlterReassignments {
+        partitions: Vec<(String, Vec<(i32, Option<Vec<i32>>)>)>,
+    },
 }
 
 /// The controller's answer. `index` is the raft index of the entry that carried the change
@@ -83,6 +89,8 @@ pub enum Outcome {
     Partition(PartitionMeta),
     /// ElectLeaders' results per topic.
     Elections(Vec<(String, Vec<election::PartitionResult>)>),
+    /// AlterPartitionReassignments' answers per topic and partition.
+    Reassignments(Vec<(String, Vec<(i32, reassign::Answer)>)>),
     Done,
 }
 
@@ -182,6 +190,10 @@ pub fn decide(
             let (records, results) =
                 election::elect_leaders(image, *election, partitions.as_deref());
             Ok((records, Outcome::Elections(results)))
+        }
+        ControllerRequest::AlterReassignments { partitions } => {
+            let (records, answers) = reassign::alter_all(image, partitions);
+            Ok((records, Outcome::Reassignments(answers)))
         }
     }
 }

@@ -315,15 +315,34 @@ pub fn unfence(image: &Image, id: i32) -> Vec<Record> {
     }
 }
 
-/// A broker registers (at every start): its endpoints are recorded and it is live.
+/// A broker registers (at every start): its endpoints are recorded and it is live. A new
+/// incarnation while the old one is still live is a restart the controller had not seen
+/// (killed and back within its session): as Kafka treats an unclean shutdown, the broker
+/// first leaves every ISR and leadership (see [`fence`]), so the partitions it led get new
+/// leaders (and new leader epochs) among the replicas that kept running, and it rejoins the
+/// ISRs once it has caught up. It never takes back, at the same epoch, a leadership its
+/// previous process held.
 pub fn register(image: &Image, info: &BrokerInfo) -> Vec<Record> {
     let mut info = info.clone();
     info.fenced = false;
     if image.brokers.get(&info.id) == Some(&info) {
         return vec![];
     }
-    let mut records = vec![Record::RegisterBroker(info.clone())];
-    elect_returning(image, info.id, &mut records);
+    let restarted = image
+        .brokers
+        .get(&info.id)
+        .is_some_and(|old| !old.fenced && old.incarnation != info.incarnation);
+    let mut records = if restarted {
+        fence(image, info.id)
+    } else {
+        vec![]
+    };
+    let mut after = image.clone();
+    for r in &records {
+        after.apply(r);
+    }
+    records.push(Record::RegisterBroker(info.clone()));
+    elect_returning(&after, info.id, &mut records);
     records
 }
 
@@ -353,7 +372,9 @@ pub struct AlterPartition {
 ///   checked).
 ///
 /// The same ISR again changes nothing and answers the current state. Otherwise the record
-/// changes the ISR (the partition epoch goes up by one) and the partition as it will be.
+/// changes the ISR (the partition epoch goes up by one) and the partition as it will be; an
+/// ISR that holds every replica a reassignment adds completes the move in the same record
+/// (see [`super::reassign`]).
 pub fn alter_partition(
     image: &Image,
     req: &AlterPartition,
@@ -409,6 +430,15 @@ pub fn alter_partition(
     let mut after = p.clone();
     after.isr = req.isr.clone();
     after.partition_epoch = after.partition_epoch.saturating_add(1);
+    // The last replica a move adds has caught up: the move completes in the same record.
+    if let Some((record, mut done)) =
+        super::reassign::completion(image, req.topic_id, req.partition, &after)
+    {
+        if done.leader != p.leader {
+            done.leader_epoch = done.leader_epoch.saturating_add(1);
+        }
+        return Ok((vec![record], done));
+    }
     let record = Record::PartitionChange {
         topic_id: req.topic_id,
         partition: req.partition,
@@ -576,6 +606,8 @@ mod tests {
                     leader: *leader,
                     leader_epoch: 0,
                     partition_epoch: 0,
+                    adding_replicas: vec![],
+                    removing_replicas: vec![],
                 })
                 .collect(),
         };
@@ -609,6 +641,59 @@ mod tests {
         assert_eq!(leaders(&image, "t"), [1]);
         assert!(register(&image, &broker(1, false)).is_empty());
     }
+
+    #[test]
+    fn a_restart_within_the_session_moves_leadership_away_first() {
+        let mut image = image_with(&[(1, false), (2, false), (3, false)]);
+        let id = Uuid::new_v4();
+        image.apply(&Record::PutTopic(TopicMeta {
+            name: "t".into(),
+            id,
+            configs: BTreeMap::new(),
+            // (replicas, isr, leader): led by 1 with followers in sync; led by 1 alone; led
+            // by 2 with 1 in sync.
+            partitions: [
+                (vec![1, 2, 3], vec![1, 2, 3], 1),
+                (vec![1, 2], vec![1], 1),
+                (vec![2, 1], vec![2, 1], 2),
+            ]
+            .into_iter()
+            .map(|(replicas, isr, leader)| PartitionMeta {
+                replicas,
+                isr,
+                leader,
+                leader_epoch: 4,
+                partition_epoch: 4,
+                adding_replicas: vec![],
+                removing_replicas: vec![],
+            })
+            .collect(),
+        }));
+        let mut again = broker(1, false);
+        again.incarnation = Uuid::from_u128(99);
+        let records = register(&image, &again);
+        apply(&mut image, &records);
+        assert!(!image.brokers[&1].fenced);
+        assert_eq!(image.brokers[&1].incarnation, again.incarnation);
+        let t = &image.topics["t"];
+        let got: Vec<(i32, Vec<i32>, i32)> = t
+            .partitions
+            .iter()
+            .map(|p| (p.leader, p.isr.clone(), p.leader_epoch))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                // Another ISR member leads, in a new epoch; 1 rejoins once caught up.
+                (2, vec![2, 3], 5),
+                // The only ISR member leads again, in a new epoch.
+                (1, vec![1], 6),
+                (2, vec![2], 4),
+            ]
+        );
+        // The same incarnation again changes nothing.
+        assert!(register(&image, &again).is_empty());
+    }
     #[test]
     fn alter_partition_checks_epochs_and_members() {
         let mut image = image_with(&[(1, false), (2, false), (3, false), (4, true)]);
@@ -623,6 +708,8 @@ mod tests {
                 leader: 1,
                 leader_epoch: 3,
                 partition_epoch: 7,
+                adding_replicas: vec![],
+                removing_replicas: vec![],
             }],
         }));
         let ok = AlterPartition {

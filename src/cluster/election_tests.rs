@@ -26,6 +26,8 @@ fn image(live: &[i32], fenced: &[i32], partitions: &[(&[i32], &[i32], i32)]) -> 
                 leader,
                 leader_epoch: 3,
                 partition_epoch: 5,
+                adding_replicas: vec![],
+                removing_replicas: vec![],
             })
             .collect(),
     };

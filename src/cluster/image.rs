@@ -59,6 +59,14 @@ pub struct PartitionMeta {
     pub leader_epoch: i32,
     /// Bumped at every change of this partition's state.
     pub partition_epoch: i32,
+    /// A reassignment in progress: replicas being added (they catch up as followers, and
+    /// the move completes once all of them are in the ISR). Empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub adding_replicas: Vec<i32>,
+    /// A reassignment in progress: replicas leaving once it completes. `replicas` lists the
+    /// target first, then these.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removing_replicas: Vec<i32>,
 }
 
 impl PartitionMeta {
@@ -81,7 +89,14 @@ impl PartitionMeta {
             leader,
             leader_epoch: 0,
             partition_epoch: 0,
+            adding_replicas: vec![],
+            removing_replicas: vec![],
         }
+    }
+
+    /// Whether a reassignment is in progress.
+    pub fn reassigning(&self) -> bool {
+        !self.adding_replicas.is_empty() || !self.removing_replicas.is_empty()
     }
 }
 
@@ -145,6 +160,19 @@ pub enum Record {
     },
     /// Producer ids below `next` have been handed out.
     ProducerIds { next: i64 },
+    /// Sets one partition's replica set with its leader and ISR: a reassignment started,
+    /// completed or cancelled. Ignored for an unknown topic id or partition, or when the
+    /// state does not hold together (duplicate replicas, an ISR member, an adding or
+    /// removing replica or a leader outside the replicas, a leader outside the ISR).
+    Reassign {
+        topic_id: Uuid,
+        partition: i32,
+        replicas: Vec<i32>,
+        adding: Vec<i32>,
+        removing: Vec<i32>,
+        leader: i32,
+        isr: Vec<i32>,
+    },
 }
 
 /// The payload of one raft entry.
@@ -253,17 +281,7 @@ impl Image {
                 leader,
                 isr,
             } => {
-                let Some(name) = self.topic_ids.get(topic_id) else {
-                    return;
-                };
-                let Some(topic) = self.topics.get_mut(name) else {
-                    return;
-                };
-                let topic = Arc::make_mut(topic);
-                let Some(p) = usize::try_from(*partition)
-                    .ok()
-                    .and_then(|i| topic.partitions.get_mut(i))
-                else {
+                let Some(p) = self.partition_mut(*topic_id, *partition) else {
                     return;
                 };
                 if *leader != NO_LEADER && !p.replicas.contains(leader) {
@@ -279,7 +297,46 @@ impl Image {
             Record::ProducerIds { next } => {
                 self.next_producer_id = self.next_producer_id.max(*next);
             }
+            Record::Reassign {
+                topic_id,
+                partition,
+                replicas,
+                adding,
+                removing,
+                leader,
+                isr,
+            } => {
+                let mut seen = std::collections::BTreeSet::new();
+                let holds = replicas.iter().all(|r| seen.insert(*r))
+                    && [isr, adding, removing]
+                        .iter()
+                        .all(|l| l.iter().all(|r| replicas.contains(r)))
+                    && (*leader == NO_LEADER || isr.contains(leader));
+                if !holds {
+                    return;
+                }
+                let Some(p) = self.partition_mut(*topic_id, *partition) else {
+                    return;
+                };
+                if p.leader != *leader {
+                    p.leader_epoch = p.leader_epoch.saturating_add(1);
+                }
+                p.replicas = replicas.clone();
+                p.adding_replicas = adding.clone();
+                p.removing_replicas = removing.clone();
+                p.leader = *leader;
+                p.isr = isr.clone();
+                p.partition_epoch = p.partition_epoch.saturating_add(1);
+            }
         }
+    }
+
+    fn partition_mut(&mut self, topic_id: Uuid, partition: i32) -> Option<&mut PartitionMeta> {
+        let name = self.topic_ids.get(&topic_id)?;
+        let topic = Arc::make_mut(self.topics.get_mut(name)?);
+        usize::try_from(partition)
+            .ok()
+            .and_then(|i| topic.partitions.get_mut(i))
     }
 
     pub fn to_data(&self) -> ImageData {

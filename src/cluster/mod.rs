@@ -17,6 +17,7 @@ pub mod election;
 pub mod image;
 pub mod network;
 pub mod placement;
+pub mod reassign;
 pub mod reconcile;
 mod server;
 pub mod store;

@@ -1,5 +1,6 @@
 //! Brings the local partition logs in line with the image: opens a log for every partition
-//! this broker replicates, removes the logs of topics the image no longer has, and applies
+//! this broker replicates, removes the logs of topics the image no longer has and of
+//! partitions moved to other brokers, and applies
 //! changed topic configs. Idempotent: it compares the image with what it did before, never
 //! replays records, so running it after a restart or twice in a row is harmless.
 //!
@@ -7,8 +8,9 @@
 //! `topic_id: <uuid>` lines. A directory whose topic id is not the image's topic of that name
 //! is a leftover of a deleted topic (deleted while this broker was down) and is removed
 //! before the new topic's log opens there; at start, a directory whose topic id is in no
-//! topic of the image is removed. Directories without the file (from before the cluster)
-//! are kept and adopted.
+//! topic of the image is removed, and so is one of a partition whose replicas no longer
+//! include this broker (a reassignment moved it away). Directories without the file (from
+//! before the cluster) are kept and adopted.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
@@ -24,6 +26,8 @@ pub const PARTITION_METADATA: &str = "partition.metadata";
 #[derive(Debug, Default)]
 pub struct Reconciler {
     opened: HashMap<String, Local>,
+    /// Whether the stray directories were removed (once, see [`Self::remove_strays`]).
+    swept: bool,
 }
 
 #[derive(Debug)]
@@ -56,16 +60,15 @@ fn write_topic_id(dir: &Path, id: Uuid) -> std::io::Result<()> {
 }
 
 impl Reconciler {
-    /// At start, before the first pass: removes partition directories whose recorded topic id
-    /// belongs to no topic in the image (topics deleted while this broker was down).
-    pub fn remove_strays(broker: &Broker) {
-        let ids: HashSet<Uuid> = broker
-            .cluster
-            .image()
-            .topics
-            .values()
-            .map(|t| t.id)
-            .collect();
+    /// Once per process, at the first pass whose image shows this process registered (so the
+    /// image is at least as new as any record that made this broker open a log: a stale one
+    /// could name a live replica as gone): removes partition directories whose recorded topic
+    /// id belongs to no topic in the image (topics deleted while this broker was down), and
+    /// those of partitions whose replicas no longer include this broker (moved away
+    /// meanwhile). Logs in service are never touched.
+    fn remove_strays(broker: &Broker, image: &crate::cluster::image::Image) {
+        let me = broker.config.node_id;
+        let open: HashSet<String> = broker.logs.all().iter().map(|p| p.tp.dir_name()).collect();
         let Ok(entries) = std::fs::read_dir(&broker.config.data_dir) else {
             return;
         };
@@ -74,13 +77,32 @@ impl Reconciler {
             if !path.is_dir() {
                 continue;
             }
-            if let Some(id) = read_topic_id(&path) {
-                if !ids.contains(&id) {
-                    tracing::info!(dir = %path.display(), "removing the log of a deleted topic");
-                    if let Err(e) = std::fs::remove_dir_all(&path) {
-                        tracing::warn!(dir = %path.display(), error = %e, "removing a stray log");
+            let Some(id) = read_topic_id(&path) else {
+                continue;
+            };
+            if entry.file_name().to_str().is_some_and(|d| open.contains(d)) {
+                continue;
+            }
+            let why = match image.topic_by_id(id) {
+                None => "removing the log of a deleted topic",
+                Some(t) => {
+                    let dir = entry.file_name();
+                    let partition = dir
+                        .to_str()
+                        .and_then(|d| d.strip_prefix(t.name.as_str()))
+                        .and_then(|d| d.strip_prefix('-'))
+                        .and_then(|p| p.parse::<i32>().ok());
+                    match partition.map(|p| t.partition(p)) {
+                        Some(Some(p)) if !p.replicas.contains(&me) => {
+                            "removing the log of a replica moved away"
+                        }
+                        _ => continue,
                     }
                 }
+            };
+            tracing::info!(dir = %path.display(), "{why}");
+            if let Err(e) = std::fs::remove_dir_all(&path) {
+                tracing::warn!(dir = %path.display(), error = %e, "removing a stray log");
             }
         }
     }
@@ -88,6 +110,17 @@ impl Reconciler {
     /// One pass. Blocking (opens and removes files): call off the async workers.
     pub fn run(&mut self, broker: &Broker) {
         let me = broker.config.node_id;
+        if !self.swept {
+            let image = broker.cluster.image();
+            let registered = image
+                .brokers
+                .get(&me)
+                .is_some_and(|b| b.incarnation == broker.cluster.info.incarnation);
+            if registered {
+                Self::remove_strays(broker, &image);
+                self.swept = true;
+            }
+        }
         let wanted: Vec<Wanted> = {
             let image = broker.cluster.image();
             image
@@ -123,7 +156,7 @@ impl Reconciler {
             if let Err(e) = broker.logs.delete_topic(&name) {
                 tracing::error!(topic = name, error = %e, "removing a deleted topic's logs");
             } else {
-                tracing::info!(topic = name, "deleted topic");
+                tracing::info!(topic = name, "topic deleted or moved away: logs removed");
             }
         }
         for w in wanted {
@@ -139,6 +172,25 @@ impl Reconciler {
                 partitions: HashSet::new(),
                 configs: w.configs.clone(),
             });
+            // Replicas moved to other brokers (a completed reassignment) go.
+            let moved: Vec<i32> = local
+                .partitions
+                .iter()
+                .copied()
+                .filter(|p| !w.partitions.contains(p))
+                .collect();
+            for p in moved {
+                let tp = TopicPartition::new(w.name.as_str(), p);
+                match broker.logs.delete_partition(&tp) {
+                    Ok(()) => {
+                        local.partitions.remove(&p);
+                        tracing::info!(partition = %tp, "replica moved away: log deleted");
+                    }
+                    Err(e) => {
+                        tracing::error!(partition = %tp, error = %e, "removing a moved replica's log")
+                    }
+                }
+            }
             if local.configs != w.configs {
                 for &p in &local.partitions {
                     if let Some(log) = broker.logs.get(&TopicPartition::new(w.name.as_str(), p)) {

@@ -176,13 +176,23 @@ impl LogManager {
     /// the kernel a while (0.3 s for 1.5 GiB here), and a runtime worker must not wait for
     /// it. A removal that fails or is cut short by a crash is finished at the next start.
     pub fn delete_topic(&self, topic: &str) -> io::Result<()> {
+        self.delete_where(|tp| tp.topic == topic)
+    }
+
+    /// Removes one partition's log as [`Self::delete_topic`] removes a topic's: a replica
+    /// that moved to other brokers (a completed reassignment).
+    pub fn delete_partition(&self, tp: &TopicPartition) -> io::Result<()> {
+        self.delete_where(|p| p == tp)
+    }
+
+    fn delete_where(&self, doomed_tp: impl Fn(&TopicPartition) -> bool) -> io::Result<()> {
         let removed: Vec<Arc<Partition>> = {
             let mut map = self
                 .partitions
                 .write()
                 .map_err(|_| io::Error::other("partition map poisoned"))?;
             let keys: Vec<TopicPartition> =
-                map.keys().filter(|tp| tp.topic == topic).cloned().collect();
+                map.keys().filter(|tp| doomed_tp(tp)).cloned().collect();
             keys.into_iter().filter_map(|k| map.remove(&k)).collect()
         };
         let mut doomed = Vec::with_capacity(removed.len());

@@ -74,4 +74,5 @@ pub const NON_EMPTY_GROUP: i16 = 68;
 pub const GROUP_ID_NOT_FOUND: i16 = 69;
 pub const MEMBER_ID_REQUIRED: i16 = 79;
 pub const FENCED_INSTANCE_ID: i16 = 82;
+pub const NO_REASSIGNMENT_IN_PROGRESS: i16 = 85;
 pub const GROUP_SUBSCRIBED_TO_TOPIC: i16 = 86;

@@ -47,6 +47,9 @@ pub struct LeaderState {
     /// The leader's log end when it took this epoch: a follower below it may still hold a
     /// previous leader's divergent suffix.
     pub epoch_start_offset: i64,
+    /// Replicas on fenced brokers: the controller refuses them in the ISR
+    /// (INELIGIBLE_REPLICA), so their catching up proposes nothing until they are live.
+    pub ineligible: Vec<i32>,
 }
 
 impl LeaderState {
@@ -89,7 +92,26 @@ impl LeaderState {
             log_end_offset,
             high_watermark: high_watermark.min(log_end_offset),
             epoch_start_offset: log_end_offset,
+            ineligible: Vec::new(),
         }
+    }
+
+    /// The partition's replicas changed (a reassignment started, completed or was
+    /// cancelled): a replica added is tracked from `now` (it has fetched nothing yet, so it
+    /// joins the ISR only once it has caught up); one removed is forgotten.
+    pub fn set_replicas(&mut self, replicas: Vec<i32>, now: i64) {
+        self.followers.retain(|r, _| replicas.contains(r));
+        for &r in &replicas {
+            if r != self.leader {
+                self.followers.entry(r).or_insert(Follower {
+                    log_end_offset: -1,
+                    last_caught_up_ms: now,
+                    last_fetch_ms: now,
+                    leader_end_at_last_fetch: -1,
+                });
+            }
+        }
+        self.replicas = replicas;
     }
 
     /// The ISR the high watermark waits for: committed, plus an addition in flight.
@@ -160,6 +182,7 @@ impl LeaderState {
         let hw = self.advance_high_watermark();
         let joins = self.pending.is_none()
             && !self.isr.contains(&replica)
+            && !self.ineligible.contains(&replica)
             && fetch_offset >= self.high_watermark
             && fetch_offset >= self.epoch_start_offset;
         let proposal = joins.then(|| {
@@ -237,6 +260,10 @@ mod tests {
         Fetch(i32, i64, i64),
         Commit(&'static [i32], i32),
         Shrink(i64),
+        /// The replicas changed (a reassignment), at this time.
+        Replicas(&'static [i32], i64),
+        /// These replicas' brokers are fenced.
+        Fenced(&'static [i32]),
     }
     use Ev::*;
 
@@ -351,6 +378,34 @@ mod tests {
                 None,
             ),
             (
+                "a replica a reassignment adds is tracked and joins once caught up",
+                &[1],
+                &[Append(150), Replicas(&[1, 2, 3, 4], 0), Fetch(4, 150, 1)],
+                150,
+                Some(&[1, 4]),
+            ),
+            (
+                "an added replica behind does not join",
+                &[1],
+                &[Append(150), Replicas(&[1, 2, 3, 4], 0), Fetch(4, 20, 1)],
+                150,
+                None,
+            ),
+            (
+                "a replica removed is forgotten: its fetches count for nothing",
+                &[1],
+                &[Append(150), Replicas(&[1, 2], 0), Fetch(3, 150, 1)],
+                150,
+                None,
+            ),
+            (
+                "a fenced replica does not join however caught up",
+                &[1],
+                &[Fenced(&[2]), Append(150), Fetch(2, 150, 1)],
+                150,
+                None,
+            ),
+            (
                 "a stale commit is ignored",
                 &[1, 2],
                 &[Append(150), Commit(&[1], 4)],
@@ -373,6 +428,14 @@ mod tests {
                         None
                     }
                     Shrink(now) => s.shrink(now, LAG),
+                    Replicas(r, now) => {
+                        s.set_replicas(r.to_vec(), now);
+                        None
+                    }
+                    Fenced(r) => {
+                        s.ineligible = r.to_vec();
+                        None
+                    }
                 };
             }
             assert_eq!(s.high_watermark, *hw, "{name}: high watermark");

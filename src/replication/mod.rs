@@ -82,10 +82,14 @@ impl ReplicaManager {
         // (partition, replica, the image's partition, min.insync.replicas)
         let mut wanted = Vec::new();
         let mut endpoints: HashMap<i32, String> = HashMap::new();
+        let mut fenced: Vec<i32> = Vec::new();
         {
             let image = broker.cluster.image();
             for b in image.brokers.values() {
                 endpoints.insert(b.id, format!("{}:{}", b.host, b.port));
+                if b.fenced {
+                    fenced.push(b.id);
+                }
             }
             for t in image.topics.values() {
                 let min_isr = broker
@@ -118,7 +122,7 @@ impl ReplicaManager {
                     Some(r) if Arc::ptr_eq(&r.log, &log) && r.topic_id() == topic_id => r.clone(),
                     _ => Arc::new(Replica::new(tp.clone(), log, topic_id)),
                 };
-                match replica.apply(me, &p, min_isr, now) {
+                match replica.apply(me, &p, min_isr, &fenced, now) {
                     Transition::Leader => {
                         tracing::info!(partition = %tp, epoch = p.leader_epoch, "leading")
                     }

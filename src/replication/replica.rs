@@ -133,6 +133,7 @@ impl Replica {
         me: i32,
         p: &PartitionMeta,
         min_insync_replicas: usize,
+        fenced: &[i32],
         now_ms: i64,
     ) -> Transition {
         let mut s = self.lock();
@@ -140,8 +141,9 @@ impl Replica {
         if p.leader == me {
             if let Role::Leader(l) = &mut s.role {
                 if l.leader_epoch == p.leader_epoch {
+                    l.ineligible = fenced.to_vec();
                     if p.partition_epoch > l.partition_epoch {
-                        l.replicas = p.replicas.clone();
+                        l.set_replicas(p.replicas.clone(), now_ms);
                         let hw = l.on_isr_committed(p.isr.clone(), p.partition_epoch);
                         drop(s);
                         self.publish(hw);
@@ -163,6 +165,7 @@ impl Replica {
                 self.log.high_watermark(),
                 now_ms,
             );
+            l.ineligible = fenced.to_vec();
             let hw = l.on_append(end);
             let published = l.high_watermark;
             s.role = Role::Leader(Box::new(l));
