@@ -46,6 +46,13 @@
 #     kills moved back to their first replica (the others: ELECTION_NOT_NEEDED); then every
 #     partition is led by its first replica on every broker; again -> ELECTION_NOT_NEEDED; all
 #     partitions (null) -> nothing to do; an unknown partition -> UNKNOWN_TOPIC_OR_PARTITION
+#   3c reassignment (AlterPartitionReassignments / ListPartitionReassignments through Java's Admin,
+#     kafka-clients 4.1.1, as kafka-reassign-partitions.sh sends them): a 2-partition topic with
+#     replicas [1,2] and [2,3] moved to [3,1] and [1] under a writing acks=all producer; the moves
+#     complete (nothing listed), the metadata shows the targets as replicas and ISR, the leaving
+#     brokers delete their copies, everything acknowledged is read back once; bad targets, an
+#     unknown partition and a cancellation without a move get Kafka's errors; a move onto a
+#     broker that is down stays listed (adding it) until cancelled, which restores the replicas
 #   4 byte-identical replicas (last: it stops the brokers with SIGTERM, each must exit 0 by
 #     itself): per partition of every topic above, the three replicas' .log segments are
 #     identical up to the smallest high watermark in the replication-offset-checkpoint files
@@ -97,6 +104,13 @@ trap replication_cleanup EXIT
 
 # ---------------------------------------------------------------- install
 PY="$(confluent_kafka_python)" || exit 2
+# Scenario 3c's Admin client (kafka-clients 4.1.1: what kafka-reassign-partitions.sh uses).
+install_kafka_jars || { echo "replication: could not install the kafka-clients jars"; exit 2; }
+classes="$HERE/build/classes"
+if [ ! -f "$classes/Reassign.class" ] || [ "$HERE/Reassign.java" -nt "$classes/Reassign.class" ]; then
+    rm -rf "$classes"; mkdir -p "$classes"
+    javac -nowarn -cp "$KAFKA_JARS_DIR/libs/*" -d "$classes" "$HERE/Reassign.java" || { echo "replication: javac failed"; exit 2; }
+fi
 "$PY" -c 'import confluent_kafka as c; print("confluent-kafka", c.version(), "librdkafka", c.libversion()[0])'
 
 # ---------------------------------------------------------------- scenarios
@@ -104,7 +118,8 @@ PY="$(confluent_kafka_python)" || exit 2
 mkdir -p "$WORK_DIR/confluent-kafka"
 t0=$SECONDS
 run_scenarios timeout -k 10 420 "$PY" "$HERE/test_replication.py" \
-    --weir "$WEIR_BIN" --work "$WORK_DIR/confluent-kafka" --pidfile "$PIDFILE"
+    --weir "$WEIR_BIN" --work "$WORK_DIR/confluent-kafka" --pidfile "$PIDFILE" \
+    --java-cp "$classes:$KAFKA_JARS_DIR/libs/*"
 reap_nodes
 echo "  replication: the scenarios took $((SECONDS - t0))s"
 

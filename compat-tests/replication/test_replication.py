@@ -730,6 +730,116 @@ def s3b_elect_leaders():
     assert codes == [KafkaError.UNKNOWN_TOPIC_OR_PART], f"an unknown partition answered {unknown}"
 
 
+MOVES = f"moves-{RUN_ID}"
+# {(topic, partition): the replicas a completed reassignment left}: scenario 4 compares those.
+MOVED = {}
+JAVA_CP = None
+
+
+def reassign(*argv):
+    """Runs Reassign.java (kafka-clients 4.1.1's Admin) with these arguments after the
+    bootstrap: its output lines, split."""
+    out = subprocess.run(["java", "-cp", JAVA_CP, "Reassign", cluster.bootstrap(), *argv],
+                         capture_output=True, text=True, timeout=90)
+    assert out.returncode == 0, f"Reassign {argv} exited {out.returncode}: {out.stderr[-800:]}"
+    return [line.split(" ", 3) for line in out.stdout.splitlines() if line.strip()]
+
+
+def moves_in_progress(*tps):
+    """{"topic:partition": (replicas, adding, removing)} that ListPartitionReassignments lists."""
+    lines = reassign("list", *tps)
+    assert lines and lines[-1] == ["END"], f"list answered {lines}"
+    ids = lambda s: [] if s == "-" else [int(b) for b in s.split(",")]
+    return {tp: tuple(ids(x) for x in rest.split(" ")) for _, tp, rest in
+            [(l[0], l[1], " ".join(l[2:])) for l in lines[:-1]]}
+
+
+def data_dir_has(node, topic, p):
+    return os.path.isdir(os.path.join(node.data_dir, f"{topic}-{p}"))
+
+
+@scenario(f"{C} 3c reassignment (Java Admin 4.1.1's alterPartitionReassignments / listPartitionReassignments, "
+          "as kafka-reassign-partitions.sh sends them): [1,2] and [2,3] moved to [3,1] and [1] under an acks=all "
+          "writer; the moves complete, the metadata shows the targets, the leaving brokers delete their copies, "
+          "every acknowledged value is read back once; bad targets and cancellations get Kafka's errors; a move "
+          "onto a broker that is down stays listed until cancelled", timeout=240)
+def s3c_reassign():
+    need("started", "0")
+    if not ctx.get("admin_create", True):
+        raise AssertionError("skipped: admin requests cannot reach a controller (scenario 0)")
+    restore()
+    a = AdminClient(conf(cluster.bootstrap()))
+    a.create_topics([NewTopic(MOVES, num_partitions=2, replica_assignment=[[1, 2], [2, 3]],
+                             config={"min.insync.replicas": "1"})],  # it ends with one replica
+                    operation_timeout=15, request_timeout=20)[MOVES].result(25)
+    wait_view(f"{MOVES}: replicas [1,2] and [2,3] in sync on every broker", [MOVES], 30,
+              lambda b, parts: parts[MOVES] is not None and {p: (r, i) for p, (_, r, i) in parts[MOVES].items()}
+              == {0: ([1, 2], [1, 2]), 1: ([2, 3], [2, 3])})
+    acks = Acks()
+    p = Producer(conf(cluster.bootstrap(), enable_idempotence=True, linger_ms=5))
+    produce(p, MOVES, [f"m-{i:06d}" for i in range(2000)], acks, key_of=lambda v: v)
+    # A writer keeps going through the moves.
+    stop = threading.Event()
+
+    def writer():
+        i = 2000
+        while not stop.is_set():
+            v = f"m-{i:06d}"
+            try:
+                p.produce(MOVES, key=v.encode(), value=v.encode(), on_delivery=acks)
+                i += 1
+            except BufferError:
+                pass
+            p.poll(0.005)
+
+    t = threading.Thread(target=writer, daemon=True)
+    t.start()
+    try:
+        got = reassign("alter", f"{MOVES}:0=3,1", f"{MOVES}:1=1")
+        assert [g[0] for g in got] == ["OK", "OK"], f"alter answered {got}"
+        wait_for("no move listed any more (ListPartitionReassignments)", 60,
+                 lambda: moves_in_progress() == {}, lambda: moves_in_progress())
+        wait_view(f"{MOVES}: replicas [1,3] (target [3,1]) and [1], all in sync, on every broker", [MOVES], 30,
+                  lambda b, parts: parts[MOVES] is not None and {pp: (r, i) for pp, (_, r, i) in parts[MOVES].items()}
+                  == {0: ([1, 3], [1, 3]), 1: ([1], [1])})
+        md = probe(cluster.bootstrap())
+        order = {pid: list(pm.replicas) for pid, pm in md.topics[MOVES].partitions.items()}
+        assert order == {0: [3, 1], 1: [1]}, f"replica order {order}, expected the targets' [3, 1] and [1]"
+        wait_for("the leaving brokers deleted their copies (broker 2: both partitions; broker 3: partition 1)", 30,
+                 lambda: not any(data_dir_has(cluster.brokers[b], MOVES, pp) for b, pp in [(2, 0), (2, 1), (3, 1)]),
+                 lambda: {(b, pp): data_dir_has(cluster.brokers[b], MOVES, pp) for b, pp in [(2, 0), (2, 1), (3, 1)]})
+        before = len(acks.acked)
+        wait_for("new acknowledgements after the moves", 20, lambda: len(acks.acked) > before + 50,
+                 lambda: f"{len(acks.acked) - before} new, failures {acks.failed[:3]}")
+    finally:
+        stop.set()
+        t.join(10)
+    left = p.flush(30)
+    assert left == 0 and not acks.failed, f"{left} unreported, failures {acks.failed[:3]}"
+    got, ends = read_all(MOVES, 2, len(acks.acked))
+    check_read(got, acks.acked, MOVES)
+    info(f"3c: {len(acks.acked)} values written across the moves, all read back once; ends {ends}")
+    MOVED.update({(MOVES, 0): [3, 1], (MOVES, 1): [1]})
+    # Kafka's errors.
+    got = reassign("alter", f"{MOVES}:0=1,9", f"{MOVES}:1=cancel", f"{MOVES}:7=1") + reassign("alter", f"{MOVES}:0=2,2")
+    errors = [g[2] if g[0] == "ERR" else "OK" for g in got]
+    assert errors == ["InvalidReplicaAssignmentException", "NoReassignmentInProgressException",
+                      "UnknownTopicOrPartitionException", "InvalidReplicaAssignmentException"], f"answered {got}"
+    # A move onto a broker that is down: listed until cancelled.
+    cluster.brokers[2].kill9()
+    got = reassign("alter", f"{MOVES}:1=1,2")
+    assert got[0][0] == "OK", f"a move onto stopped broker 2 answered {got}"
+    listed = moves_in_progress(f"{MOVES}:1", f"{MOVES}:0")
+    assert listed == {f"{MOVES}:1": ([1, 2], [2], [])}, f"listed {listed}"
+    got = reassign("alter", f"{MOVES}:1=cancel")
+    assert got[0][0] == "OK", f"the cancellation answered {got}"
+    assert moves_in_progress() == {}, "still listed after the cancellation"
+    md = probe(cluster.bootstrap())
+    reps = list(md.topics[MOVES].partitions[1].replicas)
+    assert reps == [1], f"after the cancellation {MOVES}-1 has replicas {reps}, not [1]"
+    restore()
+
+
 @scenario(f"{C} 4 (last) byte-identical replicas: every broker stopped with SIGTERM exits 0 by itself; per "
           "partition of rf3 and of 2's and 3's topics the 3 replicas' .log segments are identical up to the "
           "smallest high watermark in replication-offset-checkpoint; rf3's is its acknowledged count", timeout=120)
@@ -756,6 +866,11 @@ def s4_identical():
     parts = [(t, p) for t, n in TOPICS.items() for p in range(n)]
     found, summary = replicas.compare({n.id: n.data_dir for n in procs}, parts, expected)
     problems += found
+    # The partitions 3c moved: their new replicas.
+    for (t, p), reps in sorted(MOVED.items()):
+        found, more = replicas.compare({n.id: n.data_dir for n in procs if n.id in reps}, [(t, p)])
+        problems += found
+        summary += more
     info("4: " + "; ".join(summary))
     assert not problems, "; ".join(problems)
 
@@ -766,7 +881,10 @@ def main():
     ap.add_argument("--weir", required=True)
     ap.add_argument("--work", required=True)
     ap.add_argument("--pidfile", required=True)
+    ap.add_argument("--java-cp", required=True)
     args = ap.parse_args()
+    global JAVA_CP
+    JAVA_CP = args.java_cp
     os.makedirs(args.work, exist_ok=True)
     wc.setup_logging()
     handler = logging.FileHandler(os.path.join(args.work, "librdkafka.log"))

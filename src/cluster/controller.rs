@@ -60,7 +60,7 @@ pub enum ControllerRequest {
     /// AlterPartitionReassignments: per topic name, per partition, a target replica list
     /// (`None` cancels the move in progress).
     AlterReassignments {
-        partitions: Vec<(String, Vec<(i32, Option<Vec<i32>>)>)>,
+        partitions: reassign::Targets,
     },
 }
 
@@ -90,7 +90,7 @@ pub enum Outcome {
     /// ElectLeaders' results per topic.
     Elections(Vec<(String, Vec<election::PartitionResult>)>),
     /// AlterPartitionReassignments' answers per topic and partition.
-    Reassignments(Vec<(String, Vec<(i32, reassign::Answer)>)>),
+    Reassignments(reassign::Answers),
     Done,
 }
 

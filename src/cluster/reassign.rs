@@ -30,6 +30,13 @@ use crate::protocol::error_code as ec;
 /// One partition's answer: error code and message (None with NONE).
 pub type Answer = (i16, Option<String>);
 
+/// What AlterPartitionReassignments asks, per topic name: (partition, target replicas or None
+/// to cancel).
+pub type Targets = Vec<(String, Vec<(i32, Option<Vec<i32>>)>)>;
+
+/// Its answers, per topic name: (partition, answer).
+pub type Answers = Vec<(String, Vec<(i32, Answer)>)>;
+
 fn fail(code: i16, message: impl Into<String>) -> Answer {
     (code, Some(message.into()))
 }
@@ -137,7 +144,7 @@ pub fn alter(
     if let Some(d) = target.iter().find(|r| !seen.insert(**r)) {
         return Err(fail(
             ec::INVALID_REPLICA_ASSIGNMENT,
-            format!("The target replicas list broker {d} more than once."),
+            format!("The target replica list names broker {d} more than once."),
         ));
     }
     if let Some(b) = target.iter().find(|r| !image.brokers.contains_key(r)) {
@@ -187,10 +194,7 @@ pub fn alter(
 /// AlterPartitionReassignments: per topic, per partition, a target (None cancels). Each is
 /// decided on the image as the earlier ones leave it. Returns the records and the answers
 /// in the request's order.
-pub fn alter_all(
-    image: &Image,
-    wanted: &[(String, Vec<(i32, Option<Vec<i32>>)>)],
-) -> (Vec<Record>, Vec<(String, Vec<(i32, Answer)>)>) {
+pub fn alter_all(image: &Image, wanted: &Targets) -> (Vec<Record>, Answers) {
     let mut scratch = image.clone();
     let mut records = Vec::new();
     let mut answers = Vec::new();

@@ -168,7 +168,7 @@ fn moves_start_complete_and_cancel_as_kafka_decides() {
 #[test]
 fn a_move_completes_with_the_isr_change_that_brings_in_the_last_added_replica() {
     let (mut image, id) = image_with(&[meta((&[1, 2, 3], &[], &[], 1, &[1, 2, 3]))]);
-    let (records, answers) = alter_all(&image, &[("t".into(), vec![(0, Some(vec![3, 4, 2]))])]);
+    let (records, answers) = alter_all(&image, &vec![("t".into(), vec![(0, Some(vec![3, 4, 2]))])]);
     assert_eq!(answers, [("t".to_string(), vec![(0, (ec::NONE, None))])]);
     for r in &records {
         image.apply(r);

@@ -19,6 +19,7 @@ use crate::protocol::request::{self, RequestHeader};
 use crate::protocol::{response, ProtocolError};
 
 pub mod alter_configs;
+pub mod alter_partition_reassignments;
 pub mod api_versions;
 pub mod create_partitions;
 pub mod create_topics;
@@ -40,6 +41,7 @@ pub mod join_group;
 pub mod leave_group;
 pub mod list_groups;
 pub mod list_offsets;
+pub mod list_partition_reassignments;
 pub mod metadata;
 pub mod offset_commit;
 pub mod offset_delete;
@@ -121,6 +123,8 @@ registry! {
     DeleteGroups => delete_groups [0, 2];
     ElectLeaders => elect_leaders [0, 2];
     IncrementalAlterConfigs => incremental_alter_configs [0, 1];
+    AlterPartitionReassignments => alter_partition_reassignments [0, 0];
+    ListPartitionReassignments => list_partition_reassignments [0, 0];
     OffsetDelete => offset_delete [0, 0];
     DescribeQuorum => describe_quorum [0, 2];
     DescribeCluster => describe_cluster [0, 1];

@@ -375,6 +375,10 @@ impl Replica {
         }
         let hw = match committed {
             Some(p) if p.leader_epoch == l.leader_epoch => {
+                // The change may have completed a reassignment (the replicas changed too).
+                if p.partition_epoch > l.partition_epoch {
+                    l.set_replicas(p.replicas.clone(), super::now_ms());
+                }
                 l.on_isr_committed(p.isr.clone(), p.partition_epoch)
             }
             _ => {

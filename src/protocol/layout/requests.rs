@@ -321,6 +321,24 @@ const INCREMENTAL_ALTER_CONFIGS: &[Field] = &[
     f("validate_only", Bool),
 ];
 
+// AlterPartitionReassignments
+const REASSIGNABLE_PARTITION: &[Field] = &[f("partition_index", I32), f("replicas", NArray(&I32))];
+const REASSIGNABLE_TOPIC: &[Field] = &[
+    f("name", Str),
+    f("partitions", Array(&Struct(REASSIGNABLE_PARTITION))),
+];
+const ALTER_PARTITION_REASSIGNMENTS: &[Field] = &[
+    f("timeout_ms", I32),
+    f("topics", Array(&Struct(REASSIGNABLE_TOPIC))),
+];
+
+// ListPartitionReassignments
+const LIST_REASSIGNMENTS_TOPIC: &[Field] = &[f("name", Str), f("partition_indexes", Array(&I32))];
+const LIST_PARTITION_REASSIGNMENTS: &[Field] = &[
+    f("timeout_ms", I32),
+    f("topics", NArray(&Struct(LIST_REASSIGNMENTS_TOPIC))),
+];
+
 // OffsetDelete
 const OFFSET_DELETE_PARTITION: &[Field] = &[f("partition_index", I32)];
 const OFFSET_DELETE_TOPIC: &[Field] = &[
@@ -395,6 +413,18 @@ pub(super) static MESSAGES: &[Message] = &[
         1,
         1,
         INCREMENTAL_ALTER_CONFIGS,
+    ),
+    msg(
+        ApiKey::AlterPartitionReassignments,
+        0,
+        0,
+        ALTER_PARTITION_REASSIGNMENTS,
+    ),
+    msg(
+        ApiKey::ListPartitionReassignments,
+        0,
+        0,
+        LIST_PARTITION_REASSIGNMENTS,
     ),
     msg(ApiKey::OffsetDelete, 0, NEVER, OFFSET_DELETE),
     msg(ApiKey::DescribeQuorum, 2, 0, DESCRIBE_QUORUM),

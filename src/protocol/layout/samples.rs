@@ -92,6 +92,8 @@ macro_rules! per_key {
             ApiKey::DeleteGroups => $f::<DeleteGroupsRequest>($($arg),*),
             ApiKey::ElectLeaders => $f::<ElectLeadersRequest>($($arg),*),
             ApiKey::IncrementalAlterConfigs => $f::<IncrementalAlterConfigsRequest>($($arg),*),
+            ApiKey::AlterPartitionReassignments => $f::<AlterPartitionReassignmentsRequest>($($arg),*),
+            ApiKey::ListPartitionReassignments => $f::<ListPartitionReassignmentsRequest>($($arg),*),
             ApiKey::OffsetDelete => $f::<OffsetDeleteRequest>($($arg),*),
             ApiKey::DescribeQuorum => $f::<DescribeQuorumRequest>($($arg),*),
             ApiKey::DescribeCluster => $f::<DescribeClusterRequest>($($arg),*),
@@ -143,6 +145,8 @@ pub(super) fn full_body(key: ApiKey, v: i16) -> Vec<u8> {
         ApiKey::DeleteGroups => encode(&delete_groups(v), v),
         ApiKey::ElectLeaders => encode(&elect_leaders(v), v),
         ApiKey::IncrementalAlterConfigs => encode(&incremental_alter_configs(v), v),
+        ApiKey::AlterPartitionReassignments => encode(&alter_partition_reassignments(v), v),
+        ApiKey::ListPartitionReassignments => encode(&list_partition_reassignments(v), v),
         ApiKey::OffsetDelete => encode(&offset_delete(v), v),
         ApiKey::DescribeQuorum => encode(&describe_quorum(v), v),
         ApiKey::DescribeCluster => encode(&describe_cluster(v), v),
@@ -495,6 +499,31 @@ fn elect_leaders(v: i16) -> ElectLeadersRequest {
             .with_unknown_tagged_fields(unknown(v >= 2))]))
         .with_timeout_ms(60_000)
         .with_unknown_tagged_fields(unknown(v >= 2))
+}
+
+fn alter_partition_reassignments(_v: i16) -> AlterPartitionReassignmentsRequest {
+    use alter_partition_reassignments_request::*;
+    AlterPartitionReassignmentsRequest::default()
+        .with_timeout_ms(60_000)
+        .with_topics(vec![ReassignableTopic::default()
+            .with_name(topic("t"))
+            .with_partitions(vec![ReassignablePartition::default()
+                .with_partition_index(0)
+                .with_replicas(Some(vec![BrokerId(2), BrokerId(3)]))
+                .with_unknown_tagged_fields(unknown(true))])
+            .with_unknown_tagged_fields(unknown(true))])
+        .with_unknown_tagged_fields(unknown(true))
+}
+
+fn list_partition_reassignments(_v: i16) -> ListPartitionReassignmentsRequest {
+    use list_partition_reassignments_request::*;
+    ListPartitionReassignmentsRequest::default()
+        .with_timeout_ms(60_000)
+        .with_topics(Some(vec![ListPartitionReassignmentsTopics::default()
+            .with_name(topic("t"))
+            .with_partition_indexes(vec![0, 2])
+            .with_unknown_tagged_fields(unknown(true))]))
+        .with_unknown_tagged_fields(unknown(true))
 }
 
 fn incremental_alter_configs(v: i16) -> IncrementalAlterConfigsRequest {
