@@ -98,3 +98,20 @@ def compare(data_dirs, partitions, expected_hw=None):
                        f"{'' if whole else ' whole files differ: sizes ' + str({i: len(d) for i, d in logs.items()})}")
     summary.insert(0, f"whole .log files identical in {sum(full_match)} of {len(full_match)} partitions")
     return problems, summary
+
+
+def producer_of(data, offset):
+    """(producer id, producer epoch) of the batch of `data` (a partition's .log bytes) holding
+    `offset`, read from its RecordBatch header (producer id int64 at 43, epoch int16 at 51);
+    None if no batch holds it."""
+    pos = 0
+    while pos + 61 <= len(data):
+        base, length = struct.unpack_from(">qi", data, pos)
+        (delta,) = struct.unpack_from(">i", data, pos + 23)
+        if length < 49:
+            return None
+        if base <= offset <= base + delta:
+            return struct.unpack_from(">qh", data, pos + 43)
+        pos += 12 + length
+    return None
+
