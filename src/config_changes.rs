@@ -1,5 +1,7 @@
 //! Run-time config changes (AlterConfigs and IncrementalAlterConfigs): the rules shared by
-//! both handlers. Only topic configs change at run time; broker configs are static.
+//! both handlers. Topic configs change at run time; of the broker configs, only
+//! [`DYNAMIC_BROKER_CONFIGS`] do (per broker id, or for every broker with the empty name, as
+//! Kafka's `--entity-default`), kept in the cluster metadata; the others are static.
 //!
 //! Each change is computed against the topic's current overrides under
 //! [`Broker::config_changes`], validated as a whole (INVALID_CONFIG names the bad name or
@@ -10,6 +12,7 @@ use std::collections::{BTreeMap, HashSet};
 use kafka_protocol::protocol::StrBytes;
 
 use crate::broker::Broker;
+use crate::cluster::controller::ControllerRequest;
 use crate::config::{topic_config, ConfigType};
 use crate::protocol::error_code as ec;
 use crate::topics::{self, TopicError};
@@ -129,6 +132,103 @@ fn apply_incremental(
     Ok(overrides)
 }
 
+/// Broker configs that change at run time: the replication throttle rates (bytes/s, Kafka's
+/// default `Long.MAX_VALUE`: unthrottled) that `kafka-reassign-partitions.sh --throttle` sets.
+pub const DYNAMIC_BROKER_CONFIGS: &[&str] = &[
+    "follower.replication.throttled.rate",
+    "leader.replication.throttled.rate",
+];
+
+fn dynamic_broker_value(name: &str, value: Option<String>) -> Result<String, TopicError> {
+    if !DYNAMIC_BROKER_CONFIGS.contains(&name) {
+        return Err(error(
+            ec::INVALID_REQUEST,
+            format!(
+                "Cannot update these configs dynamically: {name} (static in this broker: set it in its \
+                 config file, environment or command line and restart)"
+            ),
+        ));
+    }
+    let value = value.ok_or_else(|| {
+        error(
+            ec::INVALID_REQUEST,
+            format!("Null value not supported for : {name}"),
+        )
+    })?;
+    match value.trim().parse::<i64>() {
+        Ok(v) if v >= 0 => Ok(v.to_string()),
+        _ => Err(error(
+            ec::INVALID_CONFIG,
+            format!("Invalid value {value} for configuration {name}: must be a long of at least 0"),
+        )),
+    }
+}
+
+/// A change to the dynamic configs of broker resource `resource_name` (an id, or "").
+async fn alter_broker(
+    broker: &Broker,
+    resource_name: &str,
+    change: Change,
+    validate_only: bool,
+) -> Result<(), TopicError> {
+    if !resource_name.is_empty() && resource_name.parse::<i32>().map_or(true, |id| id < 0) {
+        return Err(error(
+            ec::INVALID_REQUEST,
+            format!("Invalid broker id {resource_name}"),
+        ));
+    }
+    let _serial = broker.config_changes.lock().await;
+    let mut configs = broker
+        .cluster
+        .image()
+        .broker_configs
+        .get(resource_name)
+        .cloned()
+        .unwrap_or_default();
+    match change {
+        Change::Replace(entries) => {
+            check_duplicates(entries.iter().map(|(n, _)| n.as_str()))?;
+            configs.clear();
+            for (name, value) in entries {
+                let value = dynamic_broker_value(&name, value)?;
+                configs.insert(name, value);
+            }
+        }
+        Change::Incremental(ops) => {
+            check_duplicates(ops.iter().map(|(n, _, _)| n.as_str()))?;
+            for (name, op, value) in ops {
+                match op {
+                    OP_SET => {
+                        let value = dynamic_broker_value(&name, value)?;
+                        configs.insert(name, value);
+                    }
+                    OP_DELETE => {
+                        dynamic_broker_value(&name, Some("0".into()))?;
+                        configs.remove(&name);
+                    }
+                    _ => return Err(error(
+                        ec::INVALID_CONFIG,
+                        format!(
+                            "Config value append or subtract is not allowed for config key: {name}"
+                        ),
+                    )),
+                }
+            }
+        }
+    }
+    if validate_only {
+        return Ok(());
+    }
+    broker
+        .cluster
+        .submit(ControllerRequest::SetBrokerConfigs {
+            resource: resource_name.to_string(),
+            configs,
+        })
+        .await
+        .map(|_| ())
+}
+
 /// Applies a change to one resource, or explains why not.
 pub async fn alter(
     broker: &Broker,
@@ -140,11 +240,7 @@ pub async fn alter(
     match resource_type {
         RESOURCE_TOPIC => {}
         RESOURCE_BROKER => {
-            return Err(error(
-                ec::INVALID_REQUEST,
-                "Broker configs are static in this broker: set them in its config file, \
-                 environment or command line and restart",
-            ))
+            return alter_broker(broker, resource_name, change, validate_only).await;
         }
         other => {
             return Err(error(

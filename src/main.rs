@@ -70,7 +70,10 @@ fn build_config(args: &Args) -> anyhow::Result<Config> {
     if let Some(path) = &args.config {
         config.apply_toml_file(path)?;
     }
-    let topic_level = weir::config::TOPIC_CONFIGS.iter().map(|d| d.broker_name);
+    let topic_level = weir::config::TOPIC_CONFIGS
+        .iter()
+        .map(|d| d.broker_name)
+        .filter(|n| !n.is_empty());
     for name in ENV_SETTINGS.iter().copied().chain(topic_level) {
         let var = format!("WEIR_{}", name.replace('.', "_").to_ascii_uppercase());
         if let Ok(value) = std::env::var(&var) {

@@ -176,6 +176,8 @@ pub async fn add_partitions(
 #[repr(i8)]
 pub enum ConfigSource {
     DynamicTopic = 1,
+    DynamicBroker = 2,
+    DynamicDefaultBroker = 3,
     StaticBroker = 4,
     Default = 5,
 }

@@ -62,6 +62,12 @@ pub enum ControllerRequest {
     AlterReassignments {
         partitions: reassign::Targets,
     },
+    /// Replaces the dynamic configs of a broker resource (an id, or "" for the default),
+    /// validated by the receiving broker.
+    SetBrokerConfigs {
+        resource: String,
+        configs: BTreeMap<String, String>,
+    },
 }
 
 /// The controller's answer. `index` is the raft index of the entry that carried the change
@@ -191,6 +197,13 @@ pub fn decide(
                 election::elect_leaders(image, *election, partitions.as_deref());
             Ok((records, Outcome::Elections(results)))
         }
+        ControllerRequest::SetBrokerConfigs { resource, configs } => Ok((
+            vec![Record::BrokerConfigs {
+                resource: resource.clone(),
+                configs: configs.clone(),
+            }],
+            Outcome::Done,
+        )),
         ControllerRequest::AlterReassignments { partitions } => {
             let (records, answers) = reassign::alter_all(image, partitions);
             Ok((records, Outcome::Reassignments(answers)))

@@ -160,6 +160,12 @@ pub enum Record {
     },
     /// Producer ids below `next` have been handed out.
     ProducerIds { next: i64 },
+    /// Replaces the dynamic broker configs of `resource`: a broker id, or "" for the
+    /// cluster-wide default (Kafka's `--entity-default`). Empty configs remove the entry.
+    BrokerConfigs {
+        resource: String,
+        configs: BTreeMap<String, String>,
+    },
     /// Sets one partition's replica set with its leader and ISR: a reassignment started,
     /// completed or cancelled. Ignored for an unknown topic id or partition, or when the
     /// state does not hold together (duplicate replicas, an ISR member, an adding or
@@ -193,6 +199,8 @@ pub struct Image {
     pub topics: HashMap<String, Arc<TopicMeta>>,
     pub topic_ids: HashMap<Uuid, String>,
     pub next_producer_id: i64,
+    /// Dynamic broker configs by resource (a broker id, or "" for the cluster default).
+    pub broker_configs: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 /// The image as a snapshot stores it.
@@ -202,6 +210,8 @@ pub struct ImageData {
     pub brokers: Vec<BrokerInfo>,
     pub topics: Vec<TopicMeta>,
     pub next_producer_id: i64,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub broker_configs: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 impl Image {
@@ -235,6 +245,16 @@ impl Image {
         let partition = java_hash(group).unsigned_abs() % OFFSETS_PARTITIONS;
         let b = &self.brokers[&ids[partition as usize % ids.len()]];
         (!b.fenced).then_some(b)
+    }
+
+    /// A dynamic broker config in force for broker `id`: its own value, else the cluster
+    /// default's.
+    pub fn broker_config(&self, id: i32, name: &str) -> Option<&str> {
+        self.broker_configs
+            .get(&id.to_string())
+            .and_then(|c| c.get(name))
+            .or_else(|| self.broker_configs.get("").and_then(|c| c.get(name)))
+            .map(String::as_str)
     }
 
     /// Applies one record. Records that do not fit the image (see [`Record`]) change nothing.
@@ -297,6 +317,14 @@ impl Image {
             Record::ProducerIds { next } => {
                 self.next_producer_id = self.next_producer_id.max(*next);
             }
+            Record::BrokerConfigs { resource, configs } => {
+                if configs.is_empty() {
+                    self.broker_configs.remove(resource);
+                } else {
+                    self.broker_configs
+                        .insert(resource.clone(), configs.clone());
+                }
+            }
             Record::Reassign {
                 topic_id,
                 partition,
@@ -347,6 +375,7 @@ impl Image {
             brokers: self.brokers.values().cloned().collect(),
             topics,
             next_producer_id: self.next_producer_id,
+            broker_configs: self.broker_configs.clone(),
         }
     }
 
@@ -354,6 +383,7 @@ impl Image {
         let mut image = Image {
             cluster_id: data.cluster_id,
             next_producer_id: data.next_producer_id,
+            broker_configs: data.broker_configs,
             ..Image::default()
         };
         for b in data.brokers {

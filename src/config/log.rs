@@ -65,10 +65,21 @@ pub const TOPIC_CONFIGS: &[TopicConfigDef] = &[
         ConfigType::Long,
     ),
     def("flush.ms", "log.flush.interval.ms", ConfigType::Long),
+    // Topic-only (no broker-level setting): the replicas a partition move throttles.
+    def(
+        "follower.replication.throttled.replicas",
+        "",
+        ConfigType::List,
+    ),
     def(
         "index.interval.bytes",
         "log.index.interval.bytes",
         ConfigType::Int,
+    ),
+    def(
+        "leader.replication.throttled.replicas",
+        "",
+        ConfigType::List,
     ),
     def(
         "max.compaction.lag.ms",
@@ -126,7 +137,7 @@ pub fn topic_config(name: &str) -> Option<&'static TopicConfigDef> {
 pub fn topic_name_of_broker_setting(broker_name: &str) -> Option<&'static str> {
     TOPIC_CONFIGS
         .iter()
-        .find(|d| d.broker_name == broker_name)
+        .find(|d| !d.broker_name.is_empty() && d.broker_name == broker_name)
         .map(|d| d.name)
 }
 
@@ -173,6 +184,11 @@ pub struct LogConfig {
     pub max_compaction_lag_ms: i64,
     /// `min.cleanable.dirty.ratio`: clean once this share of the cleanable log is dirty.
     pub min_cleanable_dirty_ratio: f64,
+    /// `leader.replication.throttled.replicas` (topic-only): `partition:broker` pairs, `*` or
+    /// empty (see [`crate::replication::quota`]).
+    pub leader_throttled_replicas: String,
+    /// `follower.replication.throttled.replicas` (topic-only), likewise.
+    pub follower_throttled_replicas: String,
 }
 
 impl Default for LogConfig {
@@ -196,6 +212,8 @@ impl Default for LogConfig {
             min_compaction_lag_ms: 0,
             max_compaction_lag_ms: i64::MAX,
             min_cleanable_dirty_ratio: 0.5,
+            leader_throttled_replicas: String::new(),
+            follower_throttled_replicas: String::new(),
         }
     }
 }
@@ -265,6 +283,21 @@ impl LogConfig {
             "min.cleanable.dirty.ratio" => {
                 self.min_cleanable_dirty_ratio = parse_ratio(name, value)?
             }
+            "leader.replication.throttled.replicas" | "follower.replication.throttled.replicas" => {
+                if let Err(bad) = crate::replication::quota::Throttled::parse(value) {
+                    return Err(invalid(
+                        name,
+                        value,
+                        &format!("'{bad}' is not partition:broker; expected such pairs separated by commas, or *"),
+                    ));
+                }
+                let v = value.trim().to_string();
+                if name.starts_with("leader") {
+                    self.leader_throttled_replicas = v;
+                } else {
+                    self.follower_throttled_replicas = v;
+                }
+            }
             _ => return Err(ConfigError::Unknown(name.to_string())),
         }
         Ok(())
@@ -291,6 +324,8 @@ impl LogConfig {
             "min.compaction.lag.ms" => self.min_compaction_lag_ms.to_string(),
             "max.compaction.lag.ms" => self.max_compaction_lag_ms.to_string(),
             "min.cleanable.dirty.ratio" => format_double(self.min_cleanable_dirty_ratio),
+            "leader.replication.throttled.replicas" => self.leader_throttled_replicas.clone(),
+            "follower.replication.throttled.replicas" => self.follower_throttled_replicas.clone(),
             _ => return None,
         })
     }

@@ -467,7 +467,7 @@ impl Config {
                 self.cleaner_dedupe_buffer_size.to_string(),
             ),
         ];
-        for d in TOPIC_CONFIGS {
+        for d in TOPIC_CONFIGS.iter().filter(|d| !d.broker_name.is_empty()) {
             if let Some(value) = self.log.get_topic(d.name) {
                 v.push((d.broker_name.to_string(), value));
             }

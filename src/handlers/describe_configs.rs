@@ -1,6 +1,7 @@
 //! DescribeConfigs (key 32), v0-v4: the values in force for a topic (its overrides over the
 //! broker's `log.*` defaults) or for this broker (its static settings, read-only, with
-//! their sources), with source, synonyms (v1+) and types (v3+).
+//! their sources, and the dynamic ones: the replication throttle rates), with source,
+//! synonyms (v1+) and types (v3+).
 
 use std::sync::Arc;
 
@@ -12,6 +13,7 @@ use kafka_protocol::protocol::StrBytes;
 
 use crate::broker::Broker;
 use crate::config::{topic_config, topic_name_of_broker_setting};
+use crate::config_changes::DYNAMIC_BROKER_CONFIGS;
 use crate::protocol::error_code as ec;
 use crate::protocol::request::RequestHeader;
 use crate::topics::{self, ConfigSource};
@@ -31,6 +33,7 @@ fn config_type(name: &str) -> i8 {
         "listeners" | "advertised.listeners" | "log.dirs" => 2,
         "auto.create.topics.enable" | "log.cleaner.enable" => 1,
         "num.partitions" | "node.id" | "broker.id" | "socket.request.max.bytes" => 3,
+        "leader.replication.throttled.rate" | "follower.replication.throttled.rate" => 5,
         _ => 5,
     }
 }
@@ -76,7 +79,7 @@ pub async fn handle(
                                 broker.config.node_id
                             ))));
                     }
-                    broker
+                    let mut entries: Vec<DescribeConfigsResourceResult> = broker
                         .config
                         .broker_entries()
                         .into_iter()
@@ -89,7 +92,9 @@ pub async fn handle(
                             // Broker settings are static: read-only, as Kafka marks them.
                             entry(&k, v, source as i8, Vec::new()).with_read_only(true)
                         })
-                        .collect()
+                        .collect();
+                    entries.extend(dynamic_broker_entries(broker, name));
+                    entries
                 }
                 _ => {
                     return base
@@ -117,6 +122,27 @@ pub async fn handle(
         })
         .collect();
     DescribeConfigsResponse::default().with_results(results)
+}
+
+/// The dynamic broker configs in force for the broker resource `name` (this broker's id, or
+/// "" for the cluster default): its own value, the default's, or Kafka's default.
+fn dynamic_broker_entries(broker: &Broker, name: &str) -> Vec<DescribeConfigsResourceResult> {
+    let image = broker.cluster.image();
+    let own = image.broker_configs.get(name);
+    let default = image.broker_configs.get("");
+    DYNAMIC_BROKER_CONFIGS
+        .iter()
+        .map(|&k| {
+            let (value, source) = match (own.and_then(|c| c.get(k)), default.and_then(|c| c.get(k)))
+            {
+                (Some(v), _) if !name.is_empty() => (v.clone(), ConfigSource::DynamicBroker),
+                (Some(v), _) => (v.clone(), ConfigSource::DynamicDefaultBroker),
+                (None, Some(v)) => (v.clone(), ConfigSource::DynamicDefaultBroker),
+                (None, None) => (i64::MAX.to_string(), ConfigSource::Default),
+            };
+            entry(k, value, source as i8, Vec::new())
+        })
+        .collect()
 }
 
 fn entry(
@@ -158,12 +184,15 @@ fn topic_entries(
                             .with_source(c.source as i8),
                     );
                 }
-                synonyms.push(
-                    DescribeConfigsSynonym::default()
-                        .with_name(StrBytes::from_static_str(c.def.broker_name))
-                        .with_value(Some(StrBytes::from_string(c.broker_value)))
-                        .with_source(c.broker_source as i8),
-                );
+                // Topic-only settings have no broker-level synonym.
+                if !c.def.broker_name.is_empty() {
+                    synonyms.push(
+                        DescribeConfigsSynonym::default()
+                            .with_name(StrBytes::from_static_str(c.def.broker_name))
+                            .with_value(Some(StrBytes::from_string(c.broker_value)))
+                            .with_source(c.broker_source as i8),
+                    );
+                }
             }
             entry(c.def.name, c.value, c.source as i8, synonyms)
         })

@@ -35,7 +35,7 @@ use crate::log::{now_ms, Partition, TopicPartition};
 use crate::protocol::error_code as ec;
 use crate::protocol::outgoing::{Payload, SPLICE_MIN};
 use crate::protocol::request::RequestHeader;
-use crate::replication::Replica;
+use crate::replication::{Quotas, Replica};
 
 /// The longest a fetch may wait, whatever the client asks.
 const MAX_WAIT: Duration = Duration::from_secs(60);
@@ -54,6 +54,9 @@ struct Target {
     /// The leader's epoch and its end offset when the fetcher's last fetched epoch is not
     /// on this log up to its fetch offset (KIP-595's `diverging_epoch`): nothing is read.
     diverging: Option<(i32, i64)>,
+    /// A follower's throttled replica (see [`crate::replication::quota`]): answered without
+    /// records while the leader's replication quota is exceeded; what it reads counts.
+    throttled: bool,
 }
 
 /// A Fetch response, and its record sets worth splicing into the output rather than copying
@@ -103,12 +106,16 @@ pub async fn handle(broker: &Arc<Broker>, header: &RequestHeader, req: FetchRequ
                         code => code,
                     })
             });
-            let (log, diverging) = match replica {
+            let (log, diverging, throttled) = match replica {
                 Ok(r) => match leader_checks(broker, &r, p, replica_id, version, now) {
-                    Ok(diverging) => (Ok(r.log.clone()), diverging),
-                    Err(code) => (Err(code), None),
+                    Ok(diverging) => (
+                        Ok(r.log.clone()),
+                        diverging,
+                        replica_id >= 0 && r.leader_throttles(replica_id),
+                    ),
+                    Err(code) => (Err(code), None, false),
                 },
-                Err(code) => (Err(code), None),
+                Err(code) => (Err(code), None, false),
             };
             targets.push(Target {
                 topic: if version >= 13 {
@@ -126,6 +133,7 @@ pub async fn handle(broker: &Arc<Broker>, header: &RequestHeader, req: FetchRequ
                 max_bytes: p.partition_max_bytes.max(0) as usize,
                 log,
                 diverging,
+                throttled,
             });
         }
     }
@@ -142,6 +150,8 @@ pub async fn handle(broker: &Arc<Broker>, header: &RequestHeader, req: FetchRequ
     let deadline = Instant::now() + wait;
     let read_committed = req.isolation_level == READ_COMMITTED;
 
+    let quota = &broker.replicas.quotas.leader;
+    let any_throttled = targets.iter().any(|t| t.throttled);
     let logs: Vec<Arc<Partition>> = targets.iter().filter_map(|t| t.log.clone().ok()).collect();
     let started = Instant::now();
     let parts = loop {
@@ -153,12 +163,14 @@ pub async fn handle(broker: &Arc<Broker>, header: &RequestHeader, req: FetchRequ
         for n in notified.iter_mut() {
             n.as_mut().enable();
         }
+        let over_quota = any_throttled && Quotas::exceeded(quota, now_ms());
         let (parts, total, errors) = read_all(
             &targets,
             max_bytes,
             read_committed,
             version,
             replica_id >= 0,
+            over_quota,
         );
         if total >= min_bytes || errors || Instant::now() >= deadline {
             tracing::trace!(
@@ -189,10 +201,20 @@ pub async fn handle(broker: &Arc<Broker>, header: &RequestHeader, req: FetchRequ
                 read_committed,
                 version,
                 replica_id >= 0,
+                any_throttled && Quotas::exceeded(quota, now_ms()),
             )
             .0;
         }
     };
+    if any_throttled {
+        let bytes: usize = targets
+            .iter()
+            .zip(&parts)
+            .filter(|(t, _)| t.throttled)
+            .map(|(_, (data, _))| data.records.as_ref().map_or(0, |r| r.len()))
+            .sum();
+        Quotas::record(quota, now_ms(), bytes);
+    }
     // Targets are in request order: the order the response encodes them.
     let mut topics_out: Vec<FetchableTopicResponse> = Vec::with_capacity(req.topics.len());
     let mut payloads = Vec::new();
@@ -295,13 +317,15 @@ fn has_duplicates(targets: &[Target]) -> bool {
 /// Reads every target once. Returns the partition data (with the segment file and position
 /// its records came from), the bytes of records gathered, and whether any partition has an
 /// error (which ends a long poll at once).
-/// A follower reads up to the log end, a consumer up to the high watermark.
+/// A follower reads up to the log end, a consumer up to the high watermark. Throttled
+/// targets get no records while `over_quota`.
 fn read_all(
     targets: &[Target],
     max_bytes: usize,
     read_committed: bool,
     version: i16,
     follower: bool,
+    over_quota: bool,
 ) -> (Vec<(PartitionData, Option<FileSlice>)>, usize, bool) {
     // log_start_offset exists from v5.
     let lso = |o: i64| if version >= 5 { o } else { -1 };
@@ -343,13 +367,14 @@ fn read_all(
                 return (data, None);
             }
             let remaining = max_bytes.saturating_sub(total);
-            let limit = t.max_bytes.min(remaining);
+            let held = t.throttled && over_quota;
+            let limit = if held { 0 } else { t.max_bytes.min(remaining) };
             let max_offset = if follower {
                 i64::MAX
             } else {
                 log.high_watermark()
             };
-            match log.read(t.fetch_offset, limit, total == 0, max_offset) {
+            match log.read(t.fetch_offset, limit, total == 0 && !held, max_offset) {
                 Ok(read) => {
                     total += read.records.len();
                     let data = base

@@ -95,10 +95,18 @@ pub struct Fetcher {
     /// `replica.fetch.wait.max.ms`.
     grown: Notify,
     pub cancel: CancellationToken,
+    /// The broker's replication quotas: throttled partitions are left out of a request while
+    /// the follower quota is exceeded, and their fetched bytes count against it.
+    quotas: Arc<super::Quotas>,
 }
 
 impl Fetcher {
-    pub fn new(leader: i32, addr: String, cancel: CancellationToken) -> Arc<Self> {
+    pub fn new(
+        leader: i32,
+        addr: String,
+        cancel: CancellationToken,
+        quotas: Arc<super::Quotas>,
+    ) -> Arc<Self> {
         Arc::new(Fetcher {
             leader,
             addr,
@@ -106,6 +114,7 @@ impl Fetcher {
             changed: Notify::new(),
             grown: Notify::new(),
             cancel,
+            quotas,
         })
     }
 
@@ -244,8 +253,14 @@ impl Fetcher {
         let now = Instant::now();
         let mut sent = Vec::new();
         let mut topics: Vec<FetchTopic> = Vec::new();
+        // Kafka's shouldFollowerThrottle: an out-of-sync throttled partition waits while the
+        // follower quota is exceeded.
+        let over_quota = super::Quotas::exceeded(&self.quotas.follower, crate::log::now_ms());
         for (tp, a) in self.partitions().iter() {
             if a.paused_until.is_some_and(|t| t > now) {
+                continue;
+            }
+            if over_quota && a.replica.follower_throttled() {
                 continue;
             }
             let Ok(offsets) = a.replica.log.offsets() else {
@@ -322,6 +337,10 @@ impl Fetcher {
                 tracing::debug!(partition = %tp, leader = self.leader, error = data.error_code, "replica fetch: the leader's metadata differs");
                 self.pause(tp, backoff.min(METADATA_LAG_RETRY));
                 continue;
+            }
+            if a.replica.follower_throttled() {
+                let bytes = data.records.as_ref().map_or(0, |r| r.len());
+                super::Quotas::record(&self.quotas.follower, crate::log::now_ms(), bytes);
             }
             if let Err(e) = apply(&a.replica, &data) {
                 tracing::warn!(partition = %tp, leader = self.leader, error = e, "replica fetch");

@@ -13,6 +13,7 @@
 
 pub mod fetcher;
 pub mod isr;
+pub mod quota;
 pub mod replica;
 
 use std::collections::{BTreeMap, HashMap};
@@ -28,6 +29,7 @@ use crate::cluster::decide::AlterPartition;
 use crate::log::{now_ms, TopicPartition};
 use crate::protocol::error_code as ec;
 use fetcher::{Assigned, Fetcher};
+use quota::{Quota, Throttled};
 pub use replica::{Replica, Transition};
 
 pub struct ReplicaManager {
@@ -36,6 +38,44 @@ pub struct ReplicaManager {
     fetchers: Mutex<HashMap<i32, Arc<Fetcher>>>,
     /// The fetchers' tasks, waited for at shutdown before the logs close.
     tasks: TaskTracker,
+    /// This broker's replication quotas (`leader.` and `follower.replication.throttled.rate`).
+    pub quotas: Arc<Quotas>,
+}
+
+/// A broker's two replication quotas: throttled replicas it leads, and throttled replicas it
+/// follows (see [`quota`]).
+pub struct Quotas {
+    pub leader: Mutex<Quota>,
+    pub follower: Mutex<Quota>,
+}
+
+impl Quotas {
+    fn set_rates(&self, leader: i64, follower: i64) {
+        self.leader
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .set_rate(leader);
+        self.follower
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .set_rate(follower);
+    }
+
+    /// Whether `quota` is over its rate at `now` (ms).
+    pub fn exceeded(quota: &Mutex<Quota>, now: i64) -> bool {
+        quota
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .exceeded(now)
+    }
+
+    /// Counts `bytes` of throttled traffic against `quota` at `now` (ms).
+    pub fn record(quota: &Mutex<Quota>, now: i64, bytes: usize) {
+        quota
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .record(now, bytes as i64);
+    }
 }
 
 impl ReplicaManager {
@@ -45,6 +85,10 @@ impl ReplicaManager {
             replicas: RwLock::new(HashMap::new()),
             fetchers: Mutex::new(HashMap::new()),
             tasks: TaskTracker::new(),
+            quotas: Arc::new(Quotas {
+                leader: Mutex::new(Quota::new(i64::MAX)),
+                follower: Mutex::new(Quota::new(i64::MAX)),
+            }),
         }
     }
 
@@ -79,7 +123,7 @@ impl ReplicaManager {
     pub fn apply_image(&self, broker: &Arc<Broker>) {
         let now = now_ms();
         let me = self.me;
-        // (partition, replica, the image's partition, min.insync.replicas)
+        // (partition, topic id, the image's partition, min.insync.replicas, throttling)
         let mut wanted = Vec::new();
         let mut endpoints: HashMap<i32, String> = HashMap::new();
         let mut fenced: Vec<i32> = Vec::new();
@@ -91,20 +135,41 @@ impl ReplicaManager {
                     fenced.push(b.id);
                 }
             }
+            let rate = |name: &str| {
+                image
+                    .broker_config(me, name)
+                    .and_then(|v| v.parse::<i64>().ok())
+                    .unwrap_or(i64::MAX)
+            };
+            self.quotas.set_rates(
+                rate("leader.replication.throttled.rate"),
+                rate("follower.replication.throttled.rate"),
+            );
             for t in image.topics.values() {
-                let min_isr = broker
-                    .config
-                    .log
-                    .with_overrides(&t.configs)
-                    .map(|c| c.min_insync_replicas as usize)
-                    .unwrap_or(1);
+                let config = broker.config.log.with_overrides(&t.configs).ok();
+                let min_isr = config
+                    .as_ref()
+                    .map_or(1, |c| c.min_insync_replicas as usize);
+                let throttled = |v: Option<&String>| {
+                    v.and_then(|v| Throttled::parse(v).ok()).unwrap_or_default()
+                };
+                let leader_throttled =
+                    throttled(config.as_ref().map(|c| &c.leader_throttled_replicas));
+                let follower_throttled =
+                    throttled(config.as_ref().map(|c| &c.follower_throttled_replicas));
                 for (i, p) in t.partitions.iter().enumerate() {
                     if p.replicas.contains(&me) {
+                        let throttling = (
+                            leader_throttled.clone(),
+                            follower_throttled.contains(i as i32, me),
+                            p.isr.contains(&me),
+                        );
                         wanted.push((
                             TopicPartition::new(t.name.as_str(), i as i32),
                             t.id,
                             p.clone(),
                             min_isr,
+                            throttling,
                         ));
                     }
                 }
@@ -114,7 +179,9 @@ impl ReplicaManager {
         let mut next: HashMap<TopicPartition, Arc<Replica>> = HashMap::new();
         {
             let current = self.replicas.read().unwrap_or_else(|p| p.into_inner());
-            for (tp, topic_id, p, min_isr) in wanted {
+            for (tp, topic_id, p, min_isr, (leader_throttled, follower_throttled, in_sync)) in
+                wanted
+            {
                 let Some(log) = broker.logs.get(&tp) else {
                     continue;
                 };
@@ -122,6 +189,7 @@ impl ReplicaManager {
                     Some(r) if Arc::ptr_eq(&r.log, &log) && r.topic_id() == topic_id => r.clone(),
                     _ => Arc::new(Replica::new(tp.clone(), log, topic_id)),
                 };
+                replica.set_throttling(leader_throttled, follower_throttled, in_sync);
                 match replica.apply(me, &p, min_isr, &fenced, now) {
                     Transition::Leader => {
                         tracing::info!(partition = %tp, epoch = p.leader_epoch, "leading")
@@ -180,7 +248,12 @@ impl ReplicaManager {
                 continue;
             };
             let f = fetchers.entry(leader).or_insert_with(|| {
-                let f = Fetcher::new(leader, addr.clone(), broker.shutdown.child_token());
+                let f = Fetcher::new(
+                    leader,
+                    addr.clone(),
+                    broker.shutdown.child_token(),
+                    self.quotas.clone(),
+                );
                 let bind = Some(broker.config.listener);
                 self.tasks
                     .spawn(f.clone().run(self.me, bind, broker.config.cluster.clone()));
