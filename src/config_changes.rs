@@ -206,12 +206,14 @@ async fn alter_broker(
                         dynamic_broker_value(&name, Some("0".into()))?;
                         configs.remove(&name);
                     }
-                    _ => return Err(error(
-                        ec::INVALID_CONFIG,
-                        format!(
+                    _ => {
+                        return Err(error(
+                            ec::INVALID_CONFIG,
+                            format!(
                             "Config value append or subtract is not allowed for config key: {name}"
                         ),
-                    )),
+                        ))
+                    }
                 }
             }
         }

@@ -9,10 +9,14 @@ import java.util.stream.Collectors;
 
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.AlterConfigOp;
+import org.apache.kafka.clients.admin.Config;
+import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.NewPartitionReassignment;
 import org.apache.kafka.clients.admin.PartitionReassignment;
 import org.apache.kafka.common.KafkaFuture;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.config.ConfigResource;
 
 /**
  * The reassignment calls of kafka-clients 4.1.1's Admin, as kafka-reassign-partitions.sh makes
@@ -24,6 +28,12 @@ import org.apache.kafka.common.TopicPartition;
  * Reassign BOOTSTRAP list [TOPIC:PARTITION ...]
  *   one line per move in progress: "MOVE TOPIC:PARTITION replicas adding removing" (comma lists,
  *   "-" for none), then "END"
+ * Reassign BOOTSTRAP config topic|broker NAME KEY=VALUE|KEY= ...
+ *   incrementalAlterConfigs (SET, or DELETE for an empty value; broker "" is the cluster
+ *   default), as kafka-reassign-partitions.sh --throttle and kafka-configs.sh send it:
+ *   "OK" or "ERR ExceptionClass message"
+ * Reassign BOOTSTRAP describe topic|broker NAME KEY
+ *   describeConfigs: "VALUE value source"
  * </pre>
  */
 public class Reassign {
@@ -38,6 +48,10 @@ public class Reassign {
 
     static String ids(List<Integer> l) {
         return l.isEmpty() ? "-" : l.stream().map(String::valueOf).collect(Collectors.joining(","));
+    }
+
+    static ConfigResource resource(String type, String name) {
+        return new ConfigResource(type.equals("topic") ? ConfigResource.Type.TOPIC : ConfigResource.Type.BROKER, name);
     }
 
     public static void main(String[] args) throws Exception {
@@ -86,6 +100,31 @@ public class Reassign {
                                 + ids(r.addingReplicas()) + " " + ids(r.removingReplicas()));
                     }
                     System.out.println("END");
+                    break;
+                }
+                case "config": {
+                    ConfigResource res = resource(args[2], args[3]);
+                    List<AlterConfigOp> ops = new ArrayList<>();
+                    for (int i = 4; i < args.length; i++) {
+                        String[] kv = args[i].split("=", 2);
+                        ops.add(kv[1].isEmpty()
+                                ? new AlterConfigOp(new ConfigEntry(kv[0], null), AlterConfigOp.OpType.DELETE)
+                                : new AlterConfigOp(new ConfigEntry(kv[0], kv[1]), AlterConfigOp.OpType.SET));
+                    }
+                    try {
+                        admin.incrementalAlterConfigs(Map.of(res, ops)).all().get();
+                        System.out.println("OK");
+                    } catch (ExecutionException e) {
+                        Throwable c = e.getCause();
+                        System.out.println("ERR " + c.getClass().getSimpleName() + " " + c.getMessage());
+                    }
+                    break;
+                }
+                case "describe": {
+                    ConfigResource res = resource(args[2], args[3]);
+                    Config c = admin.describeConfigs(List.of(res)).all().get().get(res);
+                    ConfigEntry e = c.get(args[4]);
+                    System.out.println(e == null ? "NONE" : "VALUE " + e.value() + " " + e.source());
                     break;
                 }
                 default:

@@ -51,8 +51,11 @@
 #     replicas [1,2] and [2,3] moved to [3,1] and [1] under a writing acks=all producer; the moves
 #     complete (nothing listed), the metadata shows the targets as replicas and ISR, the leaving
 #     brokers delete their copies, everything acknowledged is read back once; bad targets, an
-#     unknown partition and a cancellation without a move get Kafka's errors; a move onto a
-#     broker that is down stays listed (adding it) until cancelled, which restores the replicas
+#     unknown partition and a cancellation without a move get Kafka's errors; a move throttled
+#     as kafka-reassign-partitions.sh --throttle sets it (the rates as dynamic broker configs,
+#     the throttled replicas as topic configs) is still in progress 3 s into copying ~3 MB at
+#     100 kB/s, and completes once the throttle is removed; a move onto a broker that is down
+#     stays listed (adding it) until cancelled, which restores the replicas
 #   4 byte-identical replicas (last: it stops the brokers with SIGTERM, each must exit 0 by
 #     itself): per partition of every topic above, the three replicas' .log segments are
 #     identical up to the smallest high watermark in the replication-offset-checkpoint files

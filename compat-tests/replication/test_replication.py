@@ -758,11 +758,65 @@ def data_dir_has(node, topic, p):
     return os.path.isdir(os.path.join(node.data_dir, f"{topic}-{p}"))
 
 
+THROTTLE_RATE = 100_000  # bytes/s
+
+
+def throttled_move(p, before):
+    """Part of 3c: partition 0 ([3,1], led by 1) gets about 3 MB more, then moves to [2,1] with
+    Kafka's throttle as kafka-reassign-partitions.sh --throttle sets it (the rates on the
+    brokers involved, the throttled replicas on the topic): broker 2 must copy the whole log at
+    100 kB/s, so the move is still listed 3 s later (unthrottled it takes well under a second
+    here); DescribeConfigs shows the rate as a dynamic broker config; once the throttle is
+    removed, the move completes and every value is read back once."""
+    acks = Acks()
+    pad = "x" * 2000
+    produce(p, MOVES, [f"big-{i:05d}-{pad}" for i in range(1500)], acks, partition=0, timeout=60)
+    assert not acks.failed, f"big values refused: {acks.failed[:3]}"
+    rates = [f"leader.replication.throttled.rate={THROTTLE_RATE}", f"follower.replication.throttled.rate={THROTTLE_RATE}"]
+    for b in (1, 2, 3):
+        got = reassign("config", "broker", str(b), *rates)
+        assert got == [["OK"]], f"setting the throttle rates on broker {b} answered {got}"
+    got = reassign("config", "topic", MOVES, "leader.replication.throttled.replicas=0:3,0:1",
+                   "follower.replication.throttled.replicas=0:2")
+    assert got == [["OK"]], f"setting the throttled replicas answered {got}"
+    got = reassign("describe", "broker", "1", "leader.replication.throttled.rate")
+    assert got == [["VALUE", str(THROTTLE_RATE), "DYNAMIC_BROKER_CONFIG"]], f"DescribeConfigs answered {got}"
+    refused = reassign("config", "broker", "1", "num.partitions=5")
+    assert refused and refused[0][0] == "ERR", f"a static broker config changed at run time: {refused}"
+    started = time.monotonic()
+    got = reassign("alter", f"{MOVES}:0=2,1")
+    assert got[0][0] == "OK", f"the throttled move answered {got}"
+    # The rate bounds the copy: ~3 MB at 100 kB/s is ~30 s; 3 s in, it must still be going.
+    while time.monotonic() < started + 3:
+        listed = moves_in_progress(f"{MOVES}:0")
+        assert listed == {f"{MOVES}:0": ([2, 1, 3], [2], [3])}, (
+            f"{time.monotonic() - started:.1f}s into a move throttled to {THROTTLE_RATE} B/s: listed {listed}")
+        time.sleep(0.5)
+    for b in (1, 2, 3):
+        got = reassign("config", "broker", str(b), "leader.replication.throttled.rate=",
+                       "follower.replication.throttled.rate=")
+        assert got == [["OK"]], f"removing the throttle on broker {b} answered {got}"
+    got = reassign("config", "topic", MOVES, "leader.replication.throttled.replicas=",
+                   "follower.replication.throttled.replicas=")
+    assert got == [["OK"]], f"removing the throttled replicas answered {got}"
+    held = time.monotonic() - started
+    wait_for("the move unthrottled completes", 60, lambda: moves_in_progress() == {}, lambda: moves_in_progress())
+    info(f"3c: a move of {MOVES}-0 throttled to {THROTTLE_RATE} B/s was still in progress {held:.1f}s after it began; "
+         f"unthrottled, it completed {time.monotonic() - started:.1f}s after it began")
+    wait_view(f"{MOVES}-0: replicas [1,2], all in sync, on every broker", [MOVES], 30,
+              lambda b, parts: parts[MOVES] is not None and parts[MOVES][0][1:] == ([1, 2], [1, 2]))
+    MOVED[(MOVES, 0)] = [2, 1]
+    got, _ = read_all(MOVES, 2, before + len(acks.acked), timeout=60)
+    big = [g for g in got if g[2].startswith("big-")]
+    check_read(big, acks.acked, f"{MOVES} after the throttled move")
+
+
 @scenario(f"{C} 3c reassignment (Java Admin 4.1.1's alterPartitionReassignments / listPartitionReassignments, "
           "as kafka-reassign-partitions.sh sends them): [1,2] and [2,3] moved to [3,1] and [1] under an acks=all "
           "writer; the moves complete, the metadata shows the targets, the leaving brokers delete their copies, "
-          "every acknowledged value is read back once; bad targets and cancellations get Kafka's errors; a move "
-          "onto a broker that is down stays listed until cancelled", timeout=240)
+          "every acknowledged value is read back once; a move throttled as kafka-reassign-partitions.sh --throttle "
+          "sets it is held to its rate until the throttle goes; bad targets and cancellations get Kafka's errors; "
+          "a move onto a broker that is down stays listed until cancelled", timeout=300)
 def s3c_reassign():
     need("started", "0")
     if not ctx.get("admin_create", True):
@@ -820,6 +874,7 @@ def s3c_reassign():
     check_read(got, acks.acked, MOVES)
     info(f"3c: {len(acks.acked)} values written across the moves, all read back once; ends {ends}")
     MOVED.update({(MOVES, 0): [3, 1], (MOVES, 1): [1]})
+    throttled_move(p, len(acks.acked))
     # Kafka's errors.
     got = reassign("alter", f"{MOVES}:0=1,9", f"{MOVES}:1=cancel", f"{MOVES}:7=1") + reassign("alter", f"{MOVES}:0=2,2")
     errors = [g[2] if g[0] == "ERR" else "OK" for g in got]

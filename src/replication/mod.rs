@@ -159,8 +159,9 @@ impl ReplicaManager {
                     throttled(config.as_ref().map(|c| &c.follower_throttled_replicas));
                 for (i, p) in t.partitions.iter().enumerate() {
                     if p.replicas.contains(&me) {
+                        // Kafka's parseThrottledPartitions: the entries naming this broker.
                         let throttling = (
-                            leader_throttled.clone(),
+                            leader_throttled.contains(i as i32, me),
                             follower_throttled.contains(i as i32, me),
                             p.isr.contains(&me),
                         );

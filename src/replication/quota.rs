@@ -3,10 +3,11 @@
 //! broker's throttled replication traffic is over its rate. Pure: callers pass the clock in.
 //!
 //! - A topic's `leader.replication.throttled.replicas` lists `partition:broker` pairs (or `*`
-//!   for all): on the leader, fetches by those follower brokers for those partitions count
-//!   against the leader's `leader.replication.throttled.rate` (bytes/s). Its
-//!   `follower.replication.throttled.replicas` does the same on the follower, against
-//!   `follower.replication.throttled.rate`.
+//!   for all): broker B throttles serving partition P when it leads P and the list names
+//!   `P:B` (kafka-reassign-partitions.sh names every existing replica of a moving partition,
+//!   whichever leads); those fetches count against B's `leader.replication.throttled.rate`
+//!   (bytes/s). Its `follower.replication.throttled.replicas` names the fetching side (the
+//!   move's new replicas), against their `follower.replication.throttled.rate`.
 //! - Only replicas outside the ISR are held back (a move's new replicas catching up): an
 //!   in-sync follower is never throttled, so acks=all latency does not suffer.
 //! - A throttled partition is left out of a fetch (the leader answers it without records; the

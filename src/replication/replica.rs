@@ -17,7 +17,6 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use super::isr::LeaderState;
-use super::quota::Throttled;
 use crate::cluster::image::{PartitionMeta, NO_LEADER};
 use crate::log::batch::BatchHeader;
 use crate::log::{AppendInfo, LogError, Partition, TopicPartition};
@@ -51,9 +50,10 @@ pub struct ReplicaState {
     /// The replica left this broker (its topic was deleted or it moved away): appends get
     /// [`AppendError::Removed`], never a leader to look for.
     pub removed: bool,
-    /// The topic's `leader.replication.throttled.replicas`: as leader, fetches by these
-    /// followers (while out of the ISR) count against the leader's replication quota.
-    pub leader_throttled: Throttled,
+    /// Whether the topic's `leader.replication.throttled.replicas` names this partition on
+    /// this broker: as leader, its fetches by followers out of the ISR count against the
+    /// leader's replication quota.
+    pub leader_throttled: bool,
     /// Whether the topic's `follower.replication.throttled.replicas` names this partition on
     /// this broker, and whether this broker is in the partition's ISR (as the image says):
     /// an out-of-sync throttled follower's fetching counts against its follower quota.
@@ -108,7 +108,7 @@ impl Replica {
                 role: Role::Offline,
                 min_insync_replicas: 1,
                 removed: false,
-                leader_throttled: Throttled::None,
+                leader_throttled: false,
                 follower_throttled: false,
                 in_sync: false,
             }),
@@ -248,28 +248,20 @@ impl Replica {
 
     /// Sets the throttling that the topic's configs and the image give this replica (see
     /// [`ReplicaState`]'s fields).
-    pub fn set_throttling(
-        &self,
-        leader_throttled: Throttled,
-        follower_throttled: bool,
-        in_sync: bool,
-    ) {
+    pub fn set_throttling(&self, leader_throttled: bool, follower_throttled: bool, in_sync: bool) {
         let mut s = self.lock();
         s.leader_throttled = leader_throttled;
         s.follower_throttled = follower_throttled;
         s.in_sync = in_sync;
     }
 
-    /// As leader: whether `follower`'s fetches of this partition are throttled (it is listed
-    /// in `leader.replication.throttled.replicas` and not in the ISR), as Kafka's
+    /// As leader: whether `follower`'s fetches of this partition are throttled (the partition
+    /// is leader-throttled here and the follower is not in the ISR), as Kafka's
     /// `shouldLeaderThrottle` decides before the quota is looked at.
     pub fn leader_throttles(&self, follower: i32) -> bool {
         let s = self.lock();
         match &s.role {
-            Role::Leader(l) => {
-                s.leader_throttled.contains(self.tp.partition, follower)
-                    && !l.isr.contains(&follower)
-            }
+            Role::Leader(l) => s.leader_throttled && !l.isr.contains(&follower),
             _ => false,
         }
     }
