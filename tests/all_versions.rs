@@ -207,9 +207,26 @@ async fn every_advertised_version_answers() {
                 .any(|c| c.name.as_str() == "log.segment.bytes"),
             "v{v}"
         );
+        // Static broker settings are read-only; the replication throttle rates are dynamic.
+        let dynamic = [
+            "follower.replication.throttled.rate",
+            "leader.replication.throttled.rate",
+        ];
         assert!(
-            resp.results[1].configs.iter().all(|c| c.read_only),
-            "v{v}: broker settings are static, so read-only"
+            resp.results[1]
+                .configs
+                .iter()
+                .all(|c| c.read_only != dynamic.contains(&c.name.as_str())),
+            "v{v}: static broker settings read-only, the throttle rates not"
+        );
+        assert_eq!(
+            resp.results[1]
+                .configs
+                .iter()
+                .filter(|c| dynamic.contains(&c.name.as_str()))
+                .count(),
+            2,
+            "v{v}: both throttle rates described"
         );
         assert!(
             resp.results[0].configs.iter().all(|c| !c.read_only),
