@@ -6,6 +6,7 @@
 //! the metadata store. JoinGroup and SyncGroup replies that must wait are parked as oneshot
 //! senders keyed by (group, member id) and completed when the state machine emits them.
 
+pub mod load;
 pub mod records;
 pub mod state;
 pub mod types;
