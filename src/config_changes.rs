@@ -139,16 +139,21 @@ pub const DYNAMIC_BROKER_CONFIGS: &[&str] = &[
     "leader.replication.throttled.rate",
 ];
 
-fn dynamic_broker_value(name: &str, value: Option<String>) -> Result<String, TopicError> {
-    if !DYNAMIC_BROKER_CONFIGS.contains(&name) {
-        return Err(error(
-            ec::INVALID_REQUEST,
-            format!(
-                "Cannot update these configs dynamically: {name} (static in this broker: set it in its \
-                 config file, environment or command line and restart)"
-            ),
-        ));
+fn check_dynamic(name: &str) -> Result<(), TopicError> {
+    if DYNAMIC_BROKER_CONFIGS.contains(&name) {
+        return Ok(());
     }
+    Err(error(
+        ec::INVALID_REQUEST,
+        format!(
+            "Cannot update these configs dynamically: {name} (static in this broker: set it in its \
+             config file, environment or command line and restart)"
+        ),
+    ))
+}
+
+fn dynamic_broker_value(name: &str, value: Option<String>) -> Result<String, TopicError> {
+    check_dynamic(name)?;
     let value = value.ok_or_else(|| {
         error(
             ec::INVALID_REQUEST,
@@ -203,7 +208,7 @@ async fn alter_broker(
                         configs.insert(name, value);
                     }
                     OP_DELETE => {
-                        dynamic_broker_value(&name, Some("0".into()))?;
+                        check_dynamic(&name)?;
                         configs.remove(&name);
                     }
                     _ => {

@@ -332,11 +332,12 @@ pub fn register(image: &Image, info: &BrokerInfo) -> Vec<Record> {
         .brokers
         .get(&info.id)
         .is_some_and(|old| !old.fenced && old.incarnation != info.incarnation);
-    let mut records = if restarted {
-        fence(image, info.id)
-    } else {
-        vec![]
-    };
+    if !restarted {
+        let mut records = vec![Record::RegisterBroker(info.clone())];
+        elect_returning(image, info.id, &mut records);
+        return records;
+    }
+    let mut records = fence(image, info.id);
     let mut after = image.clone();
     for r in &records {
         after.apply(r);
@@ -427,18 +428,14 @@ pub fn alter_partition(
     if req.isr == p.isr {
         return Ok((vec![], p.clone()));
     }
-    let mut after = p.clone();
-    after.isr = req.isr.clone();
-    after.partition_epoch = after.partition_epoch.saturating_add(1);
     // The last replica a move adds has caught up: the move completes in the same record.
-    if let Some((record, mut done)) =
-        super::reassign::completion(image, req.topic_id, req.partition, &after)
+    if let Some((record, done)) =
+        super::reassign::completion(image, req.topic_id, req.partition, p, &req.isr)
     {
-        if done.leader != p.leader {
-            done.leader_epoch = done.leader_epoch.saturating_add(1);
-        }
         return Ok((vec![record], done));
     }
+    let mut after = p.clone();
+    after.change(p.leader, req.isr.clone());
     let record = Record::PartitionChange {
         topic_id: req.topic_id,
         partition: req.partition,

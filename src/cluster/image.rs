@@ -98,6 +98,18 @@ impl PartitionMeta {
     pub fn reassigning(&self) -> bool {
         !self.adding_replicas.is_empty() || !self.removing_replicas.is_empty()
     }
+
+    /// Takes a new leader and ISR: the leader epoch goes up when the leader changes, the
+    /// partition epoch at every change (the rule every record that changes a partition
+    /// follows, and what a decision predicting the partition's next state applies too).
+    pub fn change(&mut self, leader: i32, isr: Vec<i32>) {
+        if self.leader != leader {
+            self.leader_epoch = self.leader_epoch.saturating_add(1);
+        }
+        self.leader = leader;
+        self.isr = isr;
+        self.partition_epoch = self.partition_epoch.saturating_add(1);
+    }
 }
 
 /// A topic as the cluster knows it.
@@ -307,12 +319,7 @@ impl Image {
                 if *leader != NO_LEADER && !p.replicas.contains(leader) {
                     return;
                 }
-                if p.leader != *leader {
-                    p.leader_epoch = p.leader_epoch.saturating_add(1);
-                }
-                p.leader = *leader;
-                p.isr = isr.clone();
-                p.partition_epoch = p.partition_epoch.saturating_add(1);
+                p.change(*leader, isr.clone());
             }
             Record::ProducerIds { next } => {
                 self.next_producer_id = self.next_producer_id.max(*next);
@@ -346,15 +353,10 @@ impl Image {
                 let Some(p) = self.partition_mut(*topic_id, *partition) else {
                     return;
                 };
-                if p.leader != *leader {
-                    p.leader_epoch = p.leader_epoch.saturating_add(1);
-                }
                 p.replicas = replicas.clone();
                 p.adding_replicas = adding.clone();
                 p.removing_replicas = removing.clone();
-                p.leader = *leader;
-                p.isr = isr.clone();
-                p.partition_epoch = p.partition_epoch.saturating_add(1);
+                p.change(*leader, isr.clone());
             }
         }
     }

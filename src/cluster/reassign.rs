@@ -180,15 +180,8 @@ pub fn alter(
     }
     after.leader = leader_for(image, &after);
     maybe_complete(image, &mut after);
-    if after.replicas == p.replicas
-        && after.adding_replicas == p.adding_replicas
-        && after.removing_replicas == p.removing_replicas
-        && after.isr == p.isr
-        && after.leader == p.leader
-    {
-        return Ok(None);
-    }
-    Ok(Some(after))
+    // (Epochs are untouched until the record applies: equal means nothing changes.)
+    Ok((after != *p).then_some(after))
 }
 
 /// AlterPartitionReassignments: per topic, per partition, a target (None cancels). Each is
@@ -227,16 +220,28 @@ pub fn alter_all(image: &Image, wanted: &Targets) -> (Vec<Record>, Answers) {
     (records, answers)
 }
 
-/// The record that completes a move whose adding replicas all joined the ISR `isr` (the
-/// ISR change of an AlterPartition), or None when the move is not done.
+/// The record that completes the move of partition `p` when the ISR `isr` (an AlterPartition's)
+/// holds every replica it adds, with the partition as that record leaves it; None when the
+/// move is not done (or there is none).
 pub fn completion(
     image: &Image,
     topic_id: uuid::Uuid,
     partition: i32,
-    after_isr_change: &PartitionMeta,
+    p: &PartitionMeta,
+    isr: &[i32],
 ) -> Option<(Record, PartitionMeta)> {
-    let mut after = after_isr_change.clone();
-    maybe_complete(image, &mut after).then(|| (record(topic_id, partition, &after), after))
+    let mut after = p.clone();
+    after.isr = isr.to_vec();
+    if !maybe_complete(image, &mut after) {
+        return None;
+    }
+    let record = record(topic_id, partition, &after);
+    let mut done = p.clone();
+    done.replicas = after.replicas;
+    done.adding_replicas.clear();
+    done.removing_replicas.clear();
+    done.change(after.leader, after.isr);
+    Some((record, done))
 }
 
 /// One partition being moved, as ListPartitionReassignments lists it.
