@@ -35,7 +35,7 @@ use crate::log::{now_ms, Partition, TopicPartition};
 use crate::protocol::error_code as ec;
 use crate::protocol::outgoing::{Payload, SPLICE_MIN};
 use crate::protocol::request::RequestHeader;
-use crate::replication::{Quotas, Replica};
+use crate::replication::Replica;
 
 /// The longest a fetch may wait, whatever the client asks.
 const MAX_WAIT: Duration = Duration::from_secs(60);
@@ -108,11 +108,7 @@ pub async fn handle(broker: &Arc<Broker>, header: &RequestHeader, req: FetchRequ
             });
             let (log, diverging, throttled) = match replica {
                 Ok(r) => match leader_checks(broker, &r, p, replica_id, version, now) {
-                    Ok(diverging) => (
-                        Ok(r.log.clone()),
-                        diverging,
-                        replica_id >= 0 && r.leader_throttles(replica_id),
-                    ),
+                    Ok((diverging, throttled)) => (Ok(r.log.clone()), diverging, throttled),
                     Err(code) => (Err(code), None, false),
                 },
                 Err(code) => (Err(code), None, false),
@@ -163,7 +159,7 @@ pub async fn handle(broker: &Arc<Broker>, header: &RequestHeader, req: FetchRequ
         for n in notified.iter_mut() {
             n.as_mut().enable();
         }
-        let over_quota = any_throttled && Quotas::exceeded(quota, now_ms());
+        let over_quota = any_throttled && quota.exceeded(now_ms());
         let (parts, total, errors) = read_all(
             &targets,
             max_bytes,
@@ -201,7 +197,7 @@ pub async fn handle(broker: &Arc<Broker>, header: &RequestHeader, req: FetchRequ
                 read_committed,
                 version,
                 replica_id >= 0,
-                any_throttled && Quotas::exceeded(quota, now_ms()),
+                any_throttled && quota.exceeded(now_ms()),
             )
             .0;
         }
@@ -213,7 +209,7 @@ pub async fn handle(broker: &Arc<Broker>, header: &RequestHeader, req: FetchRequ
             .filter(|(t, _)| t.throttled)
             .map(|(_, (data, _))| data.records.as_ref().map_or(0, |r| r.len()))
             .sum();
-        Quotas::record(quota, now_ms(), bytes);
+        quota.record(now_ms(), bytes);
     }
     // Targets are in request order: the order the response encodes them.
     let mut topics_out: Vec<FetchableTopicResponse> = Vec::with_capacity(req.topics.len());
@@ -248,7 +244,7 @@ pub async fn handle(broker: &Arc<Broker>, header: &RequestHeader, req: FetchRequ
 /// The leader's checks of one partition's fetch: the client's `current_leader_epoch`
 /// (KIP-320, v9+); whether its last fetched epoch diverges from this log (v12+; then the
 /// answer is the diverging epoch); and, for a follower, its progress, which may move the
-/// high watermark and add it to the ISR.
+/// high watermark and add it to the ISR, and whether its fetch is throttled.
 fn leader_checks(
     broker: &Arc<Broker>,
     replica: &Arc<Replica>,
@@ -256,7 +252,7 @@ fn leader_checks(
     replica_id: i32,
     version: i16,
     now: i64,
-) -> Result<Option<(i32, i64)>, i16> {
+) -> Result<(Option<(i32, i64)>, bool), i16> {
     if version >= 9 {
         replica.check_epoch(p.current_leader_epoch)?;
     }
@@ -266,15 +262,17 @@ fn leader_checks(
             .end_offset_for_epoch(p.last_fetched_epoch)
             .map_err(|e| ec::for_log_error(&e))?;
         if epoch < p.last_fetched_epoch || end < p.fetch_offset {
-            return Ok(Some((epoch, end)));
+            return Ok((Some((epoch, end)), false));
         }
     }
-    if replica_id >= 0 {
-        if let Some(proposal) = replica.on_follower_fetch(replica_id, p.fetch_offset, now)? {
-            crate::replication::propose(broker, replica.clone(), proposal);
-        }
+    if replica_id < 0 {
+        return Ok((None, false));
     }
-    Ok(None)
+    let (proposal, throttled) = replica.on_follower_fetch(replica_id, p.fetch_offset, now)?;
+    if let Some(proposal) = proposal {
+        crate::replication::propose(broker, replica.clone(), proposal);
+    }
+    Ok((None, throttled))
 }
 
 /// Fetches a partition named more than once in the request only once: where it was first

@@ -255,7 +255,7 @@ impl Fetcher {
         let mut topics: Vec<FetchTopic> = Vec::new();
         // Kafka's shouldFollowerThrottle: an out-of-sync throttled partition waits while the
         // follower quota is exceeded.
-        let over_quota = super::Quotas::exceeded(&self.quotas.follower, crate::log::now_ms());
+        let over_quota = self.quotas.follower.exceeded(crate::log::now_ms());
         for (tp, a) in self.partitions().iter() {
             if a.paused_until.is_some_and(|t| t > now) {
                 continue;
@@ -318,6 +318,8 @@ impl Fetcher {
                 "replica fetch refused"
             );
         }
+        // Nothing to count (no replica lock taken) unless a follower rate is set.
+        let throttling = self.quotas.follower.bounded();
         for (tp, a) in sent {
             let Some(data) = by_key.remove(&(a.topic_id, tp.partition)) else {
                 continue;
@@ -338,9 +340,9 @@ impl Fetcher {
                 self.pause(tp, backoff.min(METADATA_LAG_RETRY));
                 continue;
             }
-            if a.replica.follower_throttled() {
+            if throttling && a.replica.follower_throttled() {
                 let bytes = data.records.as_ref().map_or(0, |r| r.len());
-                super::Quotas::record(&self.quotas.follower, crate::log::now_ms(), bytes);
+                self.quotas.follower.record(crate::log::now_ms(), bytes);
             }
             if let Err(e) = apply(&a.replica, &data) {
                 tracing::warn!(partition = %tp, leader = self.leader, error = e, "replica fetch");

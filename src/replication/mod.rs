@@ -45,36 +45,39 @@ pub struct ReplicaManager {
 /// A broker's two replication quotas: throttled replicas it leads, and throttled replicas it
 /// follows (see [`quota`]).
 pub struct Quotas {
-    pub leader: Mutex<Quota>,
-    pub follower: Mutex<Quota>,
+    pub leader: SharedQuota,
+    pub follower: SharedQuota,
 }
 
-impl Quotas {
-    fn set_rates(&self, leader: i64, follower: i64) {
-        self.leader
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .set_rate(leader);
-        self.follower
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .set_rate(follower);
+/// A [`Quota`] shared by the fetch handlers or the fetchers of one broker.
+pub struct SharedQuota(Mutex<Quota>);
+
+impl SharedQuota {
+    fn unbounded() -> Self {
+        SharedQuota(Mutex::new(Quota::new(i64::MAX)))
     }
 
-    /// Whether `quota` is over its rate at `now` (ms).
-    pub fn exceeded(quota: &Mutex<Quota>, now: i64) -> bool {
-        quota
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .exceeded(now)
+    fn lock(&self) -> std::sync::MutexGuard<'_, Quota> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Counts `bytes` of throttled traffic against `quota` at `now` (ms).
-    pub fn record(quota: &Mutex<Quota>, now: i64, bytes: usize) {
-        quota
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .record(now, bytes as i64);
+    fn set_rate(&self, rate: i64) {
+        self.lock().set_rate(rate);
+    }
+
+    /// Whether a rate is set at all (else there is nothing to count).
+    pub fn bounded(&self) -> bool {
+        self.lock().bounded()
+    }
+
+    /// Whether throttled traffic is over the rate at `now` (ms).
+    pub fn exceeded(&self, now: i64) -> bool {
+        self.lock().exceeded(now)
+    }
+
+    /// Counts `bytes` of throttled traffic at `now` (ms).
+    pub fn record(&self, now: i64, bytes: usize) {
+        self.lock().record(now, bytes as i64);
     }
 }
 
@@ -86,8 +89,8 @@ impl ReplicaManager {
             fetchers: Mutex::new(HashMap::new()),
             tasks: TaskTracker::new(),
             quotas: Arc::new(Quotas {
-                leader: Mutex::new(Quota::new(i64::MAX)),
-                follower: Mutex::new(Quota::new(i64::MAX)),
+                leader: SharedQuota::unbounded(),
+                follower: SharedQuota::unbounded(),
             }),
         }
     }
@@ -141,10 +144,12 @@ impl ReplicaManager {
                     .and_then(|v| v.parse::<i64>().ok())
                     .unwrap_or(i64::MAX)
             };
-            self.quotas.set_rates(
-                rate("leader.replication.throttled.rate"),
-                rate("follower.replication.throttled.rate"),
-            );
+            self.quotas
+                .leader
+                .set_rate(rate("leader.replication.throttled.rate"));
+            self.quotas
+                .follower
+                .set_rate(rate("follower.replication.throttled.rate"));
             for t in image.topics.values() {
                 let config = broker.config.log.with_overrides(&t.configs).ok();
                 let min_isr = config

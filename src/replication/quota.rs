@@ -87,6 +87,11 @@ impl Quota {
         self.rate = rate;
     }
 
+    /// Whether a rate is set (`i64::MAX`: none, Kafka's default).
+    pub fn bounded(&self) -> bool {
+        self.rate != i64::MAX
+    }
+
     fn expire(&mut self, now: i64) {
         let oldest = now - WINDOW_MS * WINDOWS as i64;
         while self
@@ -112,7 +117,7 @@ impl Quota {
     /// span is at least one full window, so a first burst is measured over a second, not over
     /// the few milliseconds since it began.
     pub fn exceeded(&mut self, now: i64) -> bool {
-        if self.rate == i64::MAX {
+        if !self.bounded() {
             return false;
         }
         self.expire(now);

@@ -255,17 +255,6 @@ impl Replica {
         s.in_sync = in_sync;
     }
 
-    /// As leader: whether `follower`'s fetches of this partition are throttled (the partition
-    /// is leader-throttled here and the follower is not in the ISR), as Kafka's
-    /// `shouldLeaderThrottle` decides before the quota is looked at.
-    pub fn leader_throttles(&self, follower: i32) -> bool {
-        let s = self.lock();
-        match &s.role {
-            Role::Leader(l) => s.leader_throttled && !l.isr.contains(&follower),
-            _ => false,
-        }
-    }
-
     /// As follower: whether this partition's fetching is throttled here.
     pub fn follower_throttled(&self) -> bool {
         let s = self.lock();
@@ -355,15 +344,18 @@ impl Replica {
 
     /// A follower's fetch from `fetch_offset` reached this leader at `now_ms`: records its
     /// progress, publishes a high watermark that moved, and returns an ISR expansion to
-    /// propose. NOT_LEADER_OR_FOLLOWER if this replica does not lead or `replica` is not one
-    /// of the partition's replicas.
+    /// propose and whether the fetch is throttled (the partition is leader-throttled here
+    /// and the follower is not in the ISR, as Kafka's `shouldLeaderThrottle` decides before
+    /// the quota is looked at). NOT_LEADER_OR_FOLLOWER if this replica does not lead or
+    /// `replica` is not one of the partition's replicas.
     pub fn on_follower_fetch(
         &self,
         replica: i32,
         fetch_offset: i64,
         now_ms: i64,
-    ) -> Result<Option<IsrProposal>, i16> {
+    ) -> Result<(Option<IsrProposal>, bool), i16> {
         let mut s = self.lock();
+        let leader_throttled = s.leader_throttled;
         let topic_id = s.topic_id;
         let Role::Leader(l) = &mut s.role else {
             return Err(ec::NOT_LEADER_OR_FOLLOWER);
@@ -372,6 +364,7 @@ impl Replica {
             return Err(ec::NOT_LEADER_OR_FOLLOWER);
         }
         let (hw, isr) = l.on_follower_fetch(replica, fetch_offset, now_ms);
+        let throttled = leader_throttled && !l.isr.contains(&replica);
         let proposal = isr.map(|isr| IsrProposal {
             topic_id,
             partition: self.tp.partition,
@@ -381,7 +374,7 @@ impl Replica {
         });
         drop(s);
         self.publish(hw);
-        Ok(proposal)
+        Ok((proposal, throttled))
     }
 
     /// Followers lagging for longer than `lag_max_ms`: the ISR to propose without them.
