@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::{invalid, parse_range, parse_signed, ConfigError};
+use crate::replication::quota::Throttled;
 
 /// Whether a record batch keeps the producer's timestamps or gets the broker's append time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -186,9 +187,9 @@ pub struct LogConfig {
     pub min_cleanable_dirty_ratio: f64,
     /// `leader.replication.throttled.replicas` (topic-only): `partition:broker` pairs, `*` or
     /// empty (see [`crate::replication::quota`]).
-    pub leader_throttled_replicas: String,
+    pub leader_throttled_replicas: Throttled,
     /// `follower.replication.throttled.replicas` (topic-only), likewise.
-    pub follower_throttled_replicas: String,
+    pub follower_throttled_replicas: Throttled,
 }
 
 impl Default for LogConfig {
@@ -212,8 +213,8 @@ impl Default for LogConfig {
             min_compaction_lag_ms: 0,
             max_compaction_lag_ms: i64::MAX,
             min_cleanable_dirty_ratio: 0.5,
-            leader_throttled_replicas: String::new(),
-            follower_throttled_replicas: String::new(),
+            leader_throttled_replicas: Throttled::None,
+            follower_throttled_replicas: Throttled::None,
         }
     }
 }
@@ -284,14 +285,13 @@ impl LogConfig {
                 self.min_cleanable_dirty_ratio = parse_ratio(name, value)?
             }
             "leader.replication.throttled.replicas" | "follower.replication.throttled.replicas" => {
-                if let Err(bad) = crate::replication::quota::Throttled::parse(value) {
-                    return Err(invalid(
+                let v = Throttled::parse(value).map_err(|bad| {
+                    invalid(
                         name,
                         value,
                         &format!("'{bad}' is not partition:broker; expected such pairs separated by commas, or *"),
-                    ));
-                }
-                let v = value.trim().to_string();
+                    )
+                })?;
                 if name.starts_with("leader") {
                     self.leader_throttled_replicas = v;
                 } else {
@@ -324,8 +324,10 @@ impl LogConfig {
             "min.compaction.lag.ms" => self.min_compaction_lag_ms.to_string(),
             "max.compaction.lag.ms" => self.max_compaction_lag_ms.to_string(),
             "min.cleanable.dirty.ratio" => format_double(self.min_cleanable_dirty_ratio),
-            "leader.replication.throttled.replicas" => self.leader_throttled_replicas.clone(),
-            "follower.replication.throttled.replicas" => self.follower_throttled_replicas.clone(),
+            "leader.replication.throttled.replicas" => self.leader_throttled_replicas.to_string(),
+            "follower.replication.throttled.replicas" => {
+                self.follower_throttled_replicas.to_string()
+            }
             _ => return None,
         })
     }

@@ -155,13 +155,13 @@ impl ReplicaManager {
                 let min_isr = config
                     .as_ref()
                     .map_or(1, |c| c.min_insync_replicas as usize);
-                let throttled = |v: Option<&String>| {
-                    v.and_then(|v| Throttled::parse(v).ok()).unwrap_or_default()
-                };
-                let leader_throttled =
-                    throttled(config.as_ref().map(|c| &c.leader_throttled_replicas));
-                let follower_throttled =
-                    throttled(config.as_ref().map(|c| &c.follower_throttled_replicas));
+                let none = Throttled::None;
+                let leader_throttled = config
+                    .as_ref()
+                    .map_or(&none, |c| &c.leader_throttled_replicas);
+                let follower_throttled = config
+                    .as_ref()
+                    .map_or(&none, |c| &c.follower_throttled_replicas);
                 for (i, p) in t.partitions.iter().enumerate() {
                     if p.replicas.contains(&me) {
                         // Kafka's parseThrottledPartitions: the entries naming this broker.

@@ -32,6 +32,23 @@ pub enum Throttled {
     Some(Vec<(i32, i32)>),
 }
 
+/// Kafka's syntax back: empty, `*`, or the pairs joined by commas.
+impl std::fmt::Display for Throttled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Throttled::None => Ok(()),
+            Throttled::All => f.write_str("*"),
+            Throttled::Some(pairs) => {
+                for (i, (p, b)) in pairs.iter().enumerate() {
+                    let sep = if i == 0 { "" } else { "," };
+                    write!(f, "{sep}{p}:{b}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
 impl Throttled {
     /// Parses Kafka's syntax: empty, `*`, or `partition:broker` entries separated by commas
     /// (spaces allowed around them). Err names the first entry that is none of these.
@@ -154,6 +171,9 @@ mod tests {
         for (value, want) in rows {
             let got = Throttled::parse(value);
             assert_eq!(got, want.clone().map_err(String::from), "{value:?}");
+        }
+        for written in ["", "*", "0:1", "0:1,2:3"] {
+            assert_eq!(Throttled::parse(written).unwrap().to_string(), written);
         }
         let t = Throttled::parse("0:1,2:3").unwrap();
         assert!(t.contains(0, 1) && t.contains(2, 3));
