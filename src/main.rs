@@ -72,8 +72,7 @@ fn build_config(args: &Args) -> anyhow::Result<Config> {
     }
     let topic_level = weir::config::TOPIC_CONFIGS
         .iter()
-        .map(|d| d.broker_name)
-        .filter(|n| !n.is_empty());
+        .filter_map(|d| d.broker_name);
     for name in ENV_SETTINGS.iter().copied().chain(topic_level) {
         let var = format!("WEIR_{}", name.replace('.', "_").to_ascii_uppercase());
         if let Ok(value) = std::env::var(&var) {

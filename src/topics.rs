@@ -207,7 +207,10 @@ pub fn configs_in_force(
         .iter()
         .filter_map(|def| {
             let value = cfg.get_topic(def.name)?;
-            let broker_source = if broker.config.explicit.contains(def.broker_name) {
+            let broker_source = if def
+                .broker_name
+                .is_some_and(|b| broker.config.explicit.contains(b))
+            {
                 ConfigSource::StaticBroker
             } else {
                 ConfigSource::Default

@@ -35,19 +35,28 @@ pub enum ConfigType {
     List = 7,
 }
 
-/// One topic-level setting: its name, the broker-level (`log.*`) name it inherits from, and
-/// its type.
+/// One topic-level setting: its name, the broker-level (`log.*`) name it inherits from (None
+/// for a topic-only setting), and its type.
 #[derive(Debug, Clone, Copy)]
 pub struct TopicConfigDef {
     pub name: &'static str,
-    pub broker_name: &'static str,
+    pub broker_name: Option<&'static str>,
     pub kind: ConfigType,
 }
 
 const fn def(name: &'static str, broker_name: &'static str, kind: ConfigType) -> TopicConfigDef {
     TopicConfigDef {
         name,
-        broker_name,
+        broker_name: Some(broker_name),
+        kind,
+    }
+}
+
+/// A topic-only setting: no broker-level default to inherit, no synonym.
+const fn topic_only(name: &'static str, kind: ConfigType) -> TopicConfigDef {
+    TopicConfigDef {
+        name,
+        broker_name: None,
         kind,
     }
 }
@@ -67,21 +76,13 @@ pub const TOPIC_CONFIGS: &[TopicConfigDef] = &[
     ),
     def("flush.ms", "log.flush.interval.ms", ConfigType::Long),
     // Topic-only (no broker-level setting): the replicas a partition move throttles.
-    def(
-        "follower.replication.throttled.replicas",
-        "",
-        ConfigType::List,
-    ),
+    topic_only("follower.replication.throttled.replicas", ConfigType::List),
     def(
         "index.interval.bytes",
         "log.index.interval.bytes",
         ConfigType::Int,
     ),
-    def(
-        "leader.replication.throttled.replicas",
-        "",
-        ConfigType::List,
-    ),
+    topic_only("leader.replication.throttled.replicas", ConfigType::List),
     def(
         "max.compaction.lag.ms",
         "log.cleaner.max.compaction.lag.ms",
@@ -138,7 +139,7 @@ pub fn topic_config(name: &str) -> Option<&'static TopicConfigDef> {
 pub fn topic_name_of_broker_setting(broker_name: &str) -> Option<&'static str> {
     TOPIC_CONFIGS
         .iter()
-        .find(|d| !d.broker_name.is_empty() && d.broker_name == broker_name)
+        .find(|d| d.broker_name == Some(broker_name))
         .map(|d| d.name)
 }
 

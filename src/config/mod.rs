@@ -467,9 +467,9 @@ impl Config {
                 self.cleaner_dedupe_buffer_size.to_string(),
             ),
         ];
-        for d in TOPIC_CONFIGS.iter().filter(|d| !d.broker_name.is_empty()) {
-            if let Some(value) = self.log.get_topic(d.name) {
-                v.push((d.broker_name.to_string(), value));
+        for d in TOPIC_CONFIGS {
+            if let (Some(broker_name), Some(value)) = (d.broker_name, self.log.get_topic(d.name)) {
+                v.push((broker_name.to_string(), value));
             }
         }
         v

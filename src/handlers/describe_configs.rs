@@ -185,10 +185,10 @@ fn topic_entries(
                     );
                 }
                 // Topic-only settings have no broker-level synonym.
-                if !c.def.broker_name.is_empty() {
+                if let Some(broker_name) = c.def.broker_name {
                     synonyms.push(
                         DescribeConfigsSynonym::default()
-                            .with_name(StrBytes::from_static_str(c.def.broker_name))
+                            .with_name(StrBytes::from_static_str(broker_name))
                             .with_value(Some(StrBytes::from_string(c.broker_value)))
                             .with_source(c.broker_source as i8),
                     );
