@@ -24,9 +24,9 @@
 //! never touches the checksum. Setting LogAppendTime rewrites attributes and max_timestamp and
 //! therefore recomputes the CRC.
 
-use bytes::{Buf, Bytes};
 #[cfg(test)]
-use bytes::{BufMut, BytesMut};
+use bytes::BytesMut;
+use bytes::{Buf, BufMut, Bytes};
 
 pub const HEADER_LEN: usize = 61;
 /// Offset of the `batch_length` field; the bytes before it plus the field itself.
@@ -261,6 +261,36 @@ pub fn assigned_header(
     head
 }
 
+/// Encodes an uncompressed batch of key/value records (`None`: a null value, a tombstone)
+/// with every timestamp `now_ms`, no producer id, base offset 0 (the log assigns it): what
+/// the broker itself appends, e.g. to `__consumer_offsets`. The records are encoded with
+/// [`super::record::encode_record`] and the CRC-32C covers bytes 21 to the end.
+pub fn encode_batch(records: &[(Vec<u8>, Option<Vec<u8>>)], now_ms: i64) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (i, (key, value)) in records.iter().enumerate() {
+        super::record::encode_record(&mut body, 0, i as i32, Some(key), value.as_deref(), &[]);
+    }
+    let count = records.len() as i32;
+    let mut b = Vec::with_capacity(HEADER_LEN + body.len());
+    b.put_i64(0);
+    b.put_i32((HEADER_LEN - LOG_OVERHEAD + body.len()) as i32);
+    b.put_i32(-1);
+    b.put_i8(2);
+    b.put_u32(0);
+    b.put_i16(0);
+    b.put_i32(count - 1);
+    b.put_i64(now_ms);
+    b.put_i64(now_ms);
+    b.put_i64(-1);
+    b.put_i16(-1);
+    b.put_i32(-1);
+    b.put_i32(count);
+    b.extend_from_slice(&body);
+    let crc = crc32c::crc32c(&b[ATTR_POS..]);
+    b[CRC_POS..CRC_POS + 4].copy_from_slice(&crc.to_be_bytes());
+    b
+}
+
 /// A batch as it will be stored: its rewritten header followed by its records (test helper).
 #[cfg(test)]
 pub fn assign(batch: &[u8], base_offset: i64, log_append_time: Option<i64>) -> Bytes {
@@ -273,6 +303,26 @@ pub fn assign(batch: &[u8], base_offset: i64, log_append_time: Option<i64>) -> B
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+
+    #[test]
+    fn an_encoded_batch_validates_and_reads_back() {
+        let records = vec![
+            (b"k1".to_vec(), Some(b"v1".to_vec())),
+            (b"k2".to_vec(), None),
+        ];
+        let raw = encode_batch(&records, 1_234);
+        let h = validate(&raw).expect("a valid batch");
+        assert_eq!((h.record_count, h.last_offset_delta), (2, 1));
+        assert_eq!((h.base_timestamp, h.max_timestamp), (1_234, 1_234));
+        assert_eq!((h.producer_id, h.codec(), h.is_control()), (-1, 0, false));
+        let views = crate::log::record::parse_records(&raw[HEADER_LEN..], 2).unwrap();
+        let got: Vec<_> = views
+            .iter()
+            .map(|v| (v.key.unwrap().to_vec(), v.value.map(<[u8]>::to_vec)))
+            .collect();
+        assert_eq!(got, records);
+        assert!(views[1].null_value, "a tombstone");
+    }
 
     /// Builds a valid uncompressed batch of `count` minimal records (test helper).
     pub fn make_batch(base_offset: i64, count: i32, producer: Option<(i64, i16, i32)>) -> Vec<u8> {

@@ -57,6 +57,8 @@ pub struct RecordView<'a> {
     pub key: Option<&'a [u8]>,
     /// Whether the value is null: a tombstone.
     pub null_value: bool,
+    /// The value (`None`: null).
+    pub value: Option<&'a [u8]>,
 }
 
 /// A cursor over a byte slice that never reads past its end.
@@ -127,7 +129,7 @@ pub fn parse_records(data: &[u8], count: i32) -> Result<Vec<RecordView<'_>>, Rec
         let timestamp_delta = r.varlong()?;
         let offset_delta = r.varint()?;
         let key = r.nullable()?;
-        let null_value = r.nullable()?.is_none();
+        let value = r.nullable()?;
         let headers = r.varint()?;
         if headers < 0 {
             return Err(RecordError::Malformed(start));
@@ -147,7 +149,8 @@ pub fn parse_records(data: &[u8], count: i32) -> Result<Vec<RecordView<'_>>, Rec
             timestamp_delta,
             offset_delta,
             key,
-            null_value,
+            null_value: value.is_none(),
+            value,
         });
     }
     if out.len() != count.max(0) as usize {
