@@ -110,8 +110,7 @@ impl Broker {
         .await
         .map_err(|e| Error::Startup(e.to_string()))?;
         let node_id = config.node_id;
-        let mut groups = GroupCoordinator::new(config.group, &metadata)?;
-        groups.offsets_retention_ms = config.offsets_retention_ms;
+        let groups = GroupCoordinator::new(config.group, config.offsets, &metadata)?;
         let broker = Arc::new(Broker {
             config,
             metadata,
@@ -137,6 +136,7 @@ impl Broker {
             .map_err(|e| Error::Startup(e.to_string()))?
         };
         broker.cluster.reconciled.send_replace(index);
+        crate::group::follow_leadership(&broker);
         let tasks = TaskTracker::new();
         tasks.spawn(reconcile_task(broker.clone(), reconciler, applied));
         if broker.config.cluster.broker_role {
@@ -168,13 +168,12 @@ impl Broker {
         if broker.config.cleaner_enable {
             tasks.spawn(cleaner_task(broker.clone()));
         }
-        let timers = broker.clone();
-        tasks.spawn(async move {
-            timers
-                .groups
-                .run_timers(&timers.metadata, &timers.shutdown)
-                .await;
-        });
+        tasks.spawn(crate::group::run_timers(broker.clone()));
+        if broker.groups.has_legacy() && broker.config.cluster.broker_role {
+            // Offsets of the per-node store move onto `__consumer_offsets` as its partitions
+            // load; the topic must exist for that.
+            tasks.spawn(create_offsets_topic(broker.clone()));
+        }
         tracing::info!(
             address = %local_addr,
             cluster_id = broker.cluster.cluster_id().unwrap_or_default(),
@@ -217,6 +216,26 @@ async fn reconcile_task(
             }
         };
         broker.cluster.reconciled.send_replace(index);
+        crate::group::follow_leadership(&broker);
+    }
+}
+
+/// Creates `__consumer_offsets` once this broker is registered (retrying every second until
+/// it exists), for the migration of the per-node offsets store.
+async fn create_offsets_topic(broker: Arc<Broker>) {
+    broker
+        .cluster
+        .wait_registered(Duration::from_secs(60))
+        .await;
+    while !broker.shutdown.is_cancelled() {
+        match crate::group::offsets_topic::ensure_topic(&broker).await {
+            Ok(()) => return,
+            Err(e) => tracing::warn!(error = %e.message, "creating __consumer_offsets"),
+        }
+        tokio::select! {
+            _ = broker.shutdown.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
     }
 }
 

@@ -135,6 +135,14 @@ pub async fn get_or_auto_create(
             "This server does not host this topic-partition.",
         ));
     }
+    if name == crate::group::offsets_topic::OFFSETS_TOPIC {
+        // Created as the coordinator needs it, never with a client's defaults.
+        crate::group::offsets_topic::ensure_topic(broker).await?;
+        return broker
+            .cluster
+            .topic(name)
+            .ok_or_else(|| TopicError::new(ec::UNKNOWN_TOPIC_OR_PARTITION, "topic vanished"));
+    }
     let new = CreateTopic {
         name: name.to_string(),
         partitions: -1,
@@ -155,6 +163,19 @@ pub async fn get_or_auto_create(
     }
 }
 
+/// Internal topics keep their partitions (the partition count places groups: more would
+/// move every group away from its state) and are never deleted (every group's offsets
+/// would go). Kafka's tools refuse both; its KRaft controller would carry them out.
+fn refuse_internal(broker: &Broker, name: &str, what: &str) -> Result<(), TopicError> {
+    if crate::group::offsets_topic::is_internal(name) && broker.cluster.has_topic(name) {
+        return Err(TopicError::new(
+            ec::INVALID_REQUEST,
+            format!("Internal topic {name} cannot be {what}."),
+        ));
+    }
+    Ok(())
+}
+
 /// Grows a topic to `count` partitions, placed by the controller or as `assignments` say.
 pub async fn add_partitions(
     broker: &Broker,
@@ -163,6 +184,7 @@ pub async fn add_partitions(
     assignments: Option<Vec<Vec<i32>>>,
     validate_only: bool,
 ) -> Result<(), TopicError> {
+    refuse_internal(broker, name, "given more partitions")?;
     let req = ControllerRequest::CreatePartitions {
         name: name.to_string(),
         count,
@@ -290,6 +312,7 @@ pub fn duplicate_partitions<'a>(
 /// Deletes a topic through the controller; every replica removes its logs once it applies
 /// the deletion.
 pub async fn delete(broker: &Broker, name: &str) -> Result<TopicMeta, TopicError> {
+    refuse_internal(broker, name, "deleted")?;
     let req = ControllerRequest::DeleteTopic {
         name: name.to_string(),
     };

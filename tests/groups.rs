@@ -5,7 +5,7 @@
 mod common;
 
 use bytes::Bytes;
-use common::{start_with, Client};
+use common::{coordinator_ready, start_with, Client};
 use kafka_protocol::messages::create_topics_request::CreatableTopic;
 use kafka_protocol::messages::join_group_request::JoinGroupRequestProtocol;
 use kafka_protocol::messages::leave_group_request::MemberIdentity;
@@ -108,6 +108,7 @@ async fn every_group_api_version_answers() {
     }
     for v in versions(ApiKey::JoinGroup) {
         let group = format!("g{v}");
+        coordinator_ready(&mut c, &group).await;
         let (member, generation) = join_and_sync(&mut c, &group, v).await;
         let hv = v.min(*versions(ApiKey::Heartbeat).end());
         let hb = HeartbeatRequest::default()
@@ -271,6 +272,7 @@ async fn committed_offsets_survive_restart() {
         .with_num_partitions(1)
         .with_replication_factor(1)]);
     c.send(&ct, 7).await;
+    coordinator_ready(&mut c, "simple").await;
     let commit = OffsetCommitRequest::default()
         .with_group_id(GroupId(s("simple")))
         .with_generation_id_or_member_epoch(-1)
@@ -287,6 +289,7 @@ async fn committed_offsets_survive_restart() {
 
     let broker = start_with(dir.path(), |_| {}).await;
     let mut c = Client::connect(&broker).await;
+    coordinator_ready(&mut c, "simple").await;
     let fetch = OffsetFetchRequest::default()
         .with_group_id(GroupId(s("simple")))
         .with_topics(None);

@@ -10,7 +10,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
-use common::{batch, create_topic, eventually, fetch_request, records, start, topic_name, Client};
+use common::{
+    batch, coordinator_ready, create_topic, eventually, fetch_request, records, start, topic_name,
+    Client,
+};
 use kafka_protocol::messages::create_partitions_request::CreatePartitionsTopic;
 use kafka_protocol::messages::create_topics_request::CreatableTopic;
 use kafka_protocol::messages::delete_records_request::{
@@ -721,6 +724,11 @@ async fn every_bad_input_gets_kafkas_answer_and_nobody_else_notices() {
     let mut admin = Client::connect(&broker).await;
     create_topic(&mut admin, "healthy", 1).await;
     create_topic(&mut admin, TOPIC, 2).await;
+    // Group requests reach the coordinator checks only once the groups' coordinator is
+    // loaded (before that they get NOT_COORDINATOR, as in Kafka).
+    for group in ["hostile-group", "hostile-commit"] {
+        coordinator_ready(&mut admin, group).await;
+    }
 
     // The registry's table is what ApiVersions advertises.
     let advertised = admin.send(&ApiVersionsRequest::default(), 3).await;

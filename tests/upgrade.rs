@@ -1,6 +1,7 @@
 #![allow(clippy::unwrap_used)]
 //! A data dir written by weir before the cluster (topics in the local store's `topics` tree,
-//! no raft log, no `partition.metadata`) opens with its topics, data and committed offsets.
+//! no raft log, no `partition.metadata`) opens with its topics, data and committed offsets;
+//! the offsets move onto `__consumer_offsets` and leave the per-node store.
 
 mod common;
 
@@ -50,6 +51,7 @@ async fn a_pre_cluster_data_dir_opens_intact() {
             metadata: "m".into(),
         }];
         store.commit_offsets("g", &offsets).unwrap();
+        store.put_group("g", 5, "consumer").unwrap();
         store.flush().unwrap();
     }
     for p in 0..2 {
@@ -58,9 +60,14 @@ async fn a_pre_cluster_data_dir_opens_intact() {
 
     let handle = start(dir.path()).await;
     let b = handle.broker.clone();
-    eventually("the old topic imported", || {
+    eventually("the old topic imported and led here", || {
         let b = b.clone();
-        async move { b.cluster.has_topic("old") }
+        async move {
+            (0..2).all(|p| {
+                b.leader_log(&weir::log::TopicPartition::new("old", p))
+                    .is_ok()
+            })
+        }
     })
     .await;
     drop(b);
@@ -78,8 +85,34 @@ async fn a_pre_cluster_data_dir_opens_intact() {
         .map(|(_, v)| v)
         .collect();
     assert_eq!(values, [&b"a"[..], b"b", b"c"], "its data");
-    let fetched = handle.broker.metadata.fetch_offsets("g").unwrap();
-    assert_eq!(fetched, offsets, "its committed offsets");
+    assert_eq!(
+        committed(&mut c, "g").await,
+        (2, "m".to_string()),
+        "its committed offset"
+    );
+    let b = handle.broker.clone();
+    eventually("the per-node store emptied", || {
+        let b = b.clone();
+        async move { b.metadata.group_ids().unwrap().is_empty() }
+    })
+    .await;
+    drop(b);
+    let described = c
+        .send(
+            &DescribeGroupsRequest::default().with_groups(vec![GroupId(s("g"))]),
+            5,
+        )
+        .await;
+    let g = &described.groups[0];
+    assert_eq!(
+        (
+            g.error_code,
+            g.group_state.as_str(),
+            g.protocol_type.as_str()
+        ),
+        (0, "Empty", "consumer"),
+        "the group migrated with its record"
+    );
     // Producer ids continue above the old counter.
     let resp = c
         .send(
@@ -99,5 +132,52 @@ async fn a_pre_cluster_data_dir_opens_intact() {
     let handle = start(dir.path()).await;
     assert_eq!(handle.broker.cluster.topic("old").unwrap().id, id);
     assert!(handle.broker.metadata.legacy().unwrap().topics.is_empty());
+    let mut c = Client::connect(&handle).await;
+    assert_eq!(
+        committed(&mut c, "g").await,
+        (2, "m".to_string()),
+        "kept on __consumer_offsets"
+    );
     handle.shutdown().await;
+}
+
+fn s(v: &str) -> kafka_protocol::protocol::StrBytes {
+    kafka_protocol::protocol::StrBytes::from_string(v.to_string())
+}
+
+/// The group's committed offset and metadata of old-0, once its coordinator has loaded it
+/// (OffsetFetch v5 answers COORDINATOR_LOAD_IN_PROGRESS (14) or NOT_COORDINATOR (16) until
+/// then).
+async fn committed(c: &mut Client, group: &str) -> (i64, String) {
+    use kafka_protocol::messages::offset_fetch_request::OffsetFetchRequestTopic;
+    let found = c
+        .send(&FindCoordinatorRequest::default().with_key(s(group)), 3)
+        .await;
+    assert_eq!(found.error_code, 0);
+    let req = OffsetFetchRequest::default()
+        .with_group_id(GroupId(s(group)))
+        .with_topics(Some(vec![OffsetFetchRequestTopic::default()
+            .with_name(TopicName(s("old")))
+            .with_partition_indexes(vec![0])]));
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let resp = c.send(&req, 5).await;
+        match resp.error_code {
+            0 => {
+                let p = &resp.topics[0].partitions[0];
+                return (
+                    p.committed_offset,
+                    p.metadata
+                        .as_ref()
+                        .map(|m| m.to_string())
+                        .unwrap_or_default(),
+                );
+            }
+            14 | 16 => {
+                assert!(tokio::time::Instant::now() < deadline, "never loaded");
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            other => panic!("OffsetFetch: error {other}"),
+        }
+    }
 }

@@ -17,9 +17,6 @@ use uuid::Uuid;
 /// No leader (Kafka's -1).
 pub const NO_LEADER: i32 = -1;
 
-/// Kafka's `offsets.topic.num.partitions` default, used to place group coordinators.
-pub const OFFSETS_PARTITIONS: u32 = 50;
-
 /// Java's `String.hashCode` over UTF-16 code units, as Kafka hashes group ids.
 pub fn java_hash(s: &str) -> i32 {
     s.encode_utf16()
@@ -135,9 +132,9 @@ impl TopicMeta {
             .and_then(|i| self.partitions.get(i))
     }
 
-    /// Kafka's internal topics (`__consumer_offsets`, `__transaction_state`, ...).
+    /// Kafka's internal topics (see [`crate::group::offsets_topic::is_internal`]).
     pub fn is_internal(&self) -> bool {
-        self.name.starts_with("__")
+        crate::group::offsets_topic::is_internal(&self.name)
     }
 
     /// The replication factor: the replica count of partition 0.
@@ -244,19 +241,16 @@ impl Image {
         self.brokers.get(&id).is_some_and(|b| !b.fenced)
     }
 
-    /// The broker that coordinates `group`: Kafka's partition of `__consumer_offsets`
-    /// (`abs(javaHashCode(group)) % 50`) mapped onto the registered brokers in id order, so
-    /// every broker names the same one while registrations do not change. None when there is
-    /// no broker or that broker is fenced (COORDINATOR_NOT_AVAILABLE). Offsets stay on the
-    /// coordinator's own store until they move onto a replicated internal topic.
+    /// The broker that coordinates `group`: the leader of its partition of
+    /// `__consumer_offsets` (Kafka's `abs(javaHashCode(group)) % partitions`). None while
+    /// the topic does not exist or the partition has no live leader
+    /// (COORDINATOR_NOT_AVAILABLE).
     pub fn coordinator(&self, group: &str) -> Option<&BrokerInfo> {
-        let ids: Vec<i32> = self.brokers.keys().copied().collect();
-        if ids.is_empty() {
-            return None;
-        }
-        let partition = java_hash(group).unsigned_abs() % OFFSETS_PARTITIONS;
-        let b = &self.brokers[&ids[partition as usize % ids.len()]];
-        (!b.fenced).then_some(b)
+        use crate::group::offsets_topic::{partition_for, OFFSETS_TOPIC};
+        let topic = self.topic(OFFSETS_TOPIC)?;
+        let partition = partition_for(group, topic.partitions.len() as i32);
+        let leader = topic.partition(partition)?.leader;
+        self.brokers.get(&leader).filter(|b| !b.fenced)
     }
 
     /// A dynamic broker config in force for broker `id`: its own value, else the cluster
@@ -429,7 +423,32 @@ mod tests {
     }
 
     #[test]
-    fn coordinators_follow_kafkas_hash() {
+    fn a_groups_coordinator_is_the_leader_of_its_offsets_partition() {
+        let mut image = Image::default();
+        assert!(image.coordinator("group").is_none(), "no topic yet");
+        for id in [1, 2, 3] {
+            image.apply(&Record::RegisterBroker(test_broker(id, false)));
+        }
+        assert!(image.coordinator("group").is_none(), "no topic yet");
+        // Partition p led by broker p % 3 + 1.
+        let replicas: Vec<Vec<i32>> = (0..50).map(|p| vec![p % 3 + 1]).collect();
+        let lists: Vec<&[i32]> = replicas.iter().map(Vec::as_slice).collect();
+        image.apply(&Record::PutTopic(topic(
+            "__consumer_offsets",
+            Uuid::new_v4(),
+            &lists,
+        )));
+        // "group": 98629247 % 50 = 47, led by 47 % 3 + 1 = 3.
+        assert_eq!(image.coordinator("group").map(|b| b.id), Some(3));
+        image.apply(&Record::BrokerFencing {
+            id: 3,
+            fenced: true,
+        });
+        assert!(image.coordinator("group").is_none(), "leader fenced");
+    }
+
+    #[test]
+    fn java_hash_is_strings_hash_code() {
         // Values of Java's "...".hashCode().
         assert_eq!(java_hash(""), 0);
         assert_eq!(java_hash("group"), 98629247);
@@ -439,18 +458,6 @@ mod tests {
             -447_596_577
         );
         assert_eq!(java_hash("ü"), 252);
-        let mut image = Image::default();
-        assert!(image.coordinator("g").is_none());
-        for id in [3, 1, 2] {
-            image.apply(&Record::RegisterBroker(test_broker(id, false)));
-        }
-        // 98629247 % 50 = 47; 47 % 3 = 2 -> the third broker by id.
-        assert_eq!(image.coordinator("group").map(|b| b.id), Some(3));
-        image.apply(&Record::BrokerFencing {
-            id: 3,
-            fenced: true,
-        });
-        assert!(image.coordinator("group").is_none());
     }
 
     #[test]

@@ -291,16 +291,6 @@ impl Cluster {
         self.image().coordinator(group).cloned()
     }
 
-    /// Why this broker may not serve `group`'s requests: NOT_COORDINATOR when another
-    /// broker coordinates it, COORDINATOR_NOT_AVAILABLE when none can now.
-    pub fn coordinator_error(&self, group: &str) -> Option<i16> {
-        match self.image().coordinator(group).map(|b| b.id) {
-            Some(id) if id == self.node_id => None,
-            Some(_) => Some(ec::NOT_COORDINATOR),
-            None => Some(ec::COORDINATOR_NOT_AVAILABLE),
-        }
-    }
-
     /// Whether this broker may serve reads and writes of a partition: Ok if it leads it;
     /// NOT_LEADER_OR_FOLLOWER if the partition exists and another broker (or none) leads;
     /// UNKNOWN_TOPIC_OR_PARTITION if it does not exist.

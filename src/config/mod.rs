@@ -76,9 +76,9 @@ pub struct Config {
     pub log: LogConfig,
     /// Consumer group settings (`group.*`).
     pub group: crate::group::GroupConfig,
-    /// `offsets.retention.minutes`, in ms: committed offsets of a group without members
-    /// expire this long after their commit.
-    pub offsets_retention_ms: i64,
+    /// `offsets.*`: the `__consumer_offsets` topic and the coordinator's use of it
+    /// (including `offsets.retention.minutes`).
+    pub offsets: crate::group::offsets_topic::OffsetsTopicConfig,
     /// `log.retention.check.interval.ms`: how often retention runs (and idle active
     /// segments past `segment.ms` roll).
     pub retention_check_interval_ms: u64,
@@ -148,7 +148,7 @@ impl Default for Config {
             sendfile: Sendfile::Auto,
             log: LogConfig::default(),
             group: crate::group::GroupConfig::default(),
-            offsets_retention_ms: crate::group::DEFAULT_OFFSETS_RETENTION_MS,
+            offsets: Default::default(),
             retention_check_interval_ms: 300_000,
             cleaner_enable: true,
             cleaner_backoff_ms: 15_000,
@@ -202,8 +202,31 @@ impl Config {
                 self.auto_create_topics = parse_bool(name, value)?;
             }
             "offsets.retention.minutes" => {
-                self.offsets_retention_ms =
+                self.offsets.retention_ms =
                     parse_range(name, value, 1, i32::MAX as u64)? as i64 * 60_000
+            }
+            "offsets.retention.check.interval.ms" => {
+                self.offsets.retention_check_interval_ms =
+                    parse_range(name, value, 1, i64::MAX as u64)?
+            }
+            "offsets.topic.num.partitions" => {
+                self.offsets.num_partitions = parse_range(name, value, 1, 100_000)? as i32
+            }
+            "offsets.topic.replication.factor" => {
+                self.offsets.replication_factor = parse_range(name, value, 1, 32_767)? as i16
+            }
+            "offsets.topic.segment.bytes" => {
+                self.offsets.segment_bytes = parse_range(name, value, 1024, i32::MAX as u64)?
+            }
+            "offsets.commit.timeout.ms" => {
+                self.offsets.commit_timeout_ms = parse_range(name, value, 1, i32::MAX as u64)?
+            }
+            "offsets.commit.value.version" => {
+                self.offsets.value_version = match value {
+                    "3" => 3,
+                    "4" => 4,
+                    _ => return Err(invalid(name, value, "3 or 4")),
+                }
             }
             "group.min.session.timeout.ms" => {
                 self.group.min_session_timeout_ms =
@@ -436,7 +459,31 @@ impl Config {
             ("socket.sendfile".to_string(), self.sendfile.to_string()),
             (
                 "offsets.retention.minutes".to_string(),
-                (self.offsets_retention_ms / 60_000).to_string(),
+                (self.offsets.retention_ms / 60_000).to_string(),
+            ),
+            (
+                "offsets.retention.check.interval.ms".to_string(),
+                self.offsets.retention_check_interval_ms.to_string(),
+            ),
+            (
+                "offsets.topic.num.partitions".to_string(),
+                self.offsets.num_partitions.to_string(),
+            ),
+            (
+                "offsets.topic.replication.factor".to_string(),
+                self.offsets.replication_factor.to_string(),
+            ),
+            (
+                "offsets.topic.segment.bytes".to_string(),
+                self.offsets.segment_bytes.to_string(),
+            ),
+            (
+                "offsets.commit.timeout.ms".to_string(),
+                self.offsets.commit_timeout_ms.to_string(),
+            ),
+            (
+                "offsets.commit.value.version".to_string(),
+                self.offsets.value_version.to_string(),
             ),
             (
                 "group.min.session.timeout.ms".to_string(),

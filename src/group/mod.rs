@@ -1,12 +1,20 @@
-//! The group coordinator: owns every consumer group's pure state machine
-//! ([`state::Group`]), turns its delayed replies into awaited futures, runs its timers, and
-//! keeps committed offsets durable in the metadata store.
+//! The group coordinator: owns the consumer groups of the `__consumer_offsets` partitions
+//! this broker leads, runs each group's pure state machine ([`state::Group`]), turns its
+//! delayed replies into awaited futures and runs its timers. Every offset commit and every
+//! stored group change goes to the group's partition of `__consumer_offsets` in Kafka's
+//! record format and is answered once committed ([`persist`]); the groups and offsets held
+//! here are a cache of those partitions, rebuilt when a partition's leadership arrives.
 //!
-//! Locking: one std mutex over all groups, never held across an `.await` or while writing to
-//! the metadata store. JoinGroup and SyncGroup replies that must wait are parked as oneshot
-//! senders keyed by (group, member id) and completed when the state machine emits them.
+//! Locking: `appending` (serialises taking a snapshot and appending it, so the log's order
+//! is the order of the snapshots) is taken before `inner` (one std mutex over all groups);
+//! neither is held across an `.await`. JoinGroup and SyncGroup replies that must wait are
+//! parked as oneshot senders keyed by (group, member id) and completed when the state
+//! machine emits them, or failed with NOT_COORDINATOR when the group's partition is unloaded.
 
 pub mod load;
+pub mod offsets_topic;
+pub mod ownership;
+mod persist;
 pub mod records;
 pub mod state;
 pub mod types;
@@ -14,21 +22,24 @@ pub mod types;
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
-use std::time::Duration;
 
 use tokio::sync::{oneshot, Notify};
-use tokio_util::sync::CancellationToken;
 
+pub use persist::{expired_offsets, follow_leadership, run_timers};
 pub use state::{
     Completion, Group, GroupConfig, GroupState, JoinRequest, JoinResult, MemberRef, Reply,
     SyncResult,
 };
 
 use crate::log::now_ms;
+use crate::metadata::offsets::CommittedOffset;
 use crate::metadata::{MetadataError, MetadataStore};
 use crate::protocol::error_code as ec;
+use offsets_topic::{partition_for, OffsetsTopicConfig};
+use ownership::Held;
+use records::OffsetValue;
 
 /// `offsets.retention.minutes`: offsets of a group without members expire after this.
 pub const DEFAULT_OFFSETS_RETENTION_MS: i64 = 7 * 24 * 3600 * 1000;
@@ -37,14 +48,53 @@ pub const OFFSET_METADATA_MAX_BYTES: usize = 4096;
 
 type Key = (String, String);
 
+/// A committed offset as held here: its value and the log offset of its record (of two
+/// commits completing out of order, the later record wins, as on reload).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Committed {
+    pub value: OffsetValue,
+    pub log_offset: i64,
+}
+
+/// What a group stored before this broker kept groups on `__consumer_offsets` (the
+/// per-node store), to be written there once its partition is loaded here.
+#[derive(Debug, Clone, Default)]
+struct LegacyGroup {
+    /// (generation, protocol type) of its stored record, if any.
+    record: Option<(i32, String)>,
+    offsets: Vec<CommittedOffset>,
+}
+
+type StoredView = (i32, Option<String>, Vec<String>);
+
 #[derive(Default)]
 struct Inner {
     groups: HashMap<String, Group>,
+    /// Committed offsets by group, then (topic, partition).
+    offsets: HashMap<String, BTreeMap<(String, i32), Committed>>,
+    /// The `__consumer_offsets` partitions held here.
+    held: BTreeMap<i32, Held>,
+    /// The topic's partition count, which places groups.
+    partitions: i32,
+    /// The view of each group last stored (see [`Group::stored_view`]).
+    stored: HashMap<String, StoredView>,
+    /// Groups whose view may differ from the one stored.
+    dirty: HashSet<String>,
+    legacy: HashMap<String, LegacyGroup>,
     join_waiters: HashMap<Key, oneshot::Sender<JoinResult>>,
     sync_waiters: HashMap<Key, oneshot::Sender<SyncResult>>,
 }
 
 impl Inner {
+    fn partition_of(&self, group_id: &str) -> i32 {
+        partition_for(group_id, self.partitions)
+    }
+
+    /// Ok(leader epoch) when this broker serves the group now (see [`ownership::status`]).
+    fn check(&self, group_id: &str) -> Result<i32, i16> {
+        ownership::status(&self.held, self.partition_of(group_id))
+    }
+
     fn deliver(&mut self, group_id: &str, completions: Vec<Completion>) {
         for c in completions {
             match c {
@@ -61,14 +111,23 @@ impl Inner {
             }
         }
     }
+
+    /// Notes a group whose stored view may have changed, for the next store pass.
+    fn touch(&mut self, group_id: &str) {
+        let view = self.groups.get(group_id).and_then(Group::stored_view);
+        if view.is_some() && self.stored.get(group_id) != view.as_ref() {
+            self.dirty.insert(group_id.to_string());
+        }
+    }
 }
 
 pub struct GroupCoordinator {
     inner: Mutex<Inner>,
+    appending: Mutex<()>,
     config: GroupConfig,
-    /// Wakes the timer task when deadlines may have moved earlier.
+    /// Wakes the timer task when deadlines may have moved earlier or groups need storing.
     wake: Notify,
-    pub offsets_retention_ms: i64,
+    pub offsets: OffsetsTopicConfig,
 }
 
 /// What a group looks like from the outside (DescribeGroups, ListGroups).
@@ -82,22 +141,31 @@ pub struct GroupSummary {
 }
 
 impl GroupCoordinator {
-    /// Creates the coordinator, with an Empty group for every group the store knows.
-    pub fn new(config: GroupConfig, store: &MetadataStore) -> Result<Self, MetadataError> {
-        let mut inner = Inner::default();
+    /// Creates the coordinator, holding no partition yet. What the per-node store of an
+    /// earlier weir kept (offsets, group generations) is read to be migrated onto
+    /// `__consumer_offsets` as the partitions load.
+    pub fn new(
+        config: GroupConfig,
+        offsets: OffsetsTopicConfig,
+        store: &MetadataStore,
+    ) -> Result<Self, MetadataError> {
+        let mut inner = Inner {
+            partitions: offsets.num_partitions,
+            ..Inner::default()
+        };
         for id in store.group_ids()? {
-            let mut g = Group::new(&id, config);
-            if let Some((generation, protocol_type)) = store.group_record(&id)? {
-                g.generation_id = generation;
-                g.protocol_type = (!protocol_type.is_empty()).then_some(protocol_type);
-            }
-            inner.groups.insert(id, g);
+            let legacy = LegacyGroup {
+                record: store.group_record(&id)?,
+                offsets: store.fetch_offsets(&id)?,
+            };
+            inner.legacy.insert(id, legacy);
         }
         Ok(GroupCoordinator {
             inner: Mutex::new(inner),
+            appending: Mutex::new(()),
             config,
             wake: Notify::new(),
-            offsets_retention_ms: DEFAULT_OFFSETS_RETENTION_MS,
+            offsets,
         })
     }
 
@@ -107,17 +175,33 @@ impl GroupCoordinator {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Runs `op` on a group (created if `create`, else `None` when unknown) and delivers
-    /// what it completed. A reply that must wait is parked in the waiter map that `waiters`
-    /// picks, and its receiver returned instead.
+    fn lock_appending(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.appending.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether this broker coordinates `group_id` now: None, else NOT_COORDINATOR or
+    /// COORDINATOR_LOAD_IN_PROGRESS.
+    pub fn check(&self, group_id: &str) -> Option<i16> {
+        self.lock().check(group_id).err()
+    }
+
+    /// Whether there is anything left to migrate from the per-node store.
+    pub fn has_legacy(&self) -> bool {
+        !self.lock().legacy.is_empty()
+    }
+
+    /// Runs `op` on a group (created if `create`, else UNKNOWN_MEMBER_ID when unknown) and
+    /// delivers what it completed. A reply that must wait is parked in the waiter map that
+    /// `waiters` picks, and its receiver returned instead.
     fn run<T>(
         &self,
         group_id: &str,
         create: bool,
         op: impl FnOnce(&mut Group) -> Reply<T>,
         waiters: fn(&mut Inner) -> &mut HashMap<Key, oneshot::Sender<T>>,
-    ) -> Option<Result<T, oneshot::Receiver<T>>> {
+    ) -> Result<Result<T, oneshot::Receiver<T>>, i16> {
         let mut inner = self.lock();
+        inner.check(group_id)?;
         let config = self.config;
         let g = if create {
             let g = inner
@@ -129,7 +213,10 @@ impl GroupCoordinator {
             }
             g
         } else {
-            inner.groups.get_mut(group_id)?
+            inner
+                .groups
+                .get_mut(group_id)
+                .ok_or(ec::UNKNOWN_MEMBER_ID)?
         };
         let reply = op(g);
         let completions = g.take_completions();
@@ -142,9 +229,10 @@ impl GroupCoordinator {
             }
         };
         inner.deliver(group_id, completions);
+        inner.touch(group_id);
         drop(inner);
         self.wake.notify_one();
-        Some(out)
+        Ok(out)
     }
 
     /// JoinGroup: waits until the rebalance completes (or the reply is immediate).
@@ -158,64 +246,40 @@ impl GroupCoordinator {
             |g| g.join(req, &unique, now),
             |i| &mut i.join_waiters,
         ) {
-            Some(Ok(r)) => r,
-            Some(Err(rx)) => rx
+            Ok(Ok(r)) => r,
+            Ok(Err(rx)) => rx
                 .await
                 .unwrap_or_else(|_| JoinResult::error(&member, ec::REBALANCE_IN_PROGRESS)),
-            None => JoinResult::error(&member, ec::COORDINATOR_NOT_AVAILABLE),
-        }
-    }
-
-    /// SyncGroup: the leader's assignment, handed to each member.
-    pub async fn sync(
-        &self,
-        group_id: &str,
-        member: MemberRef,
-        generation_id: i32,
-        protocol_type: Option<String>,
-        protocol_name: Option<String>,
-        assignments: Vec<(String, bytes::Bytes)>,
-    ) -> SyncResult {
-        let now = now_ms();
-        let op = |g: &mut Group| {
-            g.sync(
-                &member,
-                generation_id,
-                protocol_type.as_deref(),
-                protocol_name.as_deref(),
-                assignments,
-                now,
-            )
-        };
-        match self.run(group_id, false, op, |i| &mut i.sync_waiters) {
-            Some(Ok(r)) => r,
-            Some(Err(rx)) => rx
-                .await
-                .unwrap_or_else(|_| SyncResult::error(ec::REBALANCE_IN_PROGRESS)),
-            None => SyncResult::error(ec::UNKNOWN_MEMBER_ID),
+            Err(code) => JoinResult::error(&member, code),
         }
     }
 
     pub fn heartbeat(&self, group_id: &str, member: &MemberRef, generation_id: i32) -> i16 {
         let mut inner = self.lock();
+        if let Err(code) = inner.check(group_id) {
+            return code;
+        }
         let Some(g) = inner.groups.get_mut(group_id) else {
             return ec::UNKNOWN_MEMBER_ID;
         };
         let code = g.heartbeat(member, generation_id, now_ms());
         let completions = g.take_completions();
         inner.deliver(group_id, completions);
+        inner.touch(group_id);
         self.wake.notify_one();
         code
     }
 
     pub fn leave(&self, group_id: &str, members: &[MemberRef]) -> Result<Vec<i16>, i16> {
         let mut inner = self.lock();
+        inner.check(group_id)?;
         let Some(g) = inner.groups.get_mut(group_id) else {
             return Err(ec::UNKNOWN_MEMBER_ID);
         };
         let codes = g.leave(members, now_ms());
         let completions = g.take_completions();
         inner.deliver(group_id, completions);
+        inner.touch(group_id);
         self.wake.notify_one();
         Ok(codes)
     }
@@ -228,200 +292,94 @@ impl GroupCoordinator {
         member: &MemberRef,
         generation_id: i32,
     ) -> Result<(), i16> {
-        let mut inner = self.lock();
-        let config = self.config;
-        let Some(g) = inner.groups.get_mut(group_id) else {
-            if generation_id < 0 {
-                inner
-                    .groups
-                    .insert(group_id.to_string(), Group::new(group_id, config));
-                return Ok(());
-            }
-            return Err(ec::ILLEGAL_GENERATION);
-        };
-        if g.state == GroupState::Dead {
-            return Err(ec::COORDINATOR_NOT_AVAILABLE);
-        }
-        if generation_id >= 0 || !member.member_id.is_empty() || member.group_instance_id.is_some()
-        {
-            g.check_member(member)?;
-            if generation_id != g.generation_id {
-                return Err(ec::ILLEGAL_GENERATION);
-            }
-        } else if !g.is_empty() {
-            // Only members may commit to a group that has members.
-            return Err(ec::UNKNOWN_MEMBER_ID);
-        }
-        if g.state == GroupState::CompletingRebalance {
-            return Err(ec::REBALANCE_IN_PROGRESS);
-        }
-        Ok(())
-    }
-
-    pub fn describe(&self, group_id: &str) -> Option<GroupSummary> {
         let inner = self.lock();
-        inner.groups.get(group_id).map(summary)
+        inner.check(group_id)?;
+        validate_commit(inner.groups.get(group_id), member, generation_id)
     }
 
+    /// None: not served here or unknown.
+    pub fn describe(&self, group_id: &str) -> Result<Option<GroupSummary>, i16> {
+        let inner = self.lock();
+        inner.check(group_id)?;
+        Ok(inner.groups.get(group_id).map(summary))
+    }
+
+    /// Every group this broker coordinates (with its partition loaded).
     pub fn list(&self) -> Vec<GroupSummary> {
         let inner = self.lock();
         let mut v: Vec<GroupSummary> = inner
             .groups
             .values()
-            .filter(|g| g.state != GroupState::Dead)
+            .filter(|g| g.state != GroupState::Dead && inner.check(&g.group_id).is_ok())
             .map(summary)
             .collect();
         v.sort_by(|a, b| a.group_id.cmp(&b.group_id));
         v
     }
 
-    /// Deletes an empty group (DeleteGroups): NON_EMPTY_GROUP if it has members,
-    /// GROUP_ID_NOT_FOUND if it does not exist.
-    pub fn delete(&self, group_id: &str) -> Result<(), i16> {
-        let mut inner = self.lock();
-        match inner.groups.get_mut(group_id) {
-            None => Err(ec::GROUP_ID_NOT_FOUND),
-            Some(g) if g.state == GroupState::Dead => Err(ec::GROUP_ID_NOT_FOUND),
-            Some(g) if !g.is_empty() => Err(ec::NON_EMPTY_GROUP),
-            Some(g) => {
-                g.mark_dead();
-                inner.groups.remove(group_id);
-                Ok(())
-            }
-        }
-    }
-
     /// Topics the group's current members subscribe to (consumer protocol only).
     pub fn subscribed_topics(&self, group_id: &str) -> Vec<String> {
-        use kafka_protocol::messages::ConsumerProtocolSubscription;
-        use kafka_protocol::protocol::Decodable;
         let inner = self.lock();
-        let Some(g) = inner.groups.get(group_id) else {
-            return Vec::new();
-        };
-        if g.protocol_type.as_deref() != Some("consumer") {
-            return Vec::new();
-        }
-        let mut topics = Vec::new();
-        for (_, mut meta) in g.member_metadata() {
-            use bytes::Buf;
-            if meta.remaining() < 2 {
-                continue;
-            }
-            let version = meta.get_i16();
-            if let Ok(sub) = ConsumerProtocolSubscription::decode(&mut meta, version.clamp(0, 3)) {
-                topics.extend(sub.topics.into_iter().map(|t| t.to_string()));
-            }
-        }
-        topics.sort();
-        topics.dedup();
-        topics
-    }
-
-    /// Whether the group has members right now.
-    pub fn has_members(&self, group_id: &str) -> bool {
-        self.lock()
+        inner
             .groups
             .get(group_id)
-            .is_some_and(|g| !g.is_empty())
+            .map(subscribed_topics)
+            .unwrap_or_default()
     }
+}
 
-    /// Records that a group exists with this generation (called after state changes that
-    /// should survive a restart).
-    fn records(&self) -> Vec<(String, i32, String)> {
-        self.lock()
-            .groups
-            .values()
-            .filter(|g| g.state != GroupState::Dead)
-            .map(|g| {
-                (
-                    g.group_id.clone(),
-                    g.generation_id,
-                    g.protocol_type.clone().unwrap_or_default(),
-                )
-            })
-            .collect()
+/// Kafka's commit rules against the group as it is (None: unknown).
+fn validate_commit(
+    group: Option<&Group>,
+    member: &MemberRef,
+    generation_id: i32,
+) -> Result<(), i16> {
+    let Some(g) = group else {
+        return if generation_id < 0 {
+            Ok(())
+        } else {
+            Err(ec::ILLEGAL_GENERATION)
+        };
+    };
+    if g.state == GroupState::Dead {
+        return Err(ec::COORDINATOR_NOT_AVAILABLE);
     }
+    if generation_id >= 0 || !member.member_id.is_empty() || member.group_instance_id.is_some() {
+        g.check_member(member)?;
+        if generation_id != g.generation_id {
+            return Err(ec::ILLEGAL_GENERATION);
+        }
+    } else if !g.is_empty() {
+        // Only members may commit to a group that has members.
+        return Err(ec::UNKNOWN_MEMBER_ID);
+    }
+    if g.state == GroupState::CompletingRebalance {
+        return Err(ec::REBALANCE_IN_PROGRESS);
+    }
+    Ok(())
+}
 
-    /// Runs timers: session expiry, rebalance completion, and offset retention.
-    pub async fn run_timers(&self, store: &MetadataStore, shutdown: &CancellationToken) {
-        let mut last_retention = 0i64;
-        let mut persisted: HashMap<String, i32> = HashMap::new();
-        loop {
-            let next = {
-                let inner = self.lock();
-                inner
-                    .groups
-                    .values()
-                    .filter_map(|g| g.next_deadline())
-                    .min()
-            };
-            let now = now_ms();
-            let wait = next
-                .map(|t| Duration::from_millis((t - now).clamp(0, 1000) as u64))
-                .unwrap_or(Duration::from_secs(1));
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = self.wake.notified() => {}
-                _ = tokio::time::sleep(wait) => {}
-            }
-            let now = now_ms();
-            {
-                let mut inner = self.lock();
-                let ids: Vec<String> = inner.groups.keys().cloned().collect();
-                for id in ids {
-                    let completions = match inner.groups.get_mut(&id) {
-                        Some(g) => {
-                            g.tick(now);
-                            g.take_completions()
-                        }
-                        None => continue,
-                    };
-                    inner.deliver(&id, completions);
-                }
-            }
-            // Persist generation changes (outside the lock).
-            for (id, generation, protocol_type) in self.records() {
-                if persisted.get(&id) != Some(&generation) {
-                    let put = tokio::task::block_in_place(|| {
-                        store.put_group(&id, generation, &protocol_type)
-                    });
-                    if let Err(e) = put {
-                        tracing::error!(group = %id, error = %e, "persisting group");
-                    } else {
-                        persisted.insert(id, generation);
-                    }
-                }
-            }
-            if now - last_retention >= 60_000 {
-                last_retention = now;
-                tokio::task::block_in_place(|| self.expire_offsets(store, now));
-            }
+/// The topics a consumer-protocol group's members subscribe to.
+fn subscribed_topics(g: &Group) -> Vec<String> {
+    use bytes::Buf;
+    use kafka_protocol::messages::ConsumerProtocolSubscription;
+    use kafka_protocol::protocol::Decodable;
+    if g.protocol_type.as_deref() != Some("consumer") {
+        return Vec::new();
+    }
+    let mut topics = Vec::new();
+    for (_, mut meta) in g.member_metadata() {
+        if meta.remaining() < 2 {
+            continue;
+        }
+        let version = meta.get_i16();
+        if let Ok(sub) = ConsumerProtocolSubscription::decode(&mut meta, version.clamp(0, 3)) {
+            topics.extend(sub.topics.into_iter().map(|t| t.to_string()));
         }
     }
-
-    /// Deletes offsets of member-less groups committed longer than the retention ago.
-    fn expire_offsets(&self, store: &MetadataStore, now: i64) {
-        let Ok(ids) = store.group_ids() else { return };
-        for id in ids {
-            if self.has_members(&id) {
-                continue;
-            }
-            let Ok(offsets) = store.fetch_offsets(&id) else {
-                continue;
-            };
-            let old: Vec<(String, i32)> = offsets
-                .iter()
-                .filter(|o| now - o.commit_timestamp > self.offsets_retention_ms)
-                .map(|o| (o.topic.clone(), o.partition))
-                .collect();
-            if !old.is_empty() {
-                if let Err(e) = store.delete_offsets(&id, Some(&old)) {
-                    tracing::error!(group = %id, error = %e, "expiring offsets");
-                }
-            }
-        }
-    }
+    topics.sort();
+    topics.dedup();
+    topics
 }
 
 fn summary(g: &Group) -> GroupSummary {

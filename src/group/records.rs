@@ -141,8 +141,22 @@ impl OffsetValue {
     /// Encodes as Kafka 4.1 does: version 4, or version 1 (no leader epoch, no topic id) when
     /// an expire timestamp is set.
     pub fn encode(&self) -> Vec<u8> {
+        self.encode_as(OFFSET_VALUE_VERSION)
+    }
+
+    /// Encodes as version `version` (3 or 4), or as version 1 when an expire timestamp is set
+    /// (whatever `version`). Version 3 is what Kafka 2.1 to 3.9 write: version 4's fields
+    /// without the topic id, not flexible (int16-length metadata, no tagged fields).
+    pub fn encode_as(&self, version: i16) -> Vec<u8> {
         let mut out = Vec::with_capacity(32 + self.metadata.len());
         match self.expire_timestamp {
+            None if version == 3 => {
+                out.put_i16(3);
+                out.put_i64(self.offset);
+                out.put_i32(self.leader_epoch);
+                put_str(&mut out, &self.metadata);
+                out.put_i64(self.commit_timestamp);
+            }
             Some(expire) => {
                 out.put_i16(OFFSET_VALUE_EXPIRING_VERSION);
                 out.put_i64(self.offset);

@@ -303,3 +303,36 @@ fn damaged_or_foreign_records_are_refused_without_panicking() {
         );
     }
 }
+
+#[test]
+fn offset_value_v3_is_written_as_kafka_before_4_0_writes_it() {
+    // OffsetCommitValue v3 (Kafka 2.1-3.9): offset int64, leaderEpoch int32, metadata int16
+    // length + UTF-8, commitTimestamp int64; no topic id, no tagged fields.
+    let v = OffsetValue {
+        offset: 42,
+        leader_epoch: 5,
+        metadata: "m".into(),
+        commit_timestamp: 1000,
+        expire_timestamp: None,
+        topic_id: Some(uuid::Uuid::from_u128(7)),
+    };
+    let bytes = v.encode_as(3);
+    assert_eq!(
+        bytes,
+        hex("0003 000000000000002a 00000005 0001 6d 00000000000003e8")
+    );
+    let mut back = OffsetValue::decode(&bytes).unwrap();
+    assert_eq!(back.topic_id, None, "v3 has no topic id");
+    back.topic_id = v.topic_id;
+    assert_eq!(back, v);
+    // An expire timestamp forces version 1 whatever the version asked for.
+    let expiring = OffsetValue {
+        expire_timestamp: Some(2000),
+        ..v.clone()
+    };
+    assert_eq!(
+        expiring.encode_as(3),
+        hex("0001 000000000000002a 0001 6d 00000000000003e8 00000000000007d0")
+    );
+    assert_eq!(expiring.encode_as(3), expiring.encode_as(4));
+}

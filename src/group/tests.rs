@@ -440,41 +440,90 @@ fn static_rejoin_with_changed_metadata_but_same_protocol_does_not_rebalance() {
 
 #[test]
 fn offsets_of_member_less_groups_expire_after_retention() {
-    use crate::metadata::offsets::CommittedOffset;
-    use crate::metadata::MetadataStore;
-    let dir = tempfile::tempdir().unwrap();
-    let store = MetadataStore::open(dir.path(), 1).unwrap();
-    let offset = |ts| CommittedOffset {
-        topic: "t".into(),
-        partition: 0,
-        offset: 5,
-        leader_epoch: -1,
-        commit_timestamp: ts,
-        metadata: String::new(),
+    use super::records::OffsetValue;
+    use super::{expired_offsets, Committed};
+    use std::collections::BTreeMap;
+    let committed = |ts: i64, expire: Option<i64>| Committed {
+        value: OffsetValue {
+            offset: 5,
+            leader_epoch: -1,
+            metadata: String::new(),
+            commit_timestamp: ts,
+            expire_timestamp: expire,
+            topic_id: None,
+        },
+        log_offset: 0,
     };
-    store.commit_offsets("old", &[offset(1_000)]).unwrap();
-    store.commit_offsets("fresh", &[offset(90_000)]).unwrap();
-    store.commit_offsets("busy", &[offset(1_000)]).unwrap();
-    let mut coordinator = super::GroupCoordinator::new(CFG, &store).unwrap();
-    coordinator.offsets_retention_ms = 60_000;
-    // "busy" has a live member: its offsets stay whatever their age.
-    {
-        let mut inner = coordinator.lock();
-        let g = inner.groups.get_mut("busy").unwrap();
-        let mut r = req("", None, &["range"]);
-        r.require_known_member_id = false;
-        let _ = g.join(r, "u", 0);
-    }
-    coordinator.expire_offsets(&store, 100_000);
-    assert!(store.fetch_offsets("old").unwrap().is_empty(), "expired");
+    let offsets: BTreeMap<(String, i32), Committed> = [
+        (("old", 0), committed(1_000, None)),
+        (("fresh", 0), committed(90_000, None)),
+        (("edge", 0), committed(40_000, None)),
+        (("own-expiry-passed", 0), committed(99_000, Some(100_000))),
+        (("own-expiry-ahead", 0), committed(1_000, Some(100_001))),
+    ]
+    .into_iter()
+    .map(|((t, p), c)| ((t.to_string(), p), c))
+    .collect();
+    let names = |v: Vec<(String, i32)>| v.into_iter().map(|(t, _)| t).collect::<Vec<_>>();
+    // now 100_000, retention 60_000: committed at or before 40_000 expire.
     assert_eq!(
-        store.fetch_offsets("fresh").unwrap().len(),
+        names(expired_offsets(false, &offsets, 100_000, 60_000)),
+        vec!["edge", "old", "own-expiry-passed"]
+    );
+    // A group with members keeps every offset, whatever its age.
+    assert!(expired_offsets(true, &offsets, 100_000, 60_000).is_empty());
+    assert!(expired_offsets(false, &BTreeMap::new(), 100_000, 60_000).is_empty());
+}
+
+#[test]
+fn a_stored_group_restores_as_stored() {
+    let mut g = Group::new("g", CFG);
+    let a = join_new(&mut g, 0);
+    let _ = g.take_completions();
+    g.tick(3_001);
+    let _ = g.take_completions();
+    let Reply::Later { .. } = g.sync(
+        &mref(&a),
         1,
-        "within retention"
+        None,
+        None,
+        vec![(a.clone(), Bytes::from_static(b"assignment"))],
+        3_001,
+    ) else {
+        panic!("the leader waits for its own completion")
+    };
+    assert_eq!(g.state, GroupState::Stable);
+    let stored = g.to_value(5_000);
+    assert_eq!(stored.generation, 1);
+    assert_eq!(stored.leader.as_deref(), Some(a.as_str()));
+    assert_eq!(stored.members.len(), 1);
+    assert_eq!(
+        stored.members[0].assignment,
+        Bytes::from_static(b"assignment")
     );
     assert_eq!(
-        store.fetch_offsets("busy").unwrap().len(),
-        1,
-        "group has members"
+        stored.members[0].subscription,
+        Bytes::from_static(b"meta-range")
     );
+    let back = Group::restore("g", CFG, &stored, 9_000);
+    assert_eq!(back.state, GroupState::Stable);
+    assert_eq!(back.stored_view(), g.stored_view());
+    assert_eq!(back.to_value(5_000), stored);
+    // Its member's session runs from the load: it expires one session later, not before.
+    assert_eq!(back.next_deadline(), Some(9_000 + 10_000));
+    // A member that heartbeats at the stored generation is known.
+    let mut back = back;
+    assert_eq!(back.heartbeat(&mref(&a), 1, 9_500), ec::NONE);
+    // An empty group restores Empty with its generation.
+    let empty = super::records::GroupValue {
+        members: vec![],
+        leader: None,
+        ..stored
+    };
+    let e = Group::restore("g", CFG, &empty, 0);
+    assert_eq!((e.state, e.generation_id), (GroupState::Empty, 1));
+    // Storing fails: the assignment is cleared and the group rebalances.
+    g.assignment_not_stored(1, 6_000);
+    assert_eq!(g.state, GroupState::PreparingRebalance);
+    assert!(g.members.values().all(|m| m.assignment.is_empty()));
 }

@@ -1,5 +1,6 @@
 //! DeleteGroups (key 42), v0-v2: deletes groups without members, with their committed
-//! offsets (NON_EMPTY_GROUP while members remain, GROUP_ID_NOT_FOUND if unknown).
+//! offsets (NON_EMPTY_GROUP while members remain, GROUP_ID_NOT_FOUND if unknown), by
+//! writing their tombstones to `__consumer_offsets`; answered once they are committed.
 
 use std::sync::Arc;
 
@@ -15,28 +16,17 @@ pub async fn handle(
     _header: &RequestHeader,
     req: DeleteGroupsRequest,
 ) -> DeleteGroupsResponse {
-    let results = req
-        .groups_names
-        .into_iter()
-        .map(|id| {
-            let code = match broker
-                .cluster
-                .coordinator_error(&id)
-                .map_or_else(|| broker.groups.delete(&id), Err)
-            {
-                Err(code) => code,
-                Ok(()) => match tokio::task::block_in_place(|| broker.metadata.remove_group(&id)) {
-                    Ok(()) => ec::NONE,
-                    Err(e) => {
-                        tracing::error!(group = %id.as_str(), error = %e, "deleting group offsets");
-                        ec::UNKNOWN_SERVER_ERROR
-                    }
-                },
-            };
+    let mut results = Vec::with_capacity(req.groups_names.len());
+    for id in req.groups_names {
+        let code = match broker.groups.delete_group(broker, &id).await {
+            Ok(()) => ec::NONE,
+            Err(code) => code,
+        };
+        results.push(
             DeletableGroupResult::default()
                 .with_group_id(id)
-                .with_error_code(code)
-        })
-        .collect();
+                .with_error_code(code),
+        );
+    }
     DeleteGroupsResponse::default().with_results(results)
 }

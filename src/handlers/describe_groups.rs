@@ -19,22 +19,20 @@ pub async fn handle(
     let groups = req
         .groups
         .into_iter()
-        .map(|id| match broker.cluster.coordinator_error(&id) {
-            Some(code) => DescribedGroup::default()
-                .with_error_code(code)
-                .with_group_id(id),
-            None => describe(broker, id, version),
-        })
+        .map(|id| describe(broker, id, version))
         .collect();
     DescribeGroupsResponse::default().with_groups(groups)
 }
 
 fn describe(broker: &Broker, id: GroupId, version: i16) -> DescribedGroup {
     match broker.groups.describe(&id) {
-        None => DescribedGroup::default()
+        Err(code) => DescribedGroup::default()
+            .with_error_code(code)
+            .with_group_id(id),
+        Ok(None) => DescribedGroup::default()
             .with_group_id(id)
             .with_group_state(StrBytes::from_static_str("Dead")),
-        Some(s) => {
+        Ok(Some(s)) => {
             let members = s
                 .members
                 .iter()

@@ -1,6 +1,7 @@
-//! FindCoordinator (key 10), v0-v6: the broker that coordinates a group (key type 0), the
-//! same on every broker (`cluster::image::Image::coordinator`). Batched keys from v4.
-//! Transactions (key type 1) are not served yet: COORDINATOR_NOT_AVAILABLE.
+//! FindCoordinator (key 10), v0-v6: the broker that coordinates a group (key type 0): the
+//! leader of the group's partition of `__consumer_offsets`, the same on every broker
+//! (`cluster::image::Image::coordinator`), which is created here on first need. Batched keys
+//! from v4. Transactions (key type 1) are not served yet: COORDINATOR_NOT_AVAILABLE.
 
 use std::sync::Arc;
 
@@ -10,6 +11,7 @@ use kafka_protocol::protocol::StrBytes;
 
 use crate::broker::Broker;
 use crate::cluster::image::BrokerInfo;
+use crate::group::offsets_topic;
 use crate::protocol::error_code as ec;
 use crate::protocol::request::RequestHeader;
 
@@ -21,6 +23,14 @@ pub async fn handle(
     req: FindCoordinatorRequest,
 ) -> FindCoordinatorResponse {
     let version = header.api_version;
+    let wants_groups = req.key_type == GROUP
+        && (version >= 4 && req.coordinator_keys.iter().any(|k| !k.is_empty())
+            || version < 4 && !req.key.is_empty());
+    if wants_groups {
+        if let Err(e) = offsets_topic::ensure_topic(broker).await {
+            tracing::warn!(error = %e.message, "creating {}", offsets_topic::OFFSETS_TOPIC);
+        }
+    }
     let answer = |key: &str| -> (i16, Option<&'static str>, Option<BrokerInfo>) {
         if req.key_type != GROUP {
             (

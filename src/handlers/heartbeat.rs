@@ -18,9 +18,6 @@ pub async fn handle(
         member_id: req.member_id.to_string(),
         group_instance_id: req.group_instance_id.as_ref().map(|s| s.to_string()),
     };
-    if let Some(code) = broker.cluster.coordinator_error(&req.group_id) {
-        return HeartbeatResponse::default().with_error_code(code);
-    }
     HeartbeatResponse::default().with_error_code(broker.groups.heartbeat(
         &req.group_id,
         &member,

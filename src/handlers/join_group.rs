@@ -21,8 +21,6 @@ pub async fn handle(
     let version = header.api_version;
     let result = if req.group_id.is_empty() {
         JoinResult::error(&req.member_id, ec::INVALID_GROUP_ID)
-    } else if let Some(code) = broker.cluster.coordinator_error(&req.group_id) {
-        JoinResult::error(&req.member_id, code)
     } else {
         let join = JoinRequest {
             member_id: req.member_id.to_string(),

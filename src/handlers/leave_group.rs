@@ -30,9 +30,6 @@ pub async fn handle(
             group_instance_id: None,
         }]
     };
-    if let Some(code) = broker.cluster.coordinator_error(&req.group_id) {
-        return LeaveGroupResponse::default().with_error_code(code);
-    }
     match broker.groups.leave(&req.group_id, &members) {
         Err(code) => LeaveGroupResponse::default().with_error_code(code),
         Ok(codes) if version >= 3 => {

@@ -1,7 +1,8 @@
 //! OffsetCommit (key 8), v0-v9: member/generation checks (ILLEGAL_GENERATION,
 //! UNKNOWN_MEMBER_ID, REBALANCE_IN_PROGRESS, FENCED_INSTANCE_ID), simple commits (generation
-//! -1, no member) for groups without members, per-partition checks, and a durable write of
-//! all accepted offsets before the response.
+//! -1, no member) for groups without members, per-partition checks; the accepted offsets are
+//! appended to the group's partition of `__consumer_offsets` and answered once committed
+//! (Kafka's coordinator errors otherwise, for every accepted partition).
 
 use std::sync::Arc;
 
@@ -11,9 +12,9 @@ use kafka_protocol::messages::offset_commit_response::{
 use kafka_protocol::messages::{OffsetCommitRequest, OffsetCommitResponse};
 
 use crate::broker::Broker;
+use crate::group::records::OffsetValue;
 use crate::group::{MemberRef, OFFSET_METADATA_MAX_BYTES};
 use crate::log::now_ms;
-use crate::metadata::offsets::CommittedOffset;
 use crate::protocol::error_code as ec;
 use crate::protocol::request::RequestHeader;
 
@@ -36,8 +37,6 @@ pub async fn handle(
     };
     let group_error = if req.group_id.is_empty() {
         Some(ec::INVALID_GROUP_ID)
-    } else if let Some(code) = broker.cluster.coordinator_error(&req.group_id) {
-        Some(code)
     } else {
         broker
             .groups
@@ -64,9 +63,7 @@ pub async fn handle(
                     {
                         ec::OFFSET_METADATA_TOO_LARGE
                     } else {
-                        accepted.push(CommittedOffset {
-                            topic: t.name.to_string(),
-                            partition: p.partition_index,
+                        let value = OffsetValue {
                             offset: p.committed_offset,
                             leader_epoch: if version >= 6 {
                                 p.committed_leader_epoch
@@ -78,12 +75,19 @@ pub async fn handle(
                             } else {
                                 now
                             },
+                            // v2-v4's retention time sets the offset's own expiry, as in
+                            // Kafka (stored as OffsetCommitValue v1).
+                            expire_timestamp: ((2..=4).contains(&version)
+                                && req.retention_time_ms != -1)
+                                .then(|| now.saturating_add(req.retention_time_ms)),
                             metadata: p
                                 .committed_metadata
                                 .as_ref()
                                 .map(|m| m.to_string())
                                 .unwrap_or_default(),
-                        });
+                            topic_id: broker.cluster.topic(t.name.as_str()).map(|t| t.id),
+                        };
+                        accepted.push(((t.name.to_string(), p.partition_index), value));
                         ec::NONE
                     };
                     OffsetCommitResponsePartition::default()
@@ -97,14 +101,15 @@ pub async fn handle(
         })
         .collect();
     if !accepted.is_empty() {
-        if let Err(e) =
-            tokio::task::block_in_place(|| broker.metadata.commit_offsets(&req.group_id, &accepted))
-        {
-            tracing::error!(group = %req.group_id.as_str(), error = %e, "committing offsets");
+        let stored = broker
+            .groups
+            .commit_offsets(broker, &req.group_id, &member, generation, accepted)
+            .await;
+        if let Err(code) = stored {
             for t in topics.iter_mut() {
                 for p in t.partitions.iter_mut() {
                     if p.error_code == ec::NONE {
-                        p.error_code = ec::UNKNOWN_SERVER_ERROR;
+                        p.error_code = code;
                     }
                 }
             }

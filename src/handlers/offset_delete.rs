@@ -1,5 +1,6 @@
 //! OffsetDelete (key 47), v0: deletes committed offsets of a group, except for topics its
-//! current members subscribe to (GROUP_SUBSCRIBED_TO_TOPIC).
+//! current members subscribe to (GROUP_SUBSCRIBED_TO_TOPIC), by writing their tombstones to
+//! `__consumer_offsets`; answered once they are committed.
 
 use std::sync::Arc;
 
@@ -17,11 +18,10 @@ pub async fn handle(
     _header: &RequestHeader,
     req: OffsetDeleteRequest,
 ) -> OffsetDeleteResponse {
-    if let Some(code) = broker.cluster.coordinator_error(&req.group_id) {
-        return OffsetDeleteResponse::default().with_error_code(code);
-    }
-    if broker.groups.describe(&req.group_id).is_none() {
-        return OffsetDeleteResponse::default().with_error_code(ec::GROUP_ID_NOT_FOUND);
+    match broker.groups.describe(&req.group_id) {
+        Err(code) => return OffsetDeleteResponse::default().with_error_code(code),
+        Ok(None) => return OffsetDeleteResponse::default().with_error_code(ec::GROUP_ID_NOT_FOUND),
+        Ok(Some(_)) => {}
     }
     let subscribed = broker.groups.subscribed_topics(&req.group_id);
     let mut doomed = Vec::new();
@@ -52,13 +52,12 @@ pub async fn handle(
                 .with_partitions(partitions)
         })
         .collect();
-    if !doomed.is_empty() {
-        if let Err(e) = tokio::task::block_in_place(|| {
-            broker.metadata.delete_offsets(&req.group_id, Some(&doomed))
-        }) {
-            tracing::error!(group = %req.group_id.as_str(), error = %e, "deleting offsets");
-            return OffsetDeleteResponse::default().with_error_code(ec::UNKNOWN_SERVER_ERROR);
-        }
+    if let Err(code) = broker
+        .groups
+        .delete_offsets(broker, &req.group_id, doomed)
+        .await
+    {
+        return OffsetDeleteResponse::default().with_error_code(code);
     }
     OffsetDeleteResponse::default().with_topics(topics)
 }

@@ -14,8 +14,7 @@ use kafka_protocol::messages::{OffsetFetchRequest, OffsetFetchResponse, TopicNam
 use kafka_protocol::protocol::StrBytes;
 
 use crate::broker::Broker;
-use crate::metadata::offsets::CommittedOffset;
-use crate::protocol::error_code as ec;
+use crate::group::records::OffsetValue;
 use crate::protocol::request::RequestHeader;
 
 /// (topic, partition, offset, leader epoch, metadata) for the requested partitions, or for
@@ -27,23 +26,13 @@ fn lookup(
     group: &str,
     wanted: Option<Vec<(String, Vec<i32>)>>,
 ) -> Result<Vec<Row>, i16> {
-    if let Some(code) = broker.cluster.coordinator_error(group) {
-        return Err(code);
-    }
-    let committed =
-        tokio::task::block_in_place(|| broker.metadata.fetch_offsets(group)).map_err(|e| {
-            tracing::error!(group, error = %e, "fetching offsets");
-            ec::UNKNOWN_SERVER_ERROR
-        })?;
-    let by_key: HashMap<(String, i32), CommittedOffset> = committed
-        .into_iter()
-        .map(|c| ((c.topic.clone(), c.partition), c))
-        .collect();
+    let by_key: HashMap<(String, i32), OffsetValue> =
+        broker.groups.committed(group)?.into_iter().collect();
     Ok(match wanted {
         None => {
             let mut rows: Vec<Row> = by_key
-                .into_values()
-                .map(|c| (c.topic, c.partition, c.offset, c.leader_epoch, c.metadata))
+                .into_iter()
+                .map(|((t, p), c)| (t, p, c.offset, c.leader_epoch, c.metadata))
                 .collect();
             rows.sort();
             rows
@@ -125,10 +114,30 @@ pub async fn handle(
             .map(|t| (t.name.to_string(), t.partition_indexes))
             .collect()
     });
-    match lookup(broker, &req.group_id, wanted) {
-        Err(code) => {
-            OffsetFetchResponse::default().with_error_code(if version >= 2 { code } else { 0 })
+    match lookup(broker, &req.group_id, wanted.clone()) {
+        // v0-v1 have no group-level error: each requested partition carries it.
+        Err(code) if version < 2 => {
+            let topics = wanted
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(t, ps)| {
+                    OffsetFetchResponseTopic::default()
+                        .with_name(TopicName(StrBytes::from_string(t)))
+                        .with_partitions(
+                            ps.into_iter()
+                                .map(|p| {
+                                    OffsetFetchResponsePartition::default()
+                                        .with_partition_index(p)
+                                        .with_committed_offset(-1)
+                                        .with_error_code(code)
+                                })
+                                .collect(),
+                        )
+                })
+                .collect();
+            OffsetFetchResponse::default().with_topics(topics)
         }
+        Err(code) => OffsetFetchResponse::default().with_error_code(code),
         Ok(rows) => {
             let topics = by_topic(rows)
                 .into_iter()

@@ -13,6 +13,7 @@ use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 use kafka_protocol::protocol::StrBytes;
 
 use crate::broker::Broker;
+use crate::group::offsets_topic;
 use crate::log::batch::{self, BatchError};
 use crate::log::{now_ms, TopicPartition};
 use crate::protocol::error_code as ec;
@@ -131,6 +132,10 @@ fn produce_partition(
     acks_all: bool,
     base: PartitionProduceResponse,
 ) -> (PartitionProduceResponse, Option<Commit>) {
+    if offsets_topic::is_internal(topic) && broker.partition_exists(topic, index) {
+        // Kafka: "Cannot append to internal topic" (only the coordinators write there).
+        return (base.with_error_code(ec::INVALID_TOPIC_EXCEPTION), None);
+    }
     let replica = match broker.leader_replica(&TopicPartition::new(topic, index)) {
         Ok(r) => r,
         Err(code) => return (base.with_error_code(code), None),

@@ -26,11 +26,10 @@ pub async fn handle(
         .into_iter()
         .map(|a| (a.member_id.to_string(), a.assignment))
         .collect();
-    let result = if let Some(code) = broker.cluster.coordinator_error(&req.group_id) {
-        SyncResult::error(code)
-    } else {
+    let result = {
         tokio::select! {
         r = broker.groups.sync(
+            broker,
             &req.group_id,
             member,
             req.generation_id,

@@ -64,6 +64,9 @@ pub fn for_log_error(e: &LogError) -> i16 {
 }
 pub const OFFSET_METADATA_TOO_LARGE: i16 = 12;
 pub const COORDINATOR_NOT_AVAILABLE: i16 = 15;
+pub const COORDINATOR_LOAD_IN_PROGRESS: i16 = 14;
+pub const INVALID_FETCH_SIZE: i16 = 4;
+pub const INVALID_COMMIT_OFFSET_SIZE: i16 = 28;
 pub const ILLEGAL_GENERATION: i16 = 22;
 pub const INCONSISTENT_GROUP_PROTOCOL: i16 = 23;
 pub const INVALID_GROUP_ID: i16 = 24;

@@ -428,3 +428,39 @@ pub fn cluster_configs(dirs: &[tempfile::TempDir], voting: &[usize]) -> Vec<Conf
         .map(|(i, (p, c))| node_config(i as i32 + 1, dirs[i].path().to_path_buf(), &voters, *p, *c))
         .collect()
 }
+
+/// FindCoordinator for `group` (which creates `__consumer_offsets`), then waits until the
+/// group's partition is loaded: a Heartbeat of a stranger gets UNKNOWN_MEMBER_ID (25) rather
+/// than COORDINATOR_LOAD_IN_PROGRESS (14) or NOT_COORDINATOR (16).
+pub async fn coordinator_ready(c: &mut Client, group: &str) {
+    let resp = c
+        .send(
+            &kafka_protocol::messages::FindCoordinatorRequest::default().with_key(
+                kafka_protocol::protocol::StrBytes::from_string(group.to_string()),
+            ),
+            3,
+        )
+        .await;
+    assert_eq!(resp.error_code, 0, "FindCoordinator {group}");
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let hb = kafka_protocol::messages::HeartbeatRequest::default()
+            .with_group_id(kafka_protocol::messages::GroupId(
+                kafka_protocol::protocol::StrBytes::from_string(group.to_string()),
+            ))
+            .with_member_id(kafka_protocol::protocol::StrBytes::from_static_str(
+                "nobody",
+            ));
+        match c.send(&hb, 4).await.error_code {
+            25 => return,
+            14 | 16 => {
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "{group} never loaded"
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            other => panic!("Heartbeat for {group}: error {other}"),
+        }
+    }
+}

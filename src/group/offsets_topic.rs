@@ -1,0 +1,316 @@
+//! `__consumer_offsets`, the internal topic that holds every group's state: its settings and
+//! creation, Kafka's placement of a group on one of its partitions, and the thin I/O between
+//! the group coordinator and the partition logs (appending records as the partition's leader
+//! and waiting until they are committed; reading a partition back when its leadership, and
+//! with it the coordination of its groups, arrives here).
+//!
+//! Invariants:
+//! - a group lives on partition `abs(javaHashCode(group)) % partitions` ([`partition_for`],
+//!   Kafka's `Utils.abs`: `Integer.MIN_VALUE` maps to 0), so weir and Kafka's tools agree;
+//! - the coordinator of a group is the leader of that partition; it appends with acks=all
+//!   semantics ([`append`] then [`wait_committed`]) and answers only once the high watermark
+//!   has passed the records;
+//! - errors reach clients as Kafka's group coordinator maps them ([`normalize`]).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::broker::Broker;
+use crate::cluster::decide::CreateTopic;
+use crate::cluster::image::java_hash;
+use crate::log::batch::{self, BatchHeader};
+use crate::log::record::{parse_records, records_of};
+use crate::log::{now_ms, TopicPartition};
+use crate::protocol::error_code as ec;
+use crate::replication::replica::AppendError;
+use crate::replication::Replica;
+use crate::topics::{self, TopicError};
+
+use super::load::Loader;
+
+/// The topic's name.
+pub const OFFSETS_TOPIC: &str = "__consumer_offsets";
+
+/// One record for the topic: a key and a value (`None`: a tombstone).
+pub type KeyValue = (Vec<u8>, Option<Vec<u8>>);
+
+/// Whether `topic` is one of Kafka's internal topics (`Topic.isInternal`: the group, the
+/// transaction and the share-group state topics; Metadata's `is_internal`): clients may read
+/// them but not produce to them, delete them or add partitions to them. Another name
+/// starting with `__` is an ordinary topic, as in Kafka.
+pub fn is_internal(topic: &str) -> bool {
+    matches!(
+        topic,
+        OFFSETS_TOPIC | "__transaction_state" | "__share_group_state"
+    )
+}
+
+/// The partition of `__consumer_offsets` that holds `group`: Kafka's
+/// `Utils.abs(group.hashCode()) % partitions`.
+pub fn partition_for(group: &str, partitions: i32) -> i32 {
+    let h = java_hash(group);
+    let abs = if h == i32::MIN { 0 } else { h.abs() };
+    abs % partitions.max(1)
+}
+
+/// Settings of the topic and of the coordinator's use of it (Kafka's broker names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OffsetsTopicConfig {
+    /// `offsets.topic.num.partitions`: used when the topic is created; afterwards the
+    /// topic's own partition count places groups.
+    pub num_partitions: i32,
+    /// `offsets.topic.replication.factor`: capped at the live brokers when the topic is
+    /// created (weir's default for small clusters; Kafka refuses to create it instead).
+    pub replication_factor: i16,
+    /// `offsets.topic.segment.bytes`.
+    pub segment_bytes: u64,
+    /// `offsets.commit.timeout.ms`: how long a commit waits for the replicas.
+    pub commit_timeout_ms: u64,
+    /// `offsets.retention.minutes`, in ms: offsets of a group without members expire this
+    /// long after their commit (or at their own expire timestamp, OffsetCommit v1).
+    pub retention_ms: i64,
+    /// `offsets.retention.check.interval.ms`.
+    pub retention_check_interval_ms: u64,
+    /// `offsets.commit.value.version` (weir's own): the OffsetCommitValue version written
+    /// without an expire timestamp: 3 (Kafka 2.1-3.x, what monitoring tools such as Burrow
+    /// decode) or 4 (Kafka 4.1, flexible, with the topic id).
+    pub value_version: i16,
+}
+
+impl Default for OffsetsTopicConfig {
+    fn default() -> Self {
+        OffsetsTopicConfig {
+            num_partitions: 50,
+            replication_factor: 3,
+            segment_bytes: 100 * 1024 * 1024,
+            commit_timeout_ms: 5_000,
+            retention_ms: super::DEFAULT_OFFSETS_RETENTION_MS,
+            retention_check_interval_ms: 600_000,
+            value_version: 3,
+        }
+    }
+}
+
+/// Creates the topic if it does not exist yet (Kafka creates it on the first FindCoordinator
+/// for a group): `offsets.topic.num.partitions` partitions, the replication factor capped at
+/// the live brokers, compacted, `offsets.topic.segment.bytes` segments. Waits until this
+/// broker has applied it.
+pub async fn ensure_topic(broker: &Broker) -> Result<(), TopicError> {
+    if broker.cluster.has_topic(OFFSETS_TOPIC) {
+        return Ok(());
+    }
+    let c = broker.groups.offsets;
+    let live = broker.cluster.live_brokers().len().max(1);
+    let rf = (c.replication_factor.max(1) as usize).min(live) as i16;
+    let configs = [
+        ("cleanup.policy", "compact".to_string()),
+        ("segment.bytes", c.segment_bytes.to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let new = CreateTopic {
+        name: OFFSETS_TOPIC.to_string(),
+        partitions: c.num_partitions,
+        replication_factor: rf,
+        assignments: None,
+        configs,
+    };
+    match topics::create(broker, new, false).await {
+        Ok(_) => {
+            tracing::info!(
+                partitions = c.num_partitions,
+                replication_factor = rf,
+                "created {OFFSETS_TOPIC}"
+            );
+            Ok(())
+        }
+        Err(e) if e.code == ec::TOPIC_ALREADY_EXISTS => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Records appended as leader, to wait for.
+pub struct Appended {
+    replica: Arc<Replica>,
+    /// The offset of the first record.
+    pub base_offset: i64,
+    required: i64,
+    leader_epoch: i32,
+}
+
+/// Kafka's group coordinator's mapping of a failed write to what its clients get
+/// (`CoordinatorRuntime`'s normalisation): the partition is gone or too few replicas are in
+/// sync or the write timed out -> COORDINATOR_NOT_AVAILABLE (retry here); leadership moved ->
+/// NOT_COORDINATOR (find the coordinator again); too large -> INVALID_COMMIT_OFFSET_SIZE.
+pub fn normalize(code: i16) -> i16 {
+    match code {
+        ec::UNKNOWN_TOPIC_OR_PARTITION
+        | ec::NOT_ENOUGH_REPLICAS
+        | ec::NOT_ENOUGH_REPLICAS_AFTER_APPEND
+        | ec::REQUEST_TIMED_OUT => ec::COORDINATOR_NOT_AVAILABLE,
+        ec::NOT_LEADER_OR_FOLLOWER | ec::KAFKA_STORAGE_ERROR | ec::FENCED_LEADER_EPOCH => {
+            ec::NOT_COORDINATOR
+        }
+        ec::MESSAGE_TOO_LARGE | ec::RECORD_LIST_TOO_LARGE | ec::INVALID_FETCH_SIZE => {
+            ec::INVALID_COMMIT_OFFSET_SIZE
+        }
+        other => other,
+    }
+}
+
+/// Appends `records` as one uncompressed batch to `partition`, which this broker must lead
+/// in `leader_epoch` (else NOT_COORDINATOR). Refused before writing when the ISR is below
+/// `min.insync.replicas`. Errors are already [`normalize`]d.
+pub fn append(
+    broker: &Broker,
+    partition: i32,
+    leader_epoch: i32,
+    records: &[KeyValue],
+) -> Result<Appended, i16> {
+    let tp = TopicPartition::new(OFFSETS_TOPIC, partition);
+    let replica = broker.replicas.leader(&tp).map_err(normalize)?;
+    if replica.leader_epoch() != Some(leader_epoch) {
+        return Err(ec::NOT_COORDINATOR);
+    }
+    let now = now_ms();
+    let raw = batch::encode_batch(records, now);
+    let h = batch::validate(&raw).map_err(|_| ec::UNKNOWN_SERVER_ERROR)?;
+    match replica.append_as_leader(&raw, &h, now, true) {
+        Ok((info, required, epoch)) if epoch == leader_epoch => Ok(Appended {
+            replica,
+            base_offset: info.base_offset,
+            required,
+            leader_epoch,
+        }),
+        Ok(_) | Err(AppendError::NotLeader) | Err(AppendError::Removed) => Err(ec::NOT_COORDINATOR),
+        Err(AppendError::NotEnoughReplicas) => Err(ec::COORDINATOR_NOT_AVAILABLE),
+        Err(AppendError::Log(e)) => Err(normalize(ec::for_log_error(&e))),
+    }
+}
+
+/// Waits until appended records are committed (the high watermark passed them), at most
+/// `offsets.commit.timeout.ms`. Errors are [`normalize`]d.
+pub async fn wait_committed(broker: &Broker, a: &Appended) -> Result<(), i16> {
+    let timeout = Duration::from_millis(broker.groups.offsets.commit_timeout_ms);
+    match a
+        .replica
+        .wait_committed(a.required, a.leader_epoch, timeout)
+        .await
+    {
+        ec::NONE => Ok(()),
+        code => Err(normalize(code)),
+    }
+}
+
+/// What loading one partition found and cost.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct LoadStats {
+    pub batches: u64,
+    pub records: u64,
+    pub bytes: u64,
+    pub elapsed: Duration,
+}
+
+/// Reads a partition this broker leads from its log start to its log end (what the leader
+/// holds is what will be committed: a leader never truncates) into a [`Loader`]. Control
+/// batches are skipped; a batch that cannot be decompressed or parsed is counted as damaged.
+pub fn read_partition(replica: &Replica) -> Result<(Loader, LoadStats), crate::log::LogError> {
+    const CHUNK: usize = 1024 * 1024;
+    let started = Instant::now();
+    let mut loader = Loader::default();
+    let mut stats = LoadStats::default();
+    let offsets = replica.log.offsets()?;
+    let end = offsets.log_end;
+    let mut next = offsets.log_start;
+    while next < end {
+        let read = replica.log.read(next, CHUNK, true, end)?;
+        if read.records.is_empty() {
+            tracing::warn!(
+                partition = replica.tp.partition,
+                offset = next,
+                end,
+                "{OFFSETS_TOPIC}: nothing readable before the log end; loaded what was read"
+            );
+            break;
+        }
+        let mut buf = &read.records[..];
+        while buf.len() >= batch::HEADER_LEN {
+            let Ok(h) = BatchHeader::parse(buf) else {
+                break;
+            };
+            let len = h.total_len();
+            if len > buf.len() {
+                break;
+            }
+            let raw = &buf[..len];
+            buf = &buf[len..];
+            stats.batches += 1;
+            stats.bytes += len as u64;
+            next = next.max(h.last_offset() + 1);
+            if h.is_control() {
+                continue;
+            }
+            let records = records_of(raw, &h);
+            let parsed = records.as_deref().map(|r| parse_records(r, h.record_count));
+            match parsed {
+                Some(Ok(views)) => {
+                    for v in views {
+                        stats.records += 1;
+                        match v.key {
+                            Some(key) => loader.apply(key, v.value),
+                            None => loader.damaged += 1,
+                        }
+                    }
+                }
+                _ => loader.damaged += 1,
+            }
+        }
+    }
+    stats.elapsed = started.elapsed();
+    Ok((loader, stats))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placement_follows_kafkas_abs_hash_mod() {
+        // Kafka: Utils.abs("group".hashCode()) % 50; "group".hashCode() == 98629247.
+        assert_eq!(java_hash("group"), 98_629_247);
+        assert_eq!(partition_for("group", 50), 98_629_247 % 50);
+        // A negative hash: Math.abs.
+        let h = java_hash("console-consumer-1");
+        assert_eq!(partition_for("console-consumer-1", 50), h.abs() % 50);
+        assert_eq!(partition_for("", 50), 0);
+        // "polygenelubricants".hashCode() == Integer.MIN_VALUE: Utils.abs gives 0.
+        assert_eq!(java_hash("polygenelubricants"), i32::MIN);
+        assert_eq!(partition_for("polygenelubricants", 50), 0);
+        assert_eq!(partition_for("g", 1), 0);
+    }
+
+    #[test]
+    fn write_errors_map_as_kafkas_coordinator_maps_them() {
+        let table = [
+            (ec::NOT_ENOUGH_REPLICAS, ec::COORDINATOR_NOT_AVAILABLE),
+            (
+                ec::NOT_ENOUGH_REPLICAS_AFTER_APPEND,
+                ec::COORDINATOR_NOT_AVAILABLE,
+            ),
+            (ec::REQUEST_TIMED_OUT, ec::COORDINATOR_NOT_AVAILABLE),
+            (
+                ec::UNKNOWN_TOPIC_OR_PARTITION,
+                ec::COORDINATOR_NOT_AVAILABLE,
+            ),
+            (ec::NOT_LEADER_OR_FOLLOWER, ec::NOT_COORDINATOR),
+            (ec::KAFKA_STORAGE_ERROR, ec::NOT_COORDINATOR),
+            (ec::MESSAGE_TOO_LARGE, ec::INVALID_COMMIT_OFFSET_SIZE),
+            (ec::RECORD_LIST_TOO_LARGE, ec::INVALID_COMMIT_OFFSET_SIZE),
+            (ec::NONE, ec::NONE),
+        ];
+        for (from, to) in table {
+            assert_eq!(normalize(from), to, "{from}");
+        }
+    }
+}
