@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Cluster-mode compatibility tests: three weir processes forming one cluster over a Raft quorum,
 # driven by two stock clients - confluent-kafka (librdkafka 2.16, test_cluster.py) and the Apache
-# Kafka Java client kafka-clients 4.1.1 (WeirCluster.java). Each program starts, kills (SIGKILL)
-# and restarts a 3-node cluster of its own, in a folder of this run's work dir.
+# Kafka Java client kafka-clients 4.1.1 (WeirCluster.java) - and a consumer group of both kinds of
+# members across a coordinator failover (test_group_failover.py with GroupMember.java). Each
+# program starts, kills (SIGKILL) and restarts a 3-node cluster of its own, in a folder of this
+# run's work dir.
 #
 # Usage: compat-tests/cluster/run.sh     (uses $WEIR_BIN, else target/release/weir; builds nothing)
+#   CLUSTER_ONLY=group-failover   run only some programs: a comma list of confluent-kafka, java,
+#                                 group-failover (default: all three)
 #   COMPAT_DEBUG=protocol,broker  librdkafka debug logs (stderr)
 #   WEIR_COMPAT_DEBUG=1           the Java client's DEBUG log (log4j2)
 #
@@ -55,14 +59,43 @@
 # is lost and no broker could be fenced.) The Python program consumes in 3 with a consumer
 # group, the Java one with assign(); Java reads leaders both from Metadata (KafkaConsumer
 # .partitionsFor) and, in 2, from Admin.describeTopics (what kafka-topics --describe shows).
+#
+# Group coordinator failover (test_group_failover.py, its own 3-node cluster, the same node
+# command; topic gf: 6 partitions, replication factor 3, min.insync.replicas=2, so the killed
+# coordinator is never the only replica of anything). A consumer group of three members, classic
+# protocol, range assignor: two confluent-kafka members (threads) and one Java kafka-clients 4.1.1
+# member (GroupMember.java, a subprocess); each commits synchronously after every batch and logs
+# every record received and every commit (per partition, with times) as JSON lines that the checks
+# read. An idempotent acks=all producer writes gf-<seq> values round-robin over the partitions
+# from the moment the group is Stable until after the failover.
+#   gf1  the cluster forms; the topic is listed by every node with 3 replicas and ISR 3 everywhere
+#   gf2  a group id whose coordinator (describe_consumer_groups) is not the controller; the 3
+#        members join: Stable, 3 members sharing the 6 partitions; then the producer starts and
+#        every partition gets a commit >= 40
+#   gf3  the coordinator killed with SIGKILL: within 15 s describe (through the survivors) names a
+#        new coordinator, a live broker other than the killed one, and a commit sent after the
+#        kill is accepted; the PASS line reports both times (kill -> new coordinator seen, kill ->
+#        first commit accepted)
+#   gf4  the group carries on: every partition and every member commits after the kill, past the
+#        records produced before it; then the producer stops, and the committed offsets
+#        (OffsetFetch) reach the end offsets within 30 s
+#   gf5a none skipped: the members stopped, the topic read back with assign(): every acknowledged
+#        record is in the log at its place, every record of the log was delivered to the group
+#   gf5b at-least-once, no more: no record delivered after a commit past it was acknowledged;
+#        records delivered twice only at/after their partition's last commit before the kill
+#   gf6  the killed broker restarted (same command, same data dir) rejoins: 3 brokers listed by
+#        every node, ISR 3 for every partition again; gf6b the group's committed offsets, through
+#        the restarted node, are still the end offsets, its coordinator live
+# Member logs: <work>/group-failover/members/<name>.jsonl (KEEP_WORK=1 keeps them).
 export CLIENT_NAME=cluster
 HERE="$(cd "$(dirname "$0")" && pwd)"
 . "$HERE/../lib.sh"
 
 # ---------------------------------------------------------------- cleanup
-# The programs record the PID of every weir they start in this file; whatever is left running
-# (a program killed by `timeout`, a watchdog exit) is stopped here, by PID, and only if the
-# process's command line still names this run's work dir (no PID reuse accident).
+# The programs record the PID of every weir (and Java group member) they start in this file;
+# whatever is left running (a program killed by `timeout`, a watchdog exit) is stopped here, by
+# PID, and only if the process's command line still names this run's work dir (no PID reuse
+# accident).
 PIDFILE="$WORK_DIR/weir.pids"
 : >"$PIDFILE"
 
@@ -124,13 +157,25 @@ fi
 
 # ---------------------------------------------------------------- scenarios
 # Each program bounds its scenarios and its whole run itself; `timeout` is the last resort.
-mkdir -p "$WORK_DIR/confluent-kafka" "$WORK_DIR/java"
-run_scenarios timeout -k 10 390 "$PY" "$HERE/test_cluster.py" \
-    --weir "$WEIR_BIN" --work "$WORK_DIR/confluent-kafka" --pidfile "$PIDFILE"
-reap_nodes
-run_scenarios timeout -k 10 390 java "${JOPTS[@]}" -cp "$CP" WeirCluster \
-    "$WEIR_BIN" "$WORK_DIR/java" "$PIDFILE"
-reap_nodes
+ONLY=",${CLUSTER_ONLY:-confluent-kafka,java,group-failover},"
+wanted() { case "$ONLY" in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
+mkdir -p "$WORK_DIR/confluent-kafka" "$WORK_DIR/java" "$WORK_DIR/group-failover"
+if wanted confluent-kafka; then
+    run_scenarios timeout -k 10 390 "$PY" "$HERE/test_cluster.py" \
+        --weir "$WEIR_BIN" --work "$WORK_DIR/confluent-kafka" --pidfile "$PIDFILE"
+    reap_nodes
+fi
+if wanted java; then
+    run_scenarios timeout -k 10 390 java "${JOPTS[@]}" -cp "$CP" WeirCluster \
+        "$WEIR_BIN" "$WORK_DIR/java" "$PIDFILE"
+    reap_nodes
+fi
+if wanted group-failover; then
+    # The Java member runs as `java ... GroupMember ARGS` (its PID goes to $PIDFILE too).
+    run_scenarios timeout -k 10 360 "$PY" "$HERE/test_group_failover.py" \
+        --weir "$WEIR_BIN" --work "$WORK_DIR/group-failover" --pidfile "$PIDFILE" -- java "${JOPTS[@]}" -cp "$CP"
+    reap_nodes
+fi
 
 # No node may have panicked, whatever the scenarios saw (a panic in a task can leave the
 # process up and the clients unaware).
