@@ -112,10 +112,15 @@ impl Inner {
         }
     }
 
-    /// Notes a group whose stored view may have changed, for the next store pass.
+    /// Notes a group whose stored view may have changed, for the next store pass. A group
+    /// never stored counts as stored new (generation 0, no members): a group that was just
+    /// created and is still Empty (a member waiting for its KIP-394 id) is not written.
     fn touch(&mut self, group_id: &str) {
-        let view = self.groups.get(group_id).and_then(Group::stored_view);
-        if view.is_some() && self.stored.get(group_id) != view.as_ref() {
+        let Some(view) = self.groups.get(group_id).and_then(Group::stored_view) else {
+            return;
+        };
+        let fresh: StoredView = (0, None, Vec::new());
+        if *self.stored.get(group_id).unwrap_or(&fresh) != view {
             self.dirty.insert(group_id.to_string());
         }
     }

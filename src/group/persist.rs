@@ -566,7 +566,8 @@ impl GroupCoordinator {
                     let Some(view) = g.stored_view() else {
                         continue;
                     };
-                    if inner.stored.get(&id) == Some(&view) {
+                    let fresh: StoredView = (0, None, Vec::new());
+                    if *inner.stored.get(&id).unwrap_or(&fresh) == view {
                         continue;
                     }
                     records.push((group_key(&id), Some(g.to_value(now).encode())));

@@ -100,10 +100,22 @@ pub async fn handle(
             + std::time::Duration::from_millis(req.timeout_ms.max(0) as u64);
         for (ti, pi, c) in waits {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            let code = c
+            let code = match c
                 .replica
                 .wait_committed(c.required, c.leader_epoch, left)
-                .await;
+                .await
+            {
+                // The replica went while the batch waited: a deleted topic is
+                // UNKNOWN_TOPIC_OR_PARTITION, as Kafka answers a pending produce then.
+                ec::NOT_LEADER_OR_FOLLOWER => {
+                    let tp = &c.replica.tp;
+                    match broker.cluster.check_leader(&tp.topic, tp.partition) {
+                        Err(ec::UNKNOWN_TOPIC_OR_PARTITION) => ec::UNKNOWN_TOPIC_OR_PARTITION,
+                        _ => ec::NOT_LEADER_OR_FOLLOWER,
+                    }
+                }
+                code => code,
+            };
             if code != ec::NONE {
                 responses[ti].partition_responses[pi].error_code = code;
             }
