@@ -397,11 +397,18 @@ async fn a_node_far_behind_gets_a_snapshot() {
         let resp = c.send(&req, 1).await;
         assert_eq!(resp.responses[0].error_code, 0);
     }
-    let purged = h.broker.cluster.raft.metrics().borrow().purged;
-    assert!(
-        purged.is_some_and(|p| p.index > 100),
-        "the log was purged: {purged:?}"
-    );
+    // Snapshots are built and the log purged in the background, after the writes that
+    // called for them.
+    let b = h.broker.clone();
+    eventually("the log purged past index 100", || {
+        let b = b.clone();
+        async move {
+            let purged = b.cluster.raft.metrics().borrow().purged;
+            purged.is_some_and(|p| p.index > 100)
+        }
+    })
+    .await;
+    drop(b);
 
     let check = |h: &BrokerHandle| {
         h.broker
