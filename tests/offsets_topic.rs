@@ -24,21 +24,34 @@ fn s(v: &str) -> StrBytes {
     StrBytes::from_string(v.to_string())
 }
 
-/// Every (key, value) of one partition of the topic, from its start.
+/// Every (key, value) of one partition of the topic, from its start (a fetch per segment).
 async fn read_partition(c: &mut Client, partition: i32) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
-    let resp = c
-        .send(&fetch_request(OFFSETS_TOPIC, partition, 0, 0), 12)
-        .await;
-    let p = &resp.responses[0].partitions[0];
-    assert_eq!(p.error_code, 0, "fetch from {OFFSETS_TOPIC}-{partition}");
-    let mut bytes = p.records.clone().unwrap_or_default();
     let mut out = Vec::new();
-    while bytes.has_remaining() {
-        for r in RecordBatchDecoder::decode(&mut bytes).unwrap().records {
-            out.push((r.key.unwrap().to_vec(), r.value.map(|v| v.to_vec())));
+    let mut next = 0;
+    loop {
+        let resp = c
+            .send(&fetch_request(OFFSETS_TOPIC, partition, next, 0), 12)
+            .await;
+        let p = &resp.responses[0].partitions[0];
+        assert_eq!(p.error_code, 0, "fetch from {OFFSETS_TOPIC}-{partition}");
+        let mut bytes = p.records.clone().unwrap_or_default();
+        let mut after = next;
+        while bytes.has_remaining() {
+            // Past the whole batch, even when compaction left it with fewer records.
+            let base = i64::from_be_bytes(bytes[..8].try_into().unwrap());
+            let delta = i32::from_be_bytes(bytes[23..27].try_into().unwrap());
+            after = after.max(base + i64::from(delta) + 1);
+            for r in RecordBatchDecoder::decode(&mut bytes).unwrap().records {
+                if r.offset >= next {
+                    out.push((r.key.unwrap().to_vec(), r.value.map(|v| v.to_vec())));
+                }
+            }
         }
+        if after == next {
+            return out;
+        }
+        next = after;
     }
-    out
 }
 
 fn commit(group: &str, topic: &str, offset: i64) -> OffsetCommitRequest {
@@ -218,5 +231,67 @@ async fn the_offsets_topic_holds_kafkas_records_and_refuses_changes() {
         )
         .await;
     assert_eq!(fetched.topics[0].partitions[0].committed_offset, 11);
+    broker.shutdown().await;
+}
+
+/// The log cleaner compacts `__consumer_offsets` like any compacted topic: a group that
+/// commits the same partition over and over leaves one record for it, and a coordinator
+/// that loads the compacted partition serves the last commit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cleaner_keeps_the_offsets_topic_small() {
+    let dir = tempfile::tempdir().unwrap();
+    let tweak = |c: &mut weir::Config| {
+        c.offsets.segment_bytes = 2048;
+        c.cleaner_backoff_ms = 20;
+        c.retention_check_interval_ms = 20;
+        c.log.min_cleanable_dirty_ratio = 0.01;
+    };
+    let broker = start_with(dir.path(), tweak).await;
+    let mut c = Client::connect(&broker).await;
+    create_topic(&mut c, "t", 1).await;
+    coordinator_ready(&mut c, "busy").await;
+    const COMMITS: i64 = 500;
+    for offset in 1..=COMMITS {
+        let resp = c.send(&commit("busy", "t", offset), 8).await;
+        assert_eq!(resp.topics[0].partitions[0].error_code, 0);
+    }
+    let p = partition_for("busy", 50);
+    let tp = weir::log::TopicPartition::new(OFFSETS_TOPIC, p);
+    let end = broker
+        .broker
+        .logs
+        .get(&tp)
+        .unwrap()
+        .offsets()
+        .unwrap()
+        .log_end;
+    assert_eq!(end, COMMITS, "one record per commit was appended");
+    // Every cleaned segment keeps one record for the key; what is left is the active
+    // segment's share.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let left = read_partition(&mut c, p).await.len();
+        if left < 40 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{left} records left of {COMMITS}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    broker.shutdown().await;
+    let broker = start_with(dir.path(), tweak).await;
+    let mut c = Client::connect(&broker).await;
+    coordinator_ready(&mut c, "busy").await;
+    let fetched = c
+        .send(
+            &OffsetFetchRequest::default()
+                .with_group_id(GroupId(s("busy")))
+                .with_topics(None),
+            5,
+        )
+        .await;
+    assert_eq!(fetched.topics[0].partitions[0].committed_offset, COMMITS);
     broker.shutdown().await;
 }

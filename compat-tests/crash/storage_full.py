@@ -4,7 +4,8 @@ The broker's data dir is a small tmpfs (mounted by this program; it needs root).
 rolls a segment every 64 KiB, so a full disk hits both appends and segment creation.
 
 Scenario `disk full: storage error, reads go on, writes resume`:
-1. 2,000 records of 1 KiB are produced (acks=all) and acknowledged.
+1. 2,000 records of 1 KiB are produced (acks=all) and acknowledged, and read back (which
+   also creates __consumer_offsets: the reader is a group consumer).
 2. A filler file takes every byte left on the tmpfs. Producing then fails: within a few
    records (what fits in pages the log already holds), every produce gets
    KAFKA_STORAGE_ERROR; 20 more in a row all get it too. The broker process stays up.
@@ -87,8 +88,9 @@ def read_all(bootstrap, topic, end):
 def check_log(got, acked, what):
     problems = []
     if [o for o, _ in got] != list(range(len(acked))):
-        problems.append(f"{what}: offsets {wc.fmt_offsets([o for o, _ in got])}, "
-                        f"expected 0..{len(acked) - 1}")
+        offsets = [o for o, _ in got]
+        shown = offsets if len(offsets) <= 10 else offsets[:5] + ["..."] + offsets[-5:]
+        problems.append(f"{what}: {len(offsets)} offsets {shown}, expected 0..{len(acked) - 1}")
     bad = [o for (o, v) in got if o < len(acked) and acked[o] != v]
     if bad:
         problems.append(f"{what}: {len(bad)} values differ, first at offset {bad[0]}")
@@ -122,6 +124,12 @@ def run(weir, work):
 
         for i in range(2000):
             produce_acked(i)
+        # Read back once before the disk fills. The reader is a group consumer (librdkafka
+        # needs a group.id), so its FindCoordinator creates __consumer_offsets: a metadata
+        # change, which must not wait for a full disk (a metadata log that cannot be written
+        # stops the node's quorum member, as a failed metadata log dir stops a Kafka node).
+        problems += check_log(read_all(broker.bootstrap, topic, len(acked)), acked,
+                              "read before full")
 
         fill(filler)
         first_error, accepted_while_full = None, 0

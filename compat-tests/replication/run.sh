@@ -45,7 +45,8 @@
 #   3b preferred leader election: AdminClient.elect_leaders(PREFERRED) hands the partitions the
 #     kills moved back to their first replica (the others: ELECTION_NOT_NEEDED); then every
 #     partition is led by its first replica on every broker; again -> ELECTION_NOT_NEEDED; all
-#     partitions (null) -> nothing to do; an unknown partition -> UNKNOWN_TOPIC_OR_PARTITION
+#     partitions (null) -> only other topics' partitions (__consumer_offsets, which the kills
+#     moved too) handed back, then nothing to do; an unknown partition -> UNKNOWN_TOPIC_OR_PARTITION
 #   3c reassignment (AlterPartitionReassignments / ListPartitionReassignments through Java's Admin,
 #     kafka-clients 4.1.1, as kafka-reassign-partitions.sh sends them): a 2-partition topic with
 #     replicas [1,2] and [2,3] moved to [3,1] and [1] under a writing acks=all producer; the moves
