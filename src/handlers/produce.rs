@@ -1,9 +1,10 @@
-//! Produce (key 0), v0-v11. v0-v2 (magic 0/1 message sets) are advertised, like Kafka 4
-//! does, so that older librdkafka keeps compression on, and answered per partition with
-//! UNSUPPORTED_VERSION. From v3 each partition carries exactly one RecordBatch (magic 2),
+//! Produce (key 0), v0-v11. From v3 each partition carries exactly one RecordBatch (magic 2),
 //! which is validated (length, magic, CRC-32C, record count), checked against the idempotent
-//! producer state, given its offsets and appended as sent. acks=0 gets no response. A
-//! partition listed twice gets INVALID_REQUEST for both entries and nothing is appended to it.
+//! producer state, given its offsets and appended as sent. v0-v2 carry the old message sets
+//! of magic 0 or 1 (Kafka 0.8-0.10 clients): every CRC and length is checked, then the set
+//! becomes one RecordBatch v2 compressed with its codec ([`message_set`]) and goes the same
+//! way (a RecordBatch in v0-v2 is taken as it is). acks=0 gets no response. A partition
+//! listed twice gets INVALID_REQUEST for both entries and nothing is appended to it.
 
 use std::sync::Arc;
 
@@ -15,6 +16,8 @@ use kafka_protocol::protocol::StrBytes;
 use crate::broker::Broker;
 use crate::group::offsets_topic;
 use crate::log::batch::{self, BatchError};
+use crate::log::message_set;
+use crate::log::record::MAX_DECOMPRESSED_BATCH;
 use crate::log::{now_ms, TopicPartition};
 use crate::protocol::error_code as ec;
 use crate::protocol::request::RequestHeader;
@@ -45,9 +48,7 @@ pub async fn handle(
         .enumerate()
         .map(|(ti, topic)| {
             let name = topic.name.to_string();
-            let topic_error = if version < 3 {
-                Some(ec::UNSUPPORTED_VERSION)
-            } else if acks != 0 && acks != 1 && acks != -1 {
+            let topic_error = if acks != 0 && acks != 1 && acks != -1 {
                 Some(ec::INVALID_REQUIRED_ACKS)
             } else if let Err(e) = topics::validate_name(&name) {
                 Some(e.code)
@@ -160,7 +161,16 @@ fn produce_partition(
             .with_error_message((version >= 8).then(|| StrBytes::from_string(msg)));
         (response, None)
     };
-    let records = records.unwrap_or_default();
+    let mut records = records.unwrap_or_default();
+    // The magic byte sits at offset 16 in both formats.
+    if version < 3 && records.get(16).is_some_and(|m| *m < 2) {
+        let converted = message_set::parse(&records, MAX_DECOMPRESSED_BATCH)
+            .and_then(|set| message_set::to_batch(&set));
+        match converted {
+            Ok(b) => records = Bytes::from(b),
+            Err(e) => return fail(e.code(), e.to_string()),
+        }
+    }
     let batches = match batch::split_batches(records) {
         Ok(b) => b,
         Err(BatchError::BadMagic(m)) => {

@@ -33,8 +33,8 @@ pub const HEADER_LEN: usize = 61;
 pub const LOG_OVERHEAD: usize = 12;
 #[cfg(test)]
 const MAGIC_POS: usize = 16;
-const CRC_POS: usize = 17;
-const ATTR_POS: usize = 21;
+pub(crate) const CRC_POS: usize = 17;
+pub(crate) const ATTR_POS: usize = 21;
 const MAX_TS_POS: usize = 35;
 #[cfg(test)]
 const RECORD_COUNT_POS: usize = 57;

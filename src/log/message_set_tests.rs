@@ -1,0 +1,253 @@
+//! Magic 0/1 message sets: byte layouts, every codec, every lie refused, conversion to v2.
+
+use super::*;
+use crate::log::batch::validate;
+use crate::log::record::{parse_records, records_of};
+
+fn hex(s: &str) -> Vec<u8> {
+    let s: String = s.split_whitespace().collect();
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+fn rec(ts: i64, key: Option<&str>, value: Option<&str>) -> LegacyRecord {
+    LegacyRecord {
+        timestamp: ts,
+        key: key.map(|k| k.as_bytes().to_vec()),
+        value: value.map(|v| v.as_bytes().to_vec()),
+    }
+}
+
+/// A set of uncompressed messages.
+fn plain(magic: i8, records: &[LegacyRecord]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (i, r) in records.iter().enumerate() {
+        encode_message(
+            &mut out,
+            i as i64,
+            magic,
+            0,
+            r.timestamp,
+            r.key.as_deref(),
+            r.value.as_deref(),
+        );
+    }
+    out
+}
+
+/// A set of one wrapper message holding `records` compressed with `codec`.
+fn wrapped(magic: i8, codec: i16, xerial: bool, records: &[LegacyRecord]) -> Vec<u8> {
+    let inner = plain(magic, records);
+    let compressed = compression::compress(codec, &inner, xerial).unwrap();
+    let mut out = Vec::new();
+    let ts = records.last().map_or(-1, |r| r.timestamp);
+    encode_message(
+        &mut out,
+        records.len() as i64 - 1,
+        magic,
+        codec as i8,
+        ts,
+        None,
+        Some(&compressed),
+    );
+    out
+}
+
+#[test]
+fn messages_are_laid_out_as_kafka_defines_them() {
+    // Magic 0: offset 0, size 20, crc, magic 0, attributes 0, key "k", value "v".
+    let mut m0 = Vec::new();
+    encode_message(&mut m0, 0, 0, 0, -1, Some(b"k"), Some(b"v"));
+    let body = hex("00 00 00000001 6b 00000001 76");
+    let mut want = hex("0000000000000000 00000010");
+    want.extend_from_slice(&crc32fast::hash(&body).to_be_bytes());
+    want.extend_from_slice(&body);
+    assert_eq!(m0, want);
+    // Magic 1: a timestamp after the attributes, a null key.
+    let mut m1 = Vec::new();
+    encode_message(&mut m1, 5, 1, 0, 1000, None, Some(b"v"));
+    let body = hex("01 00 00000000000003e8 ffffffff 00000001 76");
+    let mut want = hex("0000000000000005 00000017");
+    want.extend_from_slice(&crc32fast::hash(&body).to_be_bytes());
+    want.extend_from_slice(&body);
+    assert_eq!(m1, want);
+    // CRC-32 (IEEE) check value.
+    assert_eq!(crc32fast::hash(b"123456789"), 0xcbf4_3926);
+}
+
+#[test]
+fn every_codec_and_both_magics_parse() {
+    let records = vec![
+        rec(1_000, Some("a"), Some("one")),
+        rec(1_005, None, Some("two")),
+        rec(999, Some("c"), None),
+    ];
+    for magic in [0i8, 1] {
+        let expected: Vec<LegacyRecord> = records
+            .iter()
+            .map(|r| LegacyRecord {
+                timestamp: if magic == 0 {
+                    NO_TIMESTAMP
+                } else {
+                    r.timestamp
+                },
+                ..r.clone()
+            })
+            .collect();
+        let set = parse(&plain(magic, &records), 1 << 20).unwrap();
+        assert_eq!((set.magic, set.codec), (magic, NONE));
+        assert_eq!(set.records, expected, "magic {magic} uncompressed");
+        for (codec, xerial) in [(GZIP, false), (SNAPPY, true), (SNAPPY, false), (LZ4, false)] {
+            let set = parse(&wrapped(magic, codec, xerial, &records), 1 << 20).unwrap();
+            assert_eq!((set.magic, set.codec, set.xerial), (magic, codec, xerial));
+            assert_eq!(set.records, expected, "magic {magic} codec {codec}");
+        }
+    }
+}
+
+#[test]
+fn magic_0_lz4_with_kafka_3160s_header_checksum_is_accepted() {
+    let records = vec![rec(-1, Some("k"), Some("v"))];
+    let inner = plain(0, &records);
+    let mut frame = compression::compress(LZ4, &inner, false).unwrap();
+    // Rewrite the header checksum the way Kafka 0.8-0.9 computed it: over magic + descriptor.
+    let flg = frame[4];
+    let mut hc_at = 6;
+    if flg & 0x08 != 0 {
+        hc_at += 8;
+    }
+    frame[hc_at] = (xxh32(&frame[..hc_at], 0) >> 8) as u8;
+    let mut set = Vec::new();
+    encode_message(&mut set, 0, 0, LZ4 as i8, -1, None, Some(&frame));
+    assert_eq!(parse(&set, 1 << 20).unwrap().records, records);
+    // The same broken checksum in a magic 1 message is corrupt, as Kafka sees it.
+    let mut set1 = Vec::new();
+    encode_message(&mut set1, 0, 1, LZ4 as i8, 5, None, Some(&frame));
+    assert!(matches!(
+        parse(&set1, 1 << 20),
+        Err(SetError::Decompress(_))
+    ));
+}
+
+#[test]
+fn xxh32_matches_the_reference() {
+    assert_eq!(xxh32(b"", 0), 0x02cc_5d05);
+    assert_eq!(xxh32(b"a", 0), 0x550d_7456);
+    assert_eq!(xxh32(b"abc", 0), 0x32d1_53ff);
+    assert_eq!(
+        xxh32(b"Nobody inspects the spammish repetition", 0),
+        0xe229_3b2f
+    );
+}
+
+#[test]
+fn every_lie_is_refused() {
+    let good = plain(1, &[rec(1, Some("k"), Some("v")), rec(2, None, Some("w"))]);
+    assert!(parse(&good, 1 << 20).is_ok());
+    // Truncated anywhere but between the two messages.
+    let first = 12 + i32::from_be_bytes([good[8], good[9], good[10], good[11]]) as usize;
+    for cut in (1..good.len()).filter(|c| *c != first) {
+        assert!(parse(&good[..cut], 1 << 20).is_err(), "cut at {cut}");
+    }
+    assert_eq!(parse(&good[..first], 1 << 20).unwrap().records.len(), 1);
+    assert_eq!(parse(&[], 1 << 20), Err(SetError::Empty));
+    // Any flipped bit but in a producer's offset (ignored) breaks a size or a CRC.
+    for at in (8..good.len()).filter(|a| !(first..first + 8).contains(a)) {
+        let mut bad = good.clone();
+        bad[at] ^= 0x40;
+        assert!(parse(&bad, 1 << 20).is_err(), "flip at {at}");
+    }
+    // A message size that lies (too small, negative, past the end).
+    for size in [0i32, 5, -1, i32::MAX] {
+        let mut bad = good.clone();
+        bad[8..12].copy_from_slice(&size.to_be_bytes());
+        assert!(parse(&bad, 1 << 20).is_err(), "size {size}");
+    }
+    // A key length that lies, with a valid CRC.
+    let mut lying = Vec::new();
+    encode_message(&mut lying, 0, 1, 0, 1, Some(b"k"), Some(b"v"));
+    let key_len_at = 12 + 4 + 2 + 8;
+    lying[key_len_at..key_len_at + 4].copy_from_slice(&100i32.to_be_bytes());
+    let crc = crc32fast::hash(&lying[16..]);
+    lying[12..16].copy_from_slice(&crc.to_be_bytes());
+    assert!(parse(&lying, 1 << 20).is_err());
+    // Mixed magics.
+    let mut mixed = plain(0, &[rec(-1, None, Some("a"))]);
+    mixed.extend(plain(1, &[rec(1, None, Some("b"))]));
+    assert!(matches!(
+        parse(&mixed, 1 << 20),
+        Err(SetError::BadMagic { .. })
+    ));
+    // Magic 2 in a legacy set, an unknown codec, a wrapper inside a wrapper.
+    let mut m2 = Vec::new();
+    encode_message(&mut m2, 0, 1, 0, 1, None, Some(b"v"));
+    m2[16] = 2;
+    let crc = crc32fast::hash(&m2[16..]);
+    m2[12..16].copy_from_slice(&crc.to_be_bytes());
+    assert!(matches!(
+        parse(&m2, 1 << 20),
+        Err(SetError::BadMagic { .. })
+    ));
+    let mut codec5 = Vec::new();
+    encode_message(&mut codec5, 0, 1, 5, 1, None, Some(b"v"));
+    assert_eq!(parse(&codec5, 1 << 20), Err(SetError::BadCodec(5)));
+    let inner = wrapped(1, GZIP, false, &[rec(1, None, Some("v"))]);
+    let outer_value = compression::compress(GZIP, &inner, false).unwrap();
+    let mut nested = Vec::new();
+    encode_message(&mut nested, 0, 1, GZIP as i8, 1, None, Some(&outer_value));
+    assert_eq!(parse(&nested, 1 << 20), Err(SetError::Nested));
+    // Garbage where compressed data should be; a bomb beyond the limit.
+    let mut garbage = Vec::new();
+    encode_message(&mut garbage, 0, 1, GZIP as i8, 1, None, Some(b"not gzip"));
+    assert!(matches!(
+        parse(&garbage, 1 << 20),
+        Err(SetError::Decompress(_))
+    ));
+    let big = vec![rec(1, None, Some(&"x".repeat(100_000)))];
+    assert!(matches!(
+        parse(&wrapped(1, GZIP, false, &big), 10_000),
+        Err(SetError::Decompress(_))
+    ));
+    // Codes: corrupt data is CORRUPT_MESSAGE, a broken rule INVALID_RECORD.
+    assert_eq!(SetError::Truncated(0).code(), 2);
+    assert_eq!(SetError::Nested.code(), 87);
+}
+
+#[test]
+fn conversion_to_v2_keeps_keys_values_timestamps_and_codec() {
+    let records = vec![
+        rec(1_000, Some("a"), Some("one")),
+        rec(1_005, None, Some("two")),
+        rec(999, Some("c"), None),
+    ];
+    for magic in [0i8, 1] {
+        for (codec, xerial) in [(NONE, false), (GZIP, false), (SNAPPY, true), (LZ4, false)] {
+            let data = if codec == NONE {
+                plain(magic, &records)
+            } else {
+                wrapped(magic, codec, xerial, &records)
+            };
+            let set = parse(&data, 1 << 20).unwrap();
+            let raw = to_batch(&set).unwrap();
+            let h = validate(&raw).expect("a valid v2 batch");
+            assert_eq!(h.codec(), codec);
+            assert_eq!((h.record_count, h.last_offset_delta), (3, 2));
+            assert_eq!(h.producer_id, -1);
+            let body = records_of(&raw, &h).unwrap();
+            let views = parse_records(&body, 3).unwrap();
+            for (i, (v, r)) in views.iter().zip(&set.records).enumerate() {
+                assert_eq!(v.offset_delta, i as i32);
+                assert_eq!(v.key, r.key.as_deref());
+                assert_eq!(v.value, r.value.as_deref());
+                assert_eq!(h.base_timestamp + v.timestamp_delta, r.timestamp);
+            }
+            if magic == 0 {
+                assert_eq!((h.base_timestamp, h.max_timestamp), (-1, -1));
+            } else {
+                assert_eq!((h.base_timestamp, h.max_timestamp), (1_000, 1_005));
+            }
+        }
+    }
+}
