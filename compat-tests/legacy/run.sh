@@ -3,9 +3,6 @@
 # 0.8-0.10 protocol versions and message formats v0 and v1 (MessageSet, magic 0 and 1) that
 # Apache Kafka 4 removed (KIP-896, KIP-724), so existing code connects as it is.
 #
-# Not yet in scripts/test: Produce v0-v2 are served (every producer scenario passes), Fetch
-# v0-v3 (down-conversion) is not yet, so the consumer scenarios fail until it lands.
-#
 #   compat-tests/legacy/run.sh          install (idempotent), build, start weir, run everything
 #   WEIR_COMPAT_DEBUG=1 .../run.sh      sarama's log and kafka-go's logs on stderr
 #   COMPAT_DEBUG=protocol,msg ...       librdkafka debug log of the confluent-kafka producer

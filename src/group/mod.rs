@@ -11,6 +11,7 @@
 //! parked as oneshot senders keyed by (group, member id) and completed when the state
 //! machine emits them, or failed with NOT_COORDINATOR when the group's partition is unloaded.
 
+pub mod leadership;
 pub mod load;
 pub mod offsets_topic;
 pub mod ownership;
@@ -27,7 +28,8 @@ use std::sync::Mutex;
 
 use tokio::sync::{oneshot, Notify};
 
-pub use persist::{expired_offsets, follow_leadership, run_timers};
+pub use leadership::follow_leadership;
+pub use persist::{expired_offsets, run_timers};
 pub use state::{
     Completion, Group, GroupConfig, GroupState, JoinRequest, JoinResult, MemberRef, Reply,
     SyncResult,

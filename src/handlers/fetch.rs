@@ -1,4 +1,7 @@
-//! Fetch (key 1), v4-v17: whole stored batches, untouched, per partition; topic ids from
+//! Fetch (key 1), v0-v17: whole stored batches, untouched, per partition (v0-v3: converted
+//! down to the magic 0 or 1 message sets those clients read, see
+//! [`crate::log::message_set::down_convert`]; zstd data answers UNSUPPORTED_COMPRESSION_TYPE
+//! there); topic ids from
 //! v13; `max_wait_ms`/`min_bytes` long polling woken by appends and high watermark moves.
 //! Consumers read up to the high watermark; a follower (a fetch naming its replica id)
 //! reads up to the log end, and its fetch offset is its progress (see
@@ -30,6 +33,7 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use crate::broker::Broker;
+use crate::log::message_set;
 use crate::log::partition::{FileSlice, MAX_READ_BYTES};
 use crate::log::{now_ms, Partition, TopicPartition};
 use crate::protocol::error_code as ec;
@@ -373,6 +377,27 @@ fn read_all(
                 log.high_watermark()
             };
             match log.read(t.fetch_offset, limit, total == 0 && !held, max_offset) {
+                Ok(read) if version < 4 && !read.records.is_empty() => {
+                    // Clients of v0-v3 read magic 0 (v0-v1) or 1 (v2-v3) message sets.
+                    let magic = if version < 2 { 0 } else { 1 };
+                    let data = base
+                        .with_high_watermark(read.high_watermark)
+                        .with_last_stable_offset(read.high_watermark)
+                        .with_log_start_offset(lso(read.log_start_offset));
+                    match message_set::down_convert(&read.records, magic, t.fetch_offset, limit) {
+                        Ok(set) => {
+                            total += set.len();
+                            (data.with_records(Some(Bytes::from(set))), None)
+                        }
+                        Err(message_set::DownError::Zstd) => {
+                            errors = true;
+                            let data = data
+                                .with_error_code(ec::UNSUPPORTED_COMPRESSION_TYPE)
+                                .with_records(Some(Bytes::new()));
+                            (data, None)
+                        }
+                    }
+                }
                 Ok(read) => {
                     total += read.records.len();
                     let data = base

@@ -99,7 +99,7 @@ macro_rules! registry {
 
 registry! {
     Produce => produce [0, 11] optional;
-    Fetch => fetch [4, 17];
+    Fetch => fetch [0, 17];
     ListOffsets => list_offsets [0, 9];
     Metadata => metadata [0, 12];
     OffsetCommit => offset_commit [0, 9];

@@ -396,7 +396,135 @@ pub fn to_batch(set: &MessageSet) -> Result<Vec<u8>, SetError> {
     Ok(b)
 }
 
-/// Encodes one uncompressed message (for tests, and the down-conversion to come).
+/// One record on its way down: (offset, timestamp, key, value).
+type Converted<'a> = (i64, i64, Option<&'a [u8]>, Option<&'a [u8]>);
+
+/// Why fetched batches could not be converted for an old client.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DownError {
+    /// zstd data, which no old format can carry (UNSUPPORTED_COMPRESSION_TYPE).
+    #[error("zstd batches cannot be sent in magic 0/1 message sets")]
+    Zstd,
+}
+
+/// Converts whole RecordBatch v2 bytes read from a log into a message set of `magic` (0 for
+/// Fetch v0-v1, 1 for v2-v3), for clients that cannot read RecordBatch v2 (Kafka's
+/// down-conversion): records below `fetch_offset` are skipped, control batches skipped,
+/// headers dropped; an uncompressed batch becomes plain messages, a compressed one a wrapper
+/// of the same codec (inner offsets absolute for magic 0, relative for magic 1 with the
+/// wrapper at the last offset; lz4 with a correct header checksum, which every client
+/// reads). Stops before the output would pass `max_bytes`, but always converts the first
+/// batch (so a client can move on). A zstd batch ends the conversion: [`DownError::Zstd`]
+/// if nothing was converted yet. A batch that does not parse ends it too (the log's own
+/// bytes; never expected).
+pub fn down_convert(
+    data: &[u8],
+    magic: i8,
+    fetch_offset: i64,
+    max_bytes: usize,
+) -> Result<Vec<u8>, DownError> {
+    use super::batch::BatchHeader;
+    use super::record::{parse_records, records_of};
+    let mut out = Vec::new();
+    let mut rest = data;
+    while rest.len() >= HEADER_LEN {
+        let Ok(h) = BatchHeader::parse(rest) else {
+            break;
+        };
+        let len = h.total_len();
+        if len > rest.len() {
+            break;
+        }
+        let (raw, next) = rest.split_at(len);
+        rest = next;
+        if h.is_control() || h.last_offset() < fetch_offset {
+            continue;
+        }
+        let codec = h.codec();
+        if codec == compression::ZSTD {
+            if out.is_empty() {
+                return Err(DownError::Zstd);
+            }
+            break;
+        }
+        let Some(body) = records_of(raw, &h) else {
+            break;
+        };
+        let Ok(views) = parse_records(&body, h.record_count) else {
+            break;
+        };
+        let log_append = h.attributes & (1 << 3) != 0;
+        let attributes = if magic == 1 && log_append {
+            LOG_APPEND_TIME_BIT
+        } else {
+            0
+        };
+        let messages: Vec<Converted<'_>> = views
+            .iter()
+            .map(|v| {
+                let offset = h.base_offset + i64::from(v.offset_delta);
+                let ts = if log_append {
+                    h.max_timestamp
+                } else {
+                    h.base_timestamp + v.timestamp_delta
+                };
+                (offset, ts, v.key, v.value)
+            })
+            .filter(|(offset, ..)| *offset >= fetch_offset)
+            .collect();
+        let Some(&(last, ..)) = messages.last() else {
+            continue;
+        };
+        let mut converted = Vec::new();
+        if codec == NONE {
+            for (offset, ts, key, value) in &messages {
+                encode_message(
+                    &mut converted,
+                    *offset,
+                    magic,
+                    attributes,
+                    *ts,
+                    *key,
+                    *value,
+                );
+            }
+        } else {
+            let mut inner = Vec::new();
+            for (i, (offset, ts, key, value)) in messages.iter().enumerate() {
+                let inner_offset = if magic == 0 { *offset } else { i as i64 };
+                encode_message(
+                    &mut inner,
+                    inner_offset,
+                    magic,
+                    attributes,
+                    *ts,
+                    *key,
+                    *value,
+                );
+            }
+            let Ok(compressed) = compression::compress(codec, &inner, codec == SNAPPY) else {
+                break;
+            };
+            let max_ts = messages.iter().map(|m| m.1).max().unwrap_or(NO_TIMESTAMP);
+            encode_message(
+                &mut converted,
+                last,
+                magic,
+                attributes | codec as i8,
+                max_ts,
+                None,
+                Some(&compressed),
+            );
+        }
+        if !out.is_empty() && out.len() + converted.len() > max_bytes {
+            break;
+        }
+        out.extend_from_slice(&converted);
+    }
+    Ok(out)
+}
+
+/// Encodes one uncompressed message (magic 0 or 1; the offset is the entry's).
 pub fn encode_message(
     out: &mut Vec<u8>,
     offset: i64,
