@@ -216,6 +216,14 @@ impl Cluster {
         Ok(cluster)
     }
 
+    /// Whether the image shows this process registered (its own incarnation) and unfenced.
+    pub fn is_registered(&self) -> bool {
+        self.image()
+            .brokers
+            .get(&self.node_id)
+            .is_some_and(|b| !b.fenced && b.incarnation == self.info.incarnation)
+    }
+
     /// Waits (at most `limit`) until the image shows this broker registered and unfenced.
     pub async fn wait_registered(&self, limit: Duration) {
         let mut rx = self.reconciled.subscribe();

@@ -56,7 +56,11 @@ impl Inner {
 pub fn follow_leadership(broker: &Arc<Broker>) {
     let mut led = BTreeMap::new();
     let topic = broker.cluster.topic(OFFSETS_TOPIC);
-    if let Some(t) = &topic {
+    // Until this process is registered, the leaderships in the image are its previous
+    // incarnation's: its registration moves them to a new epoch (a restart is an unclean
+    // shutdown), so loading them now would only be undone.
+    let registered = broker.cluster.is_registered();
+    if let Some(t) = topic.as_ref().filter(|_| registered) {
         for p in 0..t.partitions.len() as i32 {
             let tp = TopicPartition::new(OFFSETS_TOPIC, p);
             if let Some(epoch) = broker.replicas.get(&tp).and_then(|r| r.leader_epoch()) {
