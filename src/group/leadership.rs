@@ -102,13 +102,11 @@ pub fn follow_leadership(broker: &Arc<Broker>) {
 /// its groups.
 async fn load_partition(broker: Arc<Broker>, partition: i32, epoch: i32) {
     let tp = TopicPartition::new(OFFSETS_TOPIC, partition);
-    let still_held = |b: &Broker| {
-        b.groups.lock().held.get(&partition)
-            == Some(&Held {
-                epoch,
-                loaded: false,
-            })
+    let loading = Held {
+        epoch,
+        loaded: false,
     };
+    let still_held = |b: &Broker| b.groups.lock().held.get(&partition) == Some(&loading);
     let (loader, stats) = loop {
         if !still_held(&broker) || broker.shutdown.is_cancelled() {
             return;
@@ -127,12 +125,7 @@ async fn load_partition(broker: Arc<Broker>, partition: i32, epoch: i32) {
     let groups = {
         let coordinator = &broker.groups;
         let mut inner = coordinator.lock();
-        if inner.held.get(&partition)
-            != Some(&Held {
-                epoch,
-                loaded: false,
-            })
-        {
+        if inner.held.get(&partition) != Some(&loading) {
             return;
         }
         let count = loader.groups.len();

@@ -114,15 +114,22 @@ impl Inner {
         }
     }
 
-    /// Notes a group whose stored view may have changed, for the next store pass. A group
-    /// never stored counts as stored new (generation 0, no members): a group that was just
-    /// created and is still Empty (a member waiting for its KIP-394 id) is not written.
+    /// Whether `view` differs from what is stored for the group. A group never stored counts
+    /// as stored new (generation 0, no members): a group that was just created and is still
+    /// Empty (a member waiting for its KIP-394 id) is not written.
+    fn differs(&self, group_id: &str, view: &StoredView) -> bool {
+        match self.stored.get(group_id) {
+            Some(stored) => stored != view,
+            None => *view != (0, None, Vec::new()),
+        }
+    }
+
+    /// Notes a group whose stored view may have changed, for the next store pass.
     fn touch(&mut self, group_id: &str) {
         let Some(view) = self.groups.get(group_id).and_then(Group::stored_view) else {
             return;
         };
-        let fresh: StoredView = (0, None, Vec::new());
-        if *self.stored.get(group_id).unwrap_or(&fresh) != view {
+        if self.differs(group_id, &view) {
             self.dirty.insert(group_id.to_string());
         }
     }

@@ -223,9 +223,8 @@ impl GroupCoordinator {
                 Err(rx)
             }
         };
-        let needed = !completions.is_empty()
-            && view.is_some()
-            && inner.stored.get(group_id) != view.as_ref();
+        let needed =
+            !completions.is_empty() && view.as_ref().is_some_and(|v| inner.differs(group_id, v));
         if !needed {
             inner.deliver(group_id, completions);
             inner.touch(group_id);
@@ -531,8 +530,7 @@ impl GroupCoordinator {
                     let Some(view) = g.stored_view() else {
                         continue;
                     };
-                    let fresh: StoredView = (0, None, Vec::new());
-                    if *inner.stored.get(&id).unwrap_or(&fresh) == view {
+                    if !inner.differs(&id, &view) {
                         continue;
                     }
                     records.push((group_key(&id), Some(g.to_value(now).encode())));
