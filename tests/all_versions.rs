@@ -22,9 +22,18 @@ use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::records::Compression;
 use weir::handlers::spec;
 
+/// The advertised versions this codec (kafka-protocol 0.15) writes; the newest ones, served
+/// through the newer release, are in `tests/newest_versions.rs`.
 fn versions(key: ApiKey) -> std::ops::RangeInclusive<i16> {
     let s = spec(key).expect("served");
-    s.min..=s.max
+    let known = match key {
+        ApiKey::Produce => 11,
+        ApiKey::Fetch => 17,
+        ApiKey::ListOffsets => 9,
+        ApiKey::Metadata => 12,
+        _ => s.max,
+    };
+    s.min..=s.max.min(known)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

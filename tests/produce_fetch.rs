@@ -238,7 +238,7 @@ async fn api_versions_and_kip_511_fallback() {
         let resp = c.send(&ApiVersionsRequest::default(), v).await;
         assert_eq!(resp.error_code, 0);
         let produce = resp.api_keys.iter().find(|k| k.api_key == 0).unwrap();
-        assert_eq!((produce.min_version, produce.max_version), (0, 11));
+        assert_eq!((produce.min_version, produce.max_version), (0, 13));
     }
     // ApiVersions v9 (unknown): error 35 and the ranges, in the v0 layout with a v0 header.
     let mut raw = bytes::BytesMut::new();

@@ -164,6 +164,18 @@ def s_delete():
 
 
 # ---------------------------------------------------------------- produce / consume
+@scenario("broker version inferred from ApiVersions as Kafka 4.1 (Produce v13, Fetch v18)")
+def s_infers_4_1():
+    # kafka-python 3.0 infers the broker's release from the version ranges it advertises
+    # (kafka/protocol/broker_version_data.py): Produce v13 means 4.1, ListOffsets v10 4.0.
+    p = new_producer()
+    try:
+        assert p.config["api_version"] == (4, 1), \
+            f"broker inferred as {p.config['api_version']}, not (4, 1)"
+    finally:
+        p.close(timeout=5)
+
+
 @scenario("default producer (idempotent, ApiVersions v4) produces 100 records")
 def s_produce_default():
     topic = topic_name("idem")

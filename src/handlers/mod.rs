@@ -14,6 +14,7 @@ use kafka_protocol::protocol::Decodable;
 
 use crate::broker::Broker;
 use crate::protocol::frame::Grant;
+use crate::protocol::newest::{self, Plan};
 use crate::protocol::outgoing::{Outgoing, Payload};
 use crate::protocol::request::{self, RequestHeader};
 use crate::protocol::{response, ProtocolError};
@@ -98,10 +99,10 @@ macro_rules! registry {
 }
 
 registry! {
-    Produce => produce [0, 11] optional;
-    Fetch => fetch [0, 17];
-    ListOffsets => list_offsets [0, 9];
-    Metadata => metadata [0, 12];
+    Produce => produce [0, 13] optional;
+    Fetch => fetch [0, 18];
+    ListOffsets => list_offsets [0, 10];
+    Metadata => metadata [0, 13];
     OffsetCommit => offset_commit [0, 9];
     OffsetFetch => offset_fetch [0, 9];
     FindCoordinator => find_coordinator [0, 6];
@@ -184,6 +185,7 @@ pub async fn handle_frame_within(
             version,
         });
     }
+    tracing::trace!(api = ?key, version, correlation_id, "request");
     let (mut header, body) = request::parse(frame, key)?;
     // Bound every wire length before kafka-protocol reserves memory for it.
     let decoded = crate::protocol::layout::check(key, version, &body)?;
@@ -191,5 +193,59 @@ pub async fn handle_frame_within(
         grant.extend(decoded).await?;
     }
     header.client_host = client_host.clone();
-    route(broker, key, &header, body, out).await
+    match newest::plan(key, version) {
+        Plan::Native => route(broker, key, &header, body, out).await,
+        Plan::As(older) => {
+            header.api_version = older;
+            route(broker, key, &header, body, out).await
+        }
+        Plan::Bridge(older) => {
+            header.api_version = older;
+            bridge(broker, key, version, &header, body, out).await
+        }
+    }
+}
+
+/// The newest versions that need the newer codec on one side ([`newest`]): the handler runs
+/// at `header.api_version`, the client reads `version`.
+async fn bridge(
+    broker: &Arc<Broker>,
+    key: ApiKey,
+    version: i16,
+    header: &RequestHeader,
+    body: Bytes,
+    out: &mut Outgoing,
+) -> Result<bool, ProtocolError> {
+    let correlation_id = header.correlation_id;
+    let answer = match key {
+        ApiKey::Produce => {
+            let req = newest::decode_next(body, version)?;
+            let (req, ids) = newest::produce_request(req, |id| {
+                broker.cluster.topic_by_id(id).map(|t| t.name.clone())
+            });
+            match produce::handle(broker, header, req).await {
+                Some(resp) => newest::encode_next(&ids.response(resp), version)?,
+                None => return Ok(false), // acks=0
+            }
+        }
+        ApiKey::Metadata => {
+            let resp = metadata::handle(broker, header, decode(body, header.api_version)?).await;
+            newest::encode_next(&newest::metadata_response(&resp)?, version)?
+        }
+        ApiKey::ListOffsets => {
+            let req = newest::list_offsets_request(&newest::decode_next(body, version)?)?;
+            let resp = list_offsets::handle(broker, header, req).await;
+            // v10's answer has v9's layout (and its response header).
+            response::encode_into(out, key, header.api_version, correlation_id, &resp, &[])?;
+            return Ok(true);
+        }
+        _ => {
+            return Err(ProtocolError::UnsupportedVersion {
+                key: header.api_key,
+                version,
+            })
+        }
+    };
+    response::encode_encoded_into(out, key, version, correlation_id, &answer)?;
+    Ok(true)
 }

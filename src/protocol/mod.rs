@@ -5,6 +5,7 @@
 pub mod error_code;
 pub mod frame;
 pub mod layout;
+pub mod newest;
 pub mod outgoing;
 pub mod request;
 pub mod response;

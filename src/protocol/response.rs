@@ -57,6 +57,33 @@ pub fn encode_with_header_into<T: Encodable>(
     Ok(())
 }
 
+/// Appends a frame whose body is already encoded (by the newer codec, see
+/// [`super::newest`]), with the response header of `key` at `version`.
+pub fn encode_encoded_into(
+    out: &mut Outgoing,
+    key: ApiKey,
+    version: i16,
+    correlation_id: i32,
+    body: &[u8],
+) -> Result<(), ProtocolError> {
+    let header_len = if key.response_header_version(version) >= 1 {
+        5
+    } else {
+        4
+    };
+    let frame_len = i32::try_from(header_len + body.len()).map_err(|_| {
+        ProtocolError::Encode(format!("response of {} bytes is too large", body.len()))
+    })?;
+    out.buf.reserve(4 + header_len + body.len());
+    out.buf.put_i32(frame_len);
+    out.buf.put_i32(correlation_id);
+    if header_len == 5 {
+        out.buf.put_u8(0); // no tagged fields
+    }
+    out.buf.put_slice(body);
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use bytes::{Bytes, BytesMut};

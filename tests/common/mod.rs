@@ -66,6 +66,50 @@ impl Client {
         self.receive::<R>(version).await
     }
 
+    /// [`Client::send`] with the newer kafka-protocol release, for the newest versions.
+    pub async fn send_next<R: kafka_protocol_next::protocol::Request>(
+        &mut self,
+        req: &R,
+        version: i16,
+    ) -> R::Response {
+        use kafka_protocol_next::protocol::{Decodable as _, HeaderVersion as _};
+        self.send_next_only(req, version).await;
+        let mut frame = self.read_frame().await.expect("a response frame");
+        assert_eq!(frame.get_i32(), self.correlation, "responses come in order");
+        if R::Response::header_version(version) >= 1 {
+            assert_eq!(frame.get_u8(), 0);
+        }
+        let resp = R::Response::decode(&mut frame, version).unwrap();
+        assert!(frame.is_empty(), "the whole answer is read at v{version}");
+        resp
+    }
+
+    /// Sends a request with the newer kafka-protocol release, reading nothing.
+    pub async fn send_next_only<R: kafka_protocol_next::protocol::Request>(
+        &mut self,
+        req: &R,
+        version: i16,
+    ) {
+        use kafka_protocol_next::protocol::Encodable as _;
+        self.correlation += 1;
+        let header = kafka_protocol_next::messages::RequestHeader::default()
+            .with_request_api_key(R::KEY)
+            .with_request_api_version(version)
+            .with_correlation_id(self.correlation)
+            .with_client_id(Some(
+                kafka_protocol_next::protocol::StrBytes::from_static_str("weir-tests"),
+            ));
+        let mut body = BytesMut::new();
+        header
+            .encode(&mut body, R::header_version(version))
+            .unwrap();
+        req.encode(&mut body, version).unwrap();
+        let mut frame = BytesMut::new();
+        frame.put_i32(body.len() as i32);
+        frame.extend_from_slice(&body);
+        self.stream.write_all(&frame).await.unwrap();
+    }
+
     pub async fn send_only<R: Request>(&mut self, req: &R, version: i16) {
         self.correlation += 1;
         let key = ApiKey::try_from(R::KEY).unwrap();

@@ -56,6 +56,8 @@ mod requests;
 #[cfg(test)]
 mod samples;
 #[cfg(test)]
+mod samples_next;
+#[cfg(test)]
 mod tests;
 
 use kafka_protocol::messages::ApiKey;

@@ -27,7 +27,8 @@ const fn msg(key: ApiKey, max: i16, flexible: i16, body: &'static [Field]) -> Me
 // Produce
 const PRODUCE_PARTITION: &[Field] = &[f("index", I32), f("records", NBytes)];
 const PRODUCE_TOPIC: &[Field] = &[
-    f("name", Str),
+    f("name", Str).until(12),
+    f("topic_id", Uuid).since(13),
     f("partition_data", Array(&Struct(PRODUCE_PARTITION))),
 ];
 const PRODUCE: &[Field] = &[
@@ -46,6 +47,7 @@ const FETCH_PARTITION: &[Field] = &[
     f("log_start_offset", I64).since(5),
     f("partition_max_bytes", I32),
     f("replica_directory_id", Uuid).since(17).tag(0),
+    f("high_watermark", I64).since(18).tag(1),
 ];
 const FETCH_TOPIC: &[Field] = &[
     f("topic", Str).until(12),
@@ -91,6 +93,7 @@ const LIST_OFFSETS: &[Field] = &[
     f("replica_id", I32),
     f("isolation_level", I8).since(2),
     f("topics", Array(&Struct(LIST_OFFSETS_TOPIC))),
+    f("timeout_ms", I32).since(10),
 ];
 
 // Metadata
@@ -384,10 +387,10 @@ const DESCRIBE_TOPIC_PARTITIONS: &[Field] = &[
 /// Every request body weir accepts, in api-key order. One static, so a field has one
 /// address (the tests identify fields by it).
 pub(super) static MESSAGES: &[Message] = &[
-    msg(ApiKey::Produce, 11, 9, PRODUCE),
-    msg(ApiKey::Fetch, 17, 12, FETCH),
-    msg(ApiKey::ListOffsets, 9, 6, LIST_OFFSETS),
-    msg(ApiKey::Metadata, 12, 9, METADATA),
+    msg(ApiKey::Produce, 13, 9, PRODUCE),
+    msg(ApiKey::Fetch, 18, 12, FETCH),
+    msg(ApiKey::ListOffsets, 10, 6, LIST_OFFSETS),
+    msg(ApiKey::Metadata, 13, 9, METADATA),
     msg(ApiKey::OffsetCommit, 9, 8, OFFSET_COMMIT),
     msg(ApiKey::OffsetFetch, 9, 6, OFFSET_FETCH),
     msg(ApiKey::FindCoordinator, 6, 3, FIND_COORDINATOR),

@@ -10,6 +10,8 @@ use kafka_protocol::messages::*;
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 use uuid::Uuid;
 
+use super::samples_next as next;
+
 fn s(text: &str) -> StrBytes {
     StrBytes::from_string(text.to_owned())
 }
@@ -105,6 +107,9 @@ macro_rules! per_key {
 
 /// kafka-protocol's decoder: `Some(bytes consumed)` if it accepts `body`.
 pub(super) fn kafka_decode(key: ApiKey, version: i16, body: &[u8]) -> Option<usize> {
+    if next::is_newest(key, version) {
+        return next::kafka_decode(key, version, body);
+    }
     per_key!(key, decode(version, body))
 }
 
@@ -114,11 +119,17 @@ fn encode_default<T: Encodable + Default>(version: i16) -> Vec<u8> {
 
 /// The Default request of `key`, encoded at `version`.
 pub(super) fn default_body(key: ApiKey, version: i16) -> Vec<u8> {
+    if next::is_newest(key, version) {
+        return next::default_body(key, version);
+    }
     per_key!(key, encode_default(version))
 }
 
 /// The full sample of `key` (see the module doc), encoded at `version`.
 pub(super) fn full_body(key: ApiKey, v: i16) -> Vec<u8> {
+    if next::is_newest(key, v) {
+        return next::full_body(key, v);
+    }
     match key {
         ApiKey::Produce => encode(&produce(v), v),
         ApiKey::Fetch => encode(&fetch(v), v),
