@@ -323,6 +323,48 @@ for _codec in ("none", "gzip", "snappy", "lz4", "zstd"):
         compression_scenario(_codec))
 
 
+def recompression_scenario(stored, sent):
+    def run():
+        # A topic-level compression.type other than "producer": the broker recompresses
+        # what the producer sent (librdkafka's codec) to the topic's codec; the consumer
+        # decodes the broker's encoding (snappy in the xerial framing, as Kafka writes it).
+        topic = topic_name(f"recomp-{stored}")
+        create_topic(topic, config={"compression.type": stored})
+        wait_for_topic(topic)
+        e = describe_topic_configs(topic)
+        assert e["compression.type"].value == stored, \
+            f"compression.type={e['compression.type'].value!r}"
+        assert e["compression.type"].source in (ConfigSource.DYNAMIC_TOPIC_CONFIG,
+                                                ConfigSource.DYNAMIC_TOPIC_CONFIG.value)
+        msgs = payload_set(f"recomp-{stored}")
+        reports = produce_all(topic, msgs, **{"compression.type": sent})
+        assert [r[2] for r in reports] == list(range(len(msgs))), "delivered offsets"
+        got = consume([(topic, 0, 0)], len(msgs))
+        check_roundtrip(topic, msgs, reports, got)
+    return run
+
+
+for _stored, _sent in (("gzip", "lz4"), ("snappy", "zstd"), ("lz4", "none"),
+                       ("zstd", "gzip"), ("uncompressed", "snappy")):
+    scenario(f"topic compression.type={_stored}: {_sent} batches recompressed, read back")(
+        recompression_scenario(_stored, _sent))
+
+
+@scenario("create_topics with compression.type=brotli gives INVALID_CONFIG")
+def s_bad_compression_type():
+    name = topic_name("badcomp")
+    fs = admin().create_topics(
+        [NewTopic(name, num_partitions=1, replication_factor=1,
+                  config={"compression.type": "brotli"})],
+        operation_timeout=10, request_timeout=15)
+    try:
+        fs[name].result(timeout=20)
+        raise AssertionError("created a topic with compression.type=brotli")
+    except KafkaException as e:
+        err = e.args[0]
+        assert err.code() == KafkaError.INVALID_CONFIG, f"got {err}"
+
+
 @scenario("keyed messages on 3 partitions keep per-key order")
 def s_key_order():
     topic = topic_name("keyorder")

@@ -23,6 +23,62 @@ impl TimestampType {
     }
 }
 
+/// `compression.type`: what the broker stores batches as. `Producer` keeps each batch as its
+/// producer compressed it; any other value recompresses batches of another codec on append.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompressionType {
+    Producer,
+    Uncompressed,
+    Gzip,
+    Snappy,
+    Lz4,
+    Zstd,
+}
+
+impl CompressionType {
+    pub fn name(self) -> &'static str {
+        match self {
+            CompressionType::Producer => "producer",
+            CompressionType::Uncompressed => "uncompressed",
+            CompressionType::Gzip => "gzip",
+            CompressionType::Snappy => "snappy",
+            CompressionType::Lz4 => "lz4",
+            CompressionType::Zstd => "zstd",
+        }
+    }
+
+    fn parse(name: &str, value: &str) -> Result<Self, ConfigError> {
+        Ok(match value.trim() {
+            "producer" => CompressionType::Producer,
+            "uncompressed" => CompressionType::Uncompressed,
+            "gzip" => CompressionType::Gzip,
+            "snappy" => CompressionType::Snappy,
+            "lz4" => CompressionType::Lz4,
+            "zstd" => CompressionType::Zstd,
+            _ => {
+                return Err(invalid(
+                    name,
+                    value,
+                    "String must be one of: uncompressed, zstd, lz4, snappy, gzip, producer",
+                ))
+            }
+        })
+    }
+
+    /// The RecordBatch codec (attributes bits 0-2) this stores, None for `producer`.
+    pub fn codec(self) -> Option<i16> {
+        use crate::log::compression as c;
+        match self {
+            CompressionType::Producer => None,
+            CompressionType::Uncompressed => Some(c::NONE),
+            CompressionType::Gzip => Some(c::GZIP),
+            CompressionType::Snappy => Some(c::SNAPPY),
+            CompressionType::Lz4 => Some(c::LZ4),
+            CompressionType::Zstd => Some(c::ZSTD),
+        }
+    }
+}
+
 /// Kafka's config value types, with the codes DescribeConfigs v3+ reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(i8)]
@@ -64,6 +120,22 @@ const fn topic_only(name: &'static str, kind: ConfigType) -> TopicConfigDef {
 /// Every topic-level setting this broker knows, in the order DescribeConfigs lists them.
 pub const TOPIC_CONFIGS: &[TopicConfigDef] = &[
     def("cleanup.policy", "log.cleanup.policy", ConfigType::List),
+    def(
+        "compression.gzip.level",
+        "compression.gzip.level",
+        ConfigType::Int,
+    ),
+    def(
+        "compression.lz4.level",
+        "compression.lz4.level",
+        ConfigType::Int,
+    ),
+    def("compression.type", "compression.type", ConfigType::String),
+    def(
+        "compression.zstd.level",
+        "compression.zstd.level",
+        ConfigType::Int,
+    ),
     def(
         "delete.retention.ms",
         "log.cleaner.delete.retention.ms",
@@ -191,6 +263,14 @@ pub struct LogConfig {
     pub leader_throttled_replicas: Throttled,
     /// `follower.replication.throttled.replicas` (topic-only), likewise.
     pub follower_throttled_replicas: Throttled,
+    /// `compression.type` (KIP-390's levels below apply when the broker compresses).
+    pub compression_type: CompressionType,
+    /// `compression.gzip.level`: -1 (zlib's default, 6) or 1-9.
+    pub compression_gzip_level: i32,
+    /// `compression.lz4.level`: 1-17 (lz4's HC levels; above 12 is 12).
+    pub compression_lz4_level: i32,
+    /// `compression.zstd.level`: -131072 to 22.
+    pub compression_zstd_level: i32,
 }
 
 impl Default for LogConfig {
@@ -216,6 +296,10 @@ impl Default for LogConfig {
             min_cleanable_dirty_ratio: 0.5,
             leader_throttled_replicas: Throttled::None,
             follower_throttled_replicas: Throttled::None,
+            compression_type: CompressionType::Producer,
+            compression_gzip_level: -1,
+            compression_lz4_level: 9,
+            compression_zstd_level: 3,
         }
     }
 }
@@ -277,6 +361,22 @@ impl LogConfig {
                     _ => return Err(invalid(name, value, "expected CreateTime or LogAppendTime")),
                 }
             }
+            "compression.type" => self.compression_type = CompressionType::parse(name, value)?,
+            "compression.gzip.level" => {
+                self.compression_gzip_level = match parse_signed(name, value, -1)? {
+                    v @ (-1 | 1..=9) => v as i32,
+                    _ => return Err(invalid(name, value, "must be -1 or in [1, 9]")),
+                }
+            }
+            "compression.lz4.level" => {
+                self.compression_lz4_level = parse_range(name, value, 1, 17)? as i32
+            }
+            "compression.zstd.level" => {
+                self.compression_zstd_level = match parse_signed(name, value, -131_072)? {
+                    v @ -131_072..=22 => v as i32,
+                    _ => return Err(invalid(name, value, "must be in [-131072, 22]")),
+                }
+            }
             "message.timestamp.before.max.ms" => self.timestamp_before_max_ms = long(0)?,
             "message.timestamp.after.max.ms" => self.timestamp_after_max_ms = long(0)?,
             "delete.retention.ms" => self.delete_retention_ms = long(0)?,
@@ -319,6 +419,10 @@ impl LogConfig {
             "min.insync.replicas" => self.min_insync_replicas.to_string(),
             "cleanup.policy" => self.cleanup_policy.clone(),
             "message.timestamp.type" => self.timestamp_type.name().to_string(),
+            "compression.type" => self.compression_type.name().to_string(),
+            "compression.gzip.level" => self.compression_gzip_level.to_string(),
+            "compression.lz4.level" => self.compression_lz4_level.to_string(),
+            "compression.zstd.level" => self.compression_zstd_level.to_string(),
             "message.timestamp.before.max.ms" => self.timestamp_before_max_ms.to_string(),
             "message.timestamp.after.max.ms" => self.timestamp_after_max_ms.to_string(),
             "delete.retention.ms" => self.delete_retention_ms.to_string(),
@@ -348,6 +452,19 @@ impl LogConfig {
     /// Whether old segments are deleted by time and size (`cleanup.policy` has `delete`).
     pub fn deletes(&self) -> bool {
         self.cleanup_policy.split(',').any(|p| p == "delete")
+    }
+
+    /// The codec and level batches of another codec are recompressed to on append; None
+    /// with `compression.type=producer`.
+    pub fn recompression(&self) -> Option<(i16, i32)> {
+        let codec = self.compression_type.codec()?;
+        let level = match self.compression_type {
+            CompressionType::Gzip => self.compression_gzip_level,
+            CompressionType::Lz4 => self.compression_lz4_level,
+            CompressionType::Zstd => self.compression_zstd_level,
+            _ => 0,
+        };
+        Some((codec, level))
     }
 
     /// Whether the log is compacted (`cleanup.policy` has `compact`).
@@ -391,10 +508,29 @@ mod tests {
             ("delete.retention.ms", "-1"),
             ("max.compaction.lag.ms", "0"),
             ("retention.ms", "abc"),
+            ("compression.type", "brotli"),
+            ("compression.type", "none"),
+            ("compression.gzip.level", "0"),
+            ("compression.gzip.level", "10"),
+            ("compression.lz4.level", "18"),
+            ("compression.zstd.level", "23"),
+            ("compression.zstd.level", "-131073"),
         ] {
             let e = c.set_topic(name, bad).unwrap_err().to_string();
             assert!(e.contains(bad), "{e}");
         }
+        for (name, good) in [
+            ("compression.type", "zstd"),
+            ("compression.gzip.level", "-1"),
+            ("compression.gzip.level", "9"),
+            ("compression.lz4.level", "17"),
+            ("compression.zstd.level", "-131072"),
+        ] {
+            c.set_topic(name, good).unwrap();
+            assert_eq!(c.get_topic(name).unwrap(), good);
+        }
+        assert_eq!(c.recompression(), Some((4, -131072)));
+        assert_eq!(base.recompression(), None);
         assert!(matches!(
             c.set_topic("no.such", "1"),
             Err(ConfigError::Unknown(_))

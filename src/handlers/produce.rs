@@ -3,7 +3,9 @@
 //! producer state, given its offsets and appended as sent. v0-v2 carry the old message sets
 //! of magic 0 or 1 (Kafka 0.8-0.10 clients): every CRC and length is checked, then the set
 //! becomes one RecordBatch v2 compressed with its codec ([`message_set`]) and goes the same
-//! way (a RecordBatch in v0-v2 is taken as it is). acks=0 gets no response. A partition
+//! way (a RecordBatch in v0-v2 is taken as it is). A topic whose `compression.type` names a
+//! codec gets every batch of another codec recompressed to it ([`recompress`]) before the
+//! append. acks=0 gets no response. A partition
 //! listed twice gets INVALID_REQUEST for both entries and nothing is appended to it.
 
 use std::sync::Arc;
@@ -17,6 +19,7 @@ use crate::broker::Broker;
 use crate::group::offsets_topic;
 use crate::log::batch::{self, BatchError};
 use crate::log::message_set;
+use crate::log::recompress;
 use crate::log::record::MAX_DECOMPRESSED_BATCH;
 use crate::log::{now_ms, TopicPartition};
 use crate::protocol::error_code as ec;
@@ -194,6 +197,22 @@ fn produce_partition(
             "Produce requests with ZStandard compression need version 7 or later.".into(),
         );
     }
+    // compression.type other than `producer`: stored with the topic's codec.
+    let recompressed = match recompress::needed(h, replica.log.recompression()) {
+        None => None,
+        Some((codec, level)) => {
+            match recompress::recompress(raw, h, codec, level)
+                .and_then(|b| Ok((batch::validate(&b).map_err(|e| e.to_string())?, b)))
+            {
+                Ok(done) => Some(done),
+                Err(e) => return fail(ec::CORRUPT_MESSAGE, e),
+            }
+        }
+    };
+    let (raw, h) = match &recompressed {
+        Some((nh, b)) => (&b[..], nh),
+        None => (&raw[..], h),
+    };
     match replica.append_as_leader(raw, h, now, acks_all) {
         Ok((info, required, leader_epoch)) => {
             let response = base

@@ -97,12 +97,28 @@ pub fn decompress(codec: i16, data: &[u8], limit: usize) -> io::Result<Vec<u8>> 
     }
 }
 
-/// Compresses records with `codec`. For snappy, `xerial` picks the framing.
+/// Compresses records with `codec` at each codec's default level (what clients use). For
+/// snappy, `xerial` picks the framing.
 pub fn compress(codec: i16, data: &[u8], xerial: bool) -> io::Result<Vec<u8>> {
+    compress_at(codec, data, xerial, None)
+}
+
+/// [`compress`] at a `level` (Kafka's `compression.<codec>.level`: gzip -1 or 1-9, lz4 1-17,
+/// zstd -131072 to 22); None or another codec: the default.
+pub fn compress_at(
+    codec: i16,
+    data: &[u8],
+    xerial: bool,
+    level: Option<i32>,
+) -> io::Result<Vec<u8>> {
     match codec {
         NONE => Ok(data.to_vec()),
         GZIP => {
-            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            let level = match level {
+                Some(l @ 1..=9) => flate2::Compression::new(l as u32),
+                _ => flate2::Compression::default(),
+            };
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), level);
             e.write_all(data)?;
             e.finish()
         }
@@ -124,14 +140,17 @@ pub fn compress(codec: i16, data: &[u8], xerial: bool) -> io::Result<Vec<u8>> {
             Ok(out)
         }
         LZ4 => {
-            let mut e = lz4::EncoderBuilder::new()
-                .block_mode(lz4::BlockMode::Independent)
-                .build(Vec::new())?;
+            let mut b = lz4::EncoderBuilder::new();
+            b.block_mode(lz4::BlockMode::Independent);
+            if let Some(l) = level {
+                b.level(l.clamp(0, 16) as u32);
+            }
+            let mut e = b.build(Vec::new())?;
             e.write_all(data)?;
             let (out, result) = e.finish();
             result.map(|_| out)
         }
-        ZSTD => zstd::stream::encode_all(data, 3),
+        ZSTD => zstd::stream::encode_all(data, level.unwrap_or(3)),
         other => Err(io::Error::new(
             io::ErrorKind::InvalidData,
             format!("unknown compression codec {other}"),

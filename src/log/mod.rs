@@ -12,6 +12,7 @@ pub mod index;
 pub mod message_set;
 pub mod partition;
 pub mod producer_state;
+pub mod recompress;
 pub mod record;
 mod replica;
 #[cfg(test)]

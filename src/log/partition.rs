@@ -437,6 +437,11 @@ impl Partition {
         Ok(info)
     }
 
+    /// The codec and level `compression.type` stores batches with (None: as produced).
+    pub fn recompression(&self) -> Option<(i16, i32)> {
+        self.lock().ok()?.config.recompression()
+    }
+
     /// Applies changed topic settings; they take effect from the next append, read or
     /// maintenance pass (new segments use the new index size).
     pub fn set_config(&self, config: LogConfig) {
