@@ -359,3 +359,99 @@ fn down_conversion_skips_what_old_clients_must_not_see() {
     let set = parse(&down_convert(&mixed, 0, 0, 1 << 20).unwrap(), 1 << 20).unwrap();
     assert_eq!(set.records.len(), 2);
 }
+
+/// A seeded xorshift generator, so the property test below is reproducible.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    fn bytes(&mut self, max: u64) -> Vec<u8> {
+        let len = self.below(max + 1) as usize;
+        // Half of them compressible.
+        if self.below(2) == 0 {
+            vec![b'a' + self.below(3) as u8; len]
+        } else {
+            (0..len).map(|_| self.next() as u8).collect()
+        }
+    }
+}
+
+/// The property: any v2 batch without headers, written by an independent encoder
+/// (kafka-protocol's) with any codec an old format carries, converts down to magic 0 and 1
+/// and back up to a v2 batch holding the same records: keys, values (null or not, empty or
+/// not), offsets, and at magic 1 the timestamps.
+#[test]
+fn any_headerless_batch_converts_down_and_back_to_the_same_records() {
+    use bytes::Bytes;
+    use kafka_protocol::records::{
+        Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
+    };
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    for case in 0..300 {
+        let n = 1 + rng.below(20) as i64;
+        let base_ts = 1_600_000_000_000 + rng.below(1 << 30) as i64;
+        let records: Vec<Record> = (0..n)
+            .map(|i| Record {
+                transactional: false,
+                control: false,
+                partition_leader_epoch: 0,
+                producer_id: -1,
+                producer_epoch: -1,
+                timestamp_type: TimestampType::Creation,
+                offset: i,
+                // The encoder puts records in one batch while offset - sequence is constant.
+                sequence: i as i32 - 1,
+                timestamp: base_ts + rng.below(100_000) as i64,
+                key: (rng.below(3) != 0).then(|| Bytes::from(rng.bytes(40))),
+                value: (rng.below(5) != 0).then(|| Bytes::from(rng.bytes(600))),
+                headers: Default::default(),
+            })
+            .collect();
+        let (compression, codec) = [
+            (Compression::None, NONE),
+            (Compression::Gzip, GZIP),
+            (Compression::Snappy, SNAPPY),
+            (Compression::Lz4, LZ4),
+        ][rng.below(4) as usize];
+        let mut buf = bytes::BytesMut::new();
+        let options = RecordEncodeOptions {
+            version: 2,
+            compression,
+        };
+        RecordBatchEncoder::encode(&mut buf, records.iter(), &options).unwrap();
+        let base = rng.below(1 << 40) as i64;
+        let mut raw = buf.to_vec();
+        raw[..8].copy_from_slice(&base.to_be_bytes());
+        for magic in [0i8, 1] {
+            let what = format!("case {case}: {n} records, codec {codec}, magic {magic}");
+            let set = down_convert(&raw, magic, base, 1 << 24).expect(&what);
+            let back = parse(&set, 1 << 24).expect(&what);
+            assert_eq!((back.magic, back.codec), (magic, codec), "{what}");
+            let up = to_batch(&back).expect(&what);
+            let h = validate(&up).expect(&what);
+            assert_eq!(h.record_count as i64, n, "{what}");
+            let body = records_of(&up, &h).expect(&what);
+            let views = parse_records(&body, h.record_count).expect(&what);
+            for (i, (v, r)) in views.iter().zip(&records).enumerate() {
+                assert_eq!(v.offset_delta as usize, i, "{what}");
+                assert_eq!(v.key, r.key.as_deref(), "{what}: key {i}");
+                assert_eq!(v.value, r.value.as_deref(), "{what}: value {i}");
+                if magic == 1 {
+                    assert_eq!(h.base_timestamp + v.timestamp_delta, r.timestamp, "{what}");
+                }
+            }
+            // Offsets: each plain message (or the wrapper, at the last one) keeps its own.
+            let first = i64::from_be_bytes(set[..8].try_into().unwrap());
+            let want = if codec == NONE { base } else { base + n - 1 };
+            assert_eq!(first, want, "{what}");
+        }
+    }
+}
