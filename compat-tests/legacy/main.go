@@ -11,6 +11,9 @@
 //	                                                confluent-kafka wrote (mixed.go)
 //	legacy-compat sarama-write BOOTSTRAP TOPIC OUT  sarama 0.8.2 writes for the Java
 //	                                                consumer, OUT lists what (mixed.go)
+//	legacy-compat sarama-groups BOOTSTRAP OM CG     sarama's ListOffsets v0, OffsetManager and
+//	                                                ConsumerGroup; OM and CG list what they
+//	                                                committed (groups.go)
 //
 // Prints exactly one line per scenario: "PASS legacy: NAME" or "FAIL legacy: NAME -- detail".
 // WEIR_COMPAT_DEBUG=1 prints sarama's own log and kafka-go's reader/writer logs to stderr.
@@ -144,7 +147,7 @@ func createTopic(topic string, partitions int32) {
 
 func main() {
 	if len(os.Args) < 3 {
-		fmt.Fprintln(os.Stderr, "usage: legacy-compat sarama|kafka-go|mixed-read|sarama-write BOOTSTRAP [args]")
+		fmt.Fprintln(os.Stderr, "usage: legacy-compat sarama|kafka-go|mixed-read|sarama-write|sarama-groups BOOTSTRAP [args]")
 		os.Exit(2)
 	}
 	bootstrap = []string{os.Args[2]}
@@ -169,6 +172,12 @@ func main() {
 			os.Exit(2)
 		}
 		runSaramaWrite(args[0], args[1])
+	case "sarama-groups":
+		if len(args) != 2 {
+			fmt.Fprintln(os.Stderr, "usage: legacy-compat sarama-groups BOOTSTRAP OM.tsv CG.tsv")
+			os.Exit(2)
+		}
+		runSaramaGroups(args[0], args[1])
 	default:
 		fmt.Fprintf(os.Stderr, "unknown command %q\n", os.Args[1])
 		os.Exit(2)

@@ -5,7 +5,8 @@
 #
 #   compat-tests/legacy/run.sh          install (idempotent), build, start weir, run everything
 #   WEIR_COMPAT_DEBUG=1 .../run.sh      sarama's log and kafka-go's logs on stderr
-#   COMPAT_DEBUG=protocol,msg ...       librdkafka debug log of the confluent-kafka producer
+#   COMPAT_DEBUG=protocol,msg ...       librdkafka debug log of the confluent-kafka producer, and
+#                                       kafka-python's DEBUG log (old_groups.py) on stderr
 #   KEEP_WORK=1 .../run.sh              keep the work dir: broker log, kcat's protocol debug logs
 #                                       (kcat/*.err), the TSV files of the mixed scenario
 #
@@ -16,7 +17,9 @@
 #   kcat 1.7.1      kcat (librdkafka 2.0.2), with api.version.request=false and an old
 #                   broker.version.fallback
 #   confluent-kafka 2.16.x (librdkafka 2.16) in the shared venv (lib.sh), the new producer of
-#                   the mixed scenario
+#                   the mixed scenario and a new client reading old clients' commits
+#   kafka-python 3.0.x in the same venv, with an explicit old api_version (old_groups.py), and at
+#                   its default api_version as a new client reading old clients' commits
 #   kafka-clients 4.1.1 (lib.sh's install_kafka_jars), the new consumer of the mixed scenario
 #
 # Scenarios (one PASS/FAIL line each; every wait polls a condition against a deadline; a
@@ -63,9 +66,63 @@
 #    15 sarama at its default 0.8.2 writes 40 keyed messages to 2 partitions (Produce v0)
 #    16 the Java KafkaConsumer (kafka-clients 4.1.1) reads those 40: each once at its offset with
 #       its key and value, no headers; end offsets = counts
+#   old group and offset APIs. kafka-python (old_groups.py) with an explicit api_version sends no
+#   ApiVersions and takes, per API, the highest version of kafka-python's table for that broker
+#   version (kafka/protocol/broker_version_data.py); sarama's versions follow Config.Version
+#   (groups.go lists where in its source). The old clients' scenarios also check the versions on
+#   the wire:
+#   kafka-python's own DEBUG log of every request and response, and for sarama a recording
+#   dialer (Config.Net.Proxy.Dialer, wire.go) that only reads the bytes going by.
+#   kafka-python 3.0 api_version=(0, 9):
+#    17 KafkaProducer (Metadata v0, Produce v1): 30 keyed messages, 3 partitions, offsets 0..9 each
+#    18 KafkaConsumer.beginning_offsets / end_offsets (ListOffsets v0, max_num_offsets 1, the
+#       old-style offset list) = 0 / 12, 0 / 0 for an empty partition, 5 / 12 after DeleteRecords
+#    19 a group consumer (FindCoordinator v0, JoinGroup v0, SyncGroup v0, Heartbeat v0 answered 0,
+#       OffsetFetch v1, ListOffsets v0, Fetch v1) reads the 30 once; commit() (OffsetCommit v2 with
+#       generation and member id) = committed() (OffsetFetch v1); close() sends LeaveGroup v0
+#       (answered 0) and a new client's DescribeGroups shows the group Empty within 5 s (its
+#       session timeout is 30 s)
+#    20 new clients read those commits: kafka-python at its default api_version and
+#       confluent-kafka's committed()
+#    21 a restarted group consumer resumes at the committed offsets: it reads exactly the 15
+#       messages written meanwhile, each once, the first of each partition at its committed offset
+#    22 two members split 4 partitions disjointly and cover them; 40 messages written after the
+#       split are each read once, by the owner of its partition; Heartbeat v0 answered 0 after the
+#       split, LeaveGroup v0 answered 0 for each
+#   kafka-python 3.0 api_version=(0, 8, 2) and (0, 8, 1) (no group management below 0.9):
+#    23 assign() + commit() of chosen offsets with metadata (0.8.2: FindCoordinator v0,
+#       OffsetCommit v1 with generation -1) = committed() (OffsetFetch v1); a restarted consumer
+#       (Fetch v0, no ListOffsets) reads exactly from them: nothing twice, nothing skipped
+#    24 new clients read those commits, metadata included
+#    25 the same at 0.8.1: OffsetCommit v0 and OffsetFetch v0, sent to any broker (no
+#       FindCoordinator)
+#    26 new clients read those commits (weir keeps v0 commits with the others; Kafka before 4.0
+#       kept them in ZooKeeper)
+#   sarama 1.22.1 (legacy-compat sarama-groups, groups.go):
+#    27 default config (0.8.2): Client.GetOffset (ListOffsets v0, max_num_offsets 1) = 5 / 12
+#       after DeleteRecords to 5, 0 / 0 on an empty partition
+#    28 Broker.GetAvailableOffsets, ListOffsets v0 with max_num_offsets 10, 1 and 0: Kafka's
+#       old-style lists (Log.legacyFetchOffsetsBefore): latest = the high watermark, then the start
+#       of each segment down to the log start offset ([12, ..., 5]), earliest = [5], max 1 = [12],
+#       max 0 = [], an empty partition [0]
+#    29 an OffsetManager at 0.8.2 (FindCoordinator v0, OffsetFetch v1) finds no commit; MarkOffset
+#       + Close commit (OffsetCommit v1, generation -1) offsets with metadata; a new OffsetManager
+#       reads them back
+#    30 a Consumer (Fetch v0) restarted at the OffsetManager's NextOffset reads exactly the rest
+#    31 two ConsumerGroup members at 0.10.2.0 (FindCoordinator v0, JoinGroup v1, SyncGroup v0,
+#       Heartbeat v0, OffsetFetch v1, OffsetCommit v1 with generation and member id, LeaveGroup v0,
+#       Metadata v1, ListOffsets v1, Fetch v3) split 4 partitions disjointly and cover them in one
+#       generation; 40 messages written after the split are each read once by the owner; both
+#       keep the generation
+#       (Heartbeat v0 answered 0); LeaveGroup v0 answered 0; a new OffsetManager reads 10 each
+#    32, 33 new clients (kafka-python default, confluent-kafka) read 29's and 31's commits
 #
-# Not in scripts/test: weir answers Produce v0-v2 with UNSUPPORTED_VERSION and closes the
-# connection on Fetch v0-v3 until issue 16's broker side lands.
+# In scripts/test since weir serves Produce v0-v2 (magic 0 and 1 message sets) and Fetch v0-v3
+# (stored batches down-converted to message sets). The broker runs with
+# group.initial.rebalance.delay.ms=0: each group forms at once (3 s saved per formation), and a
+# second member usually joins a group the first already formed, so the first has to rejoin (a
+# rebalance through the old JoinGroup and Heartbeat versions) rather than both being held in one
+# delayed join.
 export CLIENT_NAME=legacy
 HERE="$(cd "$(dirname "$0")" && pwd)"
 . "$HERE/../lib.sh"
@@ -75,6 +132,18 @@ apt_install golang-go golang-github-shopify-sarama-dev golang-github-segmentio-k
     { echo "legacy: apt install failed"; exit 2; }
 PY="$(confluent_kafka_python)" || { echo "legacy: could not install confluent-kafka"; exit 2; }
 install_kafka_jars || { echo "legacy: could not install the kafka-clients jars"; exit 2; }
+# kafka-python 3.0.x in the same venv (old_groups.py), under the lock of the shared venv.
+kafka_python() {
+    local rc=0
+    exec 9>/tmp/.weir-compat-venv.lock
+    flock -w 600 9 || { echo "venv lock busy" >&2; return 2; }
+    _kp_have() { "$PY" -c "import sys, kafka; sys.exit(0 if kafka.__version__.startswith('3.0.') else 1)" 2>/dev/null; }
+    _kp_pip() { "$(dirname "$PY")/pip" install -q --disable-pip-version-check 'kafka-python==3.0.*' >&2; }
+    _kp_have || { retry 3 _kp_pip; _kp_have; } || rc=2
+    exec 9>&-
+    return $rc
+}
+kafka_python || { echo "legacy: could not install kafka-python 3.0.x"; exit 2; }
 JAVA_LIBS="$COMPAT_DIR/java/libs"
 
 BIN="$HERE/build/legacy-compat"
@@ -94,10 +163,11 @@ fi
 echo "sarama $(dpkg-query -W -f='${Version}' golang-github-shopify-sarama-dev)," \
     "kafka-go $(dpkg-query -W -f='${Version}' golang-github-segmentio-kafka-go-dev)," \
     "kcat $(dpkg-query -W -f='${Version}' kcat) (librdkafka $(dpkg-query -W -f='${Version}' librdkafka1))," \
-    "$("$PY" -c 'import confluent_kafka as c; v = c.version(); print("confluent-kafka", v if isinstance(v, str) else v[0], "librdkafka", c.libversion()[0])')"
+    "$("$PY" -c 'import confluent_kafka as c; v = c.version(); print("confluent-kafka", v if isinstance(v, str) else v[0], "librdkafka", c.libversion()[0])')," \
+    "$("$PY" -c 'import kafka; print("kafka-python", kafka.__version__)')"
 
 # ---------------------------------------------------------------- 2. broker
-start_broker
+start_broker --override group.initial.rebalance.delay.ms=0
 RID="$(python3 -c 'import uuid; print(uuid.uuid4().hex[:8])')"
 
 # ---------------------------------------------------------------- 3. sarama and kafka-go
@@ -211,4 +281,13 @@ else
     fail "Java kafka-clients 4.1.1 KafkaConsumer (assign + seekToBeginning) reads the 40 messages sarama 1.22.1 wrote at 0.8.2 (magic 0): each exactly once at its offset, with its key and value" \
         "not run: sarama's write failed"
 fi
+
+# ---------------------------------------------------------------- 6. old group and offset APIs
+run_scenarios timeout -k 5 130 "$PY" "$HERE/old_groups.py" kafka-python
+run_scenarios timeout -k 5 170 "$BIN" sarama-groups "$BOOTSTRAP" "$WORK_DIR/sarama-om.tsv" "$WORK_DIR/sarama-cg.tsv"
+NEW_READERS="kafka-python $("$PY" -c 'import kafka; print(kafka.__version__)') at its default api_version and confluent-kafka committed()"
+run_scenarios timeout -k 5 60 "$PY" "$HERE/old_groups.py" verify-commits "$WORK_DIR/sarama-om.tsv" \
+    "new clients read what the sarama 1.22.1 OffsetManager committed with OffsetCommit v1: $NEW_READERS see the same offsets and metadata"
+run_scenarios timeout -k 5 60 "$PY" "$HERE/old_groups.py" verify-commits "$WORK_DIR/sarama-cg.tsv" \
+    "new clients read what the sarama 1.22.1 ConsumerGroup members committed with OffsetCommit v1: $NEW_READERS see offset 10 of each partition"
 finish

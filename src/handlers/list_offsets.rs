@@ -1,7 +1,8 @@
-//! ListOffsets (key 2), v0-v9: latest (-1), earliest (-2), max timestamp (-3, v7+),
+//! ListOffsets (key 2), v0-v10 (v10 through [`crate::protocol::newest`]): latest (-1), earliest (-2), max timestamp (-3, v7+),
 //! earliest local (-4, v8+) and earliest tiered (-5, v9+; the local log here), or the first
 //! batch whose timestamp is at or after a given time, found through the time index.
-//! v0 answers in the old layout (a list of offsets). From v1 a partition listed twice gets
+//! v0 answers in the old layout: up to `max_num_offsets` offsets, newest first, from segment
+//! starts and the log end, as Kafka 0.8 did ([`crate::log::legacy_offsets`]). From v1 a partition listed twice gets
 //! INVALID_REQUEST for each entry, as in Kafka.
 
 use std::sync::Arc;
@@ -12,7 +13,7 @@ use kafka_protocol::messages::list_offsets_response::{
 use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
 
 use crate::broker::Broker;
-use crate::log::{LogError, Partition, TopicPartition};
+use crate::log::{now_ms, LogError, Partition, TopicPartition};
 use crate::protocol::error_code as ec;
 use crate::protocol::request::RequestHeader;
 use crate::topics;
@@ -52,22 +53,23 @@ pub async fn handle(
                         Ok(log) => log,
                         Err(code) => return base.with_error_code(code),
                     };
+                    if version == 0 {
+                        // The old list form: up to max_num_offsets, newest first.
+                        return match log.legacy_offsets_before(
+                            p.timestamp,
+                            p.max_num_offsets,
+                            now_ms(),
+                        ) {
+                            Ok(offsets) => base.with_old_style_offsets(offsets),
+                            Err(e) => base.with_error_code(ec::for_log_error(&e)),
+                        };
+                    }
                     match lookup(&log, p.timestamp) {
-                        Ok(found) => {
-                            if version == 0 {
-                                base.with_old_style_offsets(
-                                    found.map(|(o, _)| vec![o]).unwrap_or_default(),
-                                )
-                            } else {
-                                match found {
-                                    Some((offset, ts)) => base
-                                        .with_offset(offset)
-                                        .with_timestamp(ts)
-                                        .with_leader_epoch(if version >= 4 { 0 } else { -1 }),
-                                    None => base,
-                                }
-                            }
-                        }
+                        Ok(Some((offset, ts))) => base
+                            .with_offset(offset)
+                            .with_timestamp(ts)
+                            .with_leader_epoch(if version >= 4 { 0 } else { -1 }),
+                        Ok(None) => base,
                         Err(e) => base.with_error_code(ec::for_log_error(&e)),
                     }
                 })

@@ -9,6 +9,7 @@ pub mod compression;
 pub mod durability;
 pub mod epochs;
 pub mod index;
+pub mod legacy_offsets;
 pub mod message_set;
 pub mod partition;
 pub mod producer_state;
