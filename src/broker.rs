@@ -38,6 +38,8 @@ pub struct Broker {
     pub replicas: ReplicaManager,
     /// Serialises run-time config changes (read, modify, persist a topic's overrides).
     pub config_changes: tokio::sync::Mutex<()>,
+    /// Counters and histograms of what happens (see [`crate::metrics`]).
+    pub metrics: Arc<crate::metrics::Metrics>,
     /// Cancelled when the broker begins shutting down.
     pub shutdown: CancellationToken,
 }
@@ -46,6 +48,8 @@ pub struct Broker {
 pub struct BrokerHandle {
     pub broker: Arc<Broker>,
     pub local_addr: SocketAddr,
+    /// Where the HTTP listener is bound, if it is.
+    pub http_addr: Option<SocketAddr>,
     tasks: TaskTracker,
 }
 
@@ -86,6 +90,17 @@ impl Broker {
         let local_addr = listener.local_addr()?;
         // Port 0 (tests): advertise the port actually bound.
         config.listener = local_addr;
+        let http = match config.http_listener {
+            None => None,
+            Some(addr) => match TcpListener::bind(addr).await {
+                Ok(l) => Some(l),
+                Err(e) => {
+                    tracing::warn!(%addr, error = %e, "cannot bind http.listeners; serving no metrics");
+                    None
+                }
+            },
+        };
+        let http_addr = http.as_ref().and_then(|l| l.local_addr().ok());
         let opened = {
             let config = config.clone();
             tokio::task::spawn_blocking(move || -> Result<_, Error> {
@@ -110,6 +125,9 @@ impl Broker {
         .await
         .map_err(|e| Error::Startup(e.to_string()))?;
         let node_id = config.node_id;
+        let metrics = Arc::new(crate::metrics::Metrics::new(
+            config.http_metrics_max_partitions,
+        ));
         let groups = GroupCoordinator::new(config.group, config.offsets, &metadata)?;
         let broker = Arc::new(Broker {
             config,
@@ -119,6 +137,7 @@ impl Broker {
             groups,
             replicas: ReplicaManager::new(node_id),
             config_changes: tokio::sync::Mutex::new(()),
+            metrics,
             shutdown,
         });
         // The first reconciliation opens (and recovers) every local log before serving.
@@ -159,6 +178,9 @@ impl Broker {
             listener,
             tasks.clone(),
         ));
+        if let Some(http) = http {
+            tasks.spawn(crate::http::serve(broker.clone(), http));
+        }
         tasks.spawn(flush_task(broker.clone()));
         tasks.spawn(crate::replication::maintenance_task(
             broker.clone(),
@@ -183,6 +205,7 @@ impl Broker {
         Ok(BrokerHandle {
             broker,
             local_addr,
+            http_addr,
             tasks,
         })
     }

@@ -52,6 +52,8 @@ const ENV_SETTINGS: &[&str] = &[
     "log.cleaner.enable",
     "log.cleaner.backoff.ms",
     "log.cleaner.dedupe.buffer.size",
+    "http.listeners",
+    "http.metrics.max.partitions",
     "offsets.retention.minutes",
     "offsets.retention.check.interval.ms",
     "offsets.topic.num.partitions",

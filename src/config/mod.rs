@@ -91,6 +91,13 @@ pub struct Config {
     pub cleaner_dedupe_buffer_size: u64,
     /// Cluster settings (roles, quorum voters, controller listener, rack, sessions).
     pub cluster: ClusterConfig,
+    /// `http.listeners` (weir's own): where `/metrics` is served (None: nowhere). A port
+    /// that cannot be bound is reported and skipped; the Kafka listener does not depend on
+    /// it.
+    pub http_listener: Option<SocketAddr>,
+    /// `http.metrics.max.partitions` (weir's own): per-partition series (partitions, and
+    /// groups' partitions) exported at most; the rest are counted, not listed.
+    pub http_metrics_max_partitions: usize,
     /// Broker-level names set explicitly (file, environment, flags), reported by
     /// DescribeConfigs as STATIC_BROKER_CONFIG rather than DEFAULT_CONFIG.
     pub explicit: BTreeSet<String>,
@@ -154,6 +161,8 @@ impl Default for Config {
             cleaner_backoff_ms: 15_000,
             cleaner_dedupe_buffer_size: 128 * 1024 * 1024,
             cluster: ClusterConfig::default(),
+            http_listener: Some(SocketAddr::from(([127, 0, 0, 1], 9644))),
+            http_metrics_max_partitions: 10_000,
             explicit: BTreeSet::new(),
         }
     }
@@ -190,6 +199,15 @@ impl Config {
                     .ok_or_else(|| invalid(name, value, "expected host:port"))?;
                 let port = port.parse().map_err(|_| invalid(name, value, "bad port"))?;
                 self.advertised_listener = Some((host.to_string(), port));
+            }
+            "http.listeners" => {
+                self.http_listener = match value.split(',').map(str::trim).find(|e| !e.is_empty()) {
+                    None => None,
+                    Some(entry) => Some(parse_listener(name, entry)?),
+                }
+            }
+            "http.metrics.max.partitions" => {
+                self.http_metrics_max_partitions = parse_range(name, value, 0, 10_000_000)? as usize
             }
             "log.dirs" | "log.dir" | "data.dir" => self.data_dir = PathBuf::from(value),
             "node.id" | "broker.id" => {
@@ -352,6 +370,16 @@ impl Config {
             (
                 "advertised.listeners".to_string(),
                 format!("PLAINTEXT://{host}:{port}"),
+            ),
+            (
+                "http.listeners".to_string(),
+                self.http_listener
+                    .map(|a| format!("http://{a}"))
+                    .unwrap_or_default(),
+            ),
+            (
+                "http.metrics.max.partitions".to_string(),
+                self.http_metrics_max_partitions.to_string(),
             ),
             ("log.dirs".to_string(), self.data_dir.display().to_string()),
             ("node.id".to_string(), self.node_id.to_string()),

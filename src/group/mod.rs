@@ -23,7 +23,7 @@ pub mod types;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Mutex;
 
 use tokio::sync::{oneshot, Notify};
@@ -152,6 +152,16 @@ pub struct GroupSummary {
     pub protocol_type: String,
     pub protocol_name: String,
     pub members: Vec<state::Member>,
+}
+
+/// A group's state and commits, see [`GroupCoordinator::offsets_view`].
+#[derive(Debug, Clone)]
+pub struct GroupOffsets {
+    pub group_id: String,
+    pub state: GroupState,
+    pub members: usize,
+    /// ((topic, partition), committed offset), sorted.
+    pub offsets: Vec<((String, i32), i64)>,
 }
 
 impl GroupCoordinator {
@@ -329,6 +339,37 @@ impl GroupCoordinator {
             .collect();
         v.sort_by(|a, b| a.group_id.cmp(&b.group_id));
         v
+    }
+
+    /// Every group served here (its partition loaded) that has members or commits, with
+    /// its state, member count and committed offsets, by group id: what metrics and the
+    /// console show. A group with commits only is Empty.
+    pub fn offsets_view(&self) -> Vec<GroupOffsets> {
+        let inner = self.lock();
+        let ids: BTreeSet<&String> = inner.groups.keys().chain(inner.offsets.keys()).collect();
+        ids.into_iter()
+            .filter(|g| inner.check(g).is_ok())
+            .filter_map(|g| {
+                let group = inner.groups.get(g);
+                if group.is_some_and(|x| x.state == GroupState::Dead) {
+                    return None;
+                }
+                Some(GroupOffsets {
+                    group_id: g.clone(),
+                    state: group.map_or(GroupState::Empty, |x| x.state),
+                    members: group.map_or(0, |x| x.members.len()),
+                    offsets: inner
+                        .offsets
+                        .get(g)
+                        .map(|o| {
+                            o.iter()
+                                .map(|(tp, c)| (tp.clone(), c.value.offset))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                })
+            })
+            .collect()
     }
 
     /// Topics the group's current members subscribe to (consumer protocol only).

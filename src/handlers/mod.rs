@@ -82,6 +82,7 @@ macro_rules! registry {
                         let resp = registry!(@wrap resp $($opt)?);
                         match resp {
                             Some(r) => {
+                                broker.metrics.response_errors(key, &r);
                                 let splice = payloads(&r);
                                 response::encode_into(out, key, version, header.correlation_id, &r, splice)?;
                                 Ok(true)
@@ -171,6 +172,27 @@ pub async fn handle_frame_within(
     out: &mut Outgoing,
     grant: Option<&mut Grant>,
 ) -> Result<bool, ProtocolError> {
+    let started = std::time::Instant::now();
+    let peeked = request::peek(&frame).ok();
+    let handled = dispatch(broker, frame, client_host, out, grant).await;
+    let key = peeked.and_then(|(k, ..)| ApiKey::try_from(k).ok());
+    match (&handled, key, peeked) {
+        (Ok(_), Some(key), Some((_, version, _))) => {
+            broker.metrics.request(key, version, started.elapsed())
+        }
+        _ => broker.metrics.broken_request(key),
+    }
+    handled
+}
+
+/// [`handle_frame_within`] without the request metrics.
+async fn dispatch(
+    broker: &Arc<Broker>,
+    frame: Bytes,
+    client_host: &Arc<str>,
+    out: &mut Outgoing,
+    grant: Option<&mut Grant>,
+) -> Result<bool, ProtocolError> {
     let (raw_key, version, correlation_id) = request::peek(&frame)?;
     let key = ApiKey::try_from(raw_key).map_err(|_| ProtocolError::UnknownApiKey(raw_key))?;
     let spec = spec(key).ok_or(ProtocolError::UnknownApiKey(raw_key))?;
@@ -224,7 +246,10 @@ async fn bridge(
                 broker.cluster.topic_by_id(id).map(|t| t.name.clone())
             });
             match produce::handle(broker, header, req).await {
-                Some(resp) => newest::encode_next(&ids.response(resp), version)?,
+                Some(resp) => {
+                    broker.metrics.response_errors(key, &resp);
+                    newest::encode_next(&ids.response(resp), version)?
+                }
                 None => return Ok(false), // acks=0
             }
         }
@@ -235,6 +260,7 @@ async fn bridge(
         ApiKey::ListOffsets => {
             let req = newest::list_offsets_request(&newest::decode_next(body, version)?)?;
             let resp = list_offsets::handle(broker, header, req).await;
+            broker.metrics.response_errors(key, &resp);
             // v10's answer has v9's layout (and its response header).
             response::encode_into(out, key, header.api_version, correlation_id, &resp, &[])?;
             return Ok(true);

@@ -215,6 +215,9 @@ fn produce_partition(
     };
     match replica.append_as_leader(raw, h, now, acks_all) {
         Ok((info, required, leader_epoch)) => {
+            broker
+                .metrics
+                .produced(topic, h.record_count.max(0) as u64, raw.len() as u64);
             let response = base
                 .with_base_offset(info.base_offset)
                 .with_log_append_time_ms(info.log_append_time)

@@ -144,7 +144,11 @@ mod tests {
             (&shape(&[(0, 100)], false, 0, 0, 0), EARLIEST, 1, &[0]),
         ];
         for (i, (s, ts, max, want)) in table.iter().enumerate() {
-            assert_eq!(offsets_before(s, *ts, *max), *want, "row {i}: ts {ts} max {max}");
+            assert_eq!(
+                offsets_before(s, *ts, *max),
+                *want,
+                "row {i}: ts {ts} max {max}"
+            );
         }
     }
 }

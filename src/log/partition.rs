@@ -363,6 +363,14 @@ impl Partition {
         })
     }
 
+    /// The bytes of every segment's `.log` (indexes not counted), as DescribeLogDirs and
+    /// the size metrics report them.
+    pub fn size_bytes(&self) -> u64 {
+        self.lock()
+            .map(|l| l.segments.iter().map(|s| s.size).sum())
+            .unwrap_or(0)
+    }
+
     /// The leader's append of one batch (already checked by [`batch::validate`]; Produce
     /// carries exactly one per partition): checks its size against `max.message.bytes` and
     /// its producer sequence, assigns its offsets, stamps `leader_epoch` into its header and

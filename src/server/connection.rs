@@ -44,6 +44,7 @@ pub async fn run(
     let mut reader = BufReader::with_capacity(READ_BUFFER, read_half);
     let mut out = Outgoing::with_capacity(INITIAL_CAPACITY);
     let client_host: Arc<str> = Arc::from(format!("/{}", peer.ip()));
+    let _open = broker.metrics.connection();
     loop {
         let frame = tokio::select! {
             _ = broker.shutdown.cancelled() => break,
@@ -57,6 +58,7 @@ pub async fn run(
                 break;
             }
         };
+        broker.metrics.received(frame.len() + 4);
         let handled = handlers::handle_frame_within(
             &broker,
             frame,
@@ -66,6 +68,7 @@ pub async fn run(
         );
         match handled.await {
             Ok(true) => {
+                broker.metrics.sent(out.len());
                 if let Err(e) = out.write_to(&mut writer, sendfile).await {
                     tracing::debug!(%peer, error = %e, "write failed");
                     break;

@@ -34,6 +34,8 @@ pub async fn start_with(dir: &Path, tweak: impl FnOnce(&mut Config)) -> BrokerHa
     let mut config = Config {
         listener: "127.0.0.1:0".parse().unwrap(),
         data_dir: dir.to_path_buf(),
+        // Tests run many brokers at once: no HTTP listener unless a test asks for one.
+        http_listener: None,
         ..Config::default()
     };
     tweak(&mut config);
