@@ -305,6 +305,45 @@ async fn every_advertised_version_answers() {
         assert_eq!(resp.topics[0].error_code, 3);
         assert_eq!(resp.topics[1].partitions.len(), 3, "v{v}");
     }
+    for v in versions(ApiKey::DescribeLogDirs) {
+        use kafka_protocol::messages::describe_log_dirs_request::DescribableLogDirTopic;
+        // t0 has 2 partitions and 9+ records in partition 0 (written above).
+        let one = DescribeLogDirsRequest::default().with_topics(Some(vec![
+            DescribableLogDirTopic::default()
+                .with_topic(topic_name("t0"))
+                .with_partitions(vec![0, 1, 7]),
+            DescribableLogDirTopic::default()
+                .with_topic(topic_name("nope"))
+                .with_partitions(vec![0]),
+        ]));
+        let resp = c.send(&one, v).await;
+        assert_eq!(resp.results.len(), 1, "v{v}: one log dir");
+        let dir = &resp.results[0];
+        assert_eq!(dir.error_code, 0);
+        assert!(
+            dir.log_dir.starts_with('/'),
+            "an absolute path: {}",
+            dir.log_dir.as_str()
+        );
+        assert_eq!(dir.topics.len(), 1, "v{v}: only t0 has replicas here");
+        let parts = &dir.topics[0].partitions;
+        assert_eq!(
+            parts.iter().map(|p| p.partition_index).collect::<Vec<_>>(),
+            [0, 1],
+            "v{v}"
+        );
+        assert!(parts[0].partition_size > 0, "v{v}");
+        assert_eq!(parts[1].partition_size, 0, "v{v}");
+        assert_eq!(parts[0].offset_lag, 0);
+        if v >= 4 {
+            assert!(dir.total_bytes > 0 && dir.usable_bytes > 0, "v{v}");
+            assert!(dir.usable_bytes <= dir.total_bytes);
+        }
+        let all = c
+            .send(&DescribeLogDirsRequest::default().with_topics(None), v)
+            .await;
+        assert!(all.results[0].topics.len() >= 8, "v{v}: every topic");
+    }
     for v in versions(ApiKey::DeleteTopics) {
         let topic = format!("t{v}");
         let req = if v >= 6 {

@@ -30,6 +30,7 @@ pub mod delete_topics;
 pub mod describe_cluster;
 pub mod describe_configs;
 pub mod describe_groups;
+pub mod describe_log_dirs;
 pub mod describe_quorum;
 pub mod describe_topic_partitions;
 pub mod elect_leaders;
@@ -121,6 +122,7 @@ registry! {
     OffsetForLeaderEpoch => offset_for_leader_epoch [0, 4];
     DescribeConfigs => describe_configs [0, 4];
     AlterConfigs => alter_configs [0, 2];
+    DescribeLogDirs => describe_log_dirs [0, 4];
     CreatePartitions => create_partitions [0, 3];
     DeleteGroups => delete_groups [0, 2];
     ElectLeaders => elect_leaders [0, 2];

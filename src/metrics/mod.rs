@@ -301,6 +301,7 @@ pub fn api_name(key: ApiKey) -> &'static str {
         AlterPartitionReassignments => "AlterPartitionReassignments",
         ListPartitionReassignments => "ListPartitionReassignments",
         OffsetDelete => "OffsetDelete",
+        DescribeLogDirs => "DescribeLogDirs",
         DescribeQuorum => "DescribeQuorum",
         DescribeCluster => "DescribeCluster",
         DescribeTopicPartitions => "DescribeTopicPartitions",

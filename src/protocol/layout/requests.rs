@@ -367,6 +367,10 @@ const ELECT_LEADERS: &[Field] = &[
 ];
 
 // DescribeQuorum
+// DescribeLogDirs
+const DESCRIBE_LOG_DIRS_TOPIC: &[Field] = &[f("topic", Str), f("partitions", Array(&I32))];
+const DESCRIBE_LOG_DIRS: &[Field] = &[f("topics", NArray(&Struct(DESCRIBE_LOG_DIRS_TOPIC)))];
+
 const DESCRIBE_QUORUM_PARTITION: &[Field] = &[f("partition_index", I32)];
 const DESCRIBE_QUORUM_TOPIC: &[Field] = &[
     f("topic_name", Str),
@@ -430,6 +434,7 @@ pub(super) static MESSAGES: &[Message] = &[
         LIST_PARTITION_REASSIGNMENTS,
     ),
     msg(ApiKey::OffsetDelete, 0, NEVER, OFFSET_DELETE),
+    msg(ApiKey::DescribeLogDirs, 4, 2, DESCRIBE_LOG_DIRS),
     msg(ApiKey::DescribeQuorum, 2, 0, DESCRIBE_QUORUM),
     msg(ApiKey::DescribeCluster, 1, 0, DESCRIBE_CLUSTER),
     msg(

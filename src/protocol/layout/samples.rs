@@ -97,6 +97,7 @@ macro_rules! per_key {
             ApiKey::AlterPartitionReassignments => $f::<AlterPartitionReassignmentsRequest>($($arg),*),
             ApiKey::ListPartitionReassignments => $f::<ListPartitionReassignmentsRequest>($($arg),*),
             ApiKey::OffsetDelete => $f::<OffsetDeleteRequest>($($arg),*),
+            ApiKey::DescribeLogDirs => $f::<DescribeLogDirsRequest>($($arg),*),
             ApiKey::DescribeQuorum => $f::<DescribeQuorumRequest>($($arg),*),
             ApiKey::DescribeCluster => $f::<DescribeClusterRequest>($($arg),*),
             ApiKey::DescribeTopicPartitions => $f::<DescribeTopicPartitionsRequest>($($arg),*),
@@ -159,6 +160,7 @@ pub(super) fn full_body(key: ApiKey, v: i16) -> Vec<u8> {
         ApiKey::AlterPartitionReassignments => encode(&alter_partition_reassignments(v), v),
         ApiKey::ListPartitionReassignments => encode(&list_partition_reassignments(v), v),
         ApiKey::OffsetDelete => encode(&offset_delete(v), v),
+        ApiKey::DescribeLogDirs => encode(&describe_log_dirs(v), v),
         ApiKey::DescribeQuorum => encode(&describe_quorum(v), v),
         ApiKey::DescribeCluster => encode(&describe_cluster(v), v),
         ApiKey::DescribeTopicPartitions => encode(&describe_topic_partitions(v), v),
@@ -573,6 +575,17 @@ fn describe_quorum(_v: i16) -> DescribeQuorumRequest {
                 .with_unknown_tagged_fields(unknown(true))])
             .with_unknown_tagged_fields(unknown(true))])
         .with_unknown_tagged_fields(unknown(true))
+}
+
+fn describe_log_dirs(v: i16) -> DescribeLogDirsRequest {
+    use describe_log_dirs_request::*;
+    let topic_ = DescribableLogDirTopic::default()
+        .with_topic(topic("t"))
+        .with_partitions(vec![0, 1])
+        .with_unknown_tagged_fields(unknown(v >= 2));
+    DescribeLogDirsRequest::default()
+        .with_topics(Some(vec![topic_.clone(), topic_]))
+        .with_unknown_tagged_fields(unknown(v >= 2))
 }
 
 fn describe_cluster(v: i16) -> DescribeClusterRequest {
