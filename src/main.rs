@@ -1,6 +1,7 @@
 //! The `weir` binary: flags / `WEIR_*` environment / optional TOML file -> Config, logging,
 //! start the broker, wait for SIGINT or SIGTERM, shut down gracefully.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -23,9 +24,14 @@ struct Args {
     /// This broker's node id (Kafka's `node.id`). Default: 1
     #[arg(long, env = "WEIR_NODE_ID")]
     node_id: Option<i32>,
-    /// Optional TOML file of settings by their Kafka names.
+    /// Optional config file of settings by their Kafka names: Kafka's `server.properties`
+    /// format, or TOML for a `.toml` file.
     #[arg(long, env = "WEIR_CONFIG")]
     config: Option<PathBuf>,
+    /// Print the effective settings and where each came from (default, file, environment,
+    /// flag), then exit.
+    #[arg(long)]
+    print_config: bool,
     /// A Kafka-named setting, e.g. `--override log.segment.bytes=1048576` (repeatable).
     /// Environment variables `WEIR_<NAME>` (dots as underscores, e.g. WEIR_NUM_PARTITIONS)
     /// set the same names.
@@ -73,10 +79,38 @@ const ENV_SETTINGS: &[&str] = &[
     "broker.session.timeout.ms",
 ];
 
-fn build_config(args: &Args) -> anyhow::Result<Config> {
+/// The name a setting is reported under (its synonyms set the same value).
+fn canonical(name: &str) -> &str {
+    match name {
+        "log.retention.hours" | "log.retention.minutes" => "log.retention.ms",
+        "log.roll.hours" => "log.roll.ms",
+        "broker.id" => "node.id",
+        "log.dir" | "data.dir" => "log.dirs",
+        other => other,
+    }
+}
+
+/// The effective config, with the source of every setting not at its default.
+fn build_config(args: &Args) -> anyhow::Result<(Config, BTreeMap<String, String>)> {
     let mut config = Config::default();
+    let mut sources = BTreeMap::new();
     if let Some(path) = &args.config {
-        config.apply_toml_file(path)?;
+        let applied = config
+            .apply_file(path)
+            .with_context(|| format!("config file {}", path.display()))?;
+        for name in applied.set {
+            sources.insert(
+                canonical(&name).to_string(),
+                format!("file {}", path.display()),
+            );
+        }
+        if !applied.ignored.is_empty() {
+            tracing::warn!(
+                file = %path.display(),
+                settings = applied.ignored.join(", "),
+                "ignoring Kafka settings weir has no use for (see docs/operations.md)"
+            );
+        }
     }
     let topic_level = weir::config::TOPIC_CONFIGS
         .iter()
@@ -87,27 +121,56 @@ fn build_config(args: &Args) -> anyhow::Result<Config> {
             config
                 .set(name, &value)
                 .with_context(|| format!("from {var}"))?;
+            sources.insert(canonical(name).to_string(), format!("env {var}"));
         }
     }
+    let mut flag = |config: &mut Config, name: &str, value: &str, how: &str| {
+        sources.insert(canonical(name).to_string(), how.to_string());
+        config.set(name, value)
+    };
     if let Some(l) = &args.listeners {
-        config.set("listeners", l)?;
+        flag(&mut config, "listeners", l, "flag --listeners")?;
     }
     if let Some(a) = &args.advertised_listeners {
-        config.set("advertised.listeners", a)?;
+        flag(
+            &mut config,
+            "advertised.listeners",
+            a,
+            "flag --advertised-listeners",
+        )?;
     }
     if let Some(d) = &args.data_dir {
-        config.data_dir = d.clone();
+        let d = d.display().to_string();
+        flag(&mut config, "log.dirs", &d, "flag --data-dir")?;
     }
     if let Some(n) = args.node_id {
-        config.set("node.id", &n.to_string())?;
+        flag(&mut config, "node.id", &n.to_string(), "flag --node-id")?;
     }
     for o in &args.overrides {
         let (k, v) = o
             .split_once('=')
             .with_context(|| format!("--override {o}: expected NAME=VALUE"))?;
-        config.set(k.trim(), v.trim())?;
+        flag(&mut config, k.trim(), v.trim(), "flag --override")?;
     }
-    Ok(config)
+    Ok((config, sources))
+}
+
+/// `--print-config`: every broker-level setting, its value and its source, aligned.
+fn print_config(config: &Config, sources: &BTreeMap<String, String>) {
+    let entries = config.broker_entries();
+    let width = entries.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+    let vwidth = entries
+        .iter()
+        .map(|(_, v)| v.len())
+        .max()
+        .unwrap_or(0)
+        .min(60);
+    for (name, value) in entries {
+        let source = sources
+            .get(canonical(&name))
+            .map_or("default", String::as_str);
+        println!("{name:width$}  {value:vwidth$}  {source}");
+    }
 }
 
 fn main() -> anyhow::Result<()> {
@@ -119,7 +182,11 @@ fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
-    let config = build_config(&args)?;
+    let (config, sources) = build_config(&args)?;
+    if args.print_config {
+        print_config(&config, &sources);
+        return Ok(());
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("weir")

@@ -97,3 +97,134 @@ async fn settings_sigterm_and_restart() {
     );
     assert_eq!(sigterm(&mut child).code(), Some(0));
 }
+
+/// Kafka 4.1's own config/server.properties (its KRaft single node), with listeners,
+/// log.dirs and num.partitions adapted, starts weir with those settings; the Kafka-only
+/// ones are reported and ignored, and `--print-config` names every setting's source.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kafkas_server_properties_and_print_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let (port, controller) = (free_port(), free_port());
+    let data = dir.path().join("kraft-combined-logs");
+    let props = dir.path().join("server.properties");
+    std::fs::write(
+        &props,
+        format!(
+            "# Kafka 4.1 config/server.properties, adapted\n\
+             process.roles=broker,controller\n\
+             node.id=1\n\
+             controller.quorum.bootstrap.servers=localhost:{controller}\n\
+             controller.quorum.voters=1@localhost:{controller}\n\
+             listeners=PLAINTEXT://:{port},CONTROLLER://:{controller}\n\
+             inter.broker.listener.name=PLAINTEXT\n\
+             advertised.listeners=PLAINTEXT://localhost:{port},CONTROLLER://localhost:{controller}\n\
+             controller.listener.names=CONTROLLER\n\
+             listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL\n\
+             num.network.threads=3\n\
+             num.io.threads=8\n\
+             socket.send.buffer.bytes=102400\n\
+             socket.receive.buffer.bytes=102400\n\
+             socket.request.max.bytes=104857600\n\
+             log.dirs={}\n\
+             num.partitions=4\n\
+             num.recovery.threads.per.data.dir=1\n\
+             offsets.topic.replication.factor=1\n\
+             share.coordinator.state.topic.replication.factor=1\n\
+             share.coordinator.state.topic.min.isr=1\n\
+             transaction.state.log.replication.factor=1\n\
+             transaction.state.log.min.isr=1\n\
+             log.retention.hours=168\n\
+             log.segment.bytes=1073741824\n\
+             log.retention.check.interval.ms=300000\n",
+            data.display()
+        ),
+    )
+    .unwrap();
+
+    let printed = Command::new(env!("CARGO_BIN_EXE_weir"))
+        .arg("--config")
+        .arg(&props)
+        .args(["--print-config", "--override", "http.listeners="])
+        .env("WEIR_LOG_SEGMENT_BYTES", "2097152")
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(printed.status.success());
+    let out = String::from_utf8(printed.stdout).unwrap();
+    let row = |name: &str| -> Vec<String> {
+        let line = out
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .unwrap_or_else(|| panic!("{name} not printed:\n{out}"));
+        line.split_whitespace().map(str::to_string).collect()
+    };
+    let file = format!("{}", props.display());
+    assert_eq!(
+        row("num.partitions"),
+        ["num.partitions", "4", "file", &file]
+    );
+    assert_eq!(
+        row("log.retention.ms"),
+        ["log.retention.ms", "604800000", "file", &file]
+    );
+    assert_eq!(
+        row("log.segment.bytes"),
+        [
+            "log.segment.bytes",
+            "2097152",
+            "env",
+            "WEIR_LOG_SEGMENT_BYTES"
+        ]
+    );
+    assert_eq!(
+        row("http.listeners"),
+        ["http.listeners", "flag", "--override"]
+    );
+    assert_eq!(
+        row("max.connections"),
+        ["max.connections", "10000", "default"]
+    );
+    let warned = String::from_utf8(printed.stderr).unwrap();
+    assert!(
+        warned.contains("num.network.threads") && warned.contains("transaction.state.log.min.isr"),
+        "{warned}"
+    );
+
+    // A misspelt setting stops the start, naming it.
+    let bad = dir.path().join("bad.properties");
+    std::fs::write(&bad, "log.retention.hour=1\n").unwrap();
+    let refused = Command::new(env!("CARGO_BIN_EXE_weir"))
+        .arg("--config")
+        .arg(&bad)
+        .arg("--print-config")
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("log.retention.hour"));
+
+    // And the broker runs with those settings: an auto-created topic gets 4 partitions, in
+    // the log.dirs given.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_weir"))
+        .arg("--config")
+        .arg(&props)
+        .args(["--override", "http.listeners="])
+        .env("RUST_LOG", "warn")
+        .spawn()
+        .unwrap();
+    wait_listening(port);
+    let meta = metadata(port).await;
+    assert_eq!(meta.brokers[0].host.as_str(), "localhost");
+    assert_eq!(meta.brokers[0].port, i32::from(port));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let meta = metadata(port).await;
+        if meta.topics[0].error_code == 0 {
+            assert_eq!(meta.topics[0].partitions.len(), 4);
+            break;
+        }
+        assert!(Instant::now() < deadline, "topic not created");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(data.join("auto-0").is_dir());
+    assert!(sigterm(&mut child).success());
+}

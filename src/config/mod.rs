@@ -5,6 +5,7 @@
 //! environment variables, command-line flags and `--override name=value`.
 
 mod cluster;
+mod file;
 mod log;
 
 use std::collections::BTreeSet;
@@ -12,6 +13,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 pub use cluster::{ClusterConfig, Voter};
+pub use file::{parse_properties, Applied, KAFKA_ONLY};
 pub use log::{
     topic_config, topic_name_of_broker_setting, ConfigType, LogConfig, TimestampType,
     TopicConfigDef, TOPIC_CONFIGS,
@@ -325,7 +327,8 @@ impl Config {
 
     /// Applies a TOML file: top-level keys are Kafka names, either dotted strings
     /// (`"log.segment.bytes" = 1048576`) or nested tables (`[log] segment.bytes = ...`).
-    pub fn apply_toml_file(&mut self, path: &std::path::Path) -> Result<(), ConfigError> {
+    /// Returns the names it set.
+    pub fn apply_toml_file(&mut self, path: &std::path::Path) -> Result<Vec<String>, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::File {
             path: path.to_path_buf(),
             source,
@@ -336,10 +339,10 @@ impl Config {
         })?;
         let mut flat = Vec::new();
         flatten_toml("", &toml::Value::Table(table), &mut flat);
-        for (k, v) in flat {
-            self.set(&k, &v)?;
+        for (k, v) in &flat {
+            self.set(k, v)?;
         }
-        Ok(())
+        Ok(flat.into_iter().map(|(k, _)| k).collect())
     }
 
     /// Whether a `NAME://host:port` listener entry names a controller listener.
