@@ -142,6 +142,11 @@ pub const TOPIC_CONFIGS: &[TopicConfigDef] = &[
         ConfigType::Long,
     ),
     def(
+        "file.delete.delay.ms",
+        "log.segment.delete.delay.ms",
+        ConfigType::Long,
+    ),
+    def(
         "flush.messages",
         "log.flush.interval.messages",
         ConfigType::Long,
@@ -155,6 +160,16 @@ pub const TOPIC_CONFIGS: &[TopicConfigDef] = &[
         ConfigType::Int,
     ),
     topic_only("leader.replication.throttled.replicas", ConfigType::List),
+    def(
+        "local.retention.bytes",
+        "log.local.retention.bytes",
+        ConfigType::Long,
+    ),
+    def(
+        "local.retention.ms",
+        "log.local.retention.ms",
+        ConfigType::Long,
+    ),
     def(
         "max.compaction.lag.ms",
         "log.cleaner.max.compaction.lag.ms",
@@ -191,6 +206,10 @@ pub const TOPIC_CONFIGS: &[TopicConfigDef] = &[
         "min.insync.replicas",
         ConfigType::Int,
     ),
+    def("preallocate", "log.preallocate", ConfigType::Boolean),
+    topic_only("remote.log.copy.disable", ConfigType::Boolean),
+    topic_only("remote.log.delete.on.disable", ConfigType::Boolean),
+    topic_only("remote.storage.enable", ConfigType::Boolean),
     def("retention.bytes", "log.retention.bytes", ConfigType::Long),
     def("retention.ms", "log.retention.ms", ConfigType::Long),
     def("segment.bytes", "log.segment.bytes", ConfigType::Int),
@@ -199,7 +218,26 @@ pub const TOPIC_CONFIGS: &[TopicConfigDef] = &[
         "log.index.size.max.bytes",
         ConfigType::Int,
     ),
+    def("segment.jitter.ms", "log.roll.jitter.ms", ConfigType::Long),
     def("segment.ms", "log.roll.ms", ConfigType::Long),
+    def(
+        "unclean.leader.election.enable",
+        "unclean.leader.election.enable",
+        ConfigType::Boolean,
+    ),
+];
+
+/// Settings Kafka 4.1 lists that weir reports at Kafka's default and accepts only at it,
+/// with why: what they turn on is not served (tiered storage, preallocated segment files,
+/// automatic unclean elections).
+const FIXED: &[(&str, &str, &str)] = &[
+    ("local.retention.bytes", "-2", "tiered storage is not supported: the local log is the whole log (retention.bytes applies)"),
+    ("local.retention.ms", "-2", "tiered storage is not supported: the local log is the whole log (retention.ms applies)"),
+    ("preallocate", "false", "segment files are not preallocated"),
+    ("remote.storage.enable", "false", "tiered storage is not supported"),
+    ("remote.log.copy.disable", "false", "tiered storage is not supported"),
+    ("remote.log.delete.on.disable", "false", "tiered storage is not supported"),
+    ("unclean.leader.election.enable", "false", "leaders are elected from the ISR only; an unclean election is made on request (ElectLeaders with UNCLEAN, kafka-leader-election.sh --election-type unclean)"),
 ];
 
 /// The definition of a topic-level setting, by its topic-level name.
@@ -263,6 +301,13 @@ pub struct LogConfig {
     pub leader_throttled_replicas: Throttled,
     /// `follower.replication.throttled.replicas` (topic-only), likewise.
     pub follower_throttled_replicas: Throttled,
+    /// `file.delete.delay.ms`: how long Kafka keeps a deleted segment's files for readers
+    /// still at them. weir's readers hold the segment itself (its map and file handle), so
+    /// the file can go at once whatever this says; it is kept and reported.
+    pub file_delete_delay_ms: i64,
+    /// `segment.jitter.ms`: `segment.ms` is shortened by up to this for each segment (see
+    /// [`LogConfig::roll_after_ms`]), so partitions created together do not all roll at once.
+    pub segment_jitter_ms: i64,
     /// `compression.type` (KIP-390's levels below apply when the broker compresses).
     pub compression_type: CompressionType,
     /// `compression.gzip.level`: -1 (zlib's default, 6) or 1-9.
@@ -296,6 +341,8 @@ impl Default for LogConfig {
             min_cleanable_dirty_ratio: 0.5,
             leader_throttled_replicas: Throttled::None,
             follower_throttled_replicas: Throttled::None,
+            file_delete_delay_ms: 60_000,
+            segment_jitter_ms: 0,
             compression_type: CompressionType::Producer,
             compression_gzip_level: -1,
             compression_lz4_level: 9,
@@ -377,6 +424,20 @@ impl LogConfig {
                     _ => return Err(invalid(name, value, "must be in [-131072, 22]")),
                 }
             }
+            "file.delete.delay.ms" => self.file_delete_delay_ms = long(0)?,
+            "segment.jitter.ms" => self.segment_jitter_ms = long(0)?,
+            fixed if FIXED.iter().any(|(n, ..)| *n == fixed) => {
+                let Some((_, only, why)) = FIXED.iter().find(|(n, ..)| *n == fixed) else {
+                    return Err(ConfigError::Unknown(name.to_string()));
+                };
+                if value.trim() != *only {
+                    return Err(invalid(
+                        name,
+                        value,
+                        &format!("only {only} is supported: {why}"),
+                    ));
+                }
+            }
             "message.timestamp.before.max.ms" => self.timestamp_before_max_ms = long(0)?,
             "message.timestamp.after.max.ms" => self.timestamp_after_max_ms = long(0)?,
             "delete.retention.ms" => self.delete_retention_ms = long(0)?,
@@ -423,6 +484,11 @@ impl LogConfig {
             "compression.gzip.level" => self.compression_gzip_level.to_string(),
             "compression.lz4.level" => self.compression_lz4_level.to_string(),
             "compression.zstd.level" => self.compression_zstd_level.to_string(),
+            "file.delete.delay.ms" => self.file_delete_delay_ms.to_string(),
+            "segment.jitter.ms" => self.segment_jitter_ms.to_string(),
+            fixed if FIXED.iter().any(|(n, ..)| *n == fixed) => {
+                FIXED.iter().find(|(n, ..)| *n == fixed)?.1.to_string()
+            }
             "message.timestamp.before.max.ms" => self.timestamp_before_max_ms.to_string(),
             "message.timestamp.after.max.ms" => self.timestamp_after_max_ms.to_string(),
             "delete.retention.ms" => self.delete_retention_ms.to_string(),
@@ -467,6 +533,19 @@ impl LogConfig {
         Some((codec, level))
     }
 
+    /// How old a segment starting at `base_offset` may grow before it rolls: `segment.ms`
+    /// less a jitter in `[0, segment.jitter.ms)` that is fixed per segment (derived from its
+    /// base offset, so a restart keeps it), as Kafka draws one per segment.
+    pub fn roll_after_ms(&self, base_offset: i64) -> i64 {
+        if self.segment_jitter_ms <= 0 {
+            return self.segment_ms;
+        }
+        // A multiplicative hash spreads consecutive base offsets over the range.
+        let h = (base_offset as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 11;
+        let jitter = (h % self.segment_jitter_ms as u64) as i64;
+        self.segment_ms.saturating_sub(jitter).max(1)
+    }
+
     /// Whether the log is compacted (`cleanup.policy` has `compact`).
     pub fn compacts(&self) -> bool {
         self.cleanup_policy.split(',').any(|p| p == "compact")
@@ -487,6 +566,76 @@ mod tests {
         assert!(cfg.compacts() && cfg.deletes());
         o.insert("retention.ms".to_string(), "-2".to_string());
         assert!(base.with_overrides(&o).is_err());
+    }
+
+    /// The 33 topic settings `kafka-configs.sh --describe --all` lists for a Kafka 4.1.1
+    /// topic, in its order.
+    #[test]
+    fn every_kafka_4_1_topic_setting_is_listed() {
+        let kafka = "cleanup.policy compression.gzip.level compression.lz4.level \
+            compression.type compression.zstd.level delete.retention.ms file.delete.delay.ms \
+            flush.messages flush.ms follower.replication.throttled.replicas \
+            index.interval.bytes leader.replication.throttled.replicas local.retention.bytes \
+            local.retention.ms max.compaction.lag.ms max.message.bytes \
+            message.timestamp.after.max.ms message.timestamp.before.max.ms \
+            message.timestamp.type min.cleanable.dirty.ratio min.compaction.lag.ms \
+            min.insync.replicas preallocate remote.log.copy.disable \
+            remote.log.delete.on.disable remote.storage.enable retention.bytes retention.ms \
+            segment.bytes segment.index.bytes segment.jitter.ms segment.ms \
+            unclean.leader.election.enable";
+        let ours: Vec<&str> = TOPIC_CONFIGS.iter().map(|d| d.name).collect();
+        assert_eq!(ours, kafka.split_whitespace().collect::<Vec<_>>());
+        // And each at Kafka's default.
+        let base = LogConfig::default();
+        for (name, value) in [
+            ("file.delete.delay.ms", "60000"),
+            ("local.retention.bytes", "-2"),
+            ("local.retention.ms", "-2"),
+            ("preallocate", "false"),
+            ("remote.storage.enable", "false"),
+            ("segment.jitter.ms", "0"),
+            ("unclean.leader.election.enable", "false"),
+        ] {
+            assert_eq!(base.get_topic(name).unwrap(), value, "{name}");
+        }
+    }
+
+    #[test]
+    fn what_weir_cannot_honour_is_refused_with_why() {
+        let mut c = LogConfig::default();
+        for (name, value, why) in [
+            ("remote.storage.enable", "true", "tiered storage"),
+            ("local.retention.ms", "1000", "tiered storage"),
+            ("preallocate", "true", "not preallocated"),
+            ("unclean.leader.election.enable", "true", "ISR only"),
+        ] {
+            let e = c.set_topic(name, value).unwrap_err().to_string();
+            assert!(e.contains(why) && e.contains(value), "{name}: {e}");
+        }
+        c.set_topic("unclean.leader.election.enable", "false")
+            .unwrap();
+        c.set_topic("file.delete.delay.ms", "0").unwrap();
+        assert!(c.set_topic("segment.jitter.ms", "-1").is_err());
+    }
+
+    #[test]
+    fn segment_jitter_shortens_segment_ms_per_segment() {
+        let mut c = LogConfig::default();
+        assert_eq!(c.roll_after_ms(123), c.segment_ms);
+        c.set_topic("segment.ms", "100000").unwrap();
+        c.set_topic("segment.jitter.ms", "30000").unwrap();
+        let rolls: Vec<i64> = (0..200).map(|b| c.roll_after_ms(b * 1000)).collect();
+        assert!(
+            rolls.iter().all(|r| (70_001..=100_000).contains(r)),
+            "{rolls:?}"
+        );
+        assert_eq!(
+            c.roll_after_ms(5000),
+            c.roll_after_ms(5000),
+            "fixed per segment"
+        );
+        let distinct: std::collections::BTreeSet<_> = rolls.iter().collect();
+        assert!(distinct.len() > 100, "spread: {}", distinct.len());
     }
 
     #[test]

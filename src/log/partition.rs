@@ -471,7 +471,7 @@ impl Partition {
     ) -> Result<(), LogError> {
         let a = l.active();
         let full = a.size > 0 && a.size + incoming > l.config.segment_bytes;
-        let old = a.size > 0 && now_ms - a.created_ms >= l.config.segment_ms;
+        let old = a.size > 0 && now_ms - a.created_ms >= l.config.roll_after_ms(a.base_offset);
         // Positions and relative offsets in the index are u32: never let a segment pass
         // 4 GiB or 2^32 offsets.
         let too_far = a.size + incoming > u32::MAX as u64

@@ -62,7 +62,7 @@ impl Partition {
         let mut guard = self.lock()?;
         let l = &mut *guard;
         let a = l.active();
-        if a.size == 0 || now_ms - a.created_ms < l.config.segment_ms {
+        if a.size == 0 || now_ms - a.created_ms < l.config.roll_after_ms(a.base_offset) {
             return Ok(false);
         }
         self.roll(l, now_ms)?;
