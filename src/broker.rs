@@ -75,6 +75,18 @@ impl Broker {
         })
     }
 
+    /// The broker-level defaults every topic inherits here: the static `log.*` settings
+    /// with the dynamic ones of the cluster metadata over them (see
+    /// [`crate::config_changes::layered_log_defaults`]).
+    pub fn log_defaults(&self) -> crate::config::LogConfig {
+        let image = self.cluster.image();
+        crate::config_changes::layered_log_defaults(
+            &self.config.log,
+            &image.broker_configs,
+            self.config.node_id,
+        )
+    }
+
     /// Whether the cluster has this partition (wherever it lives).
     pub fn partition_exists(&self, topic: &str, partition: i32) -> bool {
         self.cluster

@@ -1,7 +1,8 @@
 //! Run-time config changes (AlterConfigs and IncrementalAlterConfigs): the rules shared by
-//! both handlers. Topic configs change at run time; of the broker configs, only
-//! [`DYNAMIC_BROKER_CONFIGS`] do (per broker id, or for every broker with the empty name, as
-//! Kafka's `--entity-default`), kept in the cluster metadata; the others are static.
+//! both handlers. Topic configs change at run time; of the broker configs, the replication
+//! throttle rates and the broker-level topic defaults do ([`is_dynamic`]; per broker id, or
+//! for every broker with the empty name, as Kafka's `--entity-default`), kept in the cluster
+//! metadata and in force at once on every broker; the others are static.
 //!
 //! Each change is computed against the topic's current overrides under
 //! [`Broker::config_changes`], validated as a whole (INVALID_CONFIG names the bad name or
@@ -13,9 +14,9 @@ use kafka_protocol::protocol::StrBytes;
 
 use crate::broker::Broker;
 use crate::cluster::controller::ControllerRequest;
-use crate::config::{topic_config, ConfigType};
+use crate::config::{topic_config, topic_name_of_broker_setting, ConfigType, LogConfig};
 use crate::protocol::error_code as ec;
-use crate::topics::{self, TopicError};
+use crate::topics::{self, ConfigSource, TopicError};
 
 pub const RESOURCE_TOPIC: i8 = 2;
 pub const RESOURCE_BROKER: i8 = 4;
@@ -101,7 +102,7 @@ fn apply_incremental(
                 let current = overrides
                     .get(&name)
                     .cloned()
-                    .or_else(|| broker.config.log.get_topic(&name))
+                    .or_else(|| broker.log_defaults().get_topic(&name))
                     .unwrap_or_default();
                 let mut items: Vec<String> = current
                     .split(',')
@@ -139,16 +140,61 @@ pub const DYNAMIC_BROKER_CONFIGS: &[&str] = &[
     "leader.replication.throttled.rate",
 ];
 
+/// Whether a broker config changes at run time: the throttle rates, and every broker-level
+/// default of a topic setting (`log.retention.ms`, `log.cleanup.policy`, `message.max.bytes`,
+/// `compression.type`, ...), as Kafka's DynamicLogConfig allows.
+pub fn is_dynamic(name: &str) -> bool {
+    DYNAMIC_BROKER_CONFIGS.contains(&name) || topic_name_of_broker_setting(name).is_some()
+}
+
+/// The broker-level topic defaults in force on broker `node_id`: the static ones, then the
+/// cluster-wide dynamic default (resource ""), then the broker's own (its id), as Kafka
+/// layers STATIC_BROKER_CONFIG, DYNAMIC_DEFAULT_BROKER_CONFIG and DYNAMIC_BROKER_CONFIG.
+/// Values were validated when they were set; one that no longer parses is skipped.
+pub fn layered_log_defaults(
+    static_defaults: &LogConfig,
+    broker_configs: &BTreeMap<String, BTreeMap<String, String>>,
+    node_id: i32,
+) -> LogConfig {
+    let mut cfg = static_defaults.clone();
+    for scope in [String::new(), node_id.to_string()] {
+        for (name, value) in broker_configs.get(&scope).into_iter().flatten() {
+            if let Some(topic_name) = topic_name_of_broker_setting(name) {
+                let _ = cfg.set_topic(topic_name, value);
+            }
+        }
+    }
+    cfg
+}
+
+/// Where a broker-level topic default comes from on broker `node_id`, and its value when
+/// set dynamically.
+pub fn dynamic_source(
+    broker_configs: &BTreeMap<String, BTreeMap<String, String>>,
+    node_id: i32,
+    broker_name: &str,
+) -> Option<(ConfigSource, String)> {
+    if let Some(v) = broker_configs
+        .get(&node_id.to_string())
+        .and_then(|c| c.get(broker_name))
+    {
+        return Some((ConfigSource::DynamicBroker, v.clone()));
+    }
+    broker_configs
+        .get("")
+        .and_then(|c| c.get(broker_name))
+        .map(|v| (ConfigSource::DynamicDefaultBroker, v.clone()))
+}
+
 fn check_dynamic(name: &str) -> Result<(), TopicError> {
-    if DYNAMIC_BROKER_CONFIGS.contains(&name) {
+    if is_dynamic(name) {
         return Ok(());
     }
     Err(error(
         ec::INVALID_REQUEST,
-        format!(
-            "Cannot update these configs dynamically: {name} (static in this broker: set it in its \
-             config file, environment or command line and restart)"
-        ),
+        // Kafka's words; the setting is static: set it in the config file, environment or
+        // command line, and restart.
+        format!("Cannot update these configs dynamically: Set({name})"),
     ))
 }
 
@@ -160,6 +206,22 @@ fn dynamic_broker_value(name: &str, value: Option<String>) -> Result<String, Top
             format!("Null value not supported for : {name}"),
         )
     })?;
+    if let Some(topic_name) = topic_name_of_broker_setting(name) {
+        // Validated as the topic setting it defaults.
+        let mut probe = LogConfig::default();
+        // Kafka answers a bad broker value with INVALID_REQUEST (a topic's: INVALID_CONFIG).
+        probe.set_topic(topic_name, &value).map_err(|e| {
+            let reason = match e {
+                crate::config::ConfigError::Invalid { reason, .. } => reason,
+                other => other.to_string(),
+            };
+            error(
+                ec::INVALID_REQUEST,
+                format!("Invalid value {value} for configuration {name}: {reason}"),
+            )
+        })?;
+        return Ok(value.trim().to_string());
+    }
     match value.trim().parse::<i64>() {
         Ok(v) if v >= 0 => Ok(v.to_string()),
         _ => Err(error(
@@ -305,4 +367,60 @@ pub async fn alter_each(
         );
     }
     out
+}
+
+#[cfg(test)]
+mod layering_tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn static_then_cluster_default_then_the_brokers_own() {
+        let mut static_defaults = LogConfig::default();
+        static_defaults.set_topic("retention.ms", "1000").unwrap();
+        static_defaults.set_topic("segment.bytes", "5000").unwrap();
+        let scope = |kv: &[(&str, &str)]| -> BTreeMap<String, String> {
+            kv.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let configs: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::from([
+            (
+                String::new(),
+                scope(&[
+                    ("log.retention.ms", "2000"),
+                    ("message.max.bytes", "300"),
+                    ("leader.replication.throttled.rate", "10"),
+                ]),
+            ),
+            ("1".to_string(), scope(&[("log.retention.ms", "3000")])),
+            ("2".to_string(), scope(&[("log.cleanup.policy", "compact")])),
+        ]);
+        let on1 = layered_log_defaults(&static_defaults, &configs, 1);
+        assert_eq!(
+            (on1.retention_ms, on1.max_message_bytes, on1.segment_bytes),
+            (3000, 300, 5000)
+        );
+        assert_eq!(on1.cleanup_policy, "delete");
+        let on2 = layered_log_defaults(&static_defaults, &configs, 2);
+        assert_eq!(
+            (on2.retention_ms, on2.cleanup_policy.as_str()),
+            (2000, "compact")
+        );
+        let on3 = layered_log_defaults(&static_defaults, &BTreeMap::new(), 3);
+        assert_eq!(on3, static_defaults);
+        assert_eq!(
+            dynamic_source(&configs, 1, "log.retention.ms"),
+            Some((ConfigSource::DynamicBroker, "3000".to_string()))
+        );
+        assert_eq!(
+            dynamic_source(&configs, 2, "log.retention.ms"),
+            Some((ConfigSource::DynamicDefaultBroker, "2000".to_string()))
+        );
+        assert_eq!(dynamic_source(&configs, 2, "log.segment.bytes"), None);
+        assert!(is_dynamic("log.retention.ms") && is_dynamic("compression.type"));
+        assert!(is_dynamic("leader.replication.throttled.rate"));
+        assert!(!is_dynamic("log.dirs") && !is_dynamic("num.partitions"));
+    }
 }

@@ -113,8 +113,7 @@ pub async fn create(
         topic.partitions = broker.config.num_partitions;
     }
     broker
-        .config
-        .log
+        .log_defaults()
         .with_overrides(&topic.configs)
         .map_err(|e| TopicError::new(ec::INVALID_CONFIG, e.to_string()))?;
     change(broker, ControllerRequest::CreateTopic(topic), validate_only).await
@@ -216,12 +215,13 @@ pub struct ConfigInForce {
 }
 
 /// Every topic config in force given a topic's `overrides`: the override, else the broker's
-/// explicitly set `log.*` value, else Kafka's default.
+/// dynamic or explicitly set `log.*` value, else Kafka's default.
 pub fn configs_in_force(
     broker: &Broker,
     overrides: &BTreeMap<String, String>,
 ) -> Result<Vec<ConfigInForce>, TopicError> {
-    let base = &broker.config.log;
+    let base = broker.log_defaults();
+    let dynamic = broker.cluster.image().broker_configs.clone();
     let cfg = base
         .with_overrides(overrides)
         .map_err(|e| TopicError::new(ec::INVALID_CONFIG, e.to_string()))?;
@@ -229,7 +229,12 @@ pub fn configs_in_force(
         .iter()
         .filter_map(|def| {
             let value = cfg.get_topic(def.name)?;
-            let broker_source = if def
+            let dynamic_source = def.broker_name.and_then(|b| {
+                crate::config_changes::dynamic_source(&dynamic, broker.config.node_id, b)
+            });
+            let broker_source = if let Some((source, _)) = dynamic_source {
+                source
+            } else if def
                 .broker_name
                 .is_some_and(|b| broker.config.explicit.contains(b))
             {
@@ -264,8 +269,7 @@ pub async fn set_configs(
     validate_only: bool,
 ) -> Result<(), TopicError> {
     let _: LogConfig = broker
-        .config
-        .log
+        .log_defaults()
         .with_overrides(&overrides)
         .map_err(|e| TopicError::new(ec::INVALID_CONFIG, e.to_string()))?;
     let req = ControllerRequest::SetTopicConfigs {

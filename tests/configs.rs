@@ -168,12 +168,12 @@ async fn incremental_changes_validate_persist_and_apply_live() {
         &mut c,
         BROKER,
         "1",
-        &[("log.retention.ms", SET, Some("1"))],
+        &[("num.partitions", SET, Some("1"))],
         false,
         1,
     )
     .await;
-    assert_eq!(err, 42, "broker configs are static");
+    assert_eq!(err, 42, "num.partitions is static");
 
     // validate_only checks without changing.
     let set = [("retention.ms", SET, Some("1000"))];
@@ -252,5 +252,105 @@ async fn alter_configs_replaces_the_overrides() {
             ("604800000".to_string(), 5)
         );
     }
+    broker.shutdown().await;
+}
+
+/// The broker-level topic defaults change at run time as Kafka's `kafka-configs.sh
+/// --entity-type brokers [--entity-default | --entity-name N] --alter` sets them: kept in the
+/// cluster metadata (a restart keeps them), layered default < broker's own < topic override,
+/// and in force on the live partitions at once; static settings are refused in Kafka's words.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamic_broker_defaults_apply_live_and_persist() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start(dir.path()).await;
+    let mut c = Client::connect(&broker).await;
+    assert_eq!(create_topic_with(&mut c, "inherits", &[]).await.0, 0);
+    assert_eq!(
+        create_topic_with(&mut c, "own", &[("max.message.bytes", "100000")])
+            .await
+            .0,
+        0
+    );
+    let big = batch(&[&[7u8; 4000]], Compression::None);
+    assert_eq!(produce(&mut c, "inherits", 0, big.clone(), 9).await.0, 0);
+
+    // The cluster-wide default: message.max.bytes 1000.
+    let set = [("message.max.bytes", SET, Some("1000"))];
+    assert_eq!(
+        incremental(&mut c, BROKER, "", &set, false, 1).await,
+        (0, String::new())
+    );
+    // In force on the live partition (once this broker has applied the change).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while produce(&mut c, "inherits", 0, big.clone(), 9).await.0 != 10 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the dynamic default never applied"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // The topic's own override still wins.
+    assert_eq!(produce(&mut c, "own", 0, big.clone(), 9).await.0, 0);
+    // DescribeConfigs: the topic inherits it from the dynamic default, and says so.
+    assert_eq!(
+        describe(&mut c, "inherits", "max.message.bytes").await,
+        ("1000".to_string(), 3) // DYNAMIC_DEFAULT_BROKER_CONFIG
+    );
+
+    // This broker's own value beats the default.
+    let set = [("message.max.bytes", SET, Some("50000"))];
+    assert_eq!(incremental(&mut c, BROKER, "1", &set, false, 1).await.0, 0);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while produce(&mut c, "inherits", 0, big.clone(), 9).await.0 != 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the broker's own value never applied"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        describe(&mut c, "inherits", "max.message.bytes").await,
+        ("50000".to_string(), 2) // DYNAMIC_BROKER_CONFIG
+    );
+
+    // Static settings and bad values: INVALID_REQUEST, in Kafka's words.
+    let (code, msg) = incremental(
+        &mut c,
+        BROKER,
+        "1",
+        &[("log.dirs", SET, Some("/x"))],
+        false,
+        1,
+    )
+    .await;
+    assert_eq!(
+        (code, msg.as_str()),
+        (42, "Cannot update these configs dynamically: Set(log.dirs)")
+    );
+    let (code, msg) = incremental(
+        &mut c,
+        BROKER,
+        "",
+        &[("log.retention.ms", SET, Some("abc"))],
+        false,
+        1,
+    )
+    .await;
+    assert_eq!(code, 42);
+    assert!(
+        msg.starts_with("Invalid value abc for configuration log.retention.ms"),
+        "{msg}"
+    );
+    broker.shutdown().await;
+
+    // Kept in the cluster metadata: after a restart, still in force.
+    let broker = start(dir.path()).await;
+    let mut c = Client::connect(&broker).await;
+    assert_eq!(
+        describe(&mut c, "inherits", "max.message.bytes").await,
+        ("50000".to_string(), 2)
+    );
+    let huge = batch(&[&[7u8; 60000]], Compression::None);
+    assert_eq!(produce(&mut c, "inherits", 0, huge, 9).await.0, 10);
     broker.shutdown().await;
 }

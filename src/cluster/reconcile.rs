@@ -26,6 +26,9 @@ pub const PARTITION_METADATA: &str = "partition.metadata";
 #[derive(Debug, Default)]
 pub struct Reconciler {
     opened: HashMap<String, Local>,
+    /// The broker-level topic defaults last applied: a dynamic change re-applies every
+    /// topic's settings.
+    defaults: Option<crate::config::LogConfig>,
     /// Whether the stray directories were removed (once, see [`Self::remove_strays`]).
     swept: bool,
 }
@@ -159,8 +162,11 @@ impl Reconciler {
                 tracing::info!(topic = name, "topic deleted or moved away: logs removed");
             }
         }
+        let defaults = broker.log_defaults();
+        let defaults_changed = self.defaults.as_ref() != Some(&defaults);
+        self.defaults = Some(defaults.clone());
         for w in wanted {
-            let log_config = match broker.config.log.with_overrides(&w.configs) {
+            let log_config = match defaults.with_overrides(&w.configs) {
                 Ok(c) => c,
                 Err(e) => {
                     tracing::error!(topic = w.name, error = %e, "topic configs refused");
@@ -191,7 +197,7 @@ impl Reconciler {
                     }
                 }
             }
-            if local.configs != w.configs {
+            if local.configs != w.configs || defaults_changed {
                 for &p in &local.partitions {
                     if let Some(log) = broker.logs.get(&TopicPartition::new(w.name.as_str(), p)) {
                         log.set_config(log_config.clone());

@@ -1,7 +1,8 @@
 //! DescribeConfigs (key 32), v0-v4: the values in force for a topic (its overrides over the
-//! broker's `log.*` defaults) or for this broker (its static settings, read-only, with
-//! their sources, and the dynamic ones: the replication throttle rates), with source,
-//! synonyms (v1+) and types (v3+).
+//! broker's `log.*` defaults, static or dynamic) or for this broker (every setting with its
+//! source: the dynamic ones, the broker-level topic defaults and the replication throttle
+//! rates, writable; the rest static and read-only), or the cluster-wide dynamic default (the
+//! empty name: what is set there), with source, synonyms (v1+) and types (v3+).
 
 use std::sync::Arc;
 
@@ -13,7 +14,7 @@ use kafka_protocol::protocol::StrBytes;
 
 use crate::broker::Broker;
 use crate::config::{topic_config, topic_name_of_broker_setting};
-use crate::config_changes::DYNAMIC_BROKER_CONFIGS;
+use crate::config_changes::{dynamic_source, is_dynamic, DYNAMIC_BROKER_CONFIGS};
 use crate::protocol::error_code as ec;
 use crate::protocol::request::RequestHeader;
 use crate::topics::{self, ConfigSource};
@@ -79,22 +80,44 @@ pub async fn handle(
                                 broker.config.node_id
                             ))));
                     }
-                    let mut entries: Vec<DescribeConfigsResourceResult> = broker
-                        .config
-                        .broker_entries()
-                        .into_iter()
-                        .map(|(k, v)| {
-                            let source = if broker.config.explicit.contains(&k) {
-                                ConfigSource::StaticBroker
-                            } else {
-                                ConfigSource::Default
-                            };
-                            // Broker settings are static: read-only, as Kafka marks them.
-                            entry(&k, v, source as i8, Vec::new()).with_read_only(true)
-                        })
-                        .collect();
-                    entries.extend(dynamic_broker_entries(broker, name));
-                    entries
+                    let dynamic = broker.cluster.image().broker_configs.clone();
+                    if name.is_empty() {
+                        // The cluster-wide default (`--entity-default`): what is set there.
+                        dynamic
+                            .get("")
+                            .into_iter()
+                            .flatten()
+                            .map(|(k, v)| {
+                                entry(
+                                    k,
+                                    v.clone(),
+                                    ConfigSource::DynamicDefaultBroker as i8,
+                                    Vec::new(),
+                                )
+                            })
+                            .collect()
+                    } else {
+                        let node_id = broker.config.node_id;
+                        let mut entries: Vec<DescribeConfigsResourceResult> = broker
+                            .config
+                            .broker_entries()
+                            .into_iter()
+                            .map(|(k, v)| {
+                                let (v, source) = match dynamic_source(&dynamic, node_id, &k) {
+                                    Some((source, value)) => (value, source),
+                                    None if broker.config.explicit.contains(&k) => {
+                                        (v, ConfigSource::StaticBroker)
+                                    }
+                                    None => (v, ConfigSource::Default),
+                                };
+                                // Only the dynamic ones may be altered, as Kafka marks them.
+                                entry(&k, v, source as i8, Vec::new())
+                                    .with_read_only(!is_dynamic(&k))
+                            })
+                            .collect();
+                        entries.extend(dynamic_broker_entries(broker, name));
+                        entries
+                    }
                 }
                 _ => {
                     return base

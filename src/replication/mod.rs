@@ -150,8 +150,13 @@ impl ReplicaManager {
             self.quotas
                 .follower
                 .set_rate(rate("follower.replication.throttled.rate"));
+            let defaults = crate::config_changes::layered_log_defaults(
+                &broker.config.log,
+                &image.broker_configs,
+                broker.config.node_id,
+            );
             for t in image.topics.values() {
-                let config = broker.config.log.with_overrides(&t.configs).ok();
+                let config = defaults.with_overrides(&t.configs).ok();
                 let min_isr = config
                     .as_ref()
                     .map_or(1, |c| c.min_insync_replicas as usize);
