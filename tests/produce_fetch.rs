@@ -239,6 +239,24 @@ async fn api_versions_and_kip_511_fallback() {
         assert_eq!(resp.error_code, 0);
         let produce = resp.api_keys.iter().find(|k| k.api_key == 0).unwrap();
         assert_eq!((produce.min_version, produce.max_version), (0, 13));
+        // KIP-584 features from v3: metadata.version 3.3-IV3..4.1-IV1, finalized 4.1-IV1,
+        // and nothing whose levels weir does not serve (transaction.version, group.version).
+        if v >= 3 {
+            let supported: Vec<_> = resp
+                .supported_features
+                .iter()
+                .map(|f| (f.name.to_string(), f.min_version, f.max_version))
+                .collect();
+            assert_eq!(supported, [("metadata.version".to_string(), 7, 27)]);
+            let finalized: Vec<_> = resp
+                .finalized_features
+                .iter()
+                .map(|f| (f.name.to_string(), f.max_version_level))
+                .collect();
+            assert_eq!(finalized, [("metadata.version".to_string(), 27)]);
+        } else {
+            assert!(resp.supported_features.is_empty());
+        }
     }
     // ApiVersions v9 (unknown): error 35 and the ranges, in the v0 layout with a v0 header.
     let mut raw = bytes::BytesMut::new();
