@@ -304,6 +304,26 @@ async fn acks_all_replicates_refuses_and_fails_over() {
         "FENCED_LEADER_EPOCH"
     );
 
+    // ListOffsets names the epoch that wrote the offset (the current one for latest), so a
+    // consumer validating its position after this leader change asks about the right one.
+    for (timestamp, want) in [(-1, (23, 1)), (-2, (0, 0))] {
+        use kafka_protocol::messages::list_offsets_request::{
+            ListOffsetsPartition, ListOffsetsTopic,
+        };
+        let req = kafka_protocol::messages::ListOffsetsRequest::default()
+            .with_replica_id(BrokerId(-1))
+            .with_topics(vec![ListOffsetsTopic::default()
+                .with_name(topic_name(TOPIC))
+                .with_partitions(vec![ListOffsetsPartition::default()
+                    .with_partition_index(0)
+                    .with_current_leader_epoch(epoch)
+                    .with_timestamp(timestamp)])]);
+        let resp = c3.send(&req, 7).await;
+        let p = &resp.topics[0].partitions[0];
+        assert_eq!(p.error_code, 0);
+        assert_eq!((p.offset, p.leader_epoch), want, "timestamp {timestamp}");
+    }
+
     cluster.wait_in_isr(2).await;
     assert_eq!(
         local_bytes(&cluster.broker(2)),

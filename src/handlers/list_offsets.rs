@@ -49,10 +49,11 @@ pub async fn handle(
                     if version >= 1 && duplicates.contains(&tp) {
                         return base.with_error_code(ec::INVALID_REQUEST);
                     }
-                    let log = match broker.leader_log(&tp) {
-                        Ok(log) => log,
+                    let replica = match broker.leader_replica(&tp) {
+                        Ok(r) => r,
                         Err(code) => return base.with_error_code(code),
                     };
+                    let log = &replica.log;
                     if version == 0 {
                         // The old list form: up to max_num_offsets, newest first.
                         return match log.legacy_offsets_before(
@@ -64,11 +65,25 @@ pub async fn handle(
                             Err(e) => base.with_error_code(ec::for_log_error(&e)),
                         };
                     }
-                    match lookup(&log, p.timestamp) {
-                        Ok(Some((offset, ts))) => base
+                    let found = lookup(log, p.timestamp).and_then(|found| {
+                        let Some((offset, ts)) = found else {
+                            return Ok(None);
+                        };
+                        // v4+: the epoch of the leader that wrote the offset, as Kafka
+                        // answers (the current one for latest), which consumers validate
+                        // their position against after a leader change (KIP-320).
+                        let epoch = if p.timestamp == LATEST {
+                            replica.leader_epoch().unwrap_or(-1)
+                        } else {
+                            log.epoch_for_offset(offset)?
+                        };
+                        Ok(Some((offset, ts, epoch)))
+                    });
+                    match found {
+                        Ok(Some((offset, ts, epoch))) => base
                             .with_offset(offset)
                             .with_timestamp(ts)
-                            .with_leader_epoch(if version >= 4 { 0 } else { -1 }),
+                            .with_leader_epoch(if version >= 4 { epoch } else { -1 }),
                         Ok(None) => base,
                         Err(e) => base.with_error_code(ec::for_log_error(&e)),
                     }

@@ -54,6 +54,16 @@ impl LeaderEpochCache {
         self.entries.is_empty()
     }
 
+    /// Kafka's `epochForOffset`: the epoch whose range holds `offset` (the latest entry
+    /// starting at or before it), or None before the first entry or with no entries.
+    pub fn epoch_for_offset(&self, offset: i64) -> Option<i32> {
+        self.entries
+            .iter()
+            .rev()
+            .find(|&&(_, start)| start <= offset)
+            .map(|&(epoch, _)| epoch)
+    }
+
     /// The latest `(epoch, start_offset)`.
     pub fn latest(&self) -> Option<(i32, i64)> {
         self.entries.last().copied()
@@ -254,6 +264,25 @@ mod tests {
             assert_eq!(c.end_offset_for(requested, 30), expect, "epoch {requested}");
         }
         assert_eq!(LeaderEpochCache::default().end_offset_for(0, 30), (-1, -1));
+    }
+
+    #[test]
+    fn epoch_for_offset_follows_kafka() {
+        let c = LeaderEpochCache::from_entries(vec![(0, 0), (2, 10), (5, 30)]).unwrap();
+        let table = [
+            (0, Some(0)),
+            (9, Some(0)),
+            (10, Some(2)),
+            (29, Some(2)),
+            (30, Some(5)),
+            (1_000, Some(5)),
+        ];
+        for (offset, epoch) in table {
+            assert_eq!(c.epoch_for_offset(offset), epoch, "offset {offset}");
+        }
+        let late = LeaderEpochCache::from_entries(vec![(3, 100)]).unwrap();
+        assert_eq!(late.epoch_for_offset(99), None);
+        assert_eq!(LeaderEpochCache::default().epoch_for_offset(5), None);
     }
 
     #[test]

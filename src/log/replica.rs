@@ -170,6 +170,12 @@ impl Partition {
         Ok(l.epochs.end_offset_for(epoch, l.log_end_offset()))
     }
 
+    /// The leader epoch that wrote `offset` (see
+    /// [`super::epochs::LeaderEpochCache::epoch_for_offset`]); -1 when unknown.
+    pub fn epoch_for_offset(&self, offset: i64) -> Result<i32, LogError> {
+        Ok(self.lock()?.epochs.epoch_for_offset(offset).unwrap_or(-1))
+    }
+
     /// The latest leader epoch in the cache.
     pub fn latest_epoch(&self) -> Result<Option<i32>, LogError> {
         Ok(self.lock()?.epochs.latest().map(|(e, _)| e))
