@@ -211,7 +211,25 @@ impl Config {
             "http.metrics.max.partitions" => {
                 self.http_metrics_max_partitions = parse_range(name, value, 0, 10_000_000)? as usize
             }
-            "log.dirs" | "log.dir" | "data.dir" => self.data_dir = PathBuf::from(value),
+            "log.dirs" | "log.dir" | "data.dir" => {
+                // Kafka takes a comma-separated list; weir keeps every partition in one
+                // directory, so a list of several is refused rather than half used.
+                let dirs: Vec<&str> = value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|d| !d.is_empty())
+                    .collect();
+                match dirs[..] {
+                    [one] => self.data_dir = PathBuf::from(one),
+                    _ => {
+                        return Err(invalid(
+                            name,
+                            value,
+                            "weir keeps every partition in one log directory: give exactly one",
+                        ))
+                    }
+                }
+            }
             "node.id" | "broker.id" => {
                 self.node_id = parse_range(name, value, 0, i32::MAX as u64)? as i32
             }
@@ -640,6 +658,18 @@ mod tests {
         assert!(!c.sendfile.for_peer(local) && !c.sendfile.for_peer(remote));
         assert!(c.set("socket.sendfile", "yes").is_err());
         assert_eq!(c.sendfile, Sendfile::Never);
+    }
+
+    #[test]
+    fn one_log_dir() {
+        let mut c = Config::default();
+        c.set("log.dirs", " /var/lib/weir ").unwrap();
+        assert_eq!(c.data_dir, PathBuf::from("/var/lib/weir"));
+        c.set("log.dirs", "/a,").unwrap();
+        assert_eq!(c.data_dir, PathBuf::from("/a"));
+        let e = c.set("log.dirs", "/a,/b").unwrap_err().to_string();
+        assert!(e.contains("one log directory"), "{e}");
+        assert!(c.set("log.dirs", "").is_err());
     }
 
     #[test]
