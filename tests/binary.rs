@@ -107,39 +107,11 @@ async fn kafkas_server_properties_and_print_config() {
     let (port, controller) = (free_port(), free_port());
     let data = dir.path().join("kraft-combined-logs");
     let props = dir.path().join("server.properties");
-    std::fs::write(
-        &props,
-        format!(
-            "# Kafka 4.1 config/server.properties, adapted\n\
-             process.roles=broker,controller\n\
-             node.id=1\n\
-             controller.quorum.bootstrap.servers=localhost:{controller}\n\
-             controller.quorum.voters=1@localhost:{controller}\n\
-             listeners=PLAINTEXT://:{port},CONTROLLER://:{controller}\n\
-             inter.broker.listener.name=PLAINTEXT\n\
-             advertised.listeners=PLAINTEXT://localhost:{port},CONTROLLER://localhost:{controller}\n\
-             controller.listener.names=CONTROLLER\n\
-             listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL\n\
-             num.network.threads=3\n\
-             num.io.threads=8\n\
-             socket.send.buffer.bytes=102400\n\
-             socket.receive.buffer.bytes=102400\n\
-             socket.request.max.bytes=104857600\n\
-             log.dirs={}\n\
-             num.partitions=4\n\
-             num.recovery.threads.per.data.dir=1\n\
-             offsets.topic.replication.factor=1\n\
-             share.coordinator.state.topic.replication.factor=1\n\
-             share.coordinator.state.topic.min.isr=1\n\
-             transaction.state.log.replication.factor=1\n\
-             transaction.state.log.min.isr=1\n\
-             log.retention.hours=168\n\
-             log.segment.bytes=1073741824\n\
-             log.retention.check.interval.ms=300000\n",
-            data.display()
-        ),
-    )
-    .unwrap();
+    let text = include_str!("fixtures/kafka-4.1-server.properties")
+        .replace("CONTROLLER_PORT", &controller.to_string())
+        .replace("PORT", &port.to_string())
+        .replace("LOG_DIRS", &data.display().to_string());
+    std::fs::write(&props, text).unwrap();
 
     let printed = Command::new(env!("CARGO_BIN_EXE_weir"))
         .arg("--config")

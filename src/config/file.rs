@@ -233,34 +233,13 @@ mod tests {
     fn kafkas_server_properties_start_weir() {
         // Kafka 4.1's config/server.properties, with listeners, log.dirs and
         // num.partitions adapted.
-        let text = "process.roles=broker,controller\n\
-            node.id=1\n\
-            controller.quorum.bootstrap.servers=localhost:19093\n\
-            controller.quorum.voters=1@localhost:19093\n\
-            listeners=PLAINTEXT://:19092,CONTROLLER://:19093\n\
-            inter.broker.listener.name=PLAINTEXT\n\
-            advertised.listeners=PLAINTEXT://localhost:19092,CONTROLLER://localhost:19093\n\
-            controller.listener.names=CONTROLLER\n\
-            listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT\n\
-            num.network.threads=3\n\
-            num.io.threads=8\n\
-            socket.send.buffer.bytes=102400\n\
-            socket.receive.buffer.bytes=102400\n\
-            socket.request.max.bytes=104857600\n\
-            log.dirs=/tmp/weir-props\n\
-            num.partitions=3\n\
-            num.recovery.threads.per.data.dir=1\n\
-            offsets.topic.replication.factor=1\n\
-            share.coordinator.state.topic.replication.factor=1\n\
-            share.coordinator.state.topic.min.isr=1\n\
-            transaction.state.log.replication.factor=1\n\
-            transaction.state.log.min.isr=1\n\
-            log.retention.hours=168\n\
-            log.segment.bytes=1073741824\n\
-            log.retention.check.interval.ms=300000\n";
+        let text = include_str!("../../tests/fixtures/kafka-4.1-server.properties")
+            .replace("CONTROLLER_PORT", "19093")
+            .replace("PORT", "19092")
+            .replace("LOG_DIRS", "/tmp/weir-props");
         let mut c = Config::default();
-        let applied = c.apply_properties(&parse_properties(text)).unwrap();
-        assert_eq!(c.num_partitions, 3);
+        let applied = c.apply_properties(&parse_properties(&text)).unwrap();
+        assert_eq!(c.num_partitions, 4);
         assert_eq!(c.listener.port(), 19092);
         assert_eq!(c.data_dir, std::path::PathBuf::from("/tmp/weir-props"));
         assert_eq!(c.log.retention_ms, 168 * 3600 * 1000);
