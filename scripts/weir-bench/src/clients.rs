@@ -1,5 +1,6 @@
 //! The librdkafka clients: the admin client that creates and deletes each scenario's topic,
-//! producers that count their delivery reports, and assigned consumers.
+//! producers that count their delivery reports, and assigned consumers; each either a
+//! modern client or a legacy one that speaks Kafka 0.9.0's protocol (magic-0 message sets).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -9,11 +10,13 @@ use anyhow::{bail, Result};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::config::RDKafkaLogLevel;
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::KafkaError;
 use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
+use serde::Serialize;
 
 use crate::cluster::{await_replicated, BROKERS, MIN_ISR};
 use crate::procfs::cpu_secs;
@@ -25,26 +28,112 @@ pub(crate) struct DeliveryCounts {
     pub(crate) last_err: Mutex<Option<String>>,
 }
 
-pub(crate) struct BenchCtx(Arc<DeliveryCounts>);
+/// Which protocol a client speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub(crate) enum Client {
+    /// librdkafka as it comes: ApiVersions, then the newest versions both sides know
+    /// (Produce and Fetch with RecordBatch v2)
+    #[serde(rename = "modern")]
+    Modern,
+    /// librdkafka without ApiVersions, assuming a Kafka 0.9.0 broker ([`LEGACY_CONFIG`]):
+    /// Produce v1 with magic-0 message sets, Fetch v1 (magic 0 back), ListOffsets v0. A
+    /// fallback of 0.10.0 or later turns ApiVersions back on (and so RecordBatch v2), so
+    /// librdkafka cannot be made to speak magic 1.
+    #[serde(rename = "legacy-0.9.0")]
+    Legacy,
+}
 
-impl ClientContext for BenchCtx {}
+/// The settings that make librdkafka a Kafka 0.9.0 client ([`Client::Legacy`]).
+pub(crate) const LEGACY_CONFIG: [(&str, &str); 2] = [
+    ("api.version.request", "false"),
+    ("broker.version.fallback", "0.9.0"),
+];
+
+/// What a scenario's clients speak and how its producers compress.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Flavor {
+    pub(crate) client: Client,
+    /// librdkafka's `compression.type`
+    pub(crate) compression: &'static str,
+}
+
+impl Flavor {
+    pub(crate) const MODERN: Flavor = Flavor {
+        client: Client::Modern,
+        compression: "none",
+    };
+}
+
+/// Applies the legacy settings (for [`Client::Legacy`]), then the user's, and tells whether
+/// librdkafka's log lines should be printed: only when the user set `debug` (without a
+/// logger the rdkafka crate drops them, and that is what every run wants otherwise).
+fn configure(cfg: &mut ClientConfig, client: Client, user: &[(String, String)]) -> bool {
+    if client == Client::Legacy {
+        for (k, v) in LEGACY_CONFIG {
+            cfg.set(k, v);
+        }
+    }
+    for (k, v) in user {
+        cfg.set(k, v);
+    }
+    let print = user.iter().any(|(k, _)| k == "debug");
+    if print {
+        // The crate derives librdkafka's log level from the `log` crate's, off here.
+        cfg.set_log_level(RDKafkaLogLevel::Debug);
+    }
+    print
+}
+
+fn print_log(level: RDKafkaLogLevel, fac: &str, line: &str) {
+    eprintln!("librdkafka {level:?} {fac}: {line}");
+}
+
+pub(crate) struct BenchCtx {
+    counts: Arc<DeliveryCounts>,
+    print_log: bool,
+}
+
+impl ClientContext for BenchCtx {
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, line: &str) {
+        if self.print_log {
+            print_log(level, fac, line);
+        }
+    }
+}
 
 impl ProducerContext for BenchCtx {
     type DeliveryOpaque = ();
     fn delivery(&self, r: &DeliveryResult<'_>, _: ()) {
         match r {
             Ok(_) => {
-                self.0.ok.fetch_add(1, Ordering::Relaxed);
+                self.counts.ok.fetch_add(1, Ordering::Relaxed);
             }
             Err((e, _)) => {
-                self.0.err.fetch_add(1, Ordering::Relaxed);
-                *self.0.last_err.lock().unwrap() = Some(e.to_string());
+                self.counts.err.fetch_add(1, Ordering::Relaxed);
+                *self.counts.last_err.lock().unwrap() = Some(e.to_string());
             }
         }
     }
 }
 
 pub(crate) type Prod = BaseProducer<BenchCtx>;
+
+/// A consumer's context: librdkafka's log lines go to stderr when `debug` is set.
+pub(crate) struct ConsCtx {
+    print_log: bool,
+}
+
+impl ClientContext for ConsCtx {
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, line: &str) {
+        if self.print_log {
+            print_log(level, fac, line);
+        }
+    }
+}
+
+impl ConsumerContext for ConsCtx {}
+
+pub(crate) type Cons = BaseConsumer<ConsCtx>;
 
 pub(crate) struct Env {
     pub(crate) bootstrap: String,
@@ -138,10 +227,25 @@ impl Env {
         self.broker_pids.iter().map(|p| cpu_secs(p)).sum()
     }
 
+    /// The sum of the partitions' high watermarks (asked with the modern admin client): on a
+    /// new topic, the number of records the broker holds.
+    pub(crate) fn end_offsets(&self, topic: &str, partitions: i32) -> Result<i64> {
+        let mut sum = 0;
+        for p in 0..partitions {
+            let (_, high) =
+                self.admin
+                    .inner()
+                    .fetch_watermarks(topic, p, Duration::from_secs(10))?;
+            sum += high;
+        }
+        Ok(sum)
+    }
+
     pub(crate) fn producer(
         &self,
         acks: i32,
         linger_ms: u32,
+        flavor: Flavor,
     ) -> Result<(Prod, Arc<DeliveryCounts>)> {
         let counts = Arc::new(DeliveryCounts::default());
         let mut cfg = ClientConfig::new();
@@ -149,13 +253,15 @@ impl Env {
             .set("client.id", "weir-bench")
             .set("acks", acks.to_string())
             .set("linger.ms", linger_ms.to_string())
-            .set("compression.type", "none")
+            .set("compression.type", flavor.compression)
             .set("enable.idempotence", "false")
             .set("message.timeout.ms", "60000");
-        for (k, v) in &self.producer_config {
-            cfg.set(k, v);
-        }
-        let p: Prod = cfg.create_with_context(BenchCtx(counts.clone()))?;
+        let print_log = configure(&mut cfg, flavor.client, &self.producer_config);
+        let ctx = BenchCtx {
+            counts: counts.clone(),
+            print_log,
+        };
+        let p: Prod = cfg.create_with_context(ctx)?;
         Ok((p, counts))
     }
 
@@ -164,7 +270,8 @@ impl Env {
         topic: &str,
         partitions: i32,
         offset: Offset,
-    ) -> Result<BaseConsumer> {
+        client: Client,
+    ) -> Result<Cons> {
         let mut cfg = ClientConfig::new();
         cfg.set("bootstrap.servers", &self.bootstrap)
             .set("client.id", "weir-bench")
@@ -176,10 +283,8 @@ impl Env {
             // librdkafka waits this long (default 1000 ms) before fetching again once its
             // local queue is over queued.min.messages; a client-bound consumer would sit idle.
             .set("fetch.queue.backoff.ms", "10");
-        for (k, v) in &self.consumer_config {
-            cfg.set(k, v);
-        }
-        let c: BaseConsumer = cfg.create()?;
+        let print_log = configure(&mut cfg, client, &self.consumer_config);
+        let c: Cons = cfg.create_with_context(ConsCtx { print_log })?;
         let mut tpl = TopicPartitionList::new();
         for p in 0..partitions {
             tpl.add_partition_offset(topic, p, offset)?;

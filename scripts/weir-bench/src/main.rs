@@ -359,7 +359,12 @@ fn real_main() -> Result<()> {
         client_config: BTreeMap::from([
             ("produce linger.ms", "5 (0 in latency scenarios)"),
             ("consume fetch.queue.backoff.ms", "10"),
-            ("compression.type", "none"),
+            ("compression.type", "none (lz4 in the lz4 rows)"),
+            (
+                "legacy-magic0 rows",
+                "api.version.request=false, broker.version.fallback=0.9.0 \
+                 (Produce v1 / Fetch v1, magic-0 message sets)",
+            ),
             ("enable.idempotence", "false"),
             ("other", "librdkafka defaults"),
         ]),

@@ -11,7 +11,7 @@ use rdkafka::producer::Producer;
 use rdkafka::Offset;
 use serde::Serialize;
 
-use crate::clients::{await_topic, send_one, Env};
+use crate::clients::{await_topic, send_one, Client, Env, Flavor};
 use crate::procfs::cpu_secs;
 use crate::{GIB, MIB};
 
@@ -102,9 +102,12 @@ pub(crate) enum Limit {
     Secs(f64, u64),
 }
 
-/// `producers` producer instances (one thread each) send records of `size` bytes to `topic`;
-/// timed from the first send until every delivery report is in. With `Limit::Secs` each
-/// producer stops sending at the deadline, and the flush that follows is timed too.
+/// `producers` producer instances (one thread each) of `flavor` send records of `size` bytes
+/// to `topic`; timed from the first send until every delivery report is in. With
+/// `Limit::Secs` each producer stops sending at the deadline, and the flush that follows is
+/// timed too. Afterwards (not timed) the topic's high watermarks must add up to the records
+/// sent so far plus `before` (the records already in it).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn produce(
     env: &Env,
     topic: &str,
@@ -112,11 +115,13 @@ pub(crate) fn produce(
     size: usize,
     acks: i32,
     producers: usize,
+    flavor: Flavor,
+    before: u64,
     limit: Limit,
 ) -> Result<Run> {
     let mut ps = Vec::new();
     for _ in 0..producers {
-        let (p, c) = env.producer(acks, 5)?;
+        let (p, c) = env.producer(acks, 5, flavor)?;
         await_topic(&p, topic, partitions)?;
         ps.push((p, c));
     }
@@ -178,23 +183,52 @@ pub(crate) fn produce(
     if ok != sent {
         bail!("{ok} of {sent} records acknowledged");
     }
+    // Every acknowledged record must have its offset (a converted message set too). In a
+    // cluster an acks=1 record is counted only once the followers have it: wait (10 s).
+    let want = (before + sent) as i64;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let end = env.end_offsets(topic, partitions)?;
+        if end == want {
+            break;
+        }
+        if end > want || Instant::now() > deadline {
+            bail!("the broker holds {end} records after {want} were sent to {topic}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
     Ok(run)
 }
 
-/// One consumer reads every partition from the beginning: `Records(n)` reads n records,
-/// `Secs(t, n)` reads for t seconds or until n records, whichever comes first.
-pub(crate) fn consume(env: &Env, topic: &str, partitions: i32, limit: Limit) -> Result<Run> {
+/// One consumer (a `client`) reads every partition of a new topic from the beginning:
+/// `Records(n)` reads n records, `Secs(t, n)` reads for t seconds or until n records,
+/// whichever comes first. Each partition's records must come with offsets 0, 1, 2, ...: none
+/// missing, none twice (an old client's down-converted message sets included).
+pub(crate) fn consume(
+    env: &Env,
+    topic: &str,
+    partitions: i32,
+    client: Client,
+    limit: Limit,
+) -> Result<Run> {
     let (records, deadline) = match limit {
         Limit::Records(n) => (n, None),
         Limit::Secs(t, n) => (n, Some(Instant::now() + Duration::from_secs_f64(t))),
     };
     let m = mark(env);
-    let c = env.consumer(topic, partitions, Offset::Beginning)?;
+    let c = env.consumer(topic, partitions, Offset::Beginning, client)?;
     let (mut n, mut bytes) = (0u64, 0u64);
+    let mut next = vec![0i64; partitions as usize];
     let mut last_progress = Instant::now();
     while n < records {
         match c.poll(Duration::from_millis(100)) {
             Some(Ok(msg)) => {
+                let (p, off) = (msg.partition(), msg.offset());
+                match next.get_mut(p as usize) {
+                    Some(want) if *want == off => *want += 1,
+                    Some(want) => bail!("consume: partition {p}: offset {off}, expected {want}"),
+                    None => bail!("consume: a record from partition {p}"),
+                }
                 n += 1;
                 bytes += msg.payload_len() as u64;
                 if n.is_multiple_of(1024) {
@@ -237,9 +271,9 @@ pub(crate) fn latency(
     secs: f64,
 ) -> Result<Run> {
     let epoch = Instant::now();
-    let (p, counts) = env.producer(acks, 0)?;
+    let (p, counts) = env.producer(acks, 0, Flavor::MODERN)?;
     await_topic(&p, topic, 1)?;
-    let c = env.consumer(topic, 1, Offset::Beginning)?;
+    let c = env.consumer(topic, 1, Offset::Beginning, Client::Modern)?;
     // Let the consumer connect and start fetching before the clock runs.
     let t = Instant::now();
     while t.elapsed() < Duration::from_millis(500) {

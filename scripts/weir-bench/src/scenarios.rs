@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::clients::Env;
+use crate::clients::{Client, Env, Flavor};
 use crate::measure::{consume, latency, produce, Limit, Run};
 use crate::procfs::{reset_peak_rss, status_kib, AnonSampler};
 use crate::{Opts, GIB, MIB};
@@ -27,6 +27,20 @@ pub(crate) struct Scenario {
     pub(crate) acks: Option<i32>,
     pub(crate) partitions: i32,
     pub(crate) clients: usize,
+    /// what the measured clients speak: `modern`, or `legacy-0.9.0` (magic-0 message sets;
+    /// a consume scenario's topic is still filled by modern producers)
+    pub(crate) client: Client,
+    /// the producers' `compression.type` (the consume fill's too)
+    pub(crate) compression: &'static str,
+}
+
+impl Scenario {
+    fn flavor(&self) -> Flavor {
+        Flavor {
+            client: self.client,
+            compression: self.compression,
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -81,6 +95,72 @@ pub(crate) fn size_label(size: usize) -> String {
     }
 }
 
+/// The name's prefix for a variant: `legacy-magic0` (a legacy client), `lz4`.
+fn variant(client: Client, compression: &str) -> String {
+    let mut s = String::new();
+    if client == Client::Legacy {
+        s += "legacy-magic0 ";
+    }
+    if compression != "none" {
+        s += compression;
+        s += " ";
+    }
+    s
+}
+
+fn produce_row(size: usize, acks: i32, partitions: i32, clients: usize, f: Flavor) -> Scenario {
+    Scenario {
+        name: format!(
+            "produce {}{} acks={acks} p={partitions} producers={clients}",
+            variant(f.client, f.compression),
+            size_label(size)
+        ),
+        kind: Kind::Produce,
+        record_bytes: size,
+        acks: Some(acks),
+        partitions,
+        clients,
+        client: f.client,
+        compression: f.compression,
+    }
+}
+
+fn consume_row(size: usize, partitions: i32, f: Flavor) -> Scenario {
+    Scenario {
+        name: format!(
+            "consume {}{} p={partitions}",
+            variant(f.client, f.compression),
+            size_label(size)
+        ),
+        kind: Kind::Consume,
+        record_bytes: size,
+        acks: None,
+        partitions,
+        clients: 1,
+        client: f.client,
+        compression: f.compression,
+    }
+}
+
+/// The variants measured beside a plain row (1 partition, one client, acks=1): a legacy
+/// client (magic 0) of the same size, and for 1 KiB an lz4 pair, modern and legacy, so the
+/// cost of converting compressed message sets shows against compressed batches.
+fn variants(size: usize) -> Vec<Flavor> {
+    let legacy = |compression| Flavor {
+        client: Client::Legacy,
+        compression,
+    };
+    let mut v = vec![legacy("none")];
+    if size == 1024 {
+        v.push(Flavor {
+            client: Client::Modern,
+            compression: "lz4",
+        });
+        v.push(legacy("lz4"));
+    }
+    v
+}
+
 pub(crate) fn scenarios(cluster: bool) -> Vec<Scenario> {
     if cluster {
         return cluster_scenarios();
@@ -90,31 +170,24 @@ pub(crate) fn scenarios(cluster: bool) -> Vec<Scenario> {
         for partitions in [1, 3] {
             for acks in [1, -1] {
                 for clients in [1usize, 4] {
-                    v.push(Scenario {
-                        name: format!(
-                            "produce {} acks={acks} p={partitions} producers={clients}",
-                            size_label(size)
-                        ),
-                        kind: Kind::Produce,
-                        record_bytes: size,
-                        acks: Some(acks),
-                        partitions,
-                        clients,
-                    });
+                    v.push(produce_row(size, acks, partitions, clients, Flavor::MODERN));
+                    if (partitions, acks, clients) == (1, 1, 1) {
+                        for f in variants(size) {
+                            v.push(produce_row(size, acks, partitions, clients, f));
+                        }
+                    }
                 }
             }
         }
     }
     for size in [100usize, 1024] {
         for partitions in [1, 3] {
-            v.push(Scenario {
-                name: format!("consume {} p={partitions}", size_label(size)),
-                kind: Kind::Consume,
-                record_bytes: size,
-                acks: None,
-                partitions,
-                clients: 1,
-            });
+            v.push(consume_row(size, partitions, Flavor::MODERN));
+            if partitions == 1 {
+                for f in variants(size) {
+                    v.push(consume_row(size, partitions, f));
+                }
+            }
         }
     }
     for acks in [1, -1] {
@@ -125,6 +198,8 @@ pub(crate) fn scenarios(cluster: bool) -> Vec<Scenario> {
             acks: Some(acks),
             partitions: 1,
             clients: 1,
+            client: Client::Modern,
+            compression: "none",
         });
     }
     v
@@ -146,6 +221,8 @@ fn cluster_scenarios() -> Vec<Scenario> {
                 acks: Some(acks),
                 partitions: 3,
                 clients: 1,
+                client: Client::Modern,
+                compression: "none",
             });
         }
     }
@@ -157,6 +234,8 @@ fn cluster_scenarios() -> Vec<Scenario> {
             acks: None,
             partitions: 3,
             clients: 1,
+            client: Client::Modern,
+            compression: "none",
         });
     }
     for acks in [-1, 1] {
@@ -167,6 +246,8 @@ fn cluster_scenarios() -> Vec<Scenario> {
             acks: Some(acks),
             partitions: 1,
             clients: 1,
+            client: Client::Modern,
+            compression: "none",
         });
     }
     v
@@ -222,8 +303,8 @@ pub(crate) fn run_scenario(env: &Env, o: &Opts, sc: &Scenario) -> Result<Outcome
             let acks = sc.acks.unwrap_or(1);
             let run = |stem: &str, limit: Limit| {
                 env.on_new_topic(stem, sc.partitions, |topic| {
-                    let (size, clients) = (sc.record_bytes, sc.clients);
-                    produce(env, topic, sc.partitions, size, acks, clients, limit)
+                    let (size, clients, f) = (sc.record_bytes, sc.clients, sc.flavor());
+                    produce(env, topic, sc.partitions, size, acks, clients, f, 0, limit)
                 })
             };
             let limit = if o.quick {
@@ -238,27 +319,37 @@ pub(crate) fn run_scenario(env: &Env, o: &Opts, sc: &Scenario) -> Result<Outcome
             }
         }
         Kind::Consume => {
-            // Fill a topic with --consume-mib (4 producers, acks=1; not measured) and read it
-            // all once as warm-up. Unless --quick, top it up to three times what that rate reads
-            // in --secs (at most 4 GiB), then read it from the beginning --runs times, each
-            // for --secs (or to the end).
+            // Fill a topic with --consume-mib (4 modern producers, acks=1, the scenario's
+            // compression; not measured) and read it all once as warm-up. Unless --quick, top
+            // it up to three times what that rate reads in --secs (at most 4 GiB), then read it
+            // from the beginning --runs times, each for --secs (or to the end). A legacy
+            // consumer thus reads RecordBatch v2 as a modern producer wrote it, and the broker
+            // down-converts it.
+            let (client, filler) = (
+                sc.client,
+                Flavor {
+                    client: Client::Modern,
+                    compression: sc.compression,
+                },
+            );
             env.on_new_topic("consume", sc.partitions, |topic| {
-                let fill = |records: u64| {
+                let fill = |before: u64, records: u64| {
                     let limit = Limit::Records(records);
-                    produce(env, topic, sc.partitions, sc.record_bytes, 1, 4, limit)
+                    let (p, size) = (sc.partitions, sc.record_bytes);
+                    produce(env, topic, p, size, 1, 4, filler, before, limit)
                 };
                 let mut records = (o.consume_mib * MIB / sc.record_bytes as f64) as u64;
-                fill(records)?;
+                fill(0, records)?;
                 let limit = if o.quick {
                     Limit::Records(records)
                 } else {
-                    let w = consume(env, topic, sc.partitions, Limit::Records(records))?;
+                    let w = consume(env, topic, sc.partitions, client, Limit::Records(records))?;
                     // In cluster mode every byte is written three times: at most 2 GiB.
                     let cap_gib = if env.cluster { 2.0 } else { 4.0 };
                     let cap = (cap_gib * GIB / sc.record_bytes as f64) as u64;
                     let target = ((3.0 * w.records_per_s * o.secs) as u64).min(cap);
                     if target > records {
-                        fill(target - records)?;
+                        fill(records, target - records)?;
                         records = target;
                     }
                     warmup = Some(w);
@@ -268,7 +359,7 @@ pub(crate) fn run_scenario(env: &Env, o: &Opts, sc: &Scenario) -> Result<Outcome
                     reset_peak_rss(p);
                 }
                 for _ in 0..o.runs {
-                    runs.push(consume(env, topic, sc.partitions, limit)?);
+                    runs.push(consume(env, topic, sc.partitions, client, limit)?);
                 }
                 Ok(())
             })?;
