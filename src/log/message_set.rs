@@ -358,7 +358,13 @@ pub fn to_batch(set: &MessageSet) -> Result<Vec<u8>, SetError> {
         .map(|r| r.timestamp)
         .max()
         .unwrap_or(NO_TIMESTAMP);
-    let mut body = Vec::new();
+    // Each record: its fields plus at most ~30 bytes of varints and attributes.
+    let size: usize = set
+        .records
+        .iter()
+        .map(|r| 30 + r.key.as_ref().map_or(0, Vec::len) + r.value.as_ref().map_or(0, Vec::len))
+        .sum();
+    let mut body = Vec::with_capacity(size);
     for (i, r) in set.records.iter().enumerate() {
         encode_record(
             &mut body,
@@ -425,7 +431,8 @@ pub fn down_convert(
 ) -> Result<Vec<u8>, DownError> {
     use super::batch::BatchHeader;
     use super::record::{parse_records, records_of};
-    let mut out = Vec::new();
+    // Old framing is a little larger than a batch's for small records; grow from there.
+    let mut out = Vec::with_capacity(data.len().min(max_bytes).saturating_add(data.len() / 4));
     let mut rest = data;
     while rest.len() >= HEADER_LEN {
         let Ok(h) = BatchHeader::parse(rest) else {
@@ -534,23 +541,31 @@ pub fn encode_message(
     key: Option<&[u8]>,
     value: Option<&[u8]>,
 ) {
-    let mut body = vec![magic as u8, attributes as u8];
+    // Written in place: the CRC is patched in once the body is there (the down-conversion
+    // of a fetch encodes every message).
+    let field = |f: Option<&[u8]>| 4 + f.map_or(0, <[u8]>::len);
+    let body_len = 2 + if magic == 1 { 8 } else { 0 } + field(key) + field(value);
+    out.reserve(12 + 4 + body_len);
+    out.extend_from_slice(&offset.to_be_bytes());
+    out.extend_from_slice(&((body_len + 4) as i32).to_be_bytes());
+    let crc_at = out.len();
+    out.extend_from_slice(&[0; 4]);
+    out.push(magic as u8);
+    out.push(attributes as u8);
     if magic == 1 {
-        body.extend_from_slice(&timestamp.to_be_bytes());
+        out.extend_from_slice(&timestamp.to_be_bytes());
     }
-    for field in [key, value] {
-        match field {
+    for f in [key, value] {
+        match f {
             Some(b) => {
-                body.extend_from_slice(&(b.len() as i32).to_be_bytes());
-                body.extend_from_slice(b);
+                out.extend_from_slice(&(b.len() as i32).to_be_bytes());
+                out.extend_from_slice(b);
             }
-            None => body.extend_from_slice(&(-1i32).to_be_bytes()),
+            None => out.extend_from_slice(&(-1i32).to_be_bytes()),
         }
     }
-    out.extend_from_slice(&offset.to_be_bytes());
-    out.extend_from_slice(&((body.len() + 4) as i32).to_be_bytes());
-    out.extend_from_slice(&crc32fast::hash(&body).to_be_bytes());
-    out.extend_from_slice(&body);
+    let crc = crc32fast::hash(&out[crc_at + 4..]);
+    out[crc_at..crc_at + 4].copy_from_slice(&crc.to_be_bytes());
 }
 
 #[cfg(test)]

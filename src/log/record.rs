@@ -172,7 +172,32 @@ pub fn put_varlong(out: &mut Vec<u8>, v: i64) {
     out.push(z as u8);
 }
 
-/// Encodes one record (test and encoder helper).
+/// The bytes [`put_varlong`] writes for `v`.
+fn varlong_len(v: i64) -> usize {
+    let z = ((v << 1) ^ (v >> 63)) as u64;
+    (64 - z.leading_zeros() as usize).max(1).div_ceil(7)
+}
+
+/// The bytes a nullable field takes: its varint length and its content (-1: null).
+fn field_len(field: Option<&[u8]>) -> usize {
+    match field {
+        Some(b) => varlong_len(b.len() as i64) + b.len(),
+        None => varlong_len(-1),
+    }
+}
+
+fn put_field(out: &mut Vec<u8>, field: Option<&[u8]>) {
+    match field {
+        Some(b) => {
+            put_varlong(out, b.len() as i64);
+            out.extend_from_slice(b);
+        }
+        None => put_varlong(out, -1),
+    }
+}
+
+/// Encodes one record straight into `out`: its length is computed first, so nothing is
+/// built aside and copied (the up-conversion of old message sets encodes every record).
 pub fn encode_record(
     out: &mut Vec<u8>,
     timestamp_delta: i64,
@@ -181,37 +206,56 @@ pub fn encode_record(
     value: Option<&[u8]>,
     headers: &[(&[u8], Option<&[u8]>)],
 ) {
-    let mut body = vec![0u8];
-    put_varlong(&mut body, timestamp_delta);
-    put_varlong(&mut body, i64::from(offset_delta));
-    for field in [key, value] {
-        match field {
-            Some(b) => {
-                put_varlong(&mut body, b.len() as i64);
-                body.extend_from_slice(b);
-            }
-            None => put_varlong(&mut body, -1),
-        }
-    }
-    put_varlong(&mut body, headers.len() as i64);
+    let len = 1
+        + varlong_len(timestamp_delta)
+        + varlong_len(i64::from(offset_delta))
+        + field_len(key)
+        + field_len(value)
+        + varlong_len(headers.len() as i64)
+        + headers
+            .iter()
+            .map(|(k, v)| field_len(Some(k)) + field_len(*v))
+            .sum::<usize>();
+    out.reserve(varlong_len(len as i64) + len);
+    put_varlong(out, len as i64);
+    out.push(0); // attributes
+    put_varlong(out, timestamp_delta);
+    put_varlong(out, i64::from(offset_delta));
+    put_field(out, key);
+    put_field(out, value);
+    put_varlong(out, headers.len() as i64);
     for (k, v) in headers {
-        put_varlong(&mut body, k.len() as i64);
-        body.extend_from_slice(k);
-        match v {
-            Some(v) => {
-                put_varlong(&mut body, v.len() as i64);
-                body.extend_from_slice(v);
-            }
-            None => put_varlong(&mut body, -1),
-        }
+        put_field(out, Some(k));
+        put_field(out, *v);
     }
-    put_varlong(out, body.len() as i64);
-    out.extend_from_slice(&body);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn varlong_len_is_what_put_varlong_writes() {
+        for v in [
+            0i64,
+            1,
+            -1,
+            63,
+            -64,
+            64,
+            -65,
+            8191,
+            8192,
+            i64::MAX,
+            i64::MIN,
+            300,
+            -300,
+        ] {
+            let mut out = Vec::new();
+            put_varlong(&mut out, v);
+            assert_eq!(varlong_len(v), out.len(), "{v}");
+        }
+    }
 
     #[test]
     fn records_parse_and_lies_are_refused() {
