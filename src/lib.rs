@@ -16,6 +16,7 @@
 //! either path.
 
 pub mod broker;
+pub mod cli;
 pub mod cluster;
 pub mod config;
 pub mod config_changes;

@@ -1,16 +1,39 @@
 //! The `weir` binary: flags / `WEIR_*` environment / optional TOML file -> Config, logging,
-//! start the broker, wait for SIGINT or SIGTERM, shut down gracefully.
+//! start the broker, wait for SIGINT or SIGTERM, shut down gracefully. `weir` alone (or with
+//! broker flags) and `weir serve` run the broker; the other subcommands are the admin and
+//! console client of [`weir::cli`].
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use std::process::ExitCode;
+
 use anyhow::Context;
-use clap::Parser;
+use clap::{CommandFactory, Parser, Subcommand};
 use weir::{Broker, Config};
 
-/// A Kafka-wire-compatible message broker.
+/// A Kafka-wire-compatible message broker, and a client for any Kafka cluster.
+///
+/// Without a command (or with `serve`), runs the broker with the flags below.
 #[derive(Debug, Parser)]
-#[command(name = "weir", version, about)]
+#[command(name = "weir", version, about, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(flatten)]
+    serve: Args,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the broker (what `weir` alone does).
+    Serve(Args),
+    #[command(flatten)]
+    Client(weir::cli::Command),
+}
+
+/// The broker's flags.
+#[derive(Debug, Clone, clap::Args)]
 struct Args {
     /// Address to listen on (Kafka's `listeners`), e.g. 127.0.0.1:9092.
     #[arg(long, env = "WEIR_LISTENERS")]
@@ -173,7 +196,23 @@ fn print_config(config: &Config, sources: &BTreeMap<String, String>) {
     }
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let args = match cli.command {
+        None => cli.serve,
+        Some(Command::Serve(args)) => args,
+        Some(Command::Client(command)) => return weir::cli::run(command, Cli::command),
+    };
+    match serve(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("Error: {e:?}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(args: &Args) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -181,8 +220,7 @@ fn main() -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
-    let args = Args::parse();
-    let (config, sources) = build_config(&args)?;
+    let (config, sources) = build_config(args)?;
     if args.print_config {
         print_config(&config, &sources);
         return Ok(());
