@@ -225,23 +225,33 @@ async fn every_advertised_version_answers() {
                 .any(|c| c.name.as_str() == "log.segment.bytes"),
             "v{v}"
         );
-        // Static broker settings are read-only; the replication throttle rates are dynamic.
-        let dynamic = [
-            "follower.replication.throttled.rate",
-            "leader.replication.throttled.rate",
-        ];
+        // Static broker settings are read-only; the replication throttle rates and the
+        // broker-level topic defaults are dynamic.
         assert!(
             resp.results[1]
                 .configs
                 .iter()
-                .all(|c| c.read_only != dynamic.contains(&c.name.as_str())),
-            "v{v}: static broker settings read-only, the throttle rates not"
+                .all(|c| c.read_only != weir::config_changes::is_dynamic(c.name.as_str())),
+            "v{v}: static broker settings read-only, the dynamic ones not"
         );
+        for (name, read_only) in [
+            ("log.dirs", true),
+            ("num.partitions", true),
+            ("log.segment.bytes", false),
+            ("leader.replication.throttled.rate", false),
+        ] {
+            let c = resp.results[1]
+                .configs
+                .iter()
+                .find(|c| c.name.as_str() == name)
+                .unwrap_or_else(|| panic!("v{v}: {name} listed"));
+            assert_eq!(c.read_only, read_only, "v{v}: {name}");
+        }
         assert_eq!(
             resp.results[1]
                 .configs
                 .iter()
-                .filter(|c| dynamic.contains(&c.name.as_str()))
+                .filter(|c| c.name.as_str().ends_with(".replication.throttled.rate"))
                 .count(),
             2,
             "v{v}: both throttle rates described"
