@@ -83,6 +83,8 @@ const ENV_SETTINGS: &[&str] = &[
     "log.cleaner.dedupe.buffer.size",
     "http.listeners",
     "http.metrics.max.partitions",
+    "http.console.read.only",
+    "http.console.lag.sample.ms",
     "offsets.retention.minutes",
     "offsets.retention.check.interval.ms",
     "offsets.topic.num.partitions",

@@ -138,9 +138,22 @@ fn source_name(source: i8) -> &'static str {
     }
 }
 
-async fn describe(client: &mut Client, json: bool, resource: &Resource) -> Result<(), CliError> {
-    let (kind, res_name, conn) = target(client, resource).await?;
-    let (resp, v) = conn.send(|_| describe_request(kind, &res_name)).await?;
+/// One config as DescribeConfigs tells it.
+pub struct ConfigEntry {
+    pub name: String,
+    pub value: Option<String>,
+    pub source: &'static str,
+    pub read_only: bool,
+    pub sensitive: bool,
+}
+
+/// Every config of one resource (DescribeConfigs on `conn`), sorted by name.
+pub async fn describe_entries(
+    conn: &mut Conn,
+    kind: i8,
+    res_name: &str,
+) -> Result<Vec<ConfigEntry>, CliError> {
+    let (resp, v) = conn.send(|_| describe_request(kind, res_name)).await?;
     let r = resp
         .results
         .first()
@@ -150,54 +163,67 @@ async fn describe(client: &mut Client, json: bool, resource: &Resource) -> Resul
         format!("describing {} {res_name}", kind_name(kind)),
         r.error_message.as_ref().map(|m| m.to_string()),
     )?;
-    let mut configs: Vec<_> = r.configs.iter().collect();
+    let mut configs: Vec<ConfigEntry> = r
+        .configs
+        .iter()
+        .map(|c| ConfigEntry {
+            name: c.name.to_string(),
+            value: c.value.as_ref().map(|v| v.to_string()),
+            // v0 has only is_default.
+            source: match (v, c.is_default) {
+                (0, true) => "DEFAULT_CONFIG",
+                (0, false) => "UNKNOWN",
+                _ => source_name(c.config_source),
+            },
+            read_only: c.read_only,
+            sensitive: c.is_sensitive,
+        })
+        .collect();
     configs.sort_by(|a, b| a.name.cmp(&b.name));
-    let source =
-        |c: &kafka_protocol::messages::describe_configs_response::DescribeConfigsResourceResult| {
-            if v == 0 {
-                // v0 has only is_default.
-                if c.is_default {
-                    "DEFAULT_CONFIG"
-                } else {
-                    "UNKNOWN"
-                }
-            } else {
-                source_name(c.config_source)
-            }
-        };
-    if json {
-        let items: Vec<_> = configs
-            .iter()
-            .map(|c| {
-                json!({
-                    "name": c.name.to_string(),
-                    "value": c.value.as_ref().map(|v| v.to_string()),
-                    "source": source(c),
-                    "read_only": c.read_only,
-                    "sensitive": c.is_sensitive,
-                })
+    Ok(configs)
+}
+
+/// The `--json` document of a resource's configs (and the console's answer).
+pub fn entries_json(kind: i8, res_name: &str, configs: &[ConfigEntry]) -> serde_json::Value {
+    let items: Vec<_> = configs
+        .iter()
+        .map(|c| {
+            json!({
+                "name": c.name,
+                "value": c.value,
+                "source": c.source,
+                "read_only": c.read_only,
+                "sensitive": c.sensitive,
             })
-            .collect();
-        output::json(&json!({
-            "resource_type": kind_name(kind),
-            "resource_name": res_name,
-            "configs": items,
-        }));
+        })
+        .collect();
+    json!({
+        "resource_type": kind_name(kind),
+        "resource_name": res_name,
+        "configs": items,
+    })
+}
+
+async fn describe(client: &mut Client, json: bool, resource: &Resource) -> Result<(), CliError> {
+    let (kind, res_name, conn) = target(client, resource).await?;
+    let configs = describe_entries(conn, kind, &res_name).await?;
+    if json {
+        output::json(&entries_json(kind, &res_name, &configs));
         return Ok(());
     }
     let mut table = Table::new(&["NAME", "VALUE", "SOURCE", "READ-ONLY", "SENSITIVE"]);
     for c in configs {
-        let value = match (&c.value, c.is_sensitive) {
+        let value = match (&c.value, c.sensitive) {
             (_, true) => "(sensitive)".to_string(),
-            (Some(v), false) => v.to_string(),
+            (Some(v), false) => v.clone(),
             (None, false) => "null".to_string(),
         };
         table.row(vec![
-            c.name.to_string(),
+            c.name.clone(),
             value,
-            source(c).to_string(),
+            c.source.to_string(),
             c.read_only.to_string(),
-            c.is_sensitive.to_string(),
+            c.sensitive.to_string(),
         ]);
     }
     table.print();

@@ -100,7 +100,10 @@ fn parse_topic(s: &str) -> Result<(String, Vec<i32>), CliError> {
     }
 }
 
-async fn list(client: &mut Client, json: bool) -> Result<(), CliError> {
+/// Every group of every broker (ListGroups to each): name -> (state, protocol type, type).
+pub async fn list_groups(
+    client: &mut Client,
+) -> Result<BTreeMap<String, (String, String, String)>, CliError> {
     let meta = client.metadata(Some(&[])).await?;
     let mut groups: BTreeMap<String, (String, String, String)> = BTreeMap::new();
     for b in &meta.brokers {
@@ -122,6 +125,11 @@ async fn list(client: &mut Client, json: bool) -> Result<(), CliError> {
             );
         }
     }
+    Ok(groups)
+}
+
+async fn list(client: &mut Client, json: bool) -> Result<(), CliError> {
+    let groups = list_groups(client).await?;
     if json {
         let items: Vec<_> = groups
             .iter()
@@ -146,19 +154,20 @@ async fn list(client: &mut Client, json: bool) -> Result<(), CliError> {
 }
 
 /// A group as DescribeGroups tells it.
-struct Described {
-    state: String,
-    protocol_type: String,
-    protocol: String,
-    members: Vec<Member>,
+pub struct Described {
+    pub state: String,
+    pub protocol_type: String,
+    pub protocol: String,
+    pub members: Vec<Member>,
 }
 
-struct Member {
-    id: String,
-    instance_id: Option<String>,
-    client_id: String,
-    host: String,
-    assignment: Vec<(String, Vec<i32>)>,
+/// A member of a group, with its assignment when it is a consumer.
+pub struct Member {
+    pub id: String,
+    pub instance_id: Option<String>,
+    pub client_id: String,
+    pub host: String,
+    pub assignment: Vec<(String, Vec<i32>)>,
 }
 
 /// A consumer's assignment: the version, then ConsumerProtocolAssignment at that version.
@@ -178,7 +187,7 @@ fn assignment(bytes: &bytes::Bytes) -> Vec<(String, Vec<i32>)> {
         .unwrap_or_default()
 }
 
-async fn describe_group(client: &mut Client, group: &str) -> Result<Described, CliError> {
+pub async fn describe_group(client: &mut Client, group: &str) -> Result<Described, CliError> {
     let (resp, _) = client
         .to_coordinator(
             group,
@@ -271,53 +280,34 @@ pub async fn committed(
     Ok(out)
 }
 
-async fn describe(client: &mut Client, json: bool, group: &str) -> Result<(), CliError> {
-    let d = describe_group(client, group).await?;
-    let offsets = committed(client, group).await?;
-    if d.state == "Dead" && offsets.is_empty() {
-        return Err(CliError::kafka(
-            69,
-            format!("group '{group}'"),
-            Some("the group does not exist".to_string()),
-        ));
+/// One partition of a described group: its committed offset, the log end, the lag, and the
+/// member that owns it (an index into the members).
+pub struct OffsetRow {
+    pub topic: String,
+    pub partition: i32,
+    pub current: Option<i64>,
+    pub end: Option<i64>,
+    pub lag: Option<i64>,
+    pub owner: Option<usize>,
+}
+
+/// What `groups describe` shows of a group: DescribeGroups, OffsetFetch, and ListOffsets
+/// (latest) for every partition with a commit or an owner.
+pub struct GroupView {
+    pub group: String,
+    pub described: Described,
+    pub rows: Vec<OffsetRow>,
+}
+
+impl GroupView {
+    /// The sum of the known lags.
+    pub fn total_lag(&self) -> i64 {
+        self.rows.iter().filter_map(|r| r.lag).sum()
     }
-    // Every partition with a committed offset or an owner.
-    let mut owners: BTreeMap<(String, i32), &Member> = BTreeMap::new();
-    for m in &d.members {
-        for (t, ps) in &m.assignment {
-            for p in ps {
-                owners.insert((t.clone(), *p), m);
-            }
-        }
-    }
-    let partitions: BTreeSet<(String, i32)> =
-        offsets.keys().chain(owners.keys()).cloned().collect();
-    let topics: Vec<String> = partitions
-        .iter()
-        .map(|(t, _)| t.clone())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let ends = if topics.is_empty() {
-        BTreeMap::new()
-    } else {
-        let meta = client.metadata(Some(&topics)).await?;
-        let list: Vec<_> = partitions.iter().cloned().collect();
-        client.list_offsets(&meta, &list, -1).await?
-    };
-    let rows: Vec<_> = partitions
-        .iter()
-        .map(|tp| {
-            let current = offsets.get(tp).copied();
-            let end = ends.get(tp).and_then(|r| r.ok());
-            let lag = match (current, end) {
-                (Some(c), Some(e)) => Some((e - c).max(0)),
-                _ => None,
-            };
-            (tp, current, end, lag, owners.get(tp))
-        })
-        .collect();
-    if json {
+
+    /// The `--json` document (and the console's group answer).
+    pub fn to_json(&self) -> serde_json::Value {
+        let d = &self.described;
         let members: Vec<_> = d
             .members
             .iter()
@@ -336,31 +326,104 @@ async fn describe(client: &mut Client, json: bool, group: &str) -> Result<(), Cl
                 })
             })
             .collect();
-        let offsets: Vec<_> = rows
+        let offsets: Vec<_> = self
+            .rows
             .iter()
-            .map(|((t, p), current, end, lag, owner)| {
+            .map(|r| {
+                let owner = r.owner.map(|i| &d.members[i]);
                 json!({
-                    "topic": t,
-                    "partition": p,
-                    "current_offset": current,
-                    "log_end_offset": end,
-                    "lag": lag,
+                    "topic": r.topic,
+                    "partition": r.partition,
+                    "current_offset": r.current,
+                    "log_end_offset": r.end,
+                    "lag": r.lag,
                     "member_id": owner.map(|m| m.id.clone()),
                     "host": owner.map(|m| m.host.clone()),
                     "client_id": owner.map(|m| m.client_id.clone()),
                 })
             })
             .collect();
-        output::json(&json!({
-            "group": group,
+        json!({
+            "group": self.group,
             "state": d.state,
             "protocol_type": d.protocol_type,
             "protocol": d.protocol,
             "members": members,
             "offsets": offsets,
-        }));
+        })
+    }
+}
+
+/// Describes a group with its offsets and lag; GROUP_ID_NOT_FOUND for one that does not
+/// exist (Dead, with no commits).
+pub async fn view(client: &mut Client, group: &str) -> Result<GroupView, CliError> {
+    let d = describe_group(client, group).await?;
+    let offsets = committed(client, group).await?;
+    if d.state == "Dead" && offsets.is_empty() {
+        return Err(CliError::kafka(
+            69,
+            format!("group '{group}'"),
+            Some("the group does not exist".to_string()),
+        ));
+    }
+    // Every partition with a committed offset or an owner.
+    let mut owners: BTreeMap<(String, i32), usize> = BTreeMap::new();
+    for (i, m) in d.members.iter().enumerate() {
+        for (t, ps) in &m.assignment {
+            for p in ps {
+                owners.insert((t.clone(), *p), i);
+            }
+        }
+    }
+    let partitions: BTreeSet<(String, i32)> =
+        offsets.keys().chain(owners.keys()).cloned().collect();
+    let topics: Vec<String> = partitions
+        .iter()
+        .map(|(t, _)| t.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let ends = if topics.is_empty() {
+        BTreeMap::new()
+    } else {
+        let meta = client.metadata(Some(&topics)).await?;
+        let list: Vec<_> = partitions.iter().cloned().collect();
+        client.list_offsets(&meta, &list, -1).await?
+    };
+    let rows = partitions
+        .into_iter()
+        .map(|tp| {
+            let current = offsets.get(&tp).copied();
+            let end = ends.get(&tp).and_then(|r| r.ok());
+            let lag = match (current, end) {
+                (Some(c), Some(e)) => Some((e - c).max(0)),
+                _ => None,
+            };
+            let owner = owners.get(&tp).copied();
+            OffsetRow {
+                topic: tp.0,
+                partition: tp.1,
+                current,
+                end,
+                lag,
+                owner,
+            }
+        })
+        .collect();
+    Ok(GroupView {
+        group: group.to_string(),
+        described: d,
+        rows,
+    })
+}
+
+async fn describe(client: &mut Client, json: bool, group: &str) -> Result<(), CliError> {
+    let view = view(client, group).await?;
+    if json {
+        output::json(&view.to_json());
         return Ok(());
     }
+    let d = &view.described;
     let mut text = format!(
         "Group {group}: state {}, {} member{}{}\n\n",
         d.state,
@@ -384,14 +447,15 @@ async fn describe(client: &mut Client, json: bool, group: &str) -> Result<(), Cl
         "CLIENT-ID",
     ]);
     let dash = || "-".to_string();
-    for ((t, p), current, end, lag, owner) in &rows {
+    for r in &view.rows {
+        let owner = r.owner.map(|i| &d.members[i]);
         table.row(vec![
             group.to_string(),
-            t.clone(),
-            p.to_string(),
-            output::offset(*current),
-            output::offset(*end),
-            output::offset(*lag),
+            r.topic.clone(),
+            r.partition.to_string(),
+            output::offset(r.current),
+            output::offset(r.end),
+            output::offset(r.lag),
             owner.map_or_else(dash, |m| m.id.clone()),
             owner.map_or_else(dash, |m| m.host.clone()),
             owner.map_or_else(dash, |m| m.client_id.clone()),
@@ -633,18 +697,22 @@ pub fn commit_request(
         )
 }
 
+/// DeleteGroups for one group at its coordinator: the group's error code.
+pub async fn delete_group(client: &mut Client, group: &str) -> Result<i16, CliError> {
+    let (resp, _) = client
+        .to_coordinator(
+            group,
+            |_| DeleteGroupsRequest::default().with_groups_names(vec![group_id(group)]),
+            |r| r.results.first().map_or(0, |g| g.error_code),
+        )
+        .await?;
+    Ok(resp.results.first().map_or(0, |g| g.error_code))
+}
+
 async fn delete(client: &mut Client, json: bool, groups: &[String]) -> Result<(), CliError> {
     let mut results = Vec::new();
     for group in groups {
-        let (resp, _) = client
-            .to_coordinator(
-                group,
-                |_| DeleteGroupsRequest::default().with_groups_names(vec![group_id(group)]),
-                |r| r.results.first().map_or(0, |g| g.error_code),
-            )
-            .await?;
-        let code = resp.results.first().map_or(0, |g| g.error_code);
-        results.push((group.clone(), code));
+        results.push((group.clone(), delete_group(client, group).await?));
     }
     let failed = results
         .iter()

@@ -3,6 +3,7 @@
 use clap::Subcommand;
 use kafka_protocol::messages::create_partitions_request::CreatePartitionsTopic;
 use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
+use kafka_protocol::messages::create_topics_response::CreatableTopicResult;
 use kafka_protocol::messages::delete_topics_request::DeleteTopicState;
 use kafka_protocol::messages::{CreatePartitionsRequest, CreateTopicsRequest, DeleteTopicsRequest};
 use serde_json::json;
@@ -270,15 +271,15 @@ async fn describe(
     Ok(())
 }
 
-async fn create(
+/// CreateTopics for one topic (-1: the broker's default partitions or replication factor):
+/// the topic's result, error code included.
+pub async fn create_topic(
     client: &mut Client,
-    json: bool,
     topic: &str,
     partitions: i32,
     replication_factor: i16,
     configs: &[(String, String)],
-    if_not_exists: bool,
-) -> Result<(), CliError> {
+) -> Result<CreatableTopicResult, CliError> {
     let (resp, _) = client
         .any()
         .send(|_| {
@@ -300,10 +301,22 @@ async fn create(
                     )])
         })
         .await?;
-    let r = resp
-        .topics
-        .first()
-        .ok_or_else(|| CliError::Io("CreateTopics: empty answer".to_string()))?;
+    resp.topics
+        .into_iter()
+        .next()
+        .ok_or_else(|| CliError::Io("CreateTopics: empty answer".to_string()))
+}
+
+async fn create(
+    client: &mut Client,
+    json: bool,
+    topic: &str,
+    partitions: i32,
+    replication_factor: i16,
+    configs: &[(String, String)],
+    if_not_exists: bool,
+) -> Result<(), CliError> {
+    let r = create_topic(client, topic, partitions, replication_factor, configs).await?;
     let exists = r.error_code == 36 && if_not_exists;
     if !exists {
         super::check(
@@ -384,7 +397,7 @@ async fn alter(
 }
 
 /// DeleteTopics by name: the topic states from v6 on, the name list before.
-fn delete_request(topics: &[String], v: i16) -> DeleteTopicsRequest {
+pub fn delete_request(topics: &[String], v: i16) -> DeleteTopicsRequest {
     let req = DeleteTopicsRequest::default().with_timeout_ms(TIMEOUT_MS);
     if v >= 6 {
         req.with_topics(

@@ -100,6 +100,12 @@ pub struct Config {
     /// `http.metrics.max.partitions` (weir's own): per-partition series (partitions, and
     /// groups' partitions) exported at most; the rest are counted, not listed.
     pub http_metrics_max_partitions: usize,
+    /// `http.console.read.only` (weir's own): the console and its API refuse every change
+    /// (POST, PATCH, DELETE answer 403).
+    pub http_console_read_only: bool,
+    /// `http.console.lag.sample.ms` (weir's own): how often the console samples every
+    /// group's lag for its lag-over-time charts.
+    pub http_console_lag_sample_ms: u64,
     /// Broker-level names set explicitly (file, environment, flags), reported by
     /// DescribeConfigs as STATIC_BROKER_CONFIG rather than DEFAULT_CONFIG.
     pub explicit: BTreeSet<String>,
@@ -165,6 +171,8 @@ impl Default for Config {
             cluster: ClusterConfig::default(),
             http_listener: Some(SocketAddr::from(([127, 0, 0, 1], 9644))),
             http_metrics_max_partitions: 10_000,
+            http_console_read_only: false,
+            http_console_lag_sample_ms: 10_000,
             explicit: BTreeSet::new(),
         }
     }
@@ -210,6 +218,10 @@ impl Config {
             }
             "http.metrics.max.partitions" => {
                 self.http_metrics_max_partitions = parse_range(name, value, 0, 10_000_000)? as usize
+            }
+            "http.console.read.only" => self.http_console_read_only = parse_bool(name, value)?,
+            "http.console.lag.sample.ms" => {
+                self.http_console_lag_sample_ms = parse_range(name, value, 100, 86_400_000)?
             }
             "log.dirs" | "log.dir" | "data.dir" => {
                 // Kafka takes a comma-separated list; weir keeps every partition in one
@@ -401,6 +413,14 @@ impl Config {
             (
                 "http.metrics.max.partitions".to_string(),
                 self.http_metrics_max_partitions.to_string(),
+            ),
+            (
+                "http.console.read.only".to_string(),
+                self.http_console_read_only.to_string(),
+            ),
+            (
+                "http.console.lag.sample.ms".to_string(),
+                self.http_console_lag_sample_ms.to_string(),
             ),
             ("log.dirs".to_string(), self.data_dir.display().to_string()),
             ("node.id".to_string(), self.node_id.to_string()),

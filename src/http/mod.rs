@@ -1,11 +1,21 @@
 //! The HTTP listener (`http.listeners`, default 127.0.0.1:9644; empty turns it off): one
-//! axum server beside the Kafka listener, on the same runtime. Each page is built on the
-//! blocking pool (it reads partition and group state under their locks), so a scrape never
-//! holds a worker that Kafka requests need.
+//! axum server beside the Kafka listener, on the same runtime.
 //!
-//! - `GET /metrics`: Prometheus text format 0.0.4 ([`crate::metrics`]).
+//! - `GET /metrics`: Prometheus text format 0.0.4 ([`crate::metrics`]), built on the
+//!   blocking pool (it reads partition and group state under their locks), so a scrape never
+//!   holds a worker that Kafka requests need.
+//! - `/` and `/assets/*`: the web console ([`assets`]), a page that shows what the JSON API
+//!   answers.
+//! - `/api/v1/...`: the console's JSON API ([`api`], docs/console-api.md), a Kafka client of
+//!   this broker's own listener; and the lag sampler behind its charts ([`lag`]).
 
+pub mod api;
+pub mod assets;
+pub mod lag;
+
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -16,17 +26,51 @@ use tokio::net::TcpListener;
 
 use crate::broker::Broker;
 
+/// Where a client of this broker connects: its Kafka listener, with an unspecified address
+/// (0.0.0.0, ::) replaced by loopback.
+pub fn own_bootstrap(listener: SocketAddr) -> String {
+    let mut addr = listener;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(if addr.is_ipv4() {
+            std::net::Ipv4Addr::LOCALHOST.into()
+        } else {
+            std::net::Ipv6Addr::LOCALHOST.into()
+        });
+    }
+    addr.to_string()
+}
+
+/// The console API's state for `broker`.
+pub fn api_state(broker: &Broker) -> api::Shared {
+    Arc::new(api::ApiState::new(
+        own_bootstrap(broker.config.listener),
+        broker.config.node_id,
+        broker.config.http_console_read_only,
+        broker.config.http_console_lag_sample_ms,
+        Arc::new(lag::LagHistory::default()),
+    ))
+}
+
 /// The routes, for the server and for tests.
-pub fn router(broker: Arc<Broker>) -> Router {
+pub fn router(broker: Arc<Broker>, api: api::Shared) -> Router {
     Router::new()
         .route("/metrics", get(metrics))
         .with_state(broker)
+        .merge(assets::router())
+        .merge(api::router(api))
 }
 
-/// Serves `listener` until the broker shuts down.
+/// Serves `listener` until the broker shuts down; samples group lag meanwhile.
 pub async fn serve(broker: Arc<Broker>, listener: TcpListener) {
     let shutdown = broker.shutdown.clone();
-    let app = router(broker);
+    let api = api_state(&broker);
+    tokio::spawn(lag::sample_task(
+        api.bootstrap.clone(),
+        api.lag.clone(),
+        Duration::from_millis(api.lag_sample_ms),
+        shutdown.clone(),
+    ));
+    let app = router(broker, api);
     if let Err(e) = axum::serve(listener, app)
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await
