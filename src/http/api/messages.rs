@@ -270,6 +270,8 @@ mod tests {
         );
     }
 
+    /// One batch of `n` records from offset `base` (the encoder keeps records in one batch
+    /// only while offset minus sequence stays the same).
     fn batch(base: i64, n: i32) -> Bytes {
         use kafka_protocol::records::{Compression, RecordBatchEncoder, RecordEncodeOptions};
         let records: Vec<Record> = (0..n)
@@ -281,7 +283,7 @@ mod tests {
                 producer_epoch: -1,
                 timestamp_type: TimestampType::Creation,
                 offset: base + i as i64,
-                sequence: -1,
+                sequence: i - 1,
                 timestamp: 1_000 + i as i64,
                 key: Some(Bytes::from(format!("k{}", base + i as i64))),
                 value: Some(Bytes::from_static(b"v")),
