@@ -362,8 +362,8 @@ impl Cluster {
     }
 
     /// Sends a request to the active controller (this node, if it leads), retrying through
-    /// elections until [`SUBMIT_TIMEOUT`]; then waits until this node has applied and
-    /// reconciled the entry that carried the change.
+    /// elections until [`SUBMIT_TIMEOUT`]; then, but for a heartbeat, waits until this node
+    /// has applied and reconciled the entry that carried the change.
     pub async fn submit(&self, req: ControllerRequest) -> Result<Outcome, TopicError> {
         let deadline = tokio::time::Instant::now() + SUBMIT_TIMEOUT;
         let mut metrics = self.raft.metrics();
@@ -391,7 +391,12 @@ impl Cluster {
             };
             match attempt {
                 Some(Ok(reply)) => {
-                    self.wait_reconciled(reply.index, deadline).await?;
+                    // A heartbeat changes nothing this broker must carry out, and must not
+                    // wait behind a long reconciliation (a topic of thousands of
+                    // partitions): the next heartbeat would come after the session expired.
+                    if !matches!(req, ControllerRequest::Heartbeat { .. }) {
+                        self.wait_reconciled(reply.index, deadline).await?;
+                    }
                     return Ok(reply.outcome);
                 }
                 Some(Err(e)) if e.code != NOT_CONTROLLER => return Err(e),
