@@ -1,5 +1,6 @@
-//! Security: SASL's SCRAM mechanisms ([`scram`]) and Kafka's ACLs ([`acl`]), as pure code
-//! that the listeners and handlers call.
+//! Security, as pure code that the listeners and handlers call: SASL PLAIN and the settings
+//! that name users ([`plain`]), SCRAM ([`scram`]), and Kafka's ACLs ([`acl`]).
 
 pub mod acl;
+pub mod plain;
 pub mod scram;
