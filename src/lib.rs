@@ -29,6 +29,7 @@ pub mod metadata;
 pub mod metrics;
 pub mod protocol;
 pub mod replication;
+pub mod security;
 pub mod server;
 pub mod topics;
 

@@ -1,0 +1,6 @@
+//! Security, as pure code that the listeners and handlers call: SASL PLAIN and the settings
+//! that name users ([`plain`]), SCRAM ([`scram`]), and Kafka's ACLs ([`acl`]).
+
+pub mod acl;
+pub mod plain;
+pub mod scram;
