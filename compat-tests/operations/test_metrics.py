@@ -223,7 +223,7 @@ def lag_mismatches(page, group, hw, committed):
 
 
 # ---------------------------------------------------------------- scenarios
-@scenario("/metrics answers text/plain; version=0.0.4, parses, and an unknown path is 404")
+@scenario("/metrics answers text/plain; version=0.0.4, parses; / is the console; an unknown path is 404")
 def http_basics():
     page = Page()  # raises on a parse error
     media, *params = [x.strip() for x in page.content_type.split(";")]
@@ -232,9 +232,12 @@ def http_basics():
         f"Content-Type {page.content_type!r}"
     for name in ("weir_node_id", "weir_uptime_seconds", "weir_connections"):
         assert page.series(name), f"no {name} sample"
-    for path in ("/nope", "/metrics/x", "/"):
+    for path in ("/nope", "/metrics/x", "/assets/nope.js", "/api/v1/nope"):
         status, _, _ = http_get(path)
         assert status == 404, f"GET {path} answered {status}, expected 404"
+    status, ctype, body = http_get("/")
+    assert status == 200 and ctype.startswith("text/html") and "/assets/app.js" in body, \
+        f"GET / answered {status} {ctype!r}, expected the console's page"
 
 
 @scenario("produce: weir_topic_messages_in_total equals the messages acked, Produce requests counted")
