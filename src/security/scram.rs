@@ -262,6 +262,8 @@ pub struct ScramServer {
     mechanism: ScramMechanism,
     server_nonce: String,
     state: State,
+    /// The user the client-first message named, once a credential was found for it.
+    user: Option<String>,
 }
 
 impl ScramServer {
@@ -271,11 +273,17 @@ impl ScramServer {
             mechanism,
             server_nonce,
             state: State::First,
+            user: None,
         }
     }
 
     pub fn mechanism(&self) -> ScramMechanism {
         self.mechanism
+    }
+
+    /// The user being authenticated (after a client-first message naming a known user).
+    pub fn user(&self) -> Option<&str> {
+        self.user.as_deref()
     }
 
     /// The client-first message: the server-first answer, with the user's credential found
@@ -305,6 +313,7 @@ impl ScramServer {
             credential.iterations
         );
         let answer = server_first.clone().into_bytes();
+        self.user = Some(first.user.clone());
         self.state = State::Final(Box::new(Pending {
             first: first.clone(),
             credential,
