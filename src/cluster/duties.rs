@@ -31,9 +31,22 @@ impl Cluster {
                 if running.is_none() {
                     return;
                 }
+                // A heartbeat carries nothing this broker must carry out: it never waits for
+                // the reconciliation of the metadata log (seconds for a topic of thousands of
+                // partitions), or the next one would come after the session expired.
+                let deadline = tokio::time::Instant::now() + super::SUBMIT_TIMEOUT;
+                let sent = async {
+                    if registered {
+                        self.call_controller(&req, deadline)
+                            .await
+                            .map(|r| r.outcome)
+                    } else {
+                        self.submit(req).await
+                    }
+                };
                 tokio::select! {
                     _ = self.shutdown.cancelled() => return,
-                    a = self.submit(req) => a,
+                    a = sent => a,
                 }
             };
             match answer {

@@ -362,10 +362,22 @@ impl Cluster {
     }
 
     /// Sends a request to the active controller (this node, if it leads), retrying through
-    /// elections until [`SUBMIT_TIMEOUT`]; then, but for a heartbeat, waits until this node
-    /// has applied and reconciled the entry that carried the change.
+    /// elections until [`SUBMIT_TIMEOUT`]; then waits until this node has applied and
+    /// reconciled the entry that carried the change.
     pub async fn submit(&self, req: ControllerRequest) -> Result<Outcome, TopicError> {
         let deadline = tokio::time::Instant::now() + SUBMIT_TIMEOUT;
+        let reply = self.call_controller(&req, deadline).await?;
+        self.wait_reconciled(reply.index, deadline).await?;
+        Ok(reply.outcome)
+    }
+
+    /// Sends a request to the active controller, retrying through elections until
+    /// `deadline`: its reply, without waiting for this node to carry the change out.
+    pub async fn call_controller(
+        &self,
+        req: &ControllerRequest,
+        deadline: tokio::time::Instant,
+    ) -> Result<ControllerReply, TopicError> {
         let mut metrics = self.raft.metrics();
         loop {
             let leader = metrics.borrow_and_update().current_leader;
@@ -387,18 +399,10 @@ impl Cluster {
                 },
                 // No controller known (a broker-only node before the log reaches it): ask
                 // the configured voters in turn; only the active controller accepts.
-                None => self.ask_voters(&req).await,
+                None => self.ask_voters(req).await,
             };
             match attempt {
-                Some(Ok(reply)) => {
-                    // A heartbeat changes nothing this broker must carry out, and must not
-                    // wait behind a long reconciliation (a topic of thousands of
-                    // partitions): the next heartbeat would come after the session expired.
-                    if !matches!(req, ControllerRequest::Heartbeat { .. }) {
-                        self.wait_reconciled(reply.index, deadline).await?;
-                    }
-                    return Ok(reply.outcome);
-                }
+                Some(Ok(reply)) => return Ok(reply),
                 Some(Err(e)) if e.code != NOT_CONTROLLER => return Err(e),
                 _ => {}
             }
