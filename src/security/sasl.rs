@@ -93,6 +93,24 @@ pub struct TokenAnswer {
 }
 
 impl TokenAnswer {
+    fn ok(token: Vec<u8>, complete: bool) -> TokenAnswer {
+        TokenAnswer {
+            error_code: 0,
+            error_message: None,
+            token,
+            complete,
+        }
+    }
+
+    fn illegal(message: &str) -> TokenAnswer {
+        TokenAnswer {
+            error_code: ILLEGAL_SASL_STATE,
+            error_message: Some(message.to_string()),
+            token: Vec::new(),
+            complete: true,
+        }
+    }
+
     fn failed(message: String) -> TokenAnswer {
         TokenAnswer {
             error_code: SASL_AUTHENTICATION_FAILED,
@@ -195,12 +213,7 @@ impl SaslSession {
                             self.state = State::Authenticated {
                                 principal: format!("User:{}", t.user),
                             };
-                            TokenAnswer {
-                                error_code: 0,
-                                error_message: None,
-                                token: Vec::new(),
-                                complete: true,
-                            }
+                            TokenAnswer::ok(Vec::new(), true)
                         }
                         _ => TokenAnswer::failed(invalid.to_string()),
                     },
@@ -218,12 +231,7 @@ impl SaslSession {
                             server: Box::new(server),
                             raw,
                         };
-                        TokenAnswer {
-                            error_code: 0,
-                            error_message: None,
-                            token: answer,
-                            complete: false,
-                        }
+                        TokenAnswer::ok(answer, false)
                     }
                     Err(e) => TokenAnswer::failed(scram_failure(m, &e.message)),
                 }
@@ -231,33 +239,20 @@ impl SaslSession {
             State::Scram { mut server, .. } => match server.client_final(token) {
                 Ok(answer) => {
                     // The user was named in the client-first message, checked since.
-                    let principal = server_user(&server);
+                    let principal = format!("User:{}", server.user().unwrap_or_default());
                     self.state = State::Authenticated { principal };
-                    TokenAnswer {
-                        error_code: 0,
-                        error_message: None,
-                        token: answer,
-                        complete: true,
-                    }
+                    TokenAnswer::ok(answer, true)
                 }
                 Err(e) => TokenAnswer::failed(scram_failure(server.mechanism(), &e.message)),
             },
             State::Authenticated { principal } => {
                 // Re-authentication is not offered: a second exchange is an illegal state.
                 self.state = State::Authenticated { principal };
-                TokenAnswer {
-                    error_code: ILLEGAL_SASL_STATE,
-                    error_message: Some("Unexpected SASL token: already authenticated".into()),
-                    token: Vec::new(),
-                    complete: true,
-                }
+                TokenAnswer::illegal("Unexpected SASL token: already authenticated")
             }
-            State::Start | State::Failed => TokenAnswer {
-                error_code: ILLEGAL_SASL_STATE,
-                error_message: Some("Unexpected SaslAuthenticate request: no SaslHandshake".into()),
-                token: Vec::new(),
-                complete: true,
-            },
+            State::Start | State::Failed => {
+                TokenAnswer::illegal("Unexpected SaslAuthenticate request: no SaslHandshake")
+            }
         }
     }
 }
@@ -273,10 +268,6 @@ fn scram_failure(m: ScramMechanism, detail: &str) -> String {
     } else {
         format!("Authentication failed: {detail}")
     }
-}
-
-fn server_user(server: &ScramServer) -> String {
-    format!("User:{}", server.user().unwrap_or_default())
 }
 
 #[cfg(test)]

@@ -368,22 +368,10 @@ impl ScramServer {
     }
 }
 
-/// Random bytes from the operating system (through UUID v4's generator: 122 random bits a
-/// UUID, the version and variant bits dropped).
+/// Random bytes from the operating system's generator.
 pub fn random_bytes(n: usize) -> Vec<u8> {
-    let mut out = Vec::with_capacity(n + 16);
-    while out.len() < n {
-        let u = uuid::Uuid::new_v4();
-        let b = u.as_bytes();
-        // Bytes 6 and 8 carry the version and variant bits.
-        out.extend(
-            b.iter()
-                .enumerate()
-                .filter(|(i, _)| *i != 6 && *i != 8)
-                .map(|(_, x)| *x),
-        );
-    }
-    out.truncate(n);
+    let mut out = vec![0; n];
+    getrandom::fill(&mut out).expect("the operating system's random generator");
     out
 }
 
