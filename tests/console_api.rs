@@ -10,7 +10,7 @@ mod common;
 use std::net::SocketAddr;
 
 use common::{
-    batch, coordinator_ready, create_topic, eventually, keyed_batch, produce, start_with,
+    batch, coordinator_ready, create_topic, eventually, http, keyed_batch, produce, start_with,
     topic_name, Client, TestRecord,
 };
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
@@ -22,33 +22,6 @@ use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::records::Compression;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-/// One HTTP/1.1 exchange: (status code, headers, body).
-async fn http(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    body: Option<&Value>,
-) -> (u16, String, String) {
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let body = body.map(|b| b.to_string());
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
-    if let Some(b) = &body {
-        req.push_str(&format!(
-            "Content-Type: application/json\r\nContent-Length: {}\r\n",
-            b.len()
-        ));
-    }
-    req.push_str("\r\n");
-    req.push_str(body.as_deref().unwrap_or(""));
-    s.write_all(req.as_bytes()).await.unwrap();
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).await.unwrap();
-    let text = String::from_utf8(raw).unwrap();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap();
-    let code = head.split(' ').nth(1).unwrap().parse().unwrap();
-    (code, head.to_string(), body.to_string())
-}
 
 async fn get_json(addr: SocketAddr, path: &str) -> (u16, Value) {
     let (code, _, body) = http(addr, "GET", path, None).await;

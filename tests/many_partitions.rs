@@ -5,10 +5,9 @@
 
 mod common;
 
-use common::{start_with, topic_name, Client};
-use kafka_protocol::messages::create_topics_request::CreatableTopic;
+use common::{create_topic, start_with, topic_name, Client};
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
-use kafka_protocol::messages::{CreateTopicsRequest, MetadataRequest};
+use kafka_protocol::messages::MetadataRequest;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn creating_many_partitions_does_not_fence_the_broker() {
@@ -21,18 +20,7 @@ async fn creating_many_partitions_does_not_fence_the_broker() {
     .await;
     let mut c = Client::connect(&broker).await;
     let started = std::time::Instant::now();
-    let req = CreateTopicsRequest::default()
-        .with_timeout_ms(60_000)
-        .with_topics(vec![CreatableTopic::default()
-            .with_name(topic_name("wide"))
-            .with_num_partitions(600)
-            .with_replication_factor(1)]);
-    let resp = c.send(&req, 7).await;
-    assert_eq!(
-        resp.topics[0].error_code, 0,
-        "{:?}",
-        resp.topics[0].error_message
-    );
+    create_topic(&mut c, "wide", 600).await;
     let took = started.elapsed();
     let req = MetadataRequest::default()
         .with_allow_auto_topic_creation(false)

@@ -12,19 +12,6 @@ use kafka_protocol::messages::offset_commit_request::{
 use kafka_protocol::messages::{GroupId, OffsetCommitRequest};
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::records::Compression;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-/// A plain HTTP/1.1 GET; returns (status line, body).
-async fn get(addr: std::net::SocketAddr, path: &str) -> (String, String) {
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    s.write_all(req.as_bytes()).await.unwrap();
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).await.unwrap();
-    let text = String::from_utf8(raw).unwrap();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap();
-    (head.lines().next().unwrap().to_string(), body.to_string())
-}
 
 /// The value of the sample with exactly this name and labels.
 fn sample(page: &str, series: &str) -> Option<f64> {
@@ -65,8 +52,8 @@ async fn metrics_report_requests_offsets_and_lag() {
     let resp = c.send(&commit, 8).await;
     assert_eq!(resp.topics[0].partitions[0].error_code, 0);
 
-    let (status, page) = get(http, "/metrics").await;
-    assert_eq!(status, "HTTP/1.1 200 OK");
+    let (status, _, page) = common::http(http, "GET", "/metrics", None).await;
+    assert_eq!(status, 200);
     let want = [
         ("weir_requests_total{api=\"Produce\",version=\"9\"}", 5.0),
         (
@@ -116,8 +103,8 @@ async fn metrics_report_requests_offsets_and_lag() {
     assert!(size > 12.0 * 7.0, "size {size}");
     assert!(sample(&page, "weir_process_resident_memory_bytes").unwrap() > 1e6);
     assert!(sample(&page, "weir_connections").unwrap() >= 1.0);
-    let (status, _) = get(http, "/nothing").await;
-    assert_eq!(status, "HTTP/1.1 404 Not Found");
+    let (status, _, _) = common::http(http, "GET", "/nothing", None).await;
+    assert_eq!(status, 404);
     broker.shutdown().await;
 }
 
@@ -131,7 +118,7 @@ async fn per_partition_series_stop_at_the_configured_bound() {
     .await;
     let mut c = Client::connect(&broker).await;
     create_topic(&mut c, "wide", 8).await;
-    let (_, page) = get(broker.http_addr.unwrap(), "/metrics").await;
+    let (_, _, page) = common::http(broker.http_addr.unwrap(), "GET", "/metrics", None).await;
     let listed = page
         .lines()
         .filter(|l| l.starts_with("weir_partition_high_watermark{"))

@@ -18,6 +18,7 @@ use kafka_protocol::messages::{
     ListOffsetsRequest, MetadataRequest, RequestHeader, ResponseHeader, TopicName,
 };
 use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Message, Request, StrBytes};
+use kafka_protocol::records::{Record, RecordBatchDecoder};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use uuid::Uuid;
@@ -234,6 +235,13 @@ pub struct BrokerInfo {
     pub rack: Option<String>,
 }
 
+impl BrokerInfo {
+    /// The broker in `--json` output (and the console's API).
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({ "id": self.id, "host": self.host, "port": self.port, "rack": self.rack })
+    }
+}
+
 /// One partition as Metadata describes it.
 #[derive(Debug, Clone)]
 pub struct PartitionInfo {
@@ -244,6 +252,18 @@ pub struct PartitionInfo {
     pub replicas: Vec<i32>,
     pub isr: Vec<i32>,
     pub offline: Vec<i32>,
+}
+
+impl PartitionInfo {
+    /// Fewer replicas in sync than assigned.
+    pub fn under_replicated(&self) -> bool {
+        self.isr.len() < self.replicas.len()
+    }
+
+    /// No leader: Kafka's offline partition.
+    pub fn leaderless(&self) -> bool {
+        self.leader < 0
+    }
 }
 
 /// One topic as Metadata describes it (partitions sorted).
@@ -588,6 +608,43 @@ pub fn batch_offsets(batch: &[u8]) -> Option<(i64, i64)> {
     b.advance(15);
     let delta = b.get_i32();
     Some((base, base + i64::from(delta)))
+}
+
+/// Walks the whole record batches of a partition's fetched `bytes` from offset `position`
+/// on: hands each data record at or after it to `take` (control records are passed over)
+/// until `take` refuses one. Returns the offset to read next: the first record not taken, or
+/// past the last whole batch. A batch cut short at the end of the bytes is left for the next
+/// fetch, and so is an undecodable one.
+pub fn read_records(
+    mut bytes: Bytes,
+    mut position: i64,
+    mut take: impl FnMut(&Record) -> bool,
+) -> i64 {
+    while bytes.remaining() >= 12 {
+        let length = i32::from_be_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
+        let Ok(total) = usize::try_from(length).map(|l| l + 12) else {
+            break;
+        };
+        if bytes.remaining() < total {
+            break;
+        }
+        let batch = bytes.split_to(total);
+        let last = batch_offsets(&batch).map(|(_, last)| last);
+        let Ok(set) = RecordBatchDecoder::decode(&mut batch.clone()) else {
+            break;
+        };
+        let from = position;
+        for r in set.records.iter().filter(|r| r.offset >= from) {
+            if !r.control && !take(r) {
+                return position;
+            }
+            position = r.offset + 1;
+        }
+        if let Some(last) = last {
+            position = position.max(last + 1);
+        }
+    }
+    position
 }
 
 #[cfg(test)]

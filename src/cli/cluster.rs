@@ -42,10 +42,7 @@ pub async fn run(args: &ClientArgs) -> Result<(), CliError> {
     };
     brokers.sort_by_key(|b| b.id);
     if args.json {
-        let items: Vec<_> = brokers
-            .iter()
-            .map(|b| json!({ "id": b.id, "host": b.host, "port": b.port, "rack": b.rack }))
-            .collect();
+        let items: Vec<_> = brokers.iter().map(BrokerInfo::to_json).collect();
         output::json(&json!({
             "cluster_id": cluster_id,
             "controller_id": controller,

@@ -7,16 +7,17 @@ use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
-use bytes::{Buf, Bytes};
+use bytes::Bytes;
 use clap::{Args, ValueEnum};
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::FetchRequest;
-use kafka_protocol::records::{Record, RecordBatchDecoder};
+use kafka_protocol::records::Record;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::client::{batch_offsets, retriable, topic_name, Client, MetadataInfo};
+use super::client::{read_records, retriable, topic_name, Client, MetadataInfo};
 use super::groups::{commit_request, committed};
+use super::output::hex;
 use super::{CliError, ClientArgs};
 
 const COMMIT_INTERVAL: Duration = Duration::from_secs(5);
@@ -370,42 +371,18 @@ impl Consumer {
     /// Prints the records of a partition's fetched batches from its position on, up to `max`
     /// records in all, and moves the position past them. A batch cut short at the end of
     /// the fetched bytes is left for the next fetch.
-    fn print_records(&mut self, partition: i32, mut bytes: Bytes, max: u64) {
-        let Some(mut position) = self.positions.get(&partition).copied() else {
+    fn print_records(&mut self, partition: i32, bytes: Bytes, max: u64) {
+        let Some(position) = self.positions.get(&partition).copied() else {
             return;
         };
-        while bytes.remaining() >= 12 && self.count < max && !self.closed {
-            let length = i32::from_be_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
-            let Ok(total) = usize::try_from(length).map(|l| l + 12) else {
-                break;
-            };
-            if bytes.remaining() < total {
-                break;
+        let position = read_records(bytes, position, |r| {
+            if self.count >= max || self.closed {
+                return false;
             }
-            let batch = bytes.split_to(total);
-            let last = batch_offsets(&batch).map(|(_, last)| last);
-            let Ok(set) = RecordBatchDecoder::decode(&mut batch.clone()) else {
-                break;
-            };
-            let mut done_early = false;
-            for r in &set.records {
-                if r.offset < position {
-                    continue;
-                }
-                if self.count >= max || self.closed {
-                    done_early = true;
-                    break;
-                }
-                if !r.control {
-                    self.print(partition, r);
-                    self.count += 1;
-                }
-                position = r.offset + 1;
-            }
-            if let (Some(last), false) = (last, done_early) {
-                position = position.max(last + 1);
-            }
-        }
+            self.print(partition, r);
+            self.count += 1;
+            true
+        });
         self.positions.insert(partition, position);
         if self.out.flush().is_err() {
             self.closed = true;
@@ -531,10 +508,6 @@ fn bytes_json(o: &mut serde_json::Map<String, serde_json::Value>, field: &str, b
     }
 }
 
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
 /// Fetch as a consumer: no fetch session, read uncommitted, 1 MiB a partition, 50 MiB in
 /// all, the topic by name up to v12 and by id from v13.
 pub fn fetch_request(
@@ -580,10 +553,5 @@ mod tests {
                 .encode(&mut bytes::BytesMut::new(), v)
                 .unwrap();
         }
-    }
-
-    #[test]
-    fn hex_encoding() {
-        assert_eq!(hex(b"\x00\xffA"), "00ff41");
     }
 }

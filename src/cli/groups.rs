@@ -300,9 +300,10 @@ pub struct GroupView {
 }
 
 impl GroupView {
-    /// The sum of the known lags.
-    pub fn total_lag(&self) -> i64 {
-        self.rows.iter().filter_map(|r| r.lag).sum()
+    /// The sum of the known lags; None when no partition has one (nothing committed).
+    pub fn total_lag(&self) -> Option<i64> {
+        let mut lags = self.rows.iter().filter_map(|r| r.lag).peekable();
+        lags.peek().is_some().then(|| lags.sum())
     }
 
     /// The `--json` document (and the console's group answer).

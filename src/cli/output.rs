@@ -46,6 +46,17 @@ pub fn error_json(code: i16) -> serde_json::Value {
     }
 }
 
+/// Bytes in lower-case hex, two digits each.
+pub fn hex(b: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(2 * b.len());
+    for x in b {
+        s.push(char::from(DIGITS[usize::from(x >> 4)]));
+        s.push(char::from(DIGITS[usize::from(x & 15)]));
+    }
+    s
+}
+
 /// Broker ids as `1,2,3`.
 pub fn ids(ids: &[i32]) -> String {
     ids.iter().map(i32::to_string).collect::<Vec<_>>().join(",")
@@ -125,6 +136,11 @@ impl Table {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex_encoding() {
+        assert_eq!(hex(b"\x00\xffA"), "00ff41");
+    }
 
     #[test]
     fn kafka_error_names() {

@@ -8,7 +8,7 @@ use kafka_protocol::messages::delete_topics_request::DeleteTopicState;
 use kafka_protocol::messages::{CreatePartitionsRequest, CreateTopicsRequest, DeleteTopicsRequest};
 use serde_json::json;
 
-use super::client::{name, topic_name, Client, MetadataInfo};
+use super::client::{name, topic_name, Client, MetadataInfo, PartitionInfo};
 use super::configs::{alter_configs, RESOURCE_TOPIC};
 use super::output::{self, Table};
 use super::{key_value, CliError, ClientArgs};
@@ -217,17 +217,11 @@ async fn describe(
                     .partitions
                     .iter()
                     .map(|p| {
-                        json!({
-                            "partition": p.partition,
-                            "leader": p.leader,
-                            "leader_epoch": p.leader_epoch,
-                            "replicas": p.replicas,
-                            "isr": p.isr,
-                            "offline": p.offline,
-                            "log_start_offset": output::offset_json(get(&starts, &t.name, p.partition)),
-                            "log_end_offset": output::offset_json(get(&ends, &t.name, p.partition)),
-                            "error": output::error_json(p.error),
-                        })
+                        partition_json(
+                            p,
+                            get(&starts, &t.name, p.partition),
+                            get(&ends, &t.name, p.partition),
+                        )
                     })
                     .collect();
                 json!({
@@ -305,6 +299,27 @@ pub async fn create_topic(
         .into_iter()
         .next()
         .ok_or_else(|| CliError::Io("CreateTopics: empty answer".to_string()))
+}
+
+/// A partition in `topics describe --json` (and the console's topic page): Metadata's view
+/// and its log start and end offsets (the high watermark), with the records between them.
+pub fn partition_json(
+    p: &PartitionInfo,
+    start: Option<i64>,
+    end: Option<i64>,
+) -> serde_json::Value {
+    json!({
+        "partition": p.partition,
+        "leader": p.leader,
+        "leader_epoch": p.leader_epoch,
+        "replicas": p.replicas,
+        "isr": p.isr,
+        "offline": p.offline,
+        "log_start_offset": output::offset_json(start),
+        "log_end_offset": output::offset_json(end),
+        "messages": start.zip(end).map(|(s, e)| (e - s).max(0)),
+        "error": output::error_json(p.error),
+    })
 }
 
 async fn create(

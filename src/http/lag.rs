@@ -100,13 +100,12 @@ async fn sample_once(client: &mut Client, lag: &LagHistory) -> Result<(), CliErr
     for group in groups.keys().take(MAX_GROUPS) {
         match view(client, group).await {
             Ok(v) => {
-                let measured = v.rows.iter().any(|r| r.lag.is_some());
                 lag.record(
                     group,
                     at,
                     &v.described.state,
                     v.described.members.len(),
-                    measured.then(|| v.total_lag()),
+                    v.total_lag(),
                 );
             }
             Err(e @ CliError::Io(_)) => return Err(e),

@@ -54,8 +54,7 @@ pub async fn describe(State(state): State<Shared>, Path(group): Path<String>) ->
     let mut guard = state.client().await?;
     let v = kafka!(guard, view(guard.get(), &group).await)?;
     let mut doc = v.to_json();
-    let measured = v.rows.iter().any(|r| r.lag.is_some());
-    doc["total_lag"] = json!(measured.then(|| v.total_lag()));
+    doc["total_lag"] = json!(v.total_lag());
     doc["lag_history"] = history_json(state.lag.get(&group).as_ref());
     Ok(Json(doc).into_response())
 }

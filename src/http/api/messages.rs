@@ -10,14 +10,15 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::response::IntoResponse;
 use axum::Json;
-use bytes::{Buf, Bytes};
-use kafka_protocol::records::{Record, RecordBatchDecoder, TimestampType};
+use bytes::Bytes;
+use kafka_protocol::records::{Record, TimestampType};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{query, ApiResult, Shared};
-use crate::cli::client::{batch_offsets, Client, MetadataInfo};
+use crate::cli::client::{read_records, Client, MetadataInfo};
 use crate::cli::consume::fetch_request;
+use crate::cli::output::hex;
 use crate::cli::CliError;
 
 /// The most records one page holds.
@@ -156,44 +157,16 @@ async fn read_page(
     }))
 }
 
-/// Appends the records at or after `position` from fetched `bytes` to `out`, up to `limit`
-/// in all; control records are passed over. Returns the offset to read next: the first
-/// record not taken, or past the last whole batch. A batch cut short at the end of the
-/// fetched bytes is left for the next fetch.
-pub fn take_records(
-    mut bytes: Bytes,
-    mut position: i64,
-    limit: usize,
-    out: &mut Vec<Value>,
-) -> i64 {
-    while bytes.remaining() >= 12 && out.len() < limit {
-        let length = i32::from_be_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
-        let Ok(total) = usize::try_from(length).map(|l| l + 12) else {
-            break;
-        };
-        if bytes.remaining() < total {
-            break;
+/// Appends the data records at or after `position` from fetched `bytes` to `out`, up to
+/// `limit` in all; the offset to read next ([`read_records`]).
+pub fn take_records(bytes: Bytes, position: i64, limit: usize, out: &mut Vec<Value>) -> i64 {
+    read_records(bytes, position, |r| {
+        if out.len() >= limit {
+            return false;
         }
-        let batch = bytes.split_to(total);
-        let last = batch_offsets(&batch).map(|(_, last)| last);
-        let Ok(set) = RecordBatchDecoder::decode(&mut batch.clone()) else {
-            break;
-        };
-        let from = position;
-        for r in set.records.iter().filter(|r| r.offset >= from) {
-            if out.len() >= limit {
-                return position;
-            }
-            if !r.control {
-                out.push(record_json(r));
-            }
-            position = r.offset + 1;
-        }
-        if let Some(last) = last {
-            position = position.max(last + 1);
-        }
-    }
-    position
+        out.push(record_json(r));
+        true
+    })
 }
 
 fn record_json(r: &Record) -> Value {
@@ -237,11 +210,10 @@ pub fn bytes_json(b: Option<&Bytes>) -> Value {
             (t.starts_with('{') || t.starts_with('['))
                 && serde_json::from_str::<serde::de::IgnoredAny>(t).is_ok()
         });
-    let hex: String = shown.iter().map(|x| format!("{x:02x}")).collect();
     json!({
         "size": b.len(),
         "text": text,
-        "hex": hex,
+        "hex": hex(shown),
         "json": is_json,
         "truncated": truncated,
     })

@@ -38,7 +38,7 @@ use serde_json::json;
 use tokio::sync::{Mutex, MutexGuard};
 
 use super::lag::LagHistory;
-use crate::cli::client::Client;
+use crate::cli::client::{BrokerInfo, Client};
 use crate::cli::output::error_name;
 use crate::cli::CliError;
 
@@ -244,38 +244,24 @@ async fn console(State(state): State<Shared>) -> Json<serde_json::Value> {
 
 async fn cluster(State(state): State<Shared>) -> ApiResult {
     let mut guard = state.client().await?;
-    let meta = kafka!(guard, guard_meta(guard.get()).await)?;
-    let partitions = meta.topics.iter().flat_map(|t| &t.partitions);
-    let under_replicated = partitions
-        .clone()
-        .filter(|p| p.isr.len() < p.replicas.len())
-        .count();
-    let offline = partitions.clone().filter(|p| p.leader < 0).count();
+    let mut meta = kafka!(guard, guard.get().metadata(None).await)?;
+    meta.brokers.sort_by_key(|b| b.id);
+    let partitions = || meta.topics.iter().flat_map(|t| &t.partitions);
     let groups = kafka!(guard, crate::cli::groups::list_groups(guard.get()).await)
         .ok()
         .map(|g| g.len());
-    let brokers: Vec<_> = meta
-        .brokers
-        .iter()
-        .map(|b| json!({ "id": b.id, "host": b.host, "port": b.port, "rack": b.rack }))
-        .collect();
+    let brokers: Vec<_> = meta.brokers.iter().map(BrokerInfo::to_json).collect();
     Ok(Json(json!({
         "cluster_id": meta.cluster_id,
         "controller_id": meta.controller_id,
         "brokers": brokers,
         "topics": meta.topics.len(),
-        "partitions": partitions.count(),
-        "under_replicated_partitions": under_replicated,
-        "offline_partitions": offline,
+        "partitions": partitions().count(),
+        "under_replicated_partitions": partitions().filter(|p| p.under_replicated()).count(),
+        "offline_partitions": partitions().filter(|p| p.leaderless()).count(),
         "groups": groups,
     }))
     .into_response())
-}
-
-async fn guard_meta(client: &mut Client) -> Result<crate::cli::client::MetadataInfo, CliError> {
-    let mut meta = client.metadata(None).await?;
-    meta.brokers.sort_by_key(|b| b.id);
-    Ok(meta)
 }
 
 async fn not_found() -> ApiError {

@@ -15,8 +15,7 @@ use super::{page, query, status_of, writable, ApiError, ApiResult, Paging, Share
 use crate::cli::configs::{
     alter_configs as alter, describe_entries, entries_json, RESOURCE_BROKER, RESOURCE_TOPIC,
 };
-use crate::cli::output::error_json;
-use crate::cli::topics::{create_topic, delete_request};
+use crate::cli::topics::{create_topic, delete_request, partition_json};
 use crate::cli::CliError;
 
 /// The paging, and `?internal=false` (a query string cannot be flattened into [`Paging`]:
@@ -59,8 +58,8 @@ pub async fn list(
                 "partitions": t.partitions.len(),
                 "replication_factor": t.partitions.first().map_or(0, |p| p.replicas.len()),
                 "under_replicated_partitions":
-                    t.partitions.iter().filter(|p| p.isr.len() < p.replicas.len()).count(),
-                "offline_partitions": t.partitions.iter().filter(|p| p.leader < 0).count(),
+                    t.partitions.iter().filter(|p| p.under_replicated()).count(),
+                "offline_partitions": t.partitions.iter().filter(|p| p.leaderless()).count(),
             })
         })
         .collect();
@@ -167,21 +166,7 @@ pub async fn describe(
     };
     let partitions: Vec<_> = parts
         .iter()
-        .map(|p| {
-            let (start, end) = (get(&starts, p.partition), get(&ends, p.partition));
-            json!({
-                "partition": p.partition,
-                "leader": p.leader,
-                "leader_epoch": p.leader_epoch,
-                "replicas": p.replicas,
-                "isr": p.isr,
-                "offline": p.offline,
-                "log_start_offset": start,
-                "log_end_offset": end,
-                "messages": start.zip(end).map(|(s, e)| (e - s).max(0)),
-                "error": error_json(p.error),
-            })
-        })
+        .map(|p| partition_json(p, get(&starts, p.partition), get(&ends, p.partition)))
         .collect();
     Ok(Json(json!({
         "name": t.name,
