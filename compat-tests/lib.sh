@@ -38,8 +38,9 @@ run_scenarios() {
     if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then fail "$1 exited $rc without reporting a failure"; fi
 }
 
+# free_port: a free 127.0.0.1 port below the ephemeral range (see free_port in weir_compat.py).
 free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+    python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); import weir_compat; print(weir_compat.free_port())' "$(dirname "${BASH_SOURCE[0]}")"
 }
 
 # start_broker [extra weir args...]: starts weir, waits until the port accepts connections.

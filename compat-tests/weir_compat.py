@@ -281,12 +281,23 @@ def check_resumed(got, values, counts):
 
 
 # ---------------------------------------------------------------- a broker of our own
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+def free_port(low=10000, high=30000):
+    """A free 127.0.0.1 port below Linux's ephemeral range (32768-60999).
+
+    Clients and brokers take ephemeral ports for their outgoing connections, so a port from
+    that range can be taken while the node that used it is down, and its restart on the same
+    port would fail. The docker suite, which runs beside the others, draws from 30000-32767.
+    """
+    import random
+    for _ in range(2000):
+        port = random.randrange(low, high)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no free port below the ephemeral range")
 
 
 class NodeProcess:

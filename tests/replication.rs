@@ -22,6 +22,7 @@ use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::records::Compression;
 use weir::log::TopicPartition;
+use weir::replication::replica::Role;
 use weir::{Broker, BrokerHandle, Config};
 
 const TOPIC: &str = "replicated";
@@ -60,6 +61,9 @@ impl Cluster {
     }
 
     /// Waits until the controller's image shows `broker` in the partition's ISR.
+    /// Waits until `broker` is in the ISR as the controller committed it and as the leader
+    /// holds it (the leader applies the change after the controller commits it, and decides
+    /// acks=all on its own copy).
     async fn wait_in_isr(&self, broker: i32) {
         let b1 = self.broker(1);
         eventually(&format!("broker {broker} in the ISR"), || {
@@ -70,6 +74,22 @@ impl Cluster {
                     .is_some_and(|t| t.partitions[0].isr.contains(&broker))
             }
         })
+        .await;
+        let leader = self.broker(self.partition().0);
+        eventually(
+            &format!("the leader holds broker {broker} in the ISR"),
+            || {
+                let b = leader.clone();
+                async move {
+                    b.replicas
+                        .leader(&TopicPartition::new(TOPIC, 0))
+                        .is_ok_and(|r| match &r.lock().role {
+                            Role::Leader(l) => l.isr.contains(&broker),
+                            _ => false,
+                        })
+                }
+            },
+        )
         .await;
     }
 

@@ -15,6 +15,7 @@ use kafka_protocol::messages::delete_records_request::{
 };
 use kafka_protocol::messages::{ApiKey, DeleteRecordsRequest};
 use kafka_protocol::records::Compression;
+use tokio::net::TcpStream;
 
 const EARLIEST: i64 = -2;
 const LATEST: i64 = -1;
@@ -73,17 +74,26 @@ async fn old_segments_expire_by_time_and_the_start_offset_advances() {
     }
     let part = dir.path().join("aging-0");
     // Sweeps run while the records are produced: wait for the one that has deleted every
-    // expired segment (the first remaining one is within a segment of the fresh records)
-    // and finished unlinking.
-    eventually("every expired segment deleted", || async {
-        let base = log_files(&part).first().unwrap().0;
-        let unlinked = std::fs::read_dir(&part).unwrap().all(|e| {
-            !e.unwrap()
-                .file_name()
-                .to_string_lossy()
-                .ends_with(".deleted")
-        });
-        base > 0 && first_fresh - base < 6 && unlinked
+    // expired segment (the first remaining one holds the first fresh record, so no later
+    // sweep deletes anything more), finished unlinking and moved the log start.
+    let addr = broker.local_addr;
+    eventually("every expired segment deleted", || {
+        let part = part.clone();
+        async move {
+            let files = log_files(&part);
+            let base = files[0].0;
+            let holds_first_fresh =
+                base <= first_fresh && files.get(1).is_none_or(|f| f.0 > first_fresh);
+            let unlinked = std::fs::read_dir(&part).unwrap().all(|e| {
+                !e.unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .ends_with(".deleted")
+            });
+            let mut c = Client::from_stream(TcpStream::connect(addr).await.unwrap());
+            let (_, start) = list_offset(&mut c, "aging", EARLIEST).await;
+            base > 0 && holds_first_fresh && unlinked && start == base
+        }
     })
     .await;
     let files = log_files(&part);

@@ -79,10 +79,17 @@ wait_healthy() {
 # distinct_ports N: N distinct free 127.0.0.1 ports, space-separated.
 distinct_ports() {
     python3 - "$1" <<'EOF'
-import socket, sys
+# Below the ephemeral range (so no outgoing connection takes one while a container is
+# restarted), and above the 10000-29999 the suites beside this one draw from.
+import random, socket, sys
 socks = []
-for _ in range(int(sys.argv[1])):
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); socks.append(s)
+while len(socks) < int(sys.argv[1]):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", random.randrange(30000, 32768)))
+    except OSError:
+        s.close(); continue
+    socks.append(s)
 print(" ".join(str(s.getsockname()[1]) for s in socks))
 for s in socks: s.close()
 EOF

@@ -26,11 +26,36 @@ use tokio::net::TcpStream;
 use weir::config::Voter;
 use weir::{Broker, BrokerHandle, Config};
 
+/// The longest a test waits for one answer (a fetch's max_wait is seconds at most).
+pub const ANSWER_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The longest one test binary may run. A hang anywhere (a shutdown or a start that never
+/// ends, which no per-call limit covers) then fails the run in minutes, with this message,
+/// rather than holding it until CI's limit.
+const PROCESS_LIMIT: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Starts the process's watchdog once (called by every helper that starts a broker, a
+/// client or a cluster).
+pub fn watchdog() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        std::thread::spawn(|| {
+            std::thread::sleep(PROCESS_LIMIT);
+            eprintln!(
+                "this test binary ran past {PROCESS_LIMIT:?}: a test hangs (the tests still \
+                 running are those reported 'running for over 60 seconds' above)"
+            );
+            std::process::exit(124);
+        });
+    });
+}
+
 pub async fn start(dir: &Path) -> BrokerHandle {
     start_with(dir, |_| {}).await
 }
 
 pub async fn start_with(dir: &Path, tweak: impl FnOnce(&mut Config)) -> BrokerHandle {
+    watchdog();
     let mut config = Config {
         listener: "127.0.0.1:0".parse().unwrap(),
         data_dir: dir.to_path_buf(),
@@ -49,6 +74,7 @@ pub struct Client {
 
 impl Client {
     pub fn from_stream(stream: TcpStream) -> Client {
+        watchdog();
         Client {
             stream,
             correlation: 0,
@@ -56,6 +82,7 @@ impl Client {
     }
 
     pub async fn connect(handle: &BrokerHandle) -> Client {
+        watchdog();
         Client {
             stream: TcpStream::connect(handle.local_addr).await.unwrap(),
             correlation: 0,
@@ -142,13 +169,19 @@ impl Client {
         R::Response::decode(&mut frame, version).unwrap()
     }
 
-    /// Reads one raw frame; `None` when the broker closed the connection.
+    /// Reads one raw frame; `None` when the broker closed the connection. Panics when no
+    /// answer comes within [`ANSWER_LIMIT`]: a broker that hangs fails the test.
     pub async fn read_frame(&mut self) -> Option<Bytes> {
-        let mut size = [0u8; 4];
-        self.stream.read_exact(&mut size).await.ok()?;
-        let mut buf = vec![0u8; i32::from_be_bytes(size) as usize];
-        self.stream.read_exact(&mut buf).await.ok()?;
-        Some(Bytes::from(buf))
+        let read = async {
+            let mut size = [0u8; 4];
+            self.stream.read_exact(&mut size).await.ok()?;
+            let mut buf = vec![0u8; i32::from_be_bytes(size) as usize];
+            self.stream.read_exact(&mut buf).await.ok()?;
+            Some(Bytes::from(buf))
+        };
+        tokio::time::timeout(ANSWER_LIMIT, read)
+            .await
+            .unwrap_or_else(|_| panic!("no answer from the broker within {ANSWER_LIMIT:?}"))
     }
 
     pub async fn write_raw(&mut self, bytes: &[u8]) {
@@ -462,13 +495,31 @@ pub async fn http(
 
 // ---------------------------------------------------------------- clusters
 
-/// A free port on 127.0.0.1 (bound, then released for the broker to bind).
+/// A free port on 127.0.0.1 (bound, then released for the broker to bind), taken below
+/// Linux's ephemeral range (32768-60999). Outgoing connections (clients, raft peers,
+/// replica fetchers) take ephemeral ports, so a port from that range can be taken while the
+/// node that used it is down, and its restart on the same port would fail. Each test process
+/// walks its own stretch of 10000-31999 (from a base drawn from its pid), so the tests of one
+/// binary, running side by side, never draw the same port.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    watchdog();
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const LOW: u32 = 10_000;
+    const SPAN: u32 = 22_000;
+    static NEXT: AtomicU32 = AtomicU32::new(u32::MAX);
+    let _ = NEXT.compare_exchange(
+        u32::MAX,
+        (std::process::id() * 7919) % SPAN,
+        Ordering::SeqCst,
+        Ordering::SeqCst,
+    );
+    for _ in 0..SPAN {
+        let port = (LOW + NEXT.fetch_add(1, Ordering::SeqCst) % SPAN) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port below the ephemeral range")
 }
 
 pub fn node_config(id: i32, dir: PathBuf, voters: &[Voter], port: u16, controller: u16) -> Config {
