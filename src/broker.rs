@@ -97,11 +97,16 @@ impl Broker {
     /// Opens the data dir, starts the quorum, recovers every log, binds the listener and
     /// starts serving.
     pub async fn start(mut config: Config) -> Result<BrokerHandle, Error> {
+        config.check().map_err(|e| Error::Startup(e.to_string()))?;
         std::fs::create_dir_all(&config.data_dir)?;
-        let listener = TcpListener::bind(config.listener).await?;
-        let local_addr = listener.local_addr()?;
-        // Port 0 (tests): advertise the port actually bound.
-        config.listener = local_addr;
+        let mut sockets = Vec::with_capacity(config.listeners.len());
+        for l in &mut config.listeners {
+            let socket = TcpListener::bind(l.addr).await?;
+            // Port 0 (tests): advertise the port actually bound.
+            l.addr = socket.local_addr()?;
+            sockets.push(socket);
+        }
+        let local_addr = config.listener();
         let http = match config.http_listener {
             None => None,
             Some(addr) => match TcpListener::bind(addr).await {
@@ -185,11 +190,14 @@ impl Broker {
                 .wait_registered(Duration::from_secs(10))
                 .await;
         }
-        tasks.spawn(crate::server::listener::serve(
-            broker.clone(),
-            listener,
-            tasks.clone(),
-        ));
+        let listeners = broker
+            .config
+            .listeners
+            .iter()
+            .map(|l| Arc::new(l.clone()))
+            .zip(sockets)
+            .collect();
+        crate::server::listener::serve(broker.clone(), listeners, tasks.clone());
         if let Some(http) = http {
             tasks.spawn(crate::http::serve(broker.clone(), http));
         }

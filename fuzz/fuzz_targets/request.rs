@@ -64,7 +64,9 @@ impl State {
 /// memory bounded and its waits short.
 fn config(dir: &std::path::Path) -> Config {
     let mut c = Config {
-        listener: "127.0.0.1:0".parse().expect("a loopback address"),
+        listeners: vec![weir::config::Listener::plaintext(
+            "127.0.0.1:0".parse().expect("a loopback address"),
+        )],
         data_dir: dir.to_path_buf(),
         socket_request_max_bytes: 1 << 20,
         retention_check_interval_ms: 1_000,

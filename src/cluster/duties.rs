@@ -115,6 +115,15 @@ impl Cluster {
             if let Err(e) = self.leader_duties().await {
                 tracing::warn!(error = %e.message, "controller duties");
             }
+            if !self.config.security.scram_bootstrap.is_empty() {
+                let bootstrap = &self.config.security.scram_bootstrap;
+                let stored = self
+                    .propose(|image| Ok((image.missing_scram(bootstrap), ())))
+                    .await;
+                if let Err(e) = stored {
+                    tracing::warn!(error = %e.message, "storing sasl.scram.bootstrap");
+                }
+            }
             let expired = {
                 let image = self.image();
                 let c = self.controller.lock().unwrap_or_else(|p| p.into_inner());

@@ -14,6 +14,8 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::security::scram::{ScramCredential, ScramMechanism};
+
 /// No leader (Kafka's -1).
 pub const NO_LEADER: i32 = -1;
 
@@ -39,6 +41,43 @@ pub struct BrokerInfo {
     pub controller_addr: String,
     /// Fenced brokers lead nothing and are not offered to clients.
     pub fenced: bool,
+    /// Every client listener's advertised endpoint (empty in registrations older than named
+    /// listeners: `host` and `port` then serve every listener).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub endpoints: Vec<Endpoint>,
+}
+
+/// One listener's advertised endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Endpoint {
+    /// The listener's name (upper-case).
+    pub listener: String,
+    pub host: String,
+    pub port: u16,
+    /// Kafka's security protocol id.
+    pub protocol: i16,
+}
+
+impl BrokerInfo {
+    /// The host and port a client that came in on `listener` is told for this broker: the
+    /// endpoint of the same name (Kafka's rule: a broker without it is not offered).
+    pub fn endpoint(&self, listener: &str) -> Option<(&str, u16)> {
+        if self.endpoints.is_empty() {
+            return Some((&self.host, self.port));
+        }
+        self.endpoints
+            .iter()
+            .find(|e| e.listener == listener)
+            .map(|e| (e.host.as_str(), e.port))
+    }
+
+    /// This broker as a client on `listener` sees it: host and port are that listener's
+    /// endpoint. None when the broker has no such listener.
+    pub fn on_listener(mut self, listener: &str) -> Option<BrokerInfo> {
+        let (host, port) = self.endpoint(listener)?;
+        (self.host, self.port) = (host.to_string(), port);
+        Some(self)
+    }
 }
 
 /// One partition's replication state.
@@ -188,6 +227,12 @@ pub enum Record {
         leader: i32,
         isr: Vec<i32>,
     },
+    /// Sets (or, with None, removes) one user's SCRAM credential for one mechanism.
+    ScramCredential {
+        user: String,
+        mechanism: ScramMechanism,
+        credential: Option<ScramCredential>,
+    },
 }
 
 /// The payload of one raft entry.
@@ -210,6 +255,8 @@ pub struct Image {
     pub next_producer_id: i64,
     /// Dynamic broker configs by resource (a broker id, or "" for the cluster default).
     pub broker_configs: BTreeMap<String, BTreeMap<String, String>>,
+    /// SCRAM credentials by user and mechanism.
+    pub scram: BTreeMap<String, BTreeMap<ScramMechanism, ScramCredential>>,
 }
 
 /// The image as a snapshot stores it.
@@ -221,6 +268,8 @@ pub struct ImageData {
     pub next_producer_id: i64,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub broker_configs: BTreeMap<String, BTreeMap<String, String>>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub scram: BTreeMap<String, BTreeMap<ScramMechanism, ScramCredential>>,
 }
 
 impl Image {
@@ -261,6 +310,31 @@ impl Image {
             .and_then(|c| c.get(name))
             .or_else(|| self.broker_configs.get("").and_then(|c| c.get(name)))
             .map(String::as_str)
+    }
+
+    /// The records that store the bootstrap SCRAM credentials (`sasl.scram.bootstrap`) of
+    /// users that have none for that mechanism yet; a credential already stored (bootstrapped
+    /// earlier, or changed since with AlterUserScramCredentials) is never overwritten.
+    pub fn missing_scram(
+        &self,
+        bootstrap: &[crate::security::plain::BootstrapCredential],
+    ) -> Vec<Record> {
+        let mut out: Vec<Record> = Vec::new();
+        for c in bootstrap {
+            let m = c.credential.mechanism;
+            let stored = self.scram.get(&c.user).is_some_and(|s| s.contains_key(&m));
+            let queued = out.iter().any(|r| {
+                matches!(r, Record::ScramCredential { user, mechanism, .. } if *user == c.user && *mechanism == m)
+            });
+            if !stored && !queued {
+                out.push(Record::ScramCredential {
+                    user: c.user.clone(),
+                    mechanism: m,
+                    credential: Some(c.credential.clone()),
+                });
+            }
+        }
+        out
     }
 
     /// Applies one record. Records that do not fit the image (see [`Record`]) change nothing.
@@ -318,6 +392,26 @@ impl Image {
             Record::ProducerIds { next } => {
                 self.next_producer_id = self.next_producer_id.max(*next);
             }
+            Record::ScramCredential {
+                user,
+                mechanism,
+                credential,
+            } => match credential {
+                Some(c) => {
+                    self.scram
+                        .entry(user.clone())
+                        .or_default()
+                        .insert(*mechanism, c.clone());
+                }
+                None => {
+                    if let Some(m) = self.scram.get_mut(user) {
+                        m.remove(mechanism);
+                        if m.is_empty() {
+                            self.scram.remove(user);
+                        }
+                    }
+                }
+            },
             Record::BrokerConfigs { resource, configs } => {
                 if configs.is_empty() {
                     self.broker_configs.remove(resource);
@@ -372,6 +466,7 @@ impl Image {
             topics,
             next_producer_id: self.next_producer_id,
             broker_configs: self.broker_configs.clone(),
+            scram: self.scram.clone(),
         }
     }
 
@@ -380,6 +475,7 @@ impl Image {
             cluster_id: data.cluster_id,
             next_producer_id: data.next_producer_id,
             broker_configs: data.broker_configs,
+            scram: data.scram,
             ..Image::default()
         };
         for b in data.brokers {
@@ -403,6 +499,7 @@ pub fn test_broker(id: i32, fenced: bool) -> BrokerInfo {
         rack: None,
         controller_addr: String::new(),
         fenced,
+        endpoints: Vec::new(),
     }
 }
 
@@ -458,6 +555,47 @@ mod tests {
             -447_596_577
         );
         assert_eq!(java_hash("ü"), 252);
+    }
+
+    #[test]
+    fn scram_credentials_bootstrap_once_and_survive_a_snapshot() {
+        use crate::security::plain::parse_scram_bootstrap;
+        let boot = parse_scram_bootstrap(
+            "SCRAM-SHA-512=[name=admin,password=a];SCRAM-SHA-256=[name=admin,password=a];\
+             SCRAM-SHA-512=[name=admin,password=b]",
+        )
+        .unwrap();
+        let mut image = Image::default();
+        let records = image.missing_scram(&boot);
+        assert_eq!(
+            records.len(),
+            2,
+            "one per user and mechanism, the first named"
+        );
+        for r in &records {
+            image.apply(r);
+        }
+        assert!(image.missing_scram(&boot).is_empty(), "stored once");
+        let m = ScramMechanism::Sha512;
+        assert_eq!(image.scram["admin"][&m], boot[0].credential);
+        // A later bootstrap (another salt) never replaces what is stored.
+        let again = parse_scram_bootstrap("SCRAM-SHA-512=[name=admin,password=a]").unwrap();
+        assert!(image.missing_scram(&again).is_empty());
+        let json = serde_json::to_vec(&image.to_data()).unwrap();
+        let back = Image::from_data(serde_json::from_slice(&json).unwrap());
+        assert_eq!(back.scram, image.scram);
+        image.apply(&Record::ScramCredential {
+            user: "admin".into(),
+            mechanism: m,
+            credential: None,
+        });
+        assert_eq!(image.scram["admin"].len(), 1);
+        image.apply(&Record::ScramCredential {
+            user: "admin".into(),
+            mechanism: ScramMechanism::Sha256,
+            credential: None,
+        });
+        assert!(image.scram.is_empty(), "a user without credentials is gone");
     }
 
     #[test]

@@ -132,7 +132,7 @@ impl Cluster {
         // Connections to other nodes leave from this node's own address.
         let source = Some(match cc.controller_listener {
             Some(a) if !a.ip().is_unspecified() => a.ip(),
-            _ => config.listener.ip(),
+            _ => config.listener().ip(),
         });
         let controller_addr = match &controller_listener {
             Some(l) => l.local_addr()?.to_string(),
@@ -172,6 +172,19 @@ impl Cluster {
             rack: cc.rack.clone(),
             controller_addr: controller_addr.clone(),
             fenced: false,
+            endpoints: config
+                .listeners
+                .iter()
+                .map(|l| {
+                    let (host, port) = l.advertised();
+                    image::Endpoint {
+                        listener: l.name.clone(),
+                        host,
+                        port,
+                        protocol: l.protocol.id(),
+                    }
+                })
+                .collect(),
         };
         let initial = *applied.borrow();
         let cluster = Arc::new(Cluster {
@@ -249,6 +262,15 @@ impl Cluster {
     /// The image, for reading. Never held across an await.
     pub fn image(&self) -> std::sync::RwLockReadGuard<'_, Image> {
         self.image.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// `user`'s SCRAM credential for `mechanism`.
+    pub fn scram_credential(
+        &self,
+        user: &str,
+        mechanism: crate::security::scram::ScramMechanism,
+    ) -> Option<crate::security::scram::ScramCredential> {
+        self.image().scram.get(user)?.get(&mechanism).cloned()
     }
 
     pub fn topic(&self, name: &str) -> Option<Arc<TopicMeta>> {

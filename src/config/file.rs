@@ -240,7 +240,7 @@ mod tests {
         let mut c = Config::default();
         let applied = c.apply_properties(&parse_properties(&text)).unwrap();
         assert_eq!(c.num_partitions, 4);
-        assert_eq!(c.listener.port(), 19092);
+        assert_eq!(c.listener().port(), 19092);
         assert_eq!(c.data_dir, std::path::PathBuf::from("/tmp/weir-props"));
         assert_eq!(c.log.retention_ms, 168 * 3600 * 1000);
         assert_eq!(c.advertised(), ("localhost".to_string(), 19092));

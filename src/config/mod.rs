@@ -6,7 +6,9 @@
 
 mod cluster;
 mod file;
+pub mod listeners;
 mod log;
+pub mod security;
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
@@ -14,10 +16,12 @@ use std::path::PathBuf;
 
 pub use cluster::{ClusterConfig, Voter};
 pub use file::{parse_properties, Applied, KAFKA_ONLY};
+pub use listeners::{Listener, SecurityProtocol};
 pub use log::{
     topic_config, topic_name_of_broker_setting, ConfigType, LogConfig, TimestampType,
     TopicConfigDef, TOPIC_CONFIGS,
 };
+pub use security::SecurityConfig;
 
 /// Errors building a [`Config`].
 #[derive(Debug, thiserror::Error)]
@@ -45,10 +49,13 @@ pub enum ConfigError {
 /// The whole broker configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// `listeners`: the address to bind (host:port).
-    pub listener: SocketAddr,
-    /// `advertised.listeners`: host:port given to clients; defaults to the bound address.
-    pub advertised_listener: Option<(String, u16)>,
+    /// `listeners` (the client ones; a controller listener is in `cluster`), with their
+    /// security protocols and advertised addresses: at least one, names distinct. The first
+    /// is the primary one (weir's own clients, the console, use it).
+    pub listeners: Vec<Listener>,
+    /// Authentication: SASL mechanisms and users, the inter-broker listener, the raw
+    /// listener settings (see [`listeners`]).
+    pub security: SecurityConfig,
     /// `log.dirs`: where partitions, metadata and the cluster id live.
     pub data_dir: PathBuf,
     /// `node.id`.
@@ -148,8 +155,11 @@ impl std::fmt::Display for Sendfile {
 impl Default for Config {
     fn default() -> Self {
         Config {
-            listener: SocketAddr::from(([127, 0, 0, 1], 9092)),
-            advertised_listener: None,
+            listeners: vec![Listener::plaintext(SocketAddr::from((
+                [127, 0, 0, 1],
+                9092,
+            )))],
+            security: SecurityConfig::default(),
             data_dir: PathBuf::from("data"),
             node_id: 1,
             num_partitions: 1,
@@ -183,32 +193,28 @@ impl Config {
     pub fn set(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {
         if self.cluster.set(name, value)? {
             self.explicit.insert(name.to_string());
+            if name == "controller.listener.names" {
+                self.resolve_listeners(name, value)?;
+            }
+            return Ok(());
+        }
+        if self.security.set(name, value)? {
+            self.explicit.insert(name.to_string());
             return Ok(());
         }
         match name {
             "listeners" => {
-                for entry in value.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-                    if self.is_controller_listener(entry) {
-                        self.cluster.controller_listener = Some(parse_listener(name, entry)?);
-                    } else {
-                        self.listener = parse_listener(name, entry)?;
-                    }
-                }
+                self.security.listener_settings.listeners = Some(value.to_string());
+                self.resolve_listeners(name, value)?;
             }
             "advertised.listeners" => {
-                let Some(entry) = value
-                    .split(',')
-                    .map(str::trim)
-                    .find(|e| !e.is_empty() && !self.is_controller_listener(e))
-                else {
-                    return Err(invalid(name, value, "no client listener"));
-                };
-                let addr = strip_scheme(entry);
-                let (host, port) = addr
-                    .rsplit_once(':')
-                    .ok_or_else(|| invalid(name, value, "expected host:port"))?;
-                let port = port.parse().map_err(|_| invalid(name, value, "bad port"))?;
-                self.advertised_listener = Some((host.to_string(), port));
+                self.security.listener_settings.advertised = Some(value.to_string());
+                self.resolve_listeners(name, value)?;
+            }
+            "listener.security.protocol.map" => {
+                listeners::parse_protocol_map(value).map_err(|e| invalid(name, value, &e))?;
+                self.security.listener_settings.protocol_map = Some(value.to_string());
+                self.resolve_listeners(name, value)?;
             }
             "http.listeners" => {
                 self.http_listener = match value.split(',').map(str::trim).find(|e| !e.is_empty()) {
@@ -375,34 +381,93 @@ impl Config {
         Ok(flat.into_iter().map(|(k, _)| k).collect())
     }
 
-    /// Whether a `NAME://host:port` listener entry names a controller listener.
-    fn is_controller_listener(&self, entry: &str) -> bool {
-        entry.split_once("://").is_some_and(|(n, _)| {
-            self.cluster
-                .controller_listener_names
-                .iter()
-                .any(|c| c.eq_ignore_ascii_case(n))
-        })
+    /// Resolves the listener settings again after `name` changed. A listener name that the
+    /// protocol map does not (yet) hold is only an error once the listeners are used
+    /// ([`Config::check`]): settings may come in any order.
+    fn resolve_listeners(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {
+        let default = [Listener::plaintext(self.listener())];
+        match listeners::resolve(
+            &self.security.listener_settings,
+            &self.cluster.controller_listener_names,
+            &default,
+        ) {
+            Ok(r) => {
+                self.listeners = r.listeners;
+                if r.controller.is_some() {
+                    self.cluster.controller_listener = r.controller;
+                }
+                self.security.listener_error = None;
+            }
+            Err(e) if e.contains("protocol.map") || e.contains("not in listeners") => {
+                self.security.listener_error = Some(e)
+            }
+            Err(e) => return Err(invalid(name, value, &e)),
+        }
+        Ok(())
     }
 
-    /// The host and port this broker tells clients to connect to.
+    /// Checks what only the whole configuration can tell: every listener has a security
+    /// protocol, the inter-broker listener exists, SASL listeners have mechanisms.
+    pub fn check(&self) -> Result<(), ConfigError> {
+        if let Some(e) = &self.security.listener_error {
+            return Err(invalid("listeners", "", e));
+        }
+        self.security
+            .check(&self.listeners, self.cluster.is_multi_node(self.node_id))
+    }
+
+    /// The primary client listener's address.
+    pub fn listener(&self) -> SocketAddr {
+        self.listeners[0].addr
+    }
+
+    /// The listener other brokers fetch from (`inter.broker.listener.name`, else the first).
+    pub fn inter_broker_listener(&self) -> &Listener {
+        self.security
+            .inter_broker_listener
+            .as_ref()
+            .and_then(|n| self.listeners.iter().find(|l| &l.name == n))
+            .unwrap_or(&self.listeners[0])
+    }
+
+    /// The host and port this broker tells other brokers to fetch from.
     pub fn advertised(&self) -> (String, u16) {
-        self.advertised_listener
-            .clone()
-            .unwrap_or_else(|| (self.listener.ip().to_string(), self.listener.port()))
+        self.inter_broker_listener().advertised()
     }
 
     /// Every broker-level setting with its value, for DescribeConfigs on the broker.
     pub fn broker_entries(&self) -> Vec<(String, String)> {
-        let (host, port) = self.advertised();
         let mut v = vec![
             (
                 "listeners".to_string(),
-                format!("PLAINTEXT://{}", self.listener),
+                self.listeners
+                    .iter()
+                    .map(|l| format!("{}://{}", l.name, l.addr))
+                    .collect::<Vec<_>>()
+                    .join(","),
             ),
             (
                 "advertised.listeners".to_string(),
-                format!("PLAINTEXT://{host}:{port}"),
+                self.listeners
+                    .iter()
+                    .map(|l| {
+                        let (host, port) = l.advertised();
+                        format!("{}://{host}:{port}", l.name)
+                    })
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
+            (
+                "listener.security.protocol.map".to_string(),
+                self.listeners
+                    .iter()
+                    .map(|l| format!("{}:{}", l.name, l.protocol.name()))
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
+            (
+                "inter.broker.listener.name".to_string(),
+                self.inter_broker_listener().name.clone(),
             ),
             (
                 "http.listeners".to_string(),
@@ -614,14 +679,7 @@ fn strip_scheme(value: &str) -> &str {
 }
 
 fn parse_listener(name: &str, value: &str) -> Result<SocketAddr, ConfigError> {
-    let addr = strip_scheme(value);
-    let addr = if addr.starts_with(':') {
-        format!("0.0.0.0{addr}")
-    } else {
-        addr.replace("localhost:", "127.0.0.1:")
-    };
-    addr.parse()
-        .map_err(|_| invalid(name, value, "expected ip:port"))
+    listeners::parse_bind(strip_scheme(value)).map_err(|e| invalid(name, value, &e))
 }
 
 pub(crate) fn invalid(name: &str, value: &str, reason: &str) -> ConfigError {
@@ -702,7 +760,7 @@ mod tests {
         assert_eq!(c.log.segment_bytes, 1048576);
         assert_eq!(c.num_partitions, 3);
         assert!(!c.auto_create_topics);
-        assert_eq!(c.listener.port(), 19092);
+        assert_eq!(c.listener().port(), 19092);
         assert!(c.set("no.such.thing", "1").is_err());
         assert!(c.set("log.segment.bytes", "abc").is_err());
     }

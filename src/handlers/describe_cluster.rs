@@ -16,7 +16,7 @@ use crate::protocol::request::RequestHeader;
 
 pub async fn handle(
     broker: &Arc<Broker>,
-    _header: &RequestHeader,
+    header: &RequestHeader,
     req: DescribeClusterRequest,
 ) -> DescribeClusterResponse {
     // Endpoint type 1 = brokers; 2 = controllers.
@@ -28,6 +28,7 @@ pub async fn handle(
     let live = broker.cluster.live_brokers();
     let brokers = if req.endpoint_type == 1 {
         live.into_iter()
+            .filter_map(|b| b.on_listener(&header.listener))
             .map(|b| {
                 DescribeClusterBroker::default()
                     .with_broker_id(BrokerId(b.id))

@@ -41,7 +41,11 @@ pub async fn handle(
         } else if key.is_empty() {
             (ec::INVALID_GROUP_ID, Some("The group id is empty."), None)
         } else {
-            match broker.cluster.coordinator(key) {
+            match broker
+                .cluster
+                .coordinator(key)
+                .and_then(|b| b.on_listener(&header.listener))
+            {
                 Some(b) => (ec::NONE, None, Some(b)),
                 None => (
                     ec::COORDINATOR_NOT_AVAILABLE,

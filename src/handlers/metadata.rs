@@ -64,6 +64,7 @@ pub async fn handle(
         .cluster
         .live_brokers()
         .into_iter()
+        .filter_map(|b| b.on_listener(&header.listener))
         .map(|b| {
             MetadataResponseBroker::default()
                 .with_node_id(BrokerId(b.id))

@@ -18,6 +18,8 @@ use crate::protocol::newest::{self, Plan};
 use crate::protocol::outgoing::{Outgoing, Payload};
 use crate::protocol::request::{self, RequestHeader};
 use crate::protocol::{response, ProtocolError};
+use crate::security::sasl::Gate;
+use crate::server::session::Session;
 
 pub mod alter_configs;
 pub mod alter_partition_reassignments;
@@ -50,6 +52,8 @@ pub mod offset_delete;
 pub mod offset_fetch;
 pub mod offset_for_leader_epoch;
 pub mod produce;
+pub mod sasl_authenticate;
+pub mod sasl_handshake;
 pub mod sync_group;
 
 /// An API this broker serves and the versions it accepts.
@@ -114,6 +118,7 @@ registry! {
     SyncGroup => sync_group [0, 5];
     DescribeGroups => describe_groups [0, 5];
     ListGroups => list_groups [0, 5];
+    SaslHandshake => sasl_handshake [0, 1];
     ApiVersions => api_versions [0, 4];
     CreateTopics => create_topics [0, 7];
     DeleteTopics => delete_topics [0, 6];
@@ -123,6 +128,7 @@ registry! {
     DescribeConfigs => describe_configs [0, 4];
     AlterConfigs => alter_configs [0, 2];
     DescribeLogDirs => describe_log_dirs [0, 4];
+    SaslAuthenticate => sasl_authenticate [0, 2];
     CreatePartitions => create_partitions [0, 3];
     DeleteGroups => delete_groups [0, 2];
     ElectLeaders => elect_leaders [0, 2];
@@ -152,31 +158,34 @@ pub fn spec(key: ApiKey) -> Option<ApiSpec> {
     APIS.iter().copied().find(|s| s.key == key)
 }
 
-/// Handles one request frame, appending its response frame to `out`. `Ok(false)`: no
-/// response is due (acks=0). `Err`: the frame is broken or refused, and the connection must
-/// be closed. Decoding is not charged to any memory budget (see [`handle_frame_within`]).
+/// Handles one request frame of a connection on a PLAINTEXT listener, appending its
+/// response frame to `out`. `Ok(false)`: no response is due (acks=0). `Err`: the frame is
+/// broken or refused, and the connection must be closed. Decoding is not charged to any
+/// memory budget (see [`handle_frame_within`]).
 pub async fn handle_frame(
     broker: &Arc<Broker>,
     frame: Bytes,
     client_host: &Arc<str>,
     out: &mut Outgoing,
 ) -> Result<bool, ProtocolError> {
-    handle_frame_within(broker, frame, client_host, out, None).await
+    let mut session = Session::plaintext(client_host.clone());
+    handle_frame_within(broker, frame, &mut session, out, None).await
 }
 
-/// [`handle_frame`], charging what decoding the body takes (bounded by the layout walk) to
-/// the request's `grant` before it is decoded, so `queued.max.request.bytes` bounds decoded
-/// requests too, not only their wire bytes (a 2-byte Metadata topic becomes 72).
+/// [`handle_frame`] for the connection's `session`, charging what decoding the body takes
+/// (bounded by the layout walk) to the request's `grant` before it is decoded, so
+/// `queued.max.request.bytes` bounds decoded requests too, not only their wire bytes (a
+/// 2-byte Metadata topic becomes 72).
 pub async fn handle_frame_within(
     broker: &Arc<Broker>,
     frame: Bytes,
-    client_host: &Arc<str>,
+    session: &mut Session,
     out: &mut Outgoing,
     grant: Option<&mut Grant>,
 ) -> Result<bool, ProtocolError> {
     let started = std::time::Instant::now();
     let peeked = request::peek(&frame).ok();
-    let handled = dispatch(broker, frame, client_host, out, grant).await;
+    let handled = dispatch(broker, frame, session, out, grant).await;
     let key = peeked.and_then(|(k, ..)| ApiKey::try_from(k).ok());
     match (&handled, key, peeked) {
         (Ok(_), Some(key), Some((_, version, _))) => {
@@ -191,11 +200,18 @@ pub async fn handle_frame_within(
 async fn dispatch(
     broker: &Arc<Broker>,
     frame: Bytes,
-    client_host: &Arc<str>,
+    session: &mut Session,
     out: &mut Outgoing,
     grant: Option<&mut Grant>,
 ) -> Result<bool, ProtocolError> {
     let (raw_key, version, correlation_id) = request::peek(&frame)?;
+    if let Some(sasl) = &session.sasl {
+        // Before authentication only ApiVersions and the SASL exchange are served; anything
+        // else closes the connection unanswered, as Kafka does.
+        if sasl.gate(raw_key) == Gate::Close {
+            return Err(ProtocolError::Unauthenticated(raw_key));
+        }
+    }
     let key = ApiKey::try_from(raw_key).map_err(|_| ProtocolError::UnknownApiKey(raw_key))?;
     let spec = spec(key).ok_or(ProtocolError::UnknownApiKey(raw_key))?;
     if version < spec.min || version > spec.max {
@@ -216,7 +232,26 @@ async fn dispatch(
     if let Some(grant) = grant {
         grant.extend(decoded).await?;
     }
-    header.client_host = client_host.clone();
+    header.client_host = session.client_host.clone();
+    header.listener = session.listener.clone();
+    header.principal = session.principal.clone();
+    if session.authenticating() {
+        match key {
+            ApiKey::SaslHandshake => {
+                let resp =
+                    sasl_handshake::authenticating(session, &decode(body, version)?, version);
+                response::encode_into(out, key, version, correlation_id, &resp, &[])?;
+                return Ok(true);
+            }
+            ApiKey::SaslAuthenticate => {
+                let req = decode(body, version)?;
+                let resp = sasl_authenticate::authenticating(broker, session, &req);
+                response::encode_into(out, key, version, correlation_id, &resp, &[])?;
+                return Ok(true);
+            }
+            _ => {}
+        }
+    }
     match newest::plan(key, version) {
         Plan::Native => route(broker, key, &header, body, out).await,
         Plan::As(older) => {

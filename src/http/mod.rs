@@ -43,7 +43,7 @@ pub fn own_bootstrap(listener: SocketAddr) -> String {
 /// The console API's state for `broker`.
 pub fn api_state(broker: &Broker) -> api::Shared {
     Arc::new(api::ApiState::new(
-        own_bootstrap(broker.config.listener),
+        own_bootstrap(broker.config.listener()),
         broker.config.node_id,
         broker.config.http_console_read_only,
         broker.config.http_console_lag_sample_ms,

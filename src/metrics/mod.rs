@@ -302,6 +302,8 @@ pub fn api_name(key: ApiKey) -> &'static str {
         ListPartitionReassignments => "ListPartitionReassignments",
         OffsetDelete => "OffsetDelete",
         DescribeLogDirs => "DescribeLogDirs",
+        SaslHandshake => "SaslHandshake",
+        SaslAuthenticate => "SaslAuthenticate",
         DescribeQuorum => "DescribeQuorum",
         DescribeCluster => "DescribeCluster",
         DescribeTopicPartitions => "DescribeTopicPartitions",

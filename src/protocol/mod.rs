@@ -21,6 +21,9 @@ pub enum ProtocolError {
     UnknownApiKey(i16),
     #[error("unsupported version {version} of api key {key}")]
     UnsupportedVersion { key: i16, version: i16 },
+    /// A request other than the SASL exchange on a connection that has not authenticated.
+    #[error("api key {0} before SASL authentication")]
+    Unauthenticated(i16),
     #[error("cannot decode request body: {0}")]
     Decode(String),
     #[error("cannot encode response: {0}")]

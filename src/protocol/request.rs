@@ -23,6 +23,10 @@ pub struct RequestHeader {
     pub client_id: Option<Bytes>,
     /// The peer's address as Kafka reports it (`/127.0.0.1`); shared by the connection.
     pub client_host: Arc<str>,
+    /// The name of the listener the connection came in on (upper-case); shared.
+    pub listener: Arc<str>,
+    /// Who sent it (`User:ANONYMOUS` unless authenticated); shared.
+    pub principal: Arc<str>,
 }
 
 impl RequestHeader {
@@ -99,6 +103,8 @@ pub fn parse(mut frame: Bytes, key: ApiKey) -> Result<(RequestHeader, Bytes), Pr
             correlation_id,
             client_id,
             client_host: Arc::from(""),
+            listener: Arc::from(""),
+            principal: Arc::from(""),
         },
         frame,
     ))

@@ -265,7 +265,7 @@ impl ReplicaManager {
                     broker.shutdown.child_token(),
                     self.quotas.clone(),
                 );
-                let bind = Some(broker.config.listener);
+                let bind = Some(broker.config.listener());
                 self.tasks
                     .spawn(f.clone().run(self.me, bind, broker.config.cluster.clone()));
                 f

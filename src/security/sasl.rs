@@ -157,7 +157,8 @@ impl SaslSession {
     /// Whether a request with `api_key` may be served now.
     pub fn gate(&self, api_key: i16) -> Gate {
         match (&self.state, api_key) {
-            (State::Authenticated { .. }, SASL_HANDSHAKE | SASL_AUTHENTICATE) => Gate::Close,
+            // A second SaslHandshake or SaslAuthenticate goes on to the request handler,
+            // which answers ILLEGAL_SASL_STATE, as Kafka's does.
             (State::Authenticated { .. }, _) => Gate::Serve,
             (State::Start, API_VERSIONS | SASL_HANDSHAKE) => Gate::Serve,
             (

@@ -27,7 +27,9 @@ use sha2::{Digest, Sha256, Sha512};
 use subtle::ConstantTimeEq;
 
 /// The two SCRAM mechanisms Kafka serves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum ScramMechanism {
     Sha256,
     Sha512,
@@ -104,8 +106,9 @@ impl ScramMechanism {
     }
 }
 
-/// What the server stores for one user and mechanism.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What the server stores for one user and mechanism (in the cluster metadata: the salt
+/// and keys, never the password).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ScramCredential {
     pub mechanism: ScramMechanism,
     pub salt: Vec<u8>,

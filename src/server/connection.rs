@@ -18,10 +18,12 @@ use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 use crate::broker::Broker;
-use crate::handlers;
+use crate::config::Listener;
+use crate::handlers::{self, sasl_authenticate};
 use crate::protocol::frame::{read_frame_within, FrameError, FrameLimits};
 use crate::protocol::outgoing::Outgoing;
 use crate::server::listener::Slot;
+use crate::server::session::Session;
 
 /// Response buffer capacity kept for the next response; a larger one is released.
 const KEEP_CAPACITY: usize = 8 * 1024 * 1024;
@@ -36,6 +38,7 @@ pub async fn run(
     broker: Arc<Broker>,
     stream: TcpStream,
     peer: SocketAddr,
+    listener: Arc<Listener>,
     limits: Arc<FrameLimits>,
     sendfile: bool,
     _slot: Slot,
@@ -43,7 +46,7 @@ pub async fn run(
     let (read_half, mut writer) = stream.into_split();
     let mut reader = BufReader::with_capacity(READ_BUFFER, read_half);
     let mut out = Outgoing::with_capacity(INITIAL_CAPACITY);
-    let client_host: Arc<str> = Arc::from(format!("/{}", peer.ip()));
+    let mut session = Session::new(&broker, &listener, peer);
     let _open = broker.metrics.connection();
     loop {
         let frame = tokio::select! {
@@ -59,31 +62,43 @@ pub async fn run(
             }
         };
         broker.metrics.received(frame.len() + 4);
-        let handled = handlers::handle_frame_within(
-            &broker,
-            frame,
-            &client_host,
-            &mut out,
-            Some(&mut memory),
-        );
-        match handled.await {
-            Ok(true) => {
-                broker.metrics.sent(out.len());
-                if let Err(e) = out.write_to(&mut writer, sendfile).await {
-                    tracing::debug!(%peer, error = %e, "write failed");
+        if session.sasl.as_ref().is_some_and(|s| s.expects_raw_token()) {
+            // After SaslHandshake v0: a raw token, answered raw (its size, then it).
+            let Some(token) = sasl_authenticate::raw_token(&broker, &mut session, &frame) else {
+                break;
+            };
+            out.buf
+                .extend_from_slice(&(token.len() as i32).to_be_bytes());
+            out.buf.extend_from_slice(&token);
+        } else {
+            let handled = handlers::handle_frame_within(
+                &broker,
+                frame,
+                &mut session,
+                &mut out,
+                Some(&mut memory),
+            );
+            match handled.await {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(e) => {
+                    tracing::info!(%peer, error = %e, "bad request; closing connection");
                     break;
                 }
-                if out.buf.capacity() > KEEP_CAPACITY {
-                    out = Outgoing::with_capacity(INITIAL_CAPACITY);
-                } else {
-                    out.clear();
-                }
             }
-            Ok(false) => {}
-            Err(e) => {
-                tracing::info!(%peer, error = %e, "bad request; closing connection");
-                break;
-            }
+        }
+        broker.metrics.sent(out.len());
+        if let Err(e) = out.write_to(&mut writer, sendfile).await {
+            tracing::debug!(%peer, error = %e, "write failed");
+            break;
+        }
+        if session.close_after_response {
+            break;
+        }
+        if out.buf.capacity() > KEEP_CAPACITY {
+            out = Outgoing::with_capacity(INITIAL_CAPACITY);
+        } else {
+            out.clear();
         }
     }
     let _ = writer.shutdown().await;

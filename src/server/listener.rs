@@ -1,4 +1,4 @@
-//! The accept loop. Stops accepting when the broker shuts down; each connection runs in its
+//! The accept loops, one per client listener. Each stops accepting when the broker shuts down; each connection runs in its
 //! own task on the shared tracker so shutdown can wait for in-flight requests.
 //!
 //! Bounds: `max.connections` and `max.connections.per.ip` (a connection beyond either is
@@ -15,6 +15,7 @@ use tokio::sync::Semaphore;
 use tokio_util::task::TaskTracker;
 
 use crate::broker::Broker;
+use crate::config::Listener;
 use crate::protocol::frame::FrameLimits;
 
 /// Open connections, in total and per client address.
@@ -59,7 +60,13 @@ fn admit(counts: &Arc<Mutex<Counts>>, ip: IpAddr, total: usize, per_ip: usize) -
     })
 }
 
-pub async fn serve(broker: Arc<Broker>, listener: TcpListener, tasks: TaskTracker) {
+/// Serves every client listener: one accept loop each, sharing the connection bounds and
+/// the frame limits.
+pub fn serve(
+    broker: Arc<Broker>,
+    listeners: Vec<(Arc<Listener>, TcpListener)>,
+    tasks: TaskTracker,
+) {
     let cfg = &broker.config;
     let limits = Arc::new(FrameLimits {
         max: cfg.socket_request_max_bytes,
@@ -69,10 +76,31 @@ pub async fn serve(broker: Arc<Broker>, listener: TcpListener, tasks: TaskTracke
         memory_total: cfg.queued_max_request_bytes,
     });
     let counts = Arc::new(Mutex::new(Counts::default()));
+    for (listener, socket) in listeners {
+        tasks.spawn(accept_loop(
+            broker.clone(),
+            listener,
+            socket,
+            limits.clone(),
+            counts.clone(),
+            tasks.clone(),
+        ));
+    }
+}
+
+async fn accept_loop(
+    broker: Arc<Broker>,
+    listener: Arc<Listener>,
+    socket: TcpListener,
+    limits: Arc<FrameLimits>,
+    counts: Arc<Mutex<Counts>>,
+    tasks: TaskTracker,
+) {
+    let cfg = &broker.config;
     loop {
         let accepted = tokio::select! {
             _ = broker.shutdown.cancelled() => return,
-            a = listener.accept() => a,
+            a = socket.accept() => a,
         };
         match accepted {
             Ok((stream, peer)) => {
@@ -91,6 +119,7 @@ pub async fn serve(broker: Arc<Broker>, listener: TcpListener, tasks: TaskTracke
                     broker.clone(),
                     stream,
                     peer,
+                    listener.clone(),
                     limits.clone(),
                     cfg.sendfile.for_peer(peer.ip()),
                     slot,

@@ -57,7 +57,9 @@ pub async fn start(dir: &Path) -> BrokerHandle {
 pub async fn start_with(dir: &Path, tweak: impl FnOnce(&mut Config)) -> BrokerHandle {
     watchdog();
     let mut config = Config {
-        listener: "127.0.0.1:0".parse().unwrap(),
+        listeners: vec![weir::config::Listener::plaintext(
+            "127.0.0.1:0".parse().unwrap(),
+        )],
         data_dir: dir.to_path_buf(),
         // Tests run many brokers at once: no HTTP listener unless a test asks for one.
         http_listener: None,
@@ -524,7 +526,9 @@ pub fn free_port() -> u16 {
 
 pub fn node_config(id: i32, dir: PathBuf, voters: &[Voter], port: u16, controller: u16) -> Config {
     let mut config = Config {
-        listener: format!("127.0.0.1:{port}").parse().unwrap(),
+        listeners: vec![weir::config::Listener::plaintext(
+            format!("127.0.0.1:{port}").parse().unwrap(),
+        )],
         data_dir: dir,
         node_id: id,
         ..Config::default()

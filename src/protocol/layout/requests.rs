@@ -366,6 +366,10 @@ const ELECT_LEADERS: &[Field] = &[
     f("timeout_ms", I32),
 ];
 
+// SaslHandshake, SaslAuthenticate
+const SASL_HANDSHAKE: &[Field] = &[f("mechanism", Str)];
+const SASL_AUTHENTICATE: &[Field] = &[f("auth_bytes", Bytes)];
+
 // DescribeQuorum
 // DescribeLogDirs
 const DESCRIBE_LOG_DIRS_TOPIC: &[Field] = &[f("topic", Str), f("partitions", Array(&I32))];
@@ -404,6 +408,7 @@ pub(super) static MESSAGES: &[Message] = &[
     msg(ApiKey::SyncGroup, 5, 4, SYNC_GROUP),
     msg(ApiKey::DescribeGroups, 5, 5, DESCRIBE_GROUPS),
     msg(ApiKey::ListGroups, 5, 3, LIST_GROUPS),
+    msg(ApiKey::SaslHandshake, 1, NEVER, SASL_HANDSHAKE),
     msg(ApiKey::ApiVersions, 4, 3, API_VERSIONS),
     msg(ApiKey::CreateTopics, 7, 5, CREATE_TOPICS),
     msg(ApiKey::DeleteTopics, 6, 4, DELETE_TOPICS),
@@ -435,6 +440,7 @@ pub(super) static MESSAGES: &[Message] = &[
     ),
     msg(ApiKey::OffsetDelete, 0, NEVER, OFFSET_DELETE),
     msg(ApiKey::DescribeLogDirs, 4, 2, DESCRIBE_LOG_DIRS),
+    msg(ApiKey::SaslAuthenticate, 2, 2, SASL_AUTHENTICATE),
     msg(ApiKey::DescribeQuorum, 2, 0, DESCRIBE_QUORUM),
     msg(ApiKey::DescribeCluster, 1, 0, DESCRIBE_CLUSTER),
     msg(

@@ -98,6 +98,8 @@ macro_rules! per_key {
             ApiKey::ListPartitionReassignments => $f::<ListPartitionReassignmentsRequest>($($arg),*),
             ApiKey::OffsetDelete => $f::<OffsetDeleteRequest>($($arg),*),
             ApiKey::DescribeLogDirs => $f::<DescribeLogDirsRequest>($($arg),*),
+            ApiKey::SaslHandshake => $f::<SaslHandshakeRequest>($($arg),*),
+            ApiKey::SaslAuthenticate => $f::<SaslAuthenticateRequest>($($arg),*),
             ApiKey::DescribeQuorum => $f::<DescribeQuorumRequest>($($arg),*),
             ApiKey::DescribeCluster => $f::<DescribeClusterRequest>($($arg),*),
             ApiKey::DescribeTopicPartitions => $f::<DescribeTopicPartitionsRequest>($($arg),*),
@@ -161,6 +163,16 @@ pub(super) fn full_body(key: ApiKey, v: i16) -> Vec<u8> {
         ApiKey::ListPartitionReassignments => encode(&list_partition_reassignments(v), v),
         ApiKey::OffsetDelete => encode(&offset_delete(v), v),
         ApiKey::DescribeLogDirs => encode(&describe_log_dirs(v), v),
+        ApiKey::SaslHandshake => encode(
+            &SaslHandshakeRequest::default().with_mechanism(StrBytes::from_static_str("PLAIN")),
+            v,
+        ),
+        ApiKey::SaslAuthenticate => encode(
+            &SaslAuthenticateRequest::default()
+                .with_auth_bytes(bytes::Bytes::from_static(b"\0alice\0secret"))
+                .with_unknown_tagged_fields(unknown(v >= 2)),
+            v,
+        ),
         ApiKey::DescribeQuorum => encode(&describe_quorum(v), v),
         ApiKey::DescribeCluster => encode(&describe_cluster(v), v),
         ApiKey::DescribeTopicPartitions => encode(&describe_topic_partitions(v), v),

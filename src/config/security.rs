@@ -1,0 +1,196 @@
+//! Authentication settings, by Kafka's names:
+//!
+//! - `sasl.enabled.mechanisms`: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 (all three unless set;
+//!   GSSAPI and OAUTHBEARER are refused, weir does not serve them).
+//! - `listener.name.<listener>.plain.sasl.jaas.config` (Kafka's broker-side form), or
+//!   `sasl.jaas.config` for every listener: PlainLoginModule's `user_<name>="<password>"`
+//!   options are the PLAIN users.
+//! - `sasl.scram.bootstrap` (weir's own name): the first SCRAM credentials, in
+//!   `kafka-storage.sh format --add-scram` syntax; salted when read, written to the cluster
+//!   metadata by the active controller for users that have no credential of that mechanism.
+//! - `inter.broker.listener.name`: the listener other brokers fetch from.
+//! - the listener settings themselves, kept raw ([`ListenerSettings`]) and resolved in
+//!   [`super::listeners`].
+
+use std::collections::BTreeMap;
+
+use super::listeners::{Listener, ListenerSettings};
+use super::{invalid, ConfigError};
+use crate::security::plain::{parse_jaas, parse_scram_bootstrap, BootstrapCredential};
+use crate::security::sasl::Mechanism;
+use crate::security::scram::ScramMechanism;
+
+#[derive(Debug, Clone)]
+pub struct SecurityConfig {
+    pub listener_settings: ListenerSettings,
+    /// Why the listener settings do not resolve yet (reported by [`super::Config::check`]).
+    pub listener_error: Option<String>,
+    /// `inter.broker.listener.name` (upper-case).
+    pub inter_broker_listener: Option<String>,
+    pub sasl_enabled_mechanisms: Vec<Mechanism>,
+    /// PLAIN users (name to password) by upper-case listener name; "" holds
+    /// `sasl.jaas.config`'s, which serve every listener without its own.
+    pub plain_users: BTreeMap<String, BTreeMap<String, String>>,
+    /// `sasl.scram.bootstrap`, salted.
+    pub scram_bootstrap: Vec<BootstrapCredential>,
+}
+
+impl Default for SecurityConfig {
+    fn default() -> Self {
+        SecurityConfig {
+            listener_settings: ListenerSettings::default(),
+            listener_error: None,
+            inter_broker_listener: None,
+            sasl_enabled_mechanisms: vec![
+                Mechanism::Plain,
+                Mechanism::Scram(ScramMechanism::Sha256),
+                Mechanism::Scram(ScramMechanism::Sha512),
+            ],
+            plain_users: BTreeMap::new(),
+            scram_bootstrap: Vec::new(),
+        }
+    }
+}
+
+impl SecurityConfig {
+    /// Applies one setting; false when the name is not an authentication setting.
+    pub fn set(&mut self, name: &str, value: &str) -> Result<bool, ConfigError> {
+        match name {
+            "inter.broker.listener.name" => {
+                self.inter_broker_listener = Some(value.trim().to_ascii_uppercase())
+            }
+            "sasl.enabled.mechanisms" => {
+                let mut v = Vec::new();
+                for m in value.split(',').map(str::trim).filter(|m| !m.is_empty()) {
+                    let mechanism = Mechanism::from_name(m).ok_or_else(|| {
+                        invalid(
+                            name,
+                            value,
+                            &format!("{m}: weir serves PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512"),
+                        )
+                    })?;
+                    if !v.contains(&mechanism) {
+                        v.push(mechanism);
+                    }
+                }
+                self.sasl_enabled_mechanisms = v;
+            }
+            "sasl.jaas.config" => self.set_jaas("", name, value)?,
+            "sasl.scram.bootstrap" => {
+                self.scram_bootstrap =
+                    parse_scram_bootstrap(value).map_err(|e| invalid(name, "(hidden)", &e))?
+            }
+            _ => {
+                // listener.name.<listener>.<mechanism>.sasl.jaas.config
+                let Some(rest) = name.strip_prefix("listener.name.") else {
+                    return Ok(false);
+                };
+                let Some(rest) = rest.strip_suffix(".sasl.jaas.config") else {
+                    return Ok(false);
+                };
+                let Some((listener, mechanism)) = rest.split_once('.') else {
+                    return Ok(false);
+                };
+                if !mechanism.eq_ignore_ascii_case("plain") {
+                    // SCRAM's JAAS line names the broker's own inter-broker login only.
+                    if Mechanism::from_name(&mechanism.to_ascii_uppercase()).is_some() {
+                        parse_jaas(value).map_err(|e| invalid(name, "(hidden)", &e))?;
+                        return Ok(true);
+                    }
+                    return Ok(false);
+                }
+                self.set_jaas(&listener.to_ascii_uppercase(), name, value)?;
+            }
+        }
+        Ok(true)
+    }
+
+    fn set_jaas(&mut self, listener: &str, name: &str, value: &str) -> Result<(), ConfigError> {
+        let jaas = parse_jaas(value).map_err(|e| invalid(name, "(hidden)", &e))?;
+        self.plain_users
+            .insert(listener.to_string(), jaas.plain_users());
+        Ok(())
+    }
+
+    /// The PLAIN users of `listener`.
+    pub fn plain_users_of(&self, listener: &str) -> Option<&BTreeMap<String, String>> {
+        self.plain_users
+            .get(listener)
+            .or_else(|| self.plain_users.get(""))
+    }
+
+    /// What only the whole configuration can tell.
+    pub fn check(&self, listeners: &[Listener], multi_node: bool) -> Result<(), ConfigError> {
+        if let Some(n) = &self.inter_broker_listener {
+            if !listeners.iter().any(|l| &l.name == n) {
+                return Err(invalid(
+                    "inter.broker.listener.name",
+                    n,
+                    "no listener has this name",
+                ));
+            }
+        }
+        if listeners.iter().any(|l| l.protocol.sasl()) && self.sasl_enabled_mechanisms.is_empty() {
+            return Err(invalid(
+                "sasl.enabled.mechanisms",
+                "",
+                "a SASL listener needs at least one mechanism",
+            ));
+        }
+        if let Some(l) = listeners.iter().find(|l| l.protocol.tls()) {
+            return Err(invalid(
+                "listeners",
+                &l.name,
+                "TLS listeners (SSL, SASL_SSL) are not served yet",
+            ));
+        }
+        let inter = self
+            .inter_broker_listener
+            .as_ref()
+            .and_then(|n| listeners.iter().find(|l| &l.name == n))
+            .unwrap_or(&listeners[0]);
+        if multi_node && inter.protocol.sasl() {
+            return Err(invalid(
+                "inter.broker.listener.name",
+                &inter.name,
+                "brokers do not authenticate to each other yet: name a PLAINTEXT listener",
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kafkas_settings_apply() {
+        let mut s = SecurityConfig::default();
+        assert!(s
+            .set(
+                "listener.name.sasl_plaintext.plain.sasl.jaas.config",
+                r#"org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="a" user_admin="a" user_alice="alice-secret";"#,
+            )
+            .unwrap());
+        assert!(s
+            .set("sasl.enabled.mechanisms", "PLAIN,SCRAM-SHA-512")
+            .unwrap());
+        assert!(s
+            .set(
+                "sasl.scram.bootstrap",
+                "SCRAM-SHA-512=[name=admin,password=admin-secret]"
+            )
+            .unwrap());
+        assert!(!s.set("log.retention.ms", "1").unwrap());
+        let users = s.plain_users_of("SASL_PLAINTEXT").unwrap();
+        assert_eq!(users.get("alice").map(String::as_str), Some("alice-secret"));
+        assert!(s.plain_users_of("OTHER").is_none());
+        assert_eq!(
+            s.sasl_enabled_mechanisms,
+            [Mechanism::Plain, Mechanism::Scram(ScramMechanism::Sha512)]
+        );
+        assert_eq!(s.scram_bootstrap[0].user, "admin");
+        assert!(s.set("sasl.enabled.mechanisms", "GSSAPI").is_err());
+    }
+}
