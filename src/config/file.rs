@@ -30,8 +30,6 @@ pub const KAFKA_ONLY: &[&str] = &[
     "controller.quorum.fetch.timeout.ms",
     "delete.topic.enable",
     "group.coordinator.rebalance.protocols",
-    "inter.broker.listener.name",
-    "listener.security.protocol.map",
     "log.cleaner.threads",
     "log.flush.scheduler.interval.ms",
     "metadata.log.dir",
@@ -248,8 +246,6 @@ mod tests {
             applied.ignored,
             [
                 "controller.quorum.bootstrap.servers",
-                "inter.broker.listener.name",
-                "listener.security.protocol.map",
                 "num.network.threads",
                 "num.io.threads",
                 "socket.send.buffer.bytes",
@@ -261,7 +257,7 @@ mod tests {
                 "transaction.state.log.min.isr",
             ]
         );
-        assert_eq!(applied.set.len(), 13);
+        assert_eq!(applied.set.len(), 15);
         // A misspelt name is refused, not ignored.
         let e = c
             .apply_properties(&pairs(&[("log.retention.hour", "1")]))
