@@ -59,23 +59,17 @@ pub struct Endpoint {
 }
 
 impl BrokerInfo {
-    /// The host and port a client that came in on `listener` is told for this broker: the
-    /// endpoint of the same name (Kafka's rule: a broker without it is not offered).
-    pub fn endpoint(&self, listener: &str) -> Option<(&str, u16)> {
-        if self.endpoints.is_empty() {
-            return Some((&self.host, self.port));
-        }
-        self.endpoints
-            .iter()
-            .find(|e| e.listener == listener)
-            .map(|e| (e.host.as_str(), e.port))
-    }
-
-    /// This broker as a client on `listener` sees it: host and port are that listener's
-    /// endpoint. None when the broker has no such listener.
+    /// This broker as a client that came in on `listener` sees it: host and port are that
+    /// listener's endpoint, and no other endpoints are left. None when the broker has no
+    /// listener of that name (Kafka's rule: it is not offered). A registration without
+    /// endpoints is seen the same on every listener.
     pub fn on_listener(mut self, listener: &str) -> Option<BrokerInfo> {
-        let (host, port) = self.endpoint(listener)?;
-        (self.host, self.port) = (host.to_string(), port);
+        if !self.endpoints.is_empty() {
+            let e = std::mem::take(&mut self.endpoints)
+                .into_iter()
+                .find(|e| e.listener == listener)?;
+            (self.host, self.port) = (e.host, e.port);
+        }
         Some(self)
     }
 }
@@ -319,22 +313,21 @@ impl Image {
         &self,
         bootstrap: &[crate::security::plain::BootstrapCredential],
     ) -> Vec<Record> {
-        let mut out: Vec<Record> = Vec::new();
-        for c in bootstrap {
-            let m = c.credential.mechanism;
-            let stored = self.scram.get(&c.user).is_some_and(|s| s.contains_key(&m));
-            let queued = out.iter().any(|r| {
-                matches!(r, Record::ScramCredential { user, mechanism, .. } if *user == c.user && *mechanism == m)
-            });
-            if !stored && !queued {
-                out.push(Record::ScramCredential {
-                    user: c.user.clone(),
-                    mechanism: m,
-                    credential: Some(c.credential.clone()),
-                });
-            }
-        }
-        out
+        let mut seen = std::collections::BTreeSet::new();
+        bootstrap
+            .iter()
+            .filter(|c| {
+                let m = c.credential.mechanism;
+                // The first entry of a user and mechanism counts, as it would once stored.
+                seen.insert((c.user.as_str(), m))
+                    && !self.scram.get(&c.user).is_some_and(|s| s.contains_key(&m))
+            })
+            .map(|c| Record::ScramCredential {
+                user: c.user.clone(),
+                mechanism: c.credential.mechanism,
+                credential: Some(c.credential.clone()),
+            })
+            .collect()
     }
 
     /// Applies one record. Records that do not fit the image (see [`Record`]) change nothing.

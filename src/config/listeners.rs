@@ -103,6 +103,43 @@ pub struct ListenerSettings {
     pub protocol_map: Option<String>,
 }
 
+impl ListenerSettings {
+    /// The raw value of setting `name`, if it is one of these.
+    pub fn slot(&mut self, name: &str) -> Option<&mut Option<String>> {
+        match name {
+            "listeners" => Some(&mut self.listeners),
+            "advertised.listeners" => Some(&mut self.advertised),
+            "listener.security.protocol.map" => Some(&mut self.protocol_map),
+            _ => None,
+        }
+    }
+}
+
+/// Why the listener settings do not resolve.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResolveError {
+    /// A value that is wrong whatever else is set: refused when it is set.
+    Invalid(String),
+    /// Settings that do not fit together (a listener name the protocol map lacks, an
+    /// advertised name no listener has): the setting that mends it may come later, so only
+    /// starting the broker refuses it.
+    Mismatch(String),
+}
+
+impl std::fmt::Display for ResolveError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ResolveError::Invalid(e) | ResolveError::Mismatch(e) => f.write_str(e),
+        }
+    }
+}
+
+impl From<String> for ResolveError {
+    fn from(e: String) -> ResolveError {
+        ResolveError::Invalid(e)
+    }
+}
+
 /// What the settings resolve to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Resolved {
@@ -171,7 +208,7 @@ pub fn resolve(
     settings: &ListenerSettings,
     controller_names: &[String],
     default: &[Listener],
-) -> Result<Resolved, String> {
+) -> Result<Resolved, ResolveError> {
     let map = match &settings.protocol_map {
         Some(v) => parse_protocol_map(v)?,
         None => default_protocol_map(),
@@ -194,16 +231,18 @@ pub fn resolve(
                     continue;
                 }
                 let protocol = *map.get(&name).ok_or_else(|| {
-                    format!("listener `{name}` is not in listener.security.protocol.map")
+                    ResolveError::Mismatch(format!(
+                        "listener `{name}` is not in listener.security.protocol.map"
+                    ))
                 })?;
                 if listeners.iter().any(|l: &Listener| l.name == name) {
-                    return Err(format!("listener `{name}` is named twice"));
+                    return Err(format!("listener `{name}` is named twice").into());
                 }
                 if listeners
                     .iter()
                     .any(|l: &Listener| l.addr == addr && addr.port() != 0)
                 {
-                    return Err(format!("two listeners bind {addr}"));
+                    return Err(format!("two listeners bind {addr}").into());
                 }
                 listeners.push(Listener {
                     name,
@@ -234,8 +273,9 @@ pub fn resolve(
             } else {
                 listeners.first_mut()
             };
-            let target = target
-                .ok_or_else(|| format!("advertised listener `{name}` is not in listeners"))?;
+            let target = target.ok_or_else(|| {
+                ResolveError::Mismatch(format!("advertised listener `{name}` is not in listeners"))
+            })?;
             target.advertised = Some((host.to_string(), port));
         }
     }
@@ -325,6 +365,23 @@ mod tests {
         let default = [Listener::plaintext("127.0.0.1:9092".parse().unwrap())];
         let r = resolve(&ListenerSettings::default(), &controller(), &default).unwrap();
         assert_eq!(r.listeners, default);
+    }
+
+    #[test]
+    fn what_later_settings_may_mend_is_a_mismatch() {
+        let c = controller();
+        for (l, a, m) in [
+            ("FOO://127.0.0.1:1", None, None),
+            ("PLAINTEXT://127.0.0.1:1", Some("SSL://h:1"), None),
+        ] {
+            assert!(
+                matches!(
+                    resolve(&settings(l, a, m), &c, &[]),
+                    Err(ResolveError::Mismatch(_))
+                ),
+                "{l} {a:?} {m:?}"
+            );
+        }
     }
 
     #[test]

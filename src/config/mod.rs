@@ -16,7 +16,7 @@ use std::path::PathBuf;
 
 pub use cluster::{ClusterConfig, Voter};
 pub use file::{parse_properties, Applied, KAFKA_ONLY};
-pub use listeners::{Listener, SecurityProtocol};
+pub use listeners::{Listener, ResolveError, SecurityProtocol};
 pub use log::{
     topic_config, topic_name_of_broker_setting, ConfigType, LogConfig, TimestampType,
     TopicConfigDef, TOPIC_CONFIGS,
@@ -194,7 +194,8 @@ impl Config {
         if self.cluster.set(name, value)? {
             self.explicit.insert(name.to_string());
             if name == "controller.listener.names" {
-                self.resolve_listeners(name, value)?;
+                let settings = self.security.listener_settings.clone();
+                self.resolve_listeners(settings, name, value)?;
             }
             return Ok(());
         }
@@ -203,18 +204,12 @@ impl Config {
             return Ok(());
         }
         match name {
-            "listeners" => {
-                self.security.listener_settings.listeners = Some(value.to_string());
-                self.resolve_listeners(name, value)?;
-            }
-            "advertised.listeners" => {
-                self.security.listener_settings.advertised = Some(value.to_string());
-                self.resolve_listeners(name, value)?;
-            }
-            "listener.security.protocol.map" => {
-                listeners::parse_protocol_map(value).map_err(|e| invalid(name, value, &e))?;
-                self.security.listener_settings.protocol_map = Some(value.to_string());
-                self.resolve_listeners(name, value)?;
+            "listeners" | "advertised.listeners" | "listener.security.protocol.map" => {
+                let mut settings = self.security.listener_settings.clone();
+                if let Some(slot) = settings.slot(name) {
+                    *slot = Some(value.to_string());
+                }
+                self.resolve_listeners(settings, name, value)?;
             }
             "http.listeners" => {
                 self.http_listener = match value.split(',').map(str::trim).find(|e| !e.is_empty()) {
@@ -381,39 +376,51 @@ impl Config {
         Ok(flat.into_iter().map(|(k, _)| k).collect())
     }
 
-    /// Resolves the listener settings again after `name` changed. A listener name that the
-    /// protocol map does not (yet) hold is only an error once the listeners are used
-    /// ([`Config::check`]): settings may come in any order.
-    fn resolve_listeners(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {
-        let default = [Listener::plaintext(self.listener())];
-        match listeners::resolve(
-            &self.security.listener_settings,
-            &self.cluster.controller_listener_names,
-            &default,
-        ) {
+    /// Takes `settings` (the listener settings with `name` changed) and what they resolve
+    /// to. A value wrong in itself is refused and changes nothing; settings that do not fit
+    /// together yet are kept, and refused by [`Config::check`] if nothing mends them (they
+    /// may come in any order).
+    fn resolve_listeners(
+        &mut self,
+        settings: listeners::ListenerSettings,
+        name: &str,
+        value: &str,
+    ) -> Result<(), ConfigError> {
+        match self.resolve_with(&settings) {
             Ok(r) => {
                 self.listeners = r.listeners;
                 if r.controller.is_some() {
                     self.cluster.controller_listener = r.controller;
                 }
-                self.security.listener_error = None;
             }
-            Err(e) if e.contains("protocol.map") || e.contains("not in listeners") => {
-                self.security.listener_error = Some(e)
-            }
-            Err(e) => return Err(invalid(name, value, &e)),
+            Err(ResolveError::Mismatch(_)) => {}
+            Err(ResolveError::Invalid(e)) => return Err(invalid(name, value, &e)),
         }
+        self.security.listener_settings = settings;
         Ok(())
     }
 
-    /// Checks what only the whole configuration can tell: every listener has a security
-    /// protocol, the inter-broker listener exists, SASL listeners have mechanisms.
+    fn resolve_with(
+        &self,
+        settings: &listeners::ListenerSettings,
+    ) -> Result<listeners::Resolved, ResolveError> {
+        listeners::resolve(
+            settings,
+            &self.cluster.controller_listener_names,
+            &[Listener::plaintext(self.listener())],
+        )
+    }
+
+    /// Checks what only the whole configuration can tell: the listener settings fit
+    /// together, the inter-broker listener exists, SASL listeners have mechanisms.
     pub fn check(&self) -> Result<(), ConfigError> {
-        if let Some(e) = &self.security.listener_error {
-            return Err(invalid("listeners", "", e));
-        }
-        self.security
-            .check(&self.listeners, self.cluster.is_multi_node(self.node_id))
+        self.resolve_with(&self.security.listener_settings)
+            .map_err(|e| invalid("listeners", "", &e.to_string()))?;
+        self.security.check(
+            &self.listeners,
+            self.inter_broker_listener(),
+            self.cluster.is_multi_node(self.node_id),
+        )
     }
 
     /// The primary client listener's address.

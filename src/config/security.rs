@@ -23,8 +23,6 @@ use crate::security::scram::ScramMechanism;
 #[derive(Debug, Clone)]
 pub struct SecurityConfig {
     pub listener_settings: ListenerSettings,
-    /// Why the listener settings do not resolve yet (reported by [`super::Config::check`]).
-    pub listener_error: Option<String>,
     /// `inter.broker.listener.name` (upper-case).
     pub inter_broker_listener: Option<String>,
     pub sasl_enabled_mechanisms: Vec<Mechanism>,
@@ -39,7 +37,6 @@ impl Default for SecurityConfig {
     fn default() -> Self {
         SecurityConfig {
             listener_settings: ListenerSettings::default(),
-            listener_error: None,
             inter_broker_listener: None,
             sasl_enabled_mechanisms: vec![
                 Mechanism::Plain,
@@ -119,8 +116,14 @@ impl SecurityConfig {
             .or_else(|| self.plain_users.get(""))
     }
 
-    /// What only the whole configuration can tell.
-    pub fn check(&self, listeners: &[Listener], multi_node: bool) -> Result<(), ConfigError> {
+    /// What only the whole configuration can tell; `inter` is the inter-broker listener
+    /// ([`super::Config::inter_broker_listener`]).
+    pub fn check(
+        &self,
+        listeners: &[Listener],
+        inter: &Listener,
+        multi_node: bool,
+    ) -> Result<(), ConfigError> {
         if let Some(n) = &self.inter_broker_listener {
             if !listeners.iter().any(|l| &l.name == n) {
                 return Err(invalid(
@@ -144,11 +147,6 @@ impl SecurityConfig {
                 "TLS listeners (SSL, SASL_SSL) are not served yet",
             ));
         }
-        let inter = self
-            .inter_broker_listener
-            .as_ref()
-            .and_then(|n| listeners.iter().find(|l| &l.name == n))
-            .unwrap_or(&listeners[0]);
         if multi_node && inter.protocol.sasl() {
             return Err(invalid(
                 "inter.broker.listener.name",

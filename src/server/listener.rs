@@ -1,5 +1,6 @@
-//! The accept loops, one per client listener. Each stops accepting when the broker shuts down; each connection runs in its
-//! own task on the shared tracker so shutdown can wait for in-flight requests.
+//! The accept loops, one per client listener. Each stops accepting when the broker shuts
+//! down; each connection runs in its own task on the shared tracker so shutdown can wait for
+//! in-flight requests.
 //!
 //! Bounds: `max.connections` and `max.connections.per.ip` (a connection beyond either is
 //! closed as soon as it is accepted), and one [`FrameLimits`] shared by every connection
