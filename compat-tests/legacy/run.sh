@@ -132,18 +132,8 @@ apt_install golang-go golang-github-shopify-sarama-dev golang-github-segmentio-k
     { echo "legacy: apt install failed"; exit 2; }
 PY="$(confluent_kafka_python)" || { echo "legacy: could not install confluent-kafka"; exit 2; }
 install_kafka_jars || { echo "legacy: could not install the kafka-clients jars"; exit 2; }
-# kafka-python 3.0.x in the same venv (old_groups.py), under the lock of the shared venv.
-kafka_python() {
-    local rc=0
-    exec 9>/tmp/.weir-compat-venv.lock
-    flock -w 600 9 || { echo "venv lock busy" >&2; return 2; }
-    _kp_have() { "$PY" -c "import sys, kafka; sys.exit(0 if kafka.__version__.startswith('3.0.') else 1)" 2>/dev/null; }
-    _kp_pip() { "$(dirname "$PY")/pip" install -q --disable-pip-version-check 'kafka-python==3.0.*' >&2; }
-    _kp_have || { retry 3 _kp_pip; _kp_have; } || rc=2
-    exec 9>&-
-    return $rc
-}
-kafka_python || { echo "legacy: could not install kafka-python 3.0.x"; exit 2; }
+# kafka-python 3.0.x in the same venv (old_groups.py).
+kafka_python_python >/dev/null || { echo "legacy: could not install kafka-python 3.0.x"; exit 2; }
 JAVA_LIBS="$COMPAT_DIR/java/libs"
 
 BIN="$HERE/build/legacy-compat"

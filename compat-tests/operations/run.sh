@@ -8,17 +8,10 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 . "$HERE/../lib.sh"
 
 # 1. Install (idempotent): confluent-kafka 2.16.x, then prometheus-client, both into the shared
-#    venv under the lock that keeps parallel suites from racing on it.
+#    venv.
 PY="$(confluent_kafka_python)" || exit 2
-exec 9>/tmp/.weir-compat-venv.lock
-flock -w 600 9 || { echo "venv lock busy"; exit 2; }
-have_prom() { "$PY" -c 'from prometheus_client.parser import text_string_to_metric_families' 2>/dev/null; }
-if ! have_prom; then
-    pip_i() { "$(dirname "$PY")/pip" install -q --disable-pip-version-check "$@"; }
-    retry 3 pip_i 'prometheus-client>=0.20,<1'
-    have_prom || { echo "could not install prometheus-client"; exit 2; }
-fi
-exec 9>&-
+venv_install 'from prometheus_client.parser import text_string_to_metric_families' \
+    'prometheus-client>=0.20,<1' >/dev/null || exit 2
 "$PY" -c 'import confluent_kafka as c, importlib.metadata as m; print("confluent-kafka", c.version(), "librdkafka", c.libversion()[0], "prometheus-client", m.version("prometheus-client"))'
 
 # 2. Broker, with its HTTP listener on a free loopback port (never the default 9644).

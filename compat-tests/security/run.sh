@@ -10,15 +10,7 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 # 1. Install (idempotent): confluent-kafka and kafka-python 3.0.x in the shared venv, the
 #    Java client's jars (shared with compat-tests/java).
 PY="$(confluent_kafka_python)" || exit 2
-exec 9>/tmp/.weir-compat-venv.lock
-flock -w 600 9 || { echo "venv lock busy"; exit 2; }
-have() { "$PY" -c "import sys, kafka; sys.exit(0 if kafka.__version__.startswith('3.0.') else 1)" 2>/dev/null; }
-if ! have; then
-    pip_i() { "$(dirname "$PY")/pip" install -q --disable-pip-version-check "$@"; }
-    retry 3 pip_i 'kafka-python==3.0.*'
-    have || { echo "could not install kafka-python 3.0.x"; exit 2; }
-fi
-exec 9>&-
+kafka_python_python >/dev/null || exit 2
 install_kafka_jars || { echo "security: could not install kafka-clients jars"; exit 2; }
 CLASSES="$WORK_DIR/classes"
 mkdir -p "$CLASSES"
