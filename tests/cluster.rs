@@ -219,13 +219,24 @@ async fn three_nodes_agree_elect_and_fence() {
     })
     .await;
     let b = live(&nodes[idx]);
+    // Led again in the metadata, and by the restarted broker's own replicas (which take the
+    // role once it has reconciled that metadata).
+    let its_own: Vec<i32> = (0..spread.len() as i32)
+        .filter(|&p| spread[p as usize].0 == old)
+        .collect();
     eventually("its partitions led again", || {
         let b = b.clone();
+        let its_own = its_own.clone();
         async move {
             let Some(t) = b.cluster.topic("spread") else {
                 return false;
             };
             t.partitions.iter().all(|p| p.leader != -1)
+                && its_own.iter().all(|&p| {
+                    b.replicas
+                        .leader(&weir::log::TopicPartition::new("spread", p))
+                        .is_ok()
+                })
         }
     })
     .await;
