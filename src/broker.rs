@@ -99,6 +99,22 @@ impl Broker {
     pub async fn start(mut config: Config) -> Result<BrokerHandle, Error> {
         config.check().map_err(|e| Error::Startup(e.to_string()))?;
         std::fs::create_dir_all(&config.data_dir)?;
+        // TLS listeners' server configurations, read before binding anything so that a bad
+        // key or certificate stops the start.
+        let mut tls = Vec::with_capacity(config.listeners.len());
+        for l in &config.listeners {
+            tls.push(match l.protocol.tls() {
+                false => None,
+                true => Some(
+                    config
+                        .security
+                        .tls
+                        .for_listener(&l.name)
+                        .and_then(|s| crate::security::tls::server_config(&s))
+                        .map_err(|e| Error::Startup(format!("listener {}: {e}", l.name)))?,
+                ),
+            });
+        }
         let mut sockets = Vec::with_capacity(config.listeners.len());
         for l in &mut config.listeners {
             let socket = TcpListener::bind(l.addr).await?;
@@ -195,7 +211,9 @@ impl Broker {
             .listeners
             .iter()
             .map(|l| Arc::new(l.clone()))
+            .zip(tls)
             .zip(sockets)
+            .map(|((l, tls), socket)| (l, tls, socket))
             .collect();
         crate::server::listener::serve(broker.clone(), listeners, tasks.clone());
         if let Some(http) = http {

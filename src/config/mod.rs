@@ -9,6 +9,7 @@ mod file;
 pub mod listeners;
 mod log;
 pub mod security;
+pub mod tls;
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;

@@ -15,6 +15,7 @@
 use std::collections::BTreeMap;
 
 use super::listeners::{Listener, ListenerSettings};
+use super::tls::TlsSettings;
 use super::{invalid, ConfigError};
 use crate::security::plain::{parse_jaas, parse_scram_bootstrap, BootstrapCredential};
 use crate::security::sasl::Mechanism;
@@ -31,6 +32,8 @@ pub struct SecurityConfig {
     pub plain_users: BTreeMap<String, BTreeMap<String, String>>,
     /// `sasl.scram.bootstrap`, salted.
     pub scram_bootstrap: Vec<BootstrapCredential>,
+    /// `ssl.*` and `listener.name.<l>.ssl.*`.
+    pub tls: TlsSettings,
 }
 
 impl Default for SecurityConfig {
@@ -45,6 +48,7 @@ impl Default for SecurityConfig {
             ],
             plain_users: BTreeMap::new(),
             scram_bootstrap: Vec::new(),
+            tls: TlsSettings::default(),
         }
     }
 }
@@ -52,6 +56,9 @@ impl Default for SecurityConfig {
 impl SecurityConfig {
     /// Applies one setting; false when the name is not an authentication setting.
     pub fn set(&mut self, name: &str, value: &str) -> Result<bool, ConfigError> {
+        if self.tls.set(name, value)? {
+            return Ok(true);
+        }
         match name {
             "inter.broker.listener.name" => {
                 self.inter_broker_listener = Some(value.trim().to_ascii_uppercase())
@@ -140,18 +147,16 @@ impl SecurityConfig {
                 "a SASL listener needs at least one mechanism",
             ));
         }
-        if let Some(l) = listeners.iter().find(|l| l.protocol.tls()) {
-            return Err(invalid(
-                "listeners",
-                &l.name,
-                "TLS listeners (SSL, SASL_SSL) are not served yet",
-            ));
+        for l in listeners.iter().filter(|l| l.protocol.tls()) {
+            self.tls
+                .for_listener(&l.name)
+                .map_err(|e| invalid("listeners", &l.name, &e))?;
         }
-        if multi_node && inter.protocol.sasl() {
+        if multi_node && inter.protocol != super::SecurityProtocol::Plaintext {
             return Err(invalid(
                 "inter.broker.listener.name",
                 &inter.name,
-                "brokers do not authenticate to each other yet: name a PLAINTEXT listener",
+                "brokers reach each other over PLAINTEXT only yet: name a PLAINTEXT listener",
             ));
         }
         Ok(())

@@ -225,6 +225,9 @@ impl Sink for OwnedWriteHalf {
     }
 }
 
+/// A TLS connection's write half: the bytes go through rustls (the default, copying path).
+impl Sink for tokio::io::WriteHalf<tokio_rustls::server::TlsStream<tokio::net::TcpStream>> {}
+
 #[cfg(test)]
 impl Sink for tokio::io::DuplexStream {}
 

@@ -1,8 +1,11 @@
 //! Security, as pure code that the listeners and handlers call: SASL PLAIN and the settings
 //! that name users ([`plain`]), SCRAM ([`scram`]), one connection's authentication
-//! ([`sasl`]), and Kafka's ACLs ([`acl`]).
+//! ([`sasl`]), Kafka's ACLs ([`acl`]), and TLS ([`tls`], with certificate subjects read by
+//! [`dn`]).
 
 pub mod acl;
+pub mod dn;
 pub mod plain;
 pub mod sasl;
 pub mod scram;
+pub mod tls;

@@ -9,19 +9,23 @@
 //! responses, up to [`KEEP_CAPACITY`]) and written straight to the socket. Fetched record
 //! batches are not copied in user space at all: they are spliced into the vectored write
 //! from the mapped segments, or with `sendfile` set sent from the segment files (see
-//! [`Outgoing`] and `socket.sendfile`).
+//! [`Outgoing`] and `socket.sendfile`). Over TLS they are copied once, into rustls, which
+//! encrypts them; the loop is the same ([`serve`] takes any stream).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use tokio::io::{AsyncWriteExt, BufReader};
+use rustls::ServerConfig;
+use tokio::io::{AsyncRead, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
+use tokio_rustls::TlsAcceptor;
 
 use crate::broker::Broker;
 use crate::config::Listener;
 use crate::handlers::{self, sasl_authenticate};
 use crate::protocol::frame::{read_frame_within, FrameError, FrameLimits};
-use crate::protocol::outgoing::Outgoing;
+use crate::protocol::outgoing::{Outgoing, Sink};
+use crate::security::tls::principal_of;
 use crate::server::listener::Slot;
 use crate::server::session::Session;
 
@@ -34,24 +38,92 @@ const INITIAL_CAPACITY: usize = 64 * 1024;
 /// idle or not, holds one.
 const READ_BUFFER: usize = 16 * 1024;
 
+/// Serves one accepted socket: the TLS handshake first on a TLS listener (at most
+/// `request.read.timeout.ms`; the principal of an SSL listener is the client certificate's
+/// subject, if it sent one), then requests until the client leaves, a frame is broken, or
+/// the broker shuts down.
+#[allow(clippy::too_many_arguments)]
 pub async fn run(
     broker: Arc<Broker>,
     stream: TcpStream,
     peer: SocketAddr,
     listener: Arc<Listener>,
+    tls: Option<Arc<ServerConfig>>,
     limits: Arc<FrameLimits>,
     sendfile: bool,
     _slot: Slot,
 ) {
-    let (read_half, mut writer) = stream.into_split();
-    let mut reader = BufReader::with_capacity(READ_BUFFER, read_half);
-    let mut out = Outgoing::with_capacity(INITIAL_CAPACITY);
     let mut session = Session::new(&broker, &listener, peer);
     let _open = broker.metrics.connection();
+    let Some(tls) = tls else {
+        let (read_half, writer) = stream.into_split();
+        serve(
+            &broker,
+            read_half,
+            writer,
+            peer,
+            &mut session,
+            &limits,
+            sendfile,
+        )
+        .await;
+        return;
+    };
+    let handshake = TlsAcceptor::from(tls).accept(stream);
+    let stream = tokio::select! {
+        _ = broker.shutdown.cancelled() => return,
+        h = tokio::time::timeout(limits.partial, handshake) => match h {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => {
+                tracing::info!(%peer, listener = %listener.name, error = %e, "TLS handshake failed");
+                return;
+            }
+            Err(_) => {
+                tracing::info!(%peer, listener = %listener.name, "TLS handshake not finished in time; closing");
+                return;
+            }
+        },
+    };
+    let subject = stream
+        .get_ref()
+        .1
+        .peer_certificates()
+        .and_then(|c| c.first())
+        .and_then(principal_of);
+    session.set_certificate_principal(subject);
+    let (read_half, writer) = tokio::io::split(stream);
+    // Fetched records are copied through rustls, never sent from the files.
+    serve(
+        &broker,
+        read_half,
+        writer,
+        peer,
+        &mut session,
+        &limits,
+        false,
+    )
+    .await;
+}
+
+/// The request loop over any byte stream.
+async fn serve<R, W>(
+    broker: &Arc<Broker>,
+    read_half: R,
+    mut writer: W,
+    peer: SocketAddr,
+    session: &mut Session,
+    limits: &FrameLimits,
+    sendfile: bool,
+) where
+    R: AsyncRead + Unpin,
+    W: Sink,
+{
+    let mut reader = BufReader::with_capacity(READ_BUFFER, read_half);
+    let mut out = Outgoing::with_capacity(INITIAL_CAPACITY);
     loop {
         let frame = tokio::select! {
             _ = broker.shutdown.cancelled() => break,
-            f = read_frame_within(&mut reader, &limits) => f,
+            f = read_frame_within(&mut reader, limits) => f,
         };
         let (frame, mut memory) = match frame {
             Ok(f) => f,
@@ -64,20 +136,15 @@ pub async fn run(
         broker.metrics.received(frame.len() + 4);
         if session.sasl.as_ref().is_some_and(|s| s.expects_raw_token()) {
             // After SaslHandshake v0: a raw token, answered raw (its size, then it).
-            let Some(token) = sasl_authenticate::raw_token(&broker, &mut session, &frame) else {
+            let Some(token) = sasl_authenticate::raw_token(broker, session, &frame) else {
                 break;
             };
             out.buf
                 .extend_from_slice(&(token.len() as i32).to_be_bytes());
             out.buf.extend_from_slice(&token);
         } else {
-            let handled = handlers::handle_frame_within(
-                &broker,
-                frame,
-                &mut session,
-                &mut out,
-                Some(&mut memory),
-            );
+            let handled =
+                handlers::handle_frame_within(broker, frame, session, &mut out, Some(&mut memory));
             match handled.await {
                 Ok(true) => {}
                 Ok(false) => continue,

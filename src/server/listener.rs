@@ -2,6 +2,10 @@
 //! down; each connection runs in its own task on the shared tracker so shutdown can wait for
 //! in-flight requests.
 //!
+//! A TLS listener (SSL, SASL_SSL) hands each accepted socket to its connection task with
+//! the listener's rustls configuration; the handshake happens there, bounded in time, so a
+//! client that never finishes one holds no more than its own task.
+//!
 //! Bounds: `max.connections` and `max.connections.per.ip` (a connection beyond either is
 //! closed as soon as it is accepted), and one [`FrameLimits`] shared by every connection
 //! (idle and partial-frame timeouts, `queued.max.request.bytes`).
@@ -11,6 +15,7 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use rustls::ServerConfig;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_util::task::TaskTracker;
@@ -65,7 +70,7 @@ fn admit(counts: &Arc<Mutex<Counts>>, ip: IpAddr, total: usize, per_ip: usize) -
 /// the frame limits.
 pub fn serve(
     broker: Arc<Broker>,
-    listeners: Vec<(Arc<Listener>, TcpListener)>,
+    listeners: Vec<(Arc<Listener>, Option<Arc<ServerConfig>>, TcpListener)>,
     tasks: TaskTracker,
 ) {
     let cfg = &broker.config;
@@ -77,10 +82,11 @@ pub fn serve(
         memory_total: cfg.queued_max_request_bytes,
     });
     let counts = Arc::new(Mutex::new(Counts::default()));
-    for (listener, socket) in listeners {
+    for (listener, tls, socket) in listeners {
         tasks.spawn(accept_loop(
             broker.clone(),
             listener,
+            tls,
             socket,
             limits.clone(),
             counts.clone(),
@@ -92,6 +98,7 @@ pub fn serve(
 async fn accept_loop(
     broker: Arc<Broker>,
     listener: Arc<Listener>,
+    tls: Option<Arc<ServerConfig>>,
     socket: TcpListener,
     limits: Arc<FrameLimits>,
     counts: Arc<Mutex<Counts>>,
@@ -121,6 +128,7 @@ async fn accept_loop(
                     stream,
                     peer,
                     listener.clone(),
+                    tls.clone(),
                     limits.clone(),
                     cfg.sendfile.for_peer(peer.ip()),
                     slot,

@@ -59,6 +59,16 @@ impl Session {
         self.sasl.as_ref().is_some_and(|s| s.principal().is_none())
     }
 
+    /// On a TLS listener without SASL, the client certificate's principal (`User:<subject>`)
+    /// if it sent one; ANONYMOUS otherwise. SASL's principal, on SASL_SSL, replaces it.
+    pub fn set_certificate_principal(&mut self, principal: Option<String>) {
+        if self.sasl.is_none() {
+            if let Some(p) = principal {
+                self.principal = Arc::from(p);
+            }
+        }
+    }
+
     /// Takes the principal SASL authenticated, if it did.
     pub fn update_principal(&mut self) {
         if let Some(p) = self.sasl.as_ref().and_then(|s| s.principal()) {

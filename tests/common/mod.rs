@@ -69,26 +69,26 @@ pub async fn start_with(dir: &Path, tweak: impl FnOnce(&mut Config)) -> BrokerHa
     Broker::start(config).await.expect("broker starts")
 }
 
+/// A connection's byte stream: TCP, or TLS over it.
+pub trait Stream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Stream for T {}
+
 pub struct Client {
-    pub stream: TcpStream,
+    pub stream: Box<dyn Stream>,
     correlation: i32,
 }
 
 impl Client {
-    pub fn from_stream(stream: TcpStream) -> Client {
+    pub fn from_stream(stream: impl Stream + 'static) -> Client {
         watchdog();
         Client {
-            stream,
+            stream: Box::new(stream),
             correlation: 0,
         }
     }
 
     pub async fn connect(handle: &BrokerHandle) -> Client {
-        watchdog();
-        Client {
-            stream: TcpStream::connect(handle.local_addr).await.unwrap(),
-            correlation: 0,
-        }
+        Client::from_stream(TcpStream::connect(handle.local_addr).await.unwrap())
     }
 
     /// Sends a request at `version` and decodes its response.
