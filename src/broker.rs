@@ -115,6 +115,8 @@ impl Broker {
                 ),
             });
         }
+        let peer = crate::server::peer::PeerConnector::from_config(&config)
+            .map_err(|e| Error::Startup(format!("inter-broker listener: {e}")))?;
         let mut sockets = Vec::with_capacity(config.listeners.len());
         for l in &mut config.listeners {
             let socket = TcpListener::bind(l.addr).await?;
@@ -168,7 +170,7 @@ impl Broker {
             cluster,
             logs,
             groups,
-            replicas: ReplicaManager::new(node_id),
+            replicas: ReplicaManager::new(node_id, Arc::new(peer)),
             config_changes: tokio::sync::Mutex::new(()),
             metrics,
             shutdown,

@@ -34,6 +34,13 @@ pub struct SecurityConfig {
     pub scram_bootstrap: Vec<BootstrapCredential>,
     /// `ssl.*` and `listener.name.<l>.ssl.*`.
     pub tls: TlsSettings,
+    /// `sasl.mechanism.inter.broker.protocol` (Kafka's default, GSSAPI, is not served: PLAIN
+    /// unless set).
+    pub inter_broker_mechanism: Mechanism,
+    /// This broker's own login (the JAAS line's `username` and `password`), by upper-case
+    /// listener ("" for `sasl.jaas.config`) and mechanism: what it sends when it connects
+    /// to another broker's SASL listener.
+    pub logins: BTreeMap<(String, Mechanism), (String, String)>,
 }
 
 impl Default for SecurityConfig {
@@ -49,6 +56,8 @@ impl Default for SecurityConfig {
             plain_users: BTreeMap::new(),
             scram_bootstrap: Vec::new(),
             tls: TlsSettings::default(),
+            inter_broker_mechanism: Mechanism::Plain,
+            logins: BTreeMap::new(),
         }
     }
 }
@@ -79,7 +88,17 @@ impl SecurityConfig {
                 }
                 self.sasl_enabled_mechanisms = v;
             }
-            "sasl.jaas.config" => self.set_jaas("", name, value)?,
+            "sasl.jaas.config" => self.set_jaas("", None, name, value)?,
+            "sasl.mechanism.inter.broker.protocol" => {
+                self.inter_broker_mechanism =
+                    Mechanism::from_name(value.trim()).ok_or_else(|| {
+                        invalid(
+                        name,
+                        value,
+                        "weir's brokers authenticate with PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512",
+                    )
+                    })?
+            }
             "sasl.scram.bootstrap" => {
                 self.scram_bootstrap =
                     parse_scram_bootstrap(value).map_err(|e| invalid(name, "(hidden)", &e))?
@@ -95,25 +114,59 @@ impl SecurityConfig {
                 let Some((listener, mechanism)) = rest.split_once('.') else {
                     return Ok(false);
                 };
-                if !mechanism.eq_ignore_ascii_case("plain") {
-                    // SCRAM's JAAS line names the broker's own inter-broker login only.
-                    if Mechanism::from_name(&mechanism.to_ascii_uppercase()).is_some() {
-                        parse_jaas(value).map_err(|e| invalid(name, "(hidden)", &e))?;
-                        return Ok(true);
-                    }
+                // PLAIN's line names the users and this broker's login; SCRAM's, the login
+                // only (SCRAM users are in the cluster metadata).
+                let Some(mechanism) = Mechanism::from_name(&mechanism.to_ascii_uppercase()) else {
                     return Ok(false);
-                }
-                self.set_jaas(&listener.to_ascii_uppercase(), name, value)?;
+                };
+                self.set_jaas(&listener.to_ascii_uppercase(), Some(mechanism), name, value)?;
             }
         }
         Ok(true)
     }
 
-    fn set_jaas(&mut self, listener: &str, name: &str, value: &str) -> Result<(), ConfigError> {
+    /// A JAAS line for `listener`, of `mechanism`'s (None: `sasl.jaas.config`, whose module
+    /// tells: PlainLoginModule or ScramLoginModule).
+    fn set_jaas(
+        &mut self,
+        listener: &str,
+        mechanism: Option<Mechanism>,
+        name: &str,
+        value: &str,
+    ) -> Result<(), ConfigError> {
         let jaas = parse_jaas(value).map_err(|e| invalid(name, "(hidden)", &e))?;
-        self.plain_users
-            .insert(listener.to_string(), jaas.plain_users());
+        let plain = match mechanism {
+            Some(m) => m == Mechanism::Plain,
+            None => jaas.module.ends_with("PlainLoginModule"),
+        };
+        if plain {
+            self.plain_users
+                .insert(listener.to_string(), jaas.plain_users());
+        }
+        if let (Some(user), Some(password)) =
+            (jaas.options.get("username"), jaas.options.get("password"))
+        {
+            let mechanisms = match mechanism {
+                Some(m) => vec![m],
+                None if plain => vec![Mechanism::Plain],
+                None => vec![
+                    Mechanism::Scram(ScramMechanism::Sha256),
+                    Mechanism::Scram(ScramMechanism::Sha512),
+                ],
+            };
+            for m in mechanisms {
+                self.logins
+                    .insert((listener.to_string(), m), (user.clone(), password.clone()));
+            }
+        }
         Ok(())
+    }
+
+    /// This broker's login on `listener` with `mechanism`.
+    pub fn login(&self, listener: &str, mechanism: Mechanism) -> Option<&(String, String)> {
+        self.logins
+            .get(&(listener.to_string(), mechanism))
+            .or_else(|| self.logins.get(&(String::new(), mechanism)))
     }
 
     /// The PLAIN users of `listener`.
@@ -152,12 +205,42 @@ impl SecurityConfig {
                 .for_listener(&l.name)
                 .map_err(|e| invalid("listeners", &l.name, &e))?;
         }
-        if multi_node && inter.protocol != super::SecurityProtocol::Plaintext {
-            return Err(invalid(
-                "inter.broker.listener.name",
-                &inter.name,
-                "brokers reach each other over PLAINTEXT only yet: name a PLAINTEXT listener",
-            ));
+        if multi_node && inter.protocol.sasl() {
+            let m = self.inter_broker_mechanism;
+            if !self.sasl_enabled_mechanisms.contains(&m) {
+                return Err(invalid(
+                    "sasl.mechanism.inter.broker.protocol",
+                    m.name(),
+                    "not in sasl.enabled.mechanisms",
+                ));
+            }
+            if self.login(&inter.name, m).is_none() {
+                return Err(invalid(
+                    "inter.broker.listener.name",
+                    &inter.name,
+                    &format!(
+                        "brokers authenticate to each other on this listener: give its {} JAAS \
+                         line a username and password (listener.name.{}.{}.sasl.jaas.config)",
+                        m.name(),
+                        inter.name.to_ascii_lowercase(),
+                        m.name().to_ascii_lowercase()
+                    ),
+                ));
+            }
+        }
+        if multi_node && inter.protocol.tls() {
+            let s = self
+                .tls
+                .for_listener(&inter.name)
+                .map_err(|e| invalid("listeners", &inter.name, &e))?;
+            if s.truststore.is_none() {
+                return Err(invalid(
+                    "inter.broker.listener.name",
+                    &inter.name,
+                    "brokers reach each other over TLS on this listener: give it a truststore \
+                     (ssl.truststore.location) to check their certificates",
+                ));
+            }
         }
         Ok(())
     }

@@ -19,6 +19,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::server::peer::{PeerConnector, PeerStream};
 use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::fetch_response::PartitionData;
@@ -27,7 +28,6 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, StrBytes};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -158,15 +158,26 @@ impl Fetcher {
     }
 
     /// The fetch loop; ends when cancelled.
-    pub async fn run(self: Arc<Self>, me: i32, bind: Option<SocketAddr>, config: ClusterConfig) {
+    pub async fn run(
+        self: Arc<Self>,
+        me: i32,
+        bind: Option<SocketAddr>,
+        peer: Arc<PeerConnector>,
+        config: ClusterConfig,
+    ) {
         let backoff = Duration::from_millis(config.replica_fetch_backoff_ms);
         let mut correlation = 0i32;
         'connect: while !self.cancel.is_cancelled() {
             let mut conn = match tokio::select! {
-                c = connect(&self.addr, bind) => c,
+                c = peer.connect(&self.addr, bind.map(|b| b.ip())) => c,
                 _ = self.cancel.cancelled() => return,
             } {
                 Ok(c) => c,
+                Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                    tracing::warn!(leader = self.leader, addr = self.addr, error = %e, "replica fetcher cannot authenticate");
+                    self.sleep(backoff).await;
+                    continue;
+                }
                 Err(e) => {
                     tracing::debug!(leader = self.leader, addr = self.addr, error = %e, "replica fetcher cannot connect");
                     self.sleep(backoff).await;
@@ -430,18 +441,9 @@ fn apply(replica: &Replica, data: &PartitionData) -> Result<(), String> {
     Ok(())
 }
 
-async fn connect(addr: &str, bind: Option<SocketAddr>) -> std::io::Result<TcpStream> {
-    tokio::time::timeout(
-        Duration::from_secs(10),
-        crate::cluster::network::connect_from(addr, bind.map(|b| b.ip())),
-    )
-    .await
-    .map_err(|_| std::io::Error::other("connect timed out"))?
-}
-
 /// Sends one Fetch request and reads its response.
 async fn exchange(
-    conn: &mut TcpStream,
+    conn: &mut PeerStream,
     correlation: i32,
     request: &FetchRequest,
 ) -> anyhow::Result<FetchResponse> {

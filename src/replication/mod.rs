@@ -16,6 +16,7 @@ pub mod isr;
 pub mod quota;
 pub mod replica;
 
+use crate::server::peer::PeerConnector;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
@@ -38,6 +39,8 @@ pub struct ReplicaManager {
     fetchers: Mutex<HashMap<i32, Arc<Fetcher>>>,
     /// The fetchers' tasks, waited for at shutdown before the logs close.
     tasks: TaskTracker,
+    /// How fetchers reach the leaders' inter-broker listener (TLS, SASL).
+    peer: Arc<PeerConnector>,
     /// This broker's replication quotas (`leader.` and `follower.replication.throttled.rate`).
     pub quotas: Arc<Quotas>,
 }
@@ -82,9 +85,10 @@ impl SharedQuota {
 }
 
 impl ReplicaManager {
-    pub fn new(me: i32) -> Self {
+    pub fn new(me: i32, peer: Arc<PeerConnector>) -> Self {
         ReplicaManager {
             me,
+            peer,
             replicas: RwLock::new(HashMap::new()),
             fetchers: Mutex::new(HashMap::new()),
             tasks: TaskTracker::new(),
@@ -266,8 +270,12 @@ impl ReplicaManager {
                     self.quotas.clone(),
                 );
                 let bind = Some(broker.config.listener());
-                self.tasks
-                    .spawn(f.clone().run(self.me, bind, broker.config.cluster.clone()));
+                self.tasks.spawn(f.clone().run(
+                    self.me,
+                    bind,
+                    self.peer.clone(),
+                    broker.config.cluster.clone(),
+                ));
                 f
             });
             f.assign(parts);

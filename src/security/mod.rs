@@ -8,4 +8,5 @@ pub mod dn;
 pub mod plain;
 pub mod sasl;
 pub mod scram;
+pub mod scram_client;
 pub mod tls;

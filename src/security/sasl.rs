@@ -32,7 +32,7 @@ pub trait UserStore {
 }
 
 /// A SASL mechanism weir serves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Mechanism {
     Plain,
     Scram(ScramMechanism),

@@ -2,4 +2,5 @@
 
 pub mod connection;
 pub mod listener;
+pub mod peer;
 pub mod session;

@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod pki;
+
 use std::path::Path;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
