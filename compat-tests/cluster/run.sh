@@ -8,7 +8,7 @@
 #
 # Usage: compat-tests/cluster/run.sh     (uses $WEIR_BIN, else target/release/weir; builds nothing)
 #   CLUSTER_ONLY=group-failover   run only some programs: a comma list of confluent-kafka, java,
-#                                 group-failover (default: all three)
+#                                 group-failover, group-failover-sasl-ssl (default: all four)
 #   COMPAT_DEBUG=protocol,broker  librdkafka debug logs (stderr)
 #   WEIR_COMPAT_DEBUG=1           the Java client's DEBUG log (log4j2)
 #
@@ -157,7 +157,7 @@ fi
 
 # ---------------------------------------------------------------- scenarios
 # Each program bounds its scenarios and its whole run itself; `timeout` is the last resort.
-ONLY=",${CLUSTER_ONLY:-confluent-kafka,java,group-failover},"
+ONLY=",${CLUSTER_ONLY:-confluent-kafka,java,group-failover,group-failover-sasl-ssl},"
 wanted() { case "$ONLY" in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
 mkdir -p "$WORK_DIR/confluent-kafka" "$WORK_DIR/java" "$WORK_DIR/group-failover"
 if wanted confluent-kafka; then
@@ -174,6 +174,31 @@ if wanted group-failover; then
     # The Java member runs as `java ... GroupMember ARGS` (its PID goes to $PIDFILE too).
     run_scenarios timeout -k 10 360 "$PY" "$HERE/test_group_failover.py" \
         --weir "$WEIR_BIN" --work "$WORK_DIR/group-failover" --pidfile "$PIDFILE" -- java "${JOPTS[@]}" -cp "$CP"
+    reap_nodes
+fi
+
+if wanted group-failover-sasl-ssl; then
+    # The same programme with the brokers replicating over SASL_SSL (TLS with the CA made here,
+    # SCRAM-SHA-512): the killed coordinator's partitions fail over and every acknowledged
+    # record is still read back, with replication authenticated and encrypted.
+    PKI="$WORK_DIR/pki"
+    mkdir -p "$PKI" "$WORK_DIR/group-failover-sasl-ssl"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=weir cluster CA" \
+        -keyout "$PKI/ca.key" -out "$PKI/ca.pem" 2>/dev/null || { echo "cluster: openssl failed"; exit 2; }
+    for n in 1 2 3; do
+        openssl req -newkey rsa:2048 -nodes -subj "/CN=node$n" -keyout "$PKI/node$n.key" \
+            -out "$PKI/node$n.csr" 2>/dev/null
+        printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >"$PKI/san.ext"
+        openssl x509 -req -in "$PKI/node$n.csr" -CA "$PKI/ca.pem" -CAkey "$PKI/ca.key" -CAcreateserial \
+            -days 2 -extfile "$PKI/san.ext" -out "$PKI/node$n.crt" 2>/dev/null
+        cat "$PKI/node$n.key" "$PKI/node$n.crt" >"$PKI/node$n.pem"
+    done
+    # Its PASS/FAIL lines name the variant (CLIENT_NAME is the suites' reporting name).
+    export CLUSTER_INTER_BROKER=SASL_SSL CLUSTER_PKI="$PKI" CLIENT_NAME="cluster (inter-broker SASL_SSL)"
+    run_scenarios timeout -k 10 360 "$PY" "$HERE/test_group_failover.py" \
+        --weir "$WEIR_BIN" --work "$WORK_DIR/group-failover-sasl-ssl" --pidfile "$PIDFILE" -- java "${JOPTS[@]}" -cp "$CP"
+    unset CLUSTER_INTER_BROKER CLUSTER_PKI
+    export CLIENT_NAME=cluster
     reap_nodes
 fi
 

@@ -61,15 +61,20 @@ def info(msg):
 class Node:
     """One weir process of the cluster: broker and controller."""
 
-    def __init__(self, weir, node_id, work, port, cport, voters, pidfile):
+    def __init__(self, weir, node_id, work, port, cport, voters, pidfile, iport=None):
         self.id, self.port, self.cport = node_id, port, cport
         self.log_path = os.path.join(work, f"node{node_id}.log")
         self.pidfile = pidfile
+        listeners = f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{cport}"
+        if iport is not None:
+            listeners += f",INTERNAL://127.0.0.1:{iport}"
         self.cmd = [weir, "--node-id", str(node_id), "--data-dir", os.path.join(work, f"node{node_id}-data"),
-                    "--listeners", f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{cport}",
+                    "--listeners", listeners,
                     "--override", f"controller.quorum.voters={voters}",
                     "--override", f"broker.session.timeout.ms={SESSION_MS}",
                     "--override", f"broker.heartbeat.interval.ms={HEARTBEAT_MS}"]
+        if iport is not None:
+            self.cmd += inter_broker_sasl_ssl(node_id)
         self.proc = None
 
     @property
@@ -119,14 +124,46 @@ class Node:
                 self.proc.wait(15)
 
 
+# The SASL_SSL variant (CLUSTER_INTER_BROKER=SASL_SSL, run.sh makes the certificates in
+# CLUSTER_PKI): each node has a third listener, INTERNAL, mapped to SASL_SSL and named the
+# inter-broker listener, so every replica fetch goes over TLS (the CA's certificates, the host
+# name checked) and authenticates with SCRAM-SHA-512 as user "broker". Clients stay on PLAINTEXT.
+INTER_BROKER = os.environ.get("CLUSTER_INTER_BROKER", "PLAINTEXT").upper()
+
+
+def inter_broker_sasl_ssl(node_id):
+    pki = os.environ["CLUSTER_PKI"]
+    jaas = ('org.apache.kafka.common.security.scram.ScramLoginModule required '
+            'username="broker" password="broker-secret";')
+    settings = {
+        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,INTERNAL:SASL_SSL",
+        "inter.broker.listener.name": "INTERNAL",
+        "sasl.enabled.mechanisms": "SCRAM-SHA-512",
+        "sasl.mechanism.inter.broker.protocol": "SCRAM-SHA-512",
+        "listener.name.internal.scram-sha-512.sasl.jaas.config": jaas,
+        "sasl.scram.bootstrap": "SCRAM-SHA-512=[name=broker,password=broker-secret]",
+        "ssl.keystore.type": "PEM",
+        "ssl.keystore.location": os.path.join(pki, f"node{node_id}.pem"),
+        "ssl.truststore.type": "PEM",
+        "ssl.truststore.location": os.path.join(pki, "ca.pem"),
+    }
+    out = []
+    for k, v in settings.items():
+        out += ["--override", f"{k}={v}"]
+    return out
+
+
 class Cluster:
     def __init__(self, weir, work, pidfile):
+        secured = INTER_BROKER == "SASL_SSL"
+        want = 9 if secured else 6  # 3 client, 3 controller (and 3 inter-broker) listeners
         ports = set()
-        while len(ports) < 6:  # six distinct free ports: 3 client, 3 controller listeners
+        while len(ports) < want:
             ports.add(wc.free_port())
         ports = sorted(ports)
         voters = ",".join(f"{i}@127.0.0.1:{ports[2 + i]}" for i in (1, 2, 3))
-        self.nodes = {i: Node(weir, i, work, ports[i - 1], ports[2 + i], voters, pidfile) for i in (1, 2, 3)}
+        self.nodes = {i: Node(weir, i, work, ports[i - 1], ports[2 + i], voters, pidfile,
+                              ports[5 + i] if secured else None) for i in (1, 2, 3)}
 
     def wait_listening(self, nodes, timeout):
         """Waits until every node's client port accepts connections; fails if one exits."""
