@@ -77,6 +77,12 @@ async fn cluster(
             Broker::start(config.clone()).await.expect("node starts"),
         );
     }
+    let b1 = handles[&1].broker.clone();
+    eventually("both brokers registered", || {
+        let b = b1.clone();
+        async move { b.cluster.live_brokers().len() == 2 }
+    })
+    .await;
     handles
 }
 

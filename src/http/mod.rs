@@ -40,10 +40,17 @@ pub fn own_bootstrap(listener: SocketAddr) -> String {
     addr.to_string()
 }
 
-/// The console API's state for `broker`.
+/// The console API's state for `broker`. The console is a Kafka client of the broker's first
+/// PLAINTEXT listener; a broker without one serves the page, and its API answers that it
+/// cannot reach the broker (the console does not log in or speak TLS).
 pub fn api_state(broker: &Broker) -> api::Shared {
+    let plaintext = broker
+        .config
+        .listeners
+        .iter()
+        .find(|l| l.protocol == crate::config::SecurityProtocol::Plaintext);
     Arc::new(api::ApiState::new(
-        own_bootstrap(broker.config.listener()),
+        plaintext.map(|l| own_bootstrap(l.addr)).unwrap_or_default(),
         broker.config.node_id,
         broker.config.http_console_read_only,
         broker.config.http_console_lag_sample_ms,
@@ -64,12 +71,14 @@ pub fn router(broker: Arc<Broker>, api: api::Shared) -> Router {
 pub async fn serve(broker: Arc<Broker>, listener: TcpListener) {
     let shutdown = broker.shutdown.clone();
     let api = api_state(&broker);
-    tokio::spawn(lag::sample_task(
-        api.bootstrap.clone(),
-        api.lag.clone(),
-        Duration::from_millis(api.lag_sample_ms),
-        shutdown.clone(),
-    ));
+    if !api.bootstrap.is_empty() {
+        tokio::spawn(lag::sample_task(
+            api.bootstrap.clone(),
+            api.lag.clone(),
+            Duration::from_millis(api.lag_sample_ms),
+            shutdown.clone(),
+        ));
+    }
     let app = router(broker, api);
     if let Err(e) = axum::serve(listener, app)
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
