@@ -78,20 +78,39 @@ pub(crate) fn temp_dir(tag: &str) -> Result<PathBuf> {
 
 /// Starts the broker on a free 127.0.0.1 port with an empty data dir and returns it with
 /// the time from spawn to the first answered ApiVersions request.
-pub(crate) fn start_broker(bin: &Path) -> Result<(Broker, String, Duration)> {
+/// With `tls` (a PEM keystore: unencrypted key and certificate chain) its one listener is
+/// `SSL://` with that keystore, and readiness is probed over TLS.
+pub(crate) fn start_broker(bin: &Path, tls: Option<&Path>) -> Result<(Broker, String, Duration)> {
     let port = free_port()?;
     let addr = format!("127.0.0.1:{port}");
-    let (b, t) = start_node(bin, "broker", &["--listeners", &addr], &addr)?;
+    let (b, t) = match tls {
+        None => start_node(bin, "broker", &["--listeners", &addr], &addr, false)?,
+        Some(keystore) => {
+            let listeners = format!("SSL://{addr}");
+            let location = format!("ssl.keystore.location={}", keystore.display());
+            let args = [
+                "--listeners",
+                &listeners,
+                "--override",
+                "ssl.keystore.type=PEM",
+                "--override",
+                &location,
+            ];
+            start_node(bin, "broker", &args, &addr, true)?
+        }
+    };
     Ok((b, addr, t))
 }
 
 /// Spawns `bin --data-dir TMP/data ARGS...` (output to TMP/weir.log; told to exit if this
-/// tool dies) and waits up to 20 s for `addr` to answer ApiVersions; returns the time that took.
+/// tool dies) and waits up to 20 s for `addr` to answer ApiVersions (over TLS with `tls`);
+/// returns the time that took.
 pub(crate) fn start_node(
     bin: &Path,
     tag: &str,
     args: &[&str],
     addr: &str,
+    tls: bool,
 ) -> Result<(Broker, Duration)> {
     let dir = temp_dir(tag)?;
     let data = dir.join("data");
@@ -122,7 +141,7 @@ pub(crate) fn start_node(
     let mut broker = Broker { child, dir, log };
     let deadline = t0 + Duration::from_secs(20);
     loop {
-        if api_versions(addr).is_ok() {
+        if api_versions(addr, tls).is_ok() {
             return Ok((broker, t0.elapsed()));
         }
         if let Ok(Some(st)) = broker.child.try_wait() {
@@ -140,11 +159,30 @@ pub(crate) fn start_node(
     }
 }
 
-/// One raw ApiVersions v0 round trip.
-pub(crate) fn api_versions(addr: &str) -> Result<()> {
-    let mut s = TcpStream::connect(addr)?;
+/// One raw ApiVersions v0 round trip; with `tls`, inside a TLS session (the handshake
+/// included). The probe only asks whether the broker answers: it does not check the
+/// certificate (the librdkafka clients do, as their `ssl.*` settings say).
+pub(crate) fn api_versions(addr: &str, tls: bool) -> Result<()> {
+    let s = TcpStream::connect(addr)?;
     s.set_read_timeout(Some(Duration::from_secs(2)))?;
+    s.set_write_timeout(Some(Duration::from_secs(2)))?;
     s.set_nodelay(true)?;
+    if tls {
+        // A bare context: SslConnector would load the system's CA store first (~0.1 s a
+        // probe), which the start-up time would count.
+        use openssl::ssl::{Ssl, SslContext, SslMethod, SslVerifyMode};
+        let mut b = SslContext::builder(SslMethod::tls_client())?;
+        b.set_verify(SslVerifyMode::NONE);
+        let s = Ssl::new(&b.build())?
+            .connect(s)
+            .map_err(|e| anyhow::anyhow!("TLS handshake with {addr}: {e}"))?;
+        api_versions_on(s)
+    } else {
+        api_versions_on(s)
+    }
+}
+
+fn api_versions_on(mut s: impl Read + Write) -> Result<()> {
     let client = b"weir-bench";
     let mut body = Vec::new();
     body.extend_from_slice(&18i16.to_be_bytes()); // api key: ApiVersions

@@ -64,19 +64,25 @@ impl Flavor {
     };
 }
 
-/// Applies the legacy settings (for [`Client::Legacy`]), then the user's, and tells whether
-/// librdkafka's log lines should be printed: only when the user set `debug` (without a
-/// logger the rdkafka crate drops them, and that is what every run wants otherwise).
-fn configure(cfg: &mut ClientConfig, client: Client, user: &[(String, String)]) -> bool {
+/// Applies the legacy settings (for [`Client::Legacy`]), then every client's (`-X`), then
+/// the user's for this kind of client, and tells whether librdkafka's log lines should be
+/// printed: only when the user set `debug` (without a logger the rdkafka crate drops them,
+/// and that is what every run wants otherwise).
+fn configure(
+    cfg: &mut ClientConfig,
+    client: Client,
+    all: &[(String, String)],
+    user: &[(String, String)],
+) -> bool {
     if client == Client::Legacy {
         for (k, v) in LEGACY_CONFIG {
             cfg.set(k, v);
         }
     }
-    for (k, v) in user {
+    for (k, v) in all.iter().chain(user) {
         cfg.set(k, v);
     }
-    let print = user.iter().any(|(k, _)| k == "debug");
+    let print = all.iter().chain(user).any(|(k, _)| k == "debug");
     if print {
         // The crate derives librdkafka's log level from the `log` crate's, off here.
         cfg.set_log_level(RDKafkaLogLevel::Debug);
@@ -147,6 +153,8 @@ pub(crate) struct Env {
     pub(crate) topic_seq: AtomicU64,
     pub(crate) producer_config: Vec<(String, String)>,
     pub(crate) consumer_config: Vec<(String, String)>,
+    /// `-X`: every client's (before `producer_config` / `consumer_config`)
+    pub(crate) client_config: Vec<(String, String)>,
 }
 
 impl Env {
@@ -256,7 +264,12 @@ impl Env {
             .set("compression.type", flavor.compression)
             .set("enable.idempotence", "false")
             .set("message.timeout.ms", "60000");
-        let print_log = configure(&mut cfg, flavor.client, &self.producer_config);
+        let print_log = configure(
+            &mut cfg,
+            flavor.client,
+            &self.client_config,
+            &self.producer_config,
+        );
         let ctx = BenchCtx {
             counts: counts.clone(),
             print_log,
@@ -283,7 +296,7 @@ impl Env {
             // librdkafka waits this long (default 1000 ms) before fetching again once its
             // local queue is over queued.min.messages; a client-bound consumer would sit idle.
             .set("fetch.queue.backoff.ms", "10");
-        let print_log = configure(&mut cfg, client, &self.consumer_config);
+        let print_log = configure(&mut cfg, client, &self.client_config, &self.consumer_config);
         let c: Cons = cfg.create_with_context(ConsCtx { print_log })?;
         let mut tpl = TopicPartitionList::new();
         for p in 0..partitions {

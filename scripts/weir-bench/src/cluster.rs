@@ -68,7 +68,7 @@ pub(crate) fn start_cluster(bin: &Path) -> Result<Cluster> {
             "--override",
             &voters,
         ];
-        let (b, _) = start_node(bin, &format!("node{id}"), &args, &addr)?;
+        let (b, _) = start_node(bin, &format!("node{id}"), &args, &addr, false)?;
         Ok((b, addr))
     };
     let (controller, _) = node(0, "controller", c0)?;

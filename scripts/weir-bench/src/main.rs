@@ -8,6 +8,7 @@
 mod broker;
 mod clients;
 mod cluster;
+mod compare;
 mod measure;
 mod nodes;
 mod output;
@@ -59,8 +60,25 @@ usage: scripts/bench [options]
   --only TEXT            run only scenarios whose name contains TEXT (repeatable)
   --out PATH             JSON output (default: a file in the temp dir, printed at the end)
   --label TEXT           free text stored in the JSON (e.g. the broker's git revision)
+  -X K=V                 librdkafka setting for every client (producers, consumers, the
+                         admin client), after the tool's own; repeatable, like kcat's -X
+                         (e.g. -X security.protocol=ssl -X ssl.ca.location=ca.pem)
+  --broker-tls PEM       with --broker-bin: start weir with one SSL listener whose keystore
+                         is PEM (unencrypted key + certificate chain); the clients need
+                         -X security.protocol=ssl (and ssl.ca.location)
   --producer-config K=V  librdkafka producer setting, after the tool's own (repeatable)
   --consumer-config K=V  librdkafka consumer setting, after the tool's own (repeatable)
+  --compare A.json B.json [--compare-labels A,B]
+                         print two reports' scenarios side by side (medians, B/A), no run
+
+scripts/bench only:
+  --tls                  the started weir serves one SSL listener: a CA and a broker
+                         certificate (IP:127.0.0.1) made with openssl in a temp dir, and
+                         -X security.protocol=ssl -X ssl.ca.location=CA for the clients
+  --tls-compare          plaintext, then --tls, same options, back to back, each on a fresh
+                         broker, then --compare of the two (without --only: a subset);
+                         --out STEM writes STEM-plaintext.json and STEM-tls.json
+  --broker-bin PATH      also: start this binary and build no weir
 ";
 
 #[derive(Clone, Debug)]
@@ -82,6 +100,23 @@ pub(crate) struct Opts {
     pub(crate) label: Option<String>,
     pub(crate) producer_config: Vec<(String, String)>,
     pub(crate) consumer_config: Vec<(String, String)>,
+    /// `-X`: every client's
+    pub(crate) client_config: Vec<(String, String)>,
+    pub(crate) broker_tls: Option<PathBuf>,
+}
+
+impl Opts {
+    /// Whether the clients speak TLS (`-X security.protocol=ssl` or `sasl_ssl`); the
+    /// readiness probe then does too.
+    pub(crate) fn client_tls(&self) -> bool {
+        self.client_config
+            .iter()
+            .rev()
+            .find(|(k, _)| k == "security.protocol")
+            .is_some_and(|(_, v)| {
+                v.eq_ignore_ascii_case("ssl") || v.eq_ignore_ascii_case("sasl_ssl")
+            })
+    }
 }
 
 fn kv(s: &str) -> Result<(String, String)> {
@@ -110,10 +145,22 @@ fn parse_args() -> Result<Opts> {
         label: None,
         producer_config: Vec::new(),
         consumer_config: Vec::new(),
+        client_config: Vec::new(),
+        broker_tls: None,
     };
     let mut explicit = std::collections::HashSet::new();
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
+        // kcat's spelling: `-X key=value`, or `-Xkey=value`
+        if let Some(rest) = a.strip_prefix("-X") {
+            let v = if rest.is_empty() {
+                it.next().ok_or_else(|| anyhow!("-X needs key=value"))?
+            } else {
+                rest.to_string()
+            };
+            o.client_config.push(kv(&v)?);
+            continue;
+        }
         let (key, inline) = match a.split_once('=').filter(|_| a.starts_with("--")) {
             Some((k, v)) if k.starts_with("--") => (k.to_string(), Some(v.to_string())),
             _ => (a.clone(), None),
@@ -147,6 +194,7 @@ fn parse_args() -> Result<Opts> {
             "--label" => o.label = Some(val(&key)?),
             "--producer-config" => o.producer_config.push(kv(&val(&key)?)?),
             "--consumer-config" => o.consumer_config.push(kv(&val(&key)?)?),
+            "--broker-tls" => o.broker_tls = Some(PathBuf::from(val(&key)?)),
             _ => bail!("unknown argument {a}\n\n{USAGE}"),
         }
     }
@@ -184,6 +232,14 @@ fn parse_args() -> Result<Opts> {
     if o.controller_pid.is_some() && !o.cluster {
         bail!("--controller-pid needs --cluster");
     }
+    if o.broker_tls.is_some() {
+        if o.broker_bin.is_none() || o.cluster {
+            bail!("--broker-tls needs --broker-bin (one broker started here; not --cluster)");
+        }
+        if !o.client_tls() {
+            bail!("--broker-tls: give the clients -X security.protocol=ssl (and -X ssl.ca.location=CA.pem)");
+        }
+    }
     if o.bootstrap.is_none() && o.broker_bin.is_none() {
         bail!("give --bootstrap HOST:PORT or --broker-bin PATH (scripts/bench does this)");
     }
@@ -191,7 +247,13 @@ fn parse_args() -> Result<Opts> {
 }
 
 fn main() {
-    if let Err(e) = real_main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let res = if args.first().map(String::as_str) == Some("--compare") {
+        compare::main(&args[1..])
+    } else {
+        real_main()
+    };
+    if let Err(e) = res {
         eprintln!("weir-bench: {e:#}");
         std::process::exit(1);
     }
@@ -204,9 +266,12 @@ fn real_main() -> Result<()> {
 
     // Start weir (unless aimed at running brokers), then wait for a cluster's brokers.
     let (mut nodes, bootstrap) = start(&o, &mut facts)?;
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", &bootstrap)
-        .create()?;
+    let mut admin_cfg = ClientConfig::new();
+    admin_cfg.set("bootstrap.servers", &bootstrap);
+    for (k, v) in &o.client_config {
+        admin_cfg.set(k, v);
+    }
+    let admin: AdminClient<DefaultClientContext> = admin_cfg.create()?;
     if o.cluster {
         let n = match await_brokers(admin.inner(), 60) {
             Ok(n) => n,
@@ -240,6 +305,7 @@ fn real_main() -> Result<()> {
         topic_seq: AtomicU64::new(0),
         producer_config: o.producer_config.clone(),
         consumer_config: o.consumer_config.clone(),
+        client_config: o.client_config.clone(),
     };
 
     let all = scenarios(o.cluster);
@@ -356,18 +422,29 @@ fn real_main() -> Result<()> {
         latency_rate: o.latency_rate,
         latency_secs: o.latency_secs,
         host: host_facts(),
-        client_config: BTreeMap::from([
-            ("produce linger.ms", "5 (0 in latency scenarios)"),
-            ("consume fetch.queue.backoff.ms", "10"),
-            ("compression.type", "none (lz4 in the lz4 rows)"),
-            (
-                "legacy-magic0 rows",
-                "api.version.request=false, broker.version.fallback=0.9.0 \
-                 (Produce v1 / Fetch v1, magic-0 message sets)",
-            ),
-            ("enable.idempotence", "false"),
-            ("other", "librdkafka defaults"),
-        ]),
+        client_config: {
+            let mut m: BTreeMap<String, String> = [
+                ("produce linger.ms", "5 (0 in latency scenarios)"),
+                ("consume fetch.queue.backoff.ms", "10"),
+                ("compression.type", "none (lz4 in the lz4 rows)"),
+                (
+                    "legacy-magic0 rows",
+                    "api.version.request=false, broker.version.fallback=0.9.0 \
+                     (Produce v1 / Fetch v1, magic-0 message sets)",
+                ),
+                ("enable.idempotence", "false"),
+                ("other", "librdkafka defaults"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+            // -X settings: every client's, applied after the tool's own
+            for (k, v) in &o.client_config {
+                m.insert(format!("-X {k}"), v.clone());
+            }
+            m
+        },
+        broker_tls: o.broker_tls.is_some(),
         producer_config_overrides: o.producer_config.clone(),
         consumer_config_overrides: o.consumer_config.clone(),
         broker: facts,

@@ -95,7 +95,7 @@ pub(crate) fn start(o: &Opts, facts: &mut BrokerFacts) -> Result<(Nodes, String)
         // Fail fast (librdkafka would retry for a minute) if nothing answers there.
         let first = b.split(',').next().unwrap_or("").trim();
         let deadline = Instant::now() + Duration::from_secs(5);
-        while let Err(e) = api_versions(first) {
+        while let Err(e) = api_versions(first, o.client_tls()) {
             if Instant::now() > deadline {
                 bail!("no ApiVersions answer from {first}: {e:#}");
             }
@@ -122,15 +122,16 @@ pub(crate) fn start(o: &Opts, facts: &mut BrokerFacts) -> Result<(Nodes, String)
     }
     let mut times = Vec::new();
     for _ in 1..o.startup_runs.max(1) {
-        let (mut b, _, t) = start_broker(&bin)?;
+        let (mut b, _, t) = start_broker(&bin, o.broker_tls.as_deref())?;
         times.push(t.as_secs_f64() * 1e3);
         b.stop();
     }
-    let (b, addr, t) = start_broker(&bin)?;
+    let (b, addr, t) = start_broker(&bin, o.broker_tls.as_deref())?;
     times.push(t.as_secs_f64() * 1e3);
     eprintln!(
-        "weir pid {} on {addr}, data in {}",
+        "weir pid {} on {}{addr}, data in {}",
         b.pid(),
+        if o.broker_tls.is_some() { "SSL://" } else { "" },
         b.dir.display()
     );
     facts.startup_to_api_versions_ms_median = Some(median(times.clone()));

@@ -166,7 +166,9 @@ pub(crate) struct Report {
     pub(crate) latency_rate: f64,
     pub(crate) latency_secs: f64,
     pub(crate) host: BTreeMap<&'static str, String>,
-    pub(crate) client_config: BTreeMap<&'static str, &'static str>,
+    pub(crate) client_config: BTreeMap<String, String>,
+    /// the broker started here had one SSL listener (`--broker-tls`)
+    pub(crate) broker_tls: bool,
     pub(crate) producer_config_overrides: Vec<(String, String)>,
     pub(crate) consumer_config_overrides: Vec<(String, String)>,
     pub(crate) broker: BrokerFacts,
