@@ -3,6 +3,7 @@
 //! ([`sasl`]), and Kafka's ACLs ([`acl`]).
 
 pub mod acl;
+pub mod authorize;
 pub mod plain;
 pub mod sasl;
 pub mod scram;
