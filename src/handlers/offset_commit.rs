@@ -40,9 +40,8 @@ pub async fn handle(
         -1
     };
     let authz = broker.authz(header);
-    let group_error = if !authz.group(Operation::Read, &req.group_id) {
-        Some(ec::GROUP_AUTHORIZATION_FAILED)
-    } else if req.group_id.is_empty() {
+    let group_allowed = authz.group(Operation::Read, &req.group_id);
+    let group_error = if req.group_id.is_empty() {
         Some(ec::INVALID_GROUP_ID)
     } else {
         broker
@@ -59,10 +58,14 @@ pub async fn handle(
                 .partitions
                 .iter()
                 .map(|p| {
-                    let code = if let Some(code) = group_error {
-                        code
+                    // Kafka's order: the group's authorization, the topic's, then the
+                    // coordinator's checks.
+                    let code = if !group_allowed {
+                        ec::GROUP_AUTHORIZATION_FAILED
                     } else if !authz.topic(Operation::Read, &t.name) {
                         ec::TOPIC_AUTHORIZATION_FAILED
+                    } else if let Some(code) = group_error {
+                        code
                     } else if !broker.partition_exists(t.name.as_str(), p.partition_index) {
                         ec::UNKNOWN_TOPIC_OR_PARTITION
                     } else if p
