@@ -550,3 +550,107 @@ async fn scram_credentials_are_altered_described_and_used() {
     assert_eq!(codes(&r), [("carol".into(), 91)]);
     h.shutdown().await;
 }
+
+/// ACLs are cluster metadata: created through a broker that is not the controller (the
+/// request is forwarded), every node's image holds them. With the authorizer on, the
+/// brokers' own fetches (over the PLAINTEXT inter-broker listener, as `User:ANONYMOUS`, a
+/// super user here as docs/security.md says) keep replicating: acks=all completes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn acls_replicate_across_the_quorum() {
+    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let mut nodes = Vec::new();
+    for mut config in common::cluster_configs(&dirs, &[0, 1, 2]) {
+        config
+            .set(
+                "authorizer.class.name",
+                "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+            )
+            .unwrap();
+        config.set("super.users", "User:ANONYMOUS").unwrap();
+        nodes.push(weir::Broker::start(config).await.expect("node starts"));
+    }
+    for n in &nodes {
+        let b = n.broker.clone();
+        common::eventually("three live brokers and a controller", || {
+            let b = b.clone();
+            async move { b.cluster.live_brokers().len() == 3 && b.cluster.leader_id().is_some() }
+        })
+        .await;
+    }
+    let controller = nodes[0].broker.cluster.leader_id().unwrap();
+    let follower = nodes
+        .iter()
+        .find(|n| n.broker.config.node_id != controller)
+        .unwrap();
+    let mut c = Client::connect(follower).await;
+    grant(
+        &mut c,
+        vec![acl(TOPIC, "orders", LITERAL, "User:alice", WRITE)],
+    )
+    .await;
+    for n in &nodes {
+        let b = n.broker.clone();
+        common::eventually("the ACL on every node", || {
+            let b = b.clone();
+            async move { b.cluster.image().acls.len() == 1 }
+        })
+        .await;
+    }
+    let other = nodes
+        .iter()
+        .find(|n| n.broker.config.node_id != follower.broker.config.node_id)
+        .unwrap();
+    let mut d = Client::connect(other).await;
+    assert_eq!(
+        listed(&d.send(&describe_all(), 3).await),
+        [("orders".into(), "User:alice".into(), WRITE)]
+    );
+
+    // Replication under the authorizer: a topic on all three, written with acks=all.
+    let req = CreateTopicsRequest::default().with_topics(vec![
+        create_topics_request::CreatableTopic::default()
+            .with_name(topic_name("replicated"))
+            .with_num_partitions(1)
+            .with_replication_factor(3),
+    ]);
+    assert_eq!(c.send(&req, 7).await.topics[0].error_code, 0);
+    let leader = nodes[0]
+        .broker
+        .cluster
+        .topic("replicated")
+        .unwrap()
+        .partitions[0]
+        .leader;
+    let leader = nodes
+        .iter()
+        .find(|n| n.broker.config.node_id == leader)
+        .unwrap();
+    let lb = leader.broker.clone();
+    common::eventually("the leader serves the new partition", || {
+        let lb = lb.clone();
+        async move {
+            lb.leader_log(&weir::log::TopicPartition::new("replicated", 0))
+                .is_ok()
+        }
+    })
+    .await;
+    let mut p = Client::connect(leader).await;
+    // acks=all: answered once every ISR member (all three) has fetched the batch.
+    let last = produce(&mut p, "replicated", 0, one_record(), 9).await;
+    assert_eq!(
+        last.0, 0,
+        "acks=all with followers fetching as User:ANONYMOUS"
+    );
+    let isr = nodes[0]
+        .broker
+        .cluster
+        .topic("replicated")
+        .unwrap()
+        .partitions[0]
+        .isr
+        .len();
+    assert_eq!(isr, 3, "every follower fetches");
+    for n in nodes {
+        n.shutdown().await;
+    }
+}

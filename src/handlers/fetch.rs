@@ -13,6 +13,9 @@
 //! As on Kafka, a partition named twice is fetched once, where it was first named, with the
 //! offset and limit it was named with last; the response lists partitions in that order,
 //! one topic entry per run of consecutive partitions of the same topic.
+//!
+//! Authorization (Kafka's): a consumer needs Read on each topic, a follower ClusterAction on
+//! the cluster; refused partitions get TOPIC_AUTHORIZATION_FAILED.
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
