@@ -39,6 +39,8 @@ const LITERAL: i8 = 3;
 const PREFIXED: i8 = 4;
 const READ: i8 = 3;
 const WRITE: i8 = 4;
+const CREATE: i8 = 5;
+const DESCRIBE: i8 = 8;
 const ALLOW: i8 = 3;
 
 async fn broker(dir: &std::path::Path, authorizer: bool) -> BrokerHandle {
@@ -349,6 +351,28 @@ async fn produce_fetch_metadata_and_groups_are_enforced() {
     ]));
     let m = alice.send(&named, 12).await;
     assert_eq!(m.topics[0].error_code, 29);
+    // Auto-creation through Metadata needs Create (on the cluster or the topic) besides
+    // Describe: refused, and nothing created, until an ACL allows it.
+    let auto = MetadataRequest::default()
+        .with_topics(Some(vec![metadata_request::MetadataRequestTopic::default(
+        )
+        .with_name(Some(topic_name("auto-1")))]))
+        .with_allow_auto_topic_creation(true);
+    grant(
+        &mut admin,
+        vec![acl(TOPIC, "auto-", PREFIXED, "User:alice", DESCRIBE)],
+    )
+    .await;
+    assert_eq!(alice.send(&auto, 12).await.topics[0].error_code, 29);
+    assert!(!h.broker.cluster.has_topic("auto-1"));
+    grant(
+        &mut admin,
+        vec![acl(TOPIC, "auto-", PREFIXED, "User:alice", CREATE)],
+    )
+    .await;
+    let m = alice.send(&auto, 12).await;
+    assert_ne!(m.topics[0].error_code, 29, "{m:?}");
+    assert!(h.broker.cluster.has_topic("auto-1"));
     // InitProducerId needs IdempotentWrite on the cluster or Write on some topic.
     let init = InitProducerIdRequest::default().with_transactional_id(None);
     assert_eq!(alice.send(&init, 4).await.error_code, 31);
@@ -361,7 +385,10 @@ async fn produce_fetch_metadata_and_groups_are_enforced() {
     )
     .await;
     assert_eq!(produce(&mut alice, "orders", 0, one_record(), 9).await.0, 0);
-    assert_eq!(names(&alice.send(&all_topics(), 12).await), ["orders"]);
+    assert_eq!(
+        names(&alice.send(&all_topics(), 12).await),
+        ["auto-1", "orders"]
+    );
     assert_eq!(alice.send(&init, 4).await.error_code, 0);
     // Write does not imply Read.
     let f = alice.send(&fetch_request("orders", 0, 0, 0), 12).await;

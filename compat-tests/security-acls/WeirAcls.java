@@ -10,7 +10,11 @@
 //   topic acl-orders and Read the group acl-ok (not acl-denied); nobody but admin may see
 //   acl-secret.
 //
+// With --disabled PLAINTEXT_BOOTSTRAP (a broker without an authorizer): the ACL calls fail
+// with SecurityDisabledException, so kafka-acls.sh reports security disabled.
+//
 // Usage: java -cp 'classes:../java/libs/*' WeirAcls SASL_BOOTSTRAP
+//        java -cp 'classes:../java/libs/*' WeirAcls --disabled PLAINTEXT_BOOTSTRAP
 // Prints one line per scenario: "PASS security-acls: NAME" or "FAIL security-acls: NAME -- detail".
 
 import java.util.ArrayList;
@@ -43,6 +47,7 @@ import org.apache.kafka.common.acl.AclPermissionType;
 import org.apache.kafka.common.errors.ClusterAuthorizationException;
 import org.apache.kafka.common.errors.ResourceNotFoundException;
 import org.apache.kafka.common.errors.SaslAuthenticationException;
+import org.apache.kafka.common.errors.SecurityDisabledException;
 import org.apache.kafka.common.resource.PatternType;
 import org.apache.kafka.common.resource.ResourcePattern;
 import org.apache.kafka.common.resource.ResourcePatternFilter;
@@ -102,7 +107,30 @@ public class WeirAcls {
         return e instanceof ExecutionException ? e.getCause() : e;
     }
 
+    static void disabled(String plaintextBoot) {
+        Properties p = new Properties();
+        p.put("bootstrap.servers", plaintextBoot);
+        p.put("request.timeout.ms", "15000");
+        p.put("default.api.timeout.ms", "20000");
+        try (Admin a = Admin.create(p)) {
+            scenario("without an authorizer, describeAcls and createAcls: SecurityDisabledException", () -> {
+                for (int i = 0; i < 2; i++) {
+                    try {
+                        if (i == 0) a.describeAcls(AclBindingFilter.ANY).values().get(20, TimeUnit.SECONDS);
+                        else a.createAcls(List.of(allow(ResourceType.TOPIC, "t", PatternType.LITERAL, "User:x",
+                                AclOperation.READ))).all().get(20, TimeUnit.SECONDS);
+                        throw new AssertionError("call " + i + " succeeded");
+                    } catch (ExecutionException e) {
+                        check(e.getCause() instanceof SecurityDisabledException, "got " + e.getCause());
+                    }
+                }
+            });
+        }
+        System.exit(failed == 0 ? 0 : 1);
+    }
+
     public static void main(String[] args) throws Exception {
+        if (args[0].equals("--disabled")) disabled(args[1]);
         boot = args[0];
         try (Admin admin = admin("SCRAM-SHA-512", "admin", "admin-secret")) {
             scenario("Java Admin (super user over SCRAM-SHA-512): create the topics", () -> {

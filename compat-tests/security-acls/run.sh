@@ -42,7 +42,22 @@ export SASL_BOOTSTRAP="127.0.0.1:$SASL_PORT"
 run_scenarios timeout -k 5 240 java -Xmx512m -cp "$CLASSES:$KAFKA_JARS_DIR/libs/*" WeirAcls "$SASL_BOOTSTRAP"
 run_scenarios timeout -k 10 270 "$PY" "$HERE/test_acls.py"
 
-# 4. An unknown authorizer class is refused at start, naming the setting.
+# 4. A broker without an authorizer (its own PID, stopped here): the Admin's ACL calls get
+#    SECURITY_DISABLED, which kafka-acls.sh reports as security being disabled.
+OPEN_PORT="$(free_port)"
+mkdir -p "$WORK_DIR/open"
+"$WEIR_BIN" --data-dir "$WORK_DIR/open" --override "listeners=PLAINTEXT://127.0.0.1:$OPEN_PORT" \
+    --override "http.listeners=" >>"$WORK_DIR/open.log" 2>&1 &
+OPEN_PID=$!
+trap 'kill -TERM "$OPEN_PID" 2>/dev/null; cleanup' EXIT
+if wait_for_port "$OPEN_PORT"; then
+    run_scenarios timeout -k 5 90 java -Xmx256m -cp "$CLASSES:$KAFKA_JARS_DIR/libs/*" WeirAcls --disabled "127.0.0.1:$OPEN_PORT"
+else
+    fail "a broker without an authorizer starts" "$(tail -3 "$WORK_DIR/open.log")"
+fi
+kill -TERM "$OPEN_PID" 2>/dev/null; wait "$OPEN_PID" 2>/dev/null
+
+# 5. An unknown authorizer class is refused at start, naming the setting.
 if "$WEIR_BIN" --data-dir "$WORK_DIR/refused" --override "listeners=PLAINTEXT://127.0.0.1:0" \
         --override "authorizer.class.name=com.example.Nope" --override "http.listeners=" \
         >"$WORK_DIR/refused.log" 2>&1; then
