@@ -40,6 +40,9 @@ pub struct Broker {
     pub config_changes: tokio::sync::Mutex<()>,
     /// Counters and histograms of what happens (see [`crate::metrics`]).
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// Decides what each principal may do (`authorizer.class.name`; see
+    /// [`crate::security::authorize`]).
+    pub authorizer: crate::security::authorize::Authorizer,
     /// Cancelled when the broker begins shutting down.
     pub shutdown: CancellationToken,
 }
@@ -164,7 +167,9 @@ impl Broker {
             config.http_metrics_max_partitions,
         ));
         let groups = GroupCoordinator::new(config.group, config.offsets, &metadata)?;
+        let authorizer = crate::security::authorize::Authorizer::new(&config.security);
         let broker = Arc::new(Broker {
+            authorizer,
             config,
             metadata,
             cluster,

@@ -13,7 +13,9 @@ use super::decide::{self, CreateTopic};
 use super::election;
 use super::image::{BrokerInfo, Image, PartitionMeta, Record, TopicMeta};
 use super::reassign;
+use super::security;
 use crate::protocol::error_code as ec;
+use crate::security::acl::{AclBinding, AclFilter};
 use crate::topics::TopicError;
 
 /// Producer ids handed to a broker at a time (Kafka's block size).
@@ -68,6 +70,19 @@ pub enum ControllerRequest {
         resource: String,
         configs: BTreeMap<String, String>,
     },
+    /// CreateAcls: the bindings to add (answered per binding).
+    CreateAcls {
+        bindings: Vec<AclBinding>,
+    },
+    /// DeleteAcls: the filters whose matches to remove (answered per filter).
+    DeleteAcls {
+        filters: Vec<AclFilter>,
+    },
+    /// AlterUserScramCredentials (answered per user).
+    AlterScram {
+        deletions: Vec<security::ScramDeletion>,
+        upsertions: Vec<security::ScramUpsertion>,
+    },
 }
 
 /// The controller's answer. `index` is the raft index of the entry that carried the change
@@ -97,6 +112,12 @@ pub enum Outcome {
     Elections(Vec<(String, Vec<election::PartitionResult>)>),
     /// AlterPartitionReassignments' answers per topic and partition.
     Reassignments(reassign::Answers),
+    /// CreateAcls' answer per binding.
+    AclsCreated(Vec<Result<(), security::ItemError>>),
+    /// DeleteAcls' matches per filter.
+    AclsDeleted(Vec<Vec<AclBinding>>),
+    /// AlterUserScramCredentials' answer per user.
+    Scram(Vec<security::UserAnswer>),
     Done,
 }
 
@@ -204,6 +225,21 @@ pub fn decide(
             }],
             Outcome::Done,
         )),
+        ControllerRequest::CreateAcls { bindings } => {
+            let (records, answers) = security::create_acls(image, bindings);
+            Ok((records, Outcome::AclsCreated(answers)))
+        }
+        ControllerRequest::DeleteAcls { filters } => {
+            let (records, matched) = security::delete_acls(image, filters);
+            Ok((records, Outcome::AclsDeleted(matched)))
+        }
+        ControllerRequest::AlterScram {
+            deletions,
+            upsertions,
+        } => {
+            let (records, answers) = security::alter_scram(image, deletions, upsertions);
+            Ok((records, Outcome::Scram(answers)))
+        }
         ControllerRequest::AlterReassignments { partitions } => {
             let (records, answers) = reassign::alter_all(image, partitions);
             Ok((records, Outcome::Reassignments(answers)))

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::security::acl::{AclBinding, AclSet};
 use crate::security::scram::{ScramCredential, ScramMechanism};
 
 /// No leader (Kafka's -1).
@@ -227,6 +228,10 @@ pub enum Record {
         mechanism: ScramMechanism,
         credential: Option<ScramCredential>,
     },
+    /// Adds an ACL (Kafka's AccessControlEntryRecord); already validated by the controller.
+    CreateAcl(AclBinding),
+    /// Removes an ACL (Kafka's RemoveAccessControlEntryRecord); ignored if absent.
+    RemoveAcl(AclBinding),
 }
 
 /// The payload of one raft entry.
@@ -251,6 +256,10 @@ pub struct Image {
     pub broker_configs: BTreeMap<String, BTreeMap<String, String>>,
     /// SCRAM credentials by user and mechanism.
     pub scram: BTreeMap<String, BTreeMap<ScramMechanism, ScramCredential>>,
+    /// The ACLs. Shared: a record that changes them makes a new set (copy on write), so an
+    /// authorizer holding the old `Arc` keeps a consistent snapshot and sees a change as a
+    /// different pointer.
+    pub acls: Arc<AclSet>,
 }
 
 /// The image as a snapshot stores it.
@@ -264,6 +273,8 @@ pub struct ImageData {
     pub broker_configs: BTreeMap<String, BTreeMap<String, String>>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub scram: BTreeMap<String, BTreeMap<ScramMechanism, ScramCredential>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub acls: Vec<AclBinding>,
 }
 
 impl Image {
@@ -405,6 +416,16 @@ impl Image {
                     }
                 }
             },
+            Record::CreateAcl(b) => {
+                if !self.acls.contains(b) {
+                    Arc::make_mut(&mut self.acls).add(b.clone());
+                }
+            }
+            Record::RemoveAcl(b) => {
+                if self.acls.contains(b) {
+                    Arc::make_mut(&mut self.acls).remove_one(b);
+                }
+            }
             Record::BrokerConfigs { resource, configs } => {
                 if configs.is_empty() {
                     self.broker_configs.remove(resource);
@@ -460,6 +481,7 @@ impl Image {
             next_producer_id: self.next_producer_id,
             broker_configs: self.broker_configs.clone(),
             scram: self.scram.clone(),
+            acls: self.acls.iter().cloned().collect(),
         }
     }
 
@@ -476,6 +498,9 @@ impl Image {
         }
         for t in data.topics {
             image.apply(&Record::PutTopic(t));
+        }
+        for b in data.acls {
+            image.apply(&Record::CreateAcl(b));
         }
         image
     }

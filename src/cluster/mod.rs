@@ -19,6 +19,7 @@ pub mod network;
 pub mod placement;
 pub mod reassign;
 pub mod reconcile;
+pub mod security;
 mod server;
 pub mod store;
 

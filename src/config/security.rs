@@ -9,6 +9,11 @@
 //!   `kafka-storage.sh format --add-scram` syntax; salted when read, written to the cluster
 //!   metadata by the active controller for users that have no credential of that mechanism.
 //! - `inter.broker.listener.name`: the listener other brokers fetch from.
+//! - `authorizer.class.name`: empty (no authorizer: everything is allowed and the ACL APIs
+//!   answer SECURITY_DISABLED) or one of [`AUTHORIZER_CLASSES`]: Kafka's own two class names,
+//!   so `server.properties` files carry over, and weir's; anything else is refused at start.
+//! - `super.users` (`User:a;User:b`) and `allow.everyone.if.no.acl.found` (false unless set),
+//!   as Kafka's authorizers read them.
 //! - the listener settings themselves, kept raw ([`ListenerSettings`]) and resolved in
 //!   [`super::listeners`].
 
@@ -20,6 +25,13 @@ use super::{invalid, ConfigError};
 use crate::security::plain::{parse_jaas, parse_scram_bootstrap, BootstrapCredential};
 use crate::security::sasl::Mechanism;
 use crate::security::scram::ScramMechanism;
+
+/// The `authorizer.class.name` values that turn ACL enforcement on.
+pub const AUTHORIZER_CLASSES: [&str; 3] = [
+    "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+    "kafka.security.authorizer.AclAuthorizer",
+    "weir.Authorizer",
+];
 
 #[derive(Debug, Clone)]
 pub struct SecurityConfig {
@@ -41,6 +53,12 @@ pub struct SecurityConfig {
     /// listener ("" for `sasl.jaas.config`) and mechanism: what it sends when it connects
     /// to another broker's SASL listener.
     pub logins: BTreeMap<(String, Mechanism), (String, String)>,
+    /// `authorizer.class.name`: whether ACLs are enforced.
+    pub authorizer: bool,
+    /// `super.users`: principals (`User:name`) every check allows.
+    pub super_users: Vec<String>,
+    /// `allow.everyone.if.no.acl.found`.
+    pub allow_everyone_if_no_acl_found: bool,
 }
 
 impl Default for SecurityConfig {
@@ -58,6 +76,9 @@ impl Default for SecurityConfig {
             tls: TlsSettings::default(),
             inter_broker_mechanism: Mechanism::Plain,
             logins: BTreeMap::new(),
+            authorizer: false,
+            super_users: Vec::new(),
+            allow_everyone_if_no_acl_found: false,
         }
     }
 }
@@ -98,6 +119,41 @@ impl SecurityConfig {
                         "weir's brokers authenticate with PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512",
                     )
                     })?
+            }
+            "authorizer.class.name" => {
+                let class = value.trim();
+                if !class.is_empty() && !AUTHORIZER_CLASSES.contains(&class) {
+                    return Err(invalid(
+                        name,
+                        value,
+                        &format!(
+                            "unknown authorizer; weir serves ACLs as {}",
+                            AUTHORIZER_CLASSES.join(", ")
+                        ),
+                    ));
+                }
+                self.authorizer = !class.is_empty();
+            }
+            "super.users" => {
+                let mut users = Vec::new();
+                for u in value.split(';').map(str::trim).filter(|u| !u.is_empty()) {
+                    match u.split_once(':') {
+                        Some((kind, user)) if !kind.is_empty() && !user.is_empty() => {
+                            users.push(u.to_string())
+                        }
+                        _ => {
+                            return Err(invalid(
+                                name,
+                                value,
+                                &format!("{u}: a principal is <type>:<name>, as User:admin"),
+                            ))
+                        }
+                    }
+                }
+                self.super_users = users;
+            }
+            "allow.everyone.if.no.acl.found" => {
+                self.allow_everyone_if_no_acl_found = super::parse_bool(name, value.trim())?
             }
             "sasl.scram.bootstrap" => {
                 self.scram_bootstrap =
@@ -278,5 +334,28 @@ mod tests {
         );
         assert_eq!(s.scram_bootstrap[0].user, "admin");
         assert!(s.set("sasl.enabled.mechanisms", "GSSAPI").is_err());
+    }
+
+    #[test]
+    fn authorizer_settings() {
+        let mut s = SecurityConfig::default();
+        assert!(!s.authorizer && !s.allow_everyone_if_no_acl_found);
+        for class in AUTHORIZER_CLASSES {
+            s.authorizer = false;
+            assert!(s.set("authorizer.class.name", class).unwrap());
+            assert!(s.authorizer, "{class}");
+        }
+        assert!(s.set("authorizer.class.name", "").unwrap());
+        assert!(!s.authorizer, "empty turns it off");
+        let e = s
+            .set("authorizer.class.name", "com.example.MyAuthorizer")
+            .unwrap_err();
+        assert!(e.to_string().contains("unknown authorizer"), "{e}");
+        assert!(s.set("super.users", "User:admin; User:ops").unwrap());
+        assert_eq!(s.super_users, ["User:admin", "User:ops"]);
+        assert!(s.set("super.users", "admin").is_err());
+        assert!(s.set("allow.everyone.if.no.acl.found", "TRUE").unwrap());
+        assert!(s.allow_everyone_if_no_acl_found);
+        assert!(s.set("allow.everyone.if.no.acl.found", "yes").is_err());
     }
 }

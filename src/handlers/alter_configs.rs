@@ -1,35 +1,75 @@
 //! AlterConfigs (key 33), v0-v2: replaces a topic's config overrides with the given set,
 //! live and persisted (rules in [`crate::config_changes`]). Each resource succeeds
-//! or fails on its own.
+//! or fails on its own. AlterConfigs is needed on the topic (TOPIC_AUTHORIZATION_FAILED),
+//! the group, or the cluster for broker resources (CLUSTER_AUTHORIZATION_FAILED), as Kafka checks.
 
 use std::sync::Arc;
 
 use kafka_protocol::messages::alter_configs_response::AlterConfigsResourceResponse;
 use kafka_protocol::messages::{AlterConfigsRequest, AlterConfigsResponse};
 
+use kafka_protocol::protocol::StrBytes;
+
 use crate::broker::Broker;
 use crate::config_changes::{self, Change};
 use crate::protocol::request::RequestHeader;
+use crate::security::acl::Operation;
 
 pub async fn handle(
     broker: &Arc<Broker>,
-    _header: &RequestHeader,
+    header: &RequestHeader,
     req: AlterConfigsRequest,
 ) -> AlterConfigsResponse {
-    let resources = req.resources.into_iter().map(|r| {
-        (
-            r.resource_type,
-            r.resource_name,
-            Change::Replace(
-                r.configs
-                    .into_iter()
-                    .map(|c| (c.name.to_string(), c.value.map(|v| v.to_string())))
-                    .collect(),
-            ),
-        )
-    });
-    let responses = config_changes::alter_each(broker, resources, req.validate_only)
+    let resources: Vec<_> = req
+        .resources
+        .into_iter()
+        .map(|r| {
+            (
+                r.resource_type,
+                r.resource_name,
+                Change::Replace(
+                    r.configs
+                        .into_iter()
+                        .map(|c| (c.name.to_string(), c.value.map(|v| v.to_string())))
+                        .collect(),
+                ),
+            )
+        })
+        .collect();
+    // Kafka's authorization: AlterConfigs on the topic, group or cluster; refused resources
+    // are answered in place and not altered.
+    let authz = broker.authz(header);
+    let kinds: Vec<(i8, StrBytes)> = resources.iter().map(|(k, n, _)| (*k, n.clone())).collect();
+    let refusals: Vec<Option<i16>> = resources
+        .iter()
+        .map(|(kind, name, _)| {
+            authz
+                .config_resource(Operation::AlterConfigs, *kind, name)
+                .err()
+        })
+        .collect();
+    let allowed = resources
+        .into_iter()
+        .zip(&refusals)
+        .filter(|(_, refused)| refused.is_none())
+        .map(|(r, _)| r)
+        .collect::<Vec<_>>();
+    let mut altered = config_changes::alter_each(broker, allowed.into_iter(), req.validate_only)
         .await
+        .into_iter();
+    let mut answers = Vec::with_capacity(refusals.len());
+    for (refused, (kind, name)) in refusals.iter().zip(kinds) {
+        match refused {
+            Some(code) => answers.push((
+                kind,
+                name,
+                *code,
+                Some(StrBytes::from_static_str("Authorization failed.")),
+            )),
+            None => answers.extend(altered.next()),
+        }
+    }
+    let responses = answers
         .into_iter()
         .map(|(kind, name, code, message)| {
             AlterConfigsResourceResponse::default()

@@ -22,12 +22,21 @@ use crate::cluster::controller::{ControllerRequest, Outcome};
 use crate::cluster::reassign;
 use crate::protocol::error_code as ec;
 use crate::protocol::request::RequestHeader;
+use crate::security::acl::Operation;
 
 pub async fn handle(
     broker: &Arc<Broker>,
-    _header: &RequestHeader,
+    header: &RequestHeader,
     req: AlterPartitionReassignmentsRequest,
 ) -> AlterPartitionReassignmentsResponse {
+    // Kafka's authorization: Alter on the cluster.
+    if !broker.authz(header).cluster(Operation::Alter) {
+        return AlterPartitionReassignmentsResponse::default()
+            .with_error_code(ec::CLUSTER_AUTHORIZATION_FAILED)
+            .with_error_message(Some(StrBytes::from_static_str(
+                "Cluster authorization failed.",
+            )));
+    }
     let partitions: reassign::Targets = req
         .topics
         .iter()

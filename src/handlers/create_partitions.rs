@@ -12,13 +12,15 @@ use kafka_protocol::protocol::StrBytes;
 use crate::broker::Broker;
 use crate::protocol::error_code as ec;
 use crate::protocol::request::RequestHeader;
+use crate::security::acl::Operation;
 use crate::topics;
 
 pub async fn handle(
     broker: &Arc<Broker>,
-    _header: &RequestHeader,
+    header: &RequestHeader,
     req: CreatePartitionsRequest,
 ) -> CreatePartitionsResponse {
+    let authz = broker.authz(header);
     let duplicates = topics::duplicates(req.topics.iter().map(|t| t.name.to_string()));
     let mut results = Vec::with_capacity(req.topics.len());
     for t in req.topics {
@@ -30,6 +32,12 @@ pub async fn handle(
                     .with_error_message(Some(StrBytes::from_static_str(
                         "Duplicate topic in request.",
                     )));
+            }
+            // Kafka's authorization: Alter on the topic.
+            if !authz.topic(Operation::Alter, &t.name) {
+                return result
+                    .with_error_code(ec::TOPIC_AUTHORIZATION_FAILED)
+                    .with_error_message(Some(StrBytes::from_static_str("Authorization failed.")));
             }
             let assignments = t.assignments.as_ref().filter(|a| !a.is_empty()).map(|a| {
                 a.iter()

@@ -17,6 +17,7 @@ use crate::broker::Broker;
 use crate::cluster::decide::CreateTopic;
 use crate::protocol::error_code as ec;
 use crate::protocol::request::RequestHeader;
+use crate::security::acl::Operation;
 use crate::topics;
 
 pub async fn handle(
@@ -26,6 +27,8 @@ pub async fn handle(
 ) -> CreateTopicsResponse {
     let version = header.api_version;
     let duplicates = topics::duplicates(req.topics.iter().map(|t| t.name.to_string()));
+    let authz = broker.authz(header);
+    let cluster_create = authz.cluster(Operation::Create);
     let mut results = Vec::with_capacity(req.topics.len());
     for t in req.topics {
         let result = async {
@@ -37,6 +40,12 @@ pub async fn handle(
                 return result
                     .with_error_code(ec::INVALID_REQUEST)
                     .with_error_message(message("Duplicate topic name."));
+            }
+            // Kafka's authorization: Create on the cluster, or on the topic.
+            if !cluster_create && !authz.topic(Operation::Create, &name) {
+                return result
+                    .with_error_code(ec::TOPIC_AUTHORIZATION_FAILED)
+                    .with_error_message(message("Authorization failed."));
             }
             let assignments = (!t.assignments.is_empty()).then(|| {
                 let mut lists: Vec<_> = t

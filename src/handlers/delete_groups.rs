@@ -10,15 +10,23 @@ use kafka_protocol::messages::{DeleteGroupsRequest, DeleteGroupsResponse};
 use crate::broker::Broker;
 use crate::protocol::error_code as ec;
 use crate::protocol::request::RequestHeader;
+use crate::security::acl::Operation;
 
 pub async fn handle(
     broker: &Arc<Broker>,
-    _header: &RequestHeader,
+    header: &RequestHeader,
     req: DeleteGroupsRequest,
 ) -> DeleteGroupsResponse {
+    let authz = broker.authz(header);
     let mut results = Vec::with_capacity(req.groups_names.len());
     for id in req.groups_names {
-        let code = match broker.groups.delete_group(broker, &id).await {
+        // Kafka's authorization: Delete on each group.
+        let deleted = if authz.group(Operation::Delete, &id) {
+            broker.groups.delete_group(broker, &id).await
+        } else {
+            Err(ec::GROUP_AUTHORIZATION_FAILED)
+        };
+        let code = match deleted {
             Ok(()) => ec::NONE,
             Err(code) => code,
         };

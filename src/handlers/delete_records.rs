@@ -14,17 +14,21 @@ use crate::broker::Broker;
 use crate::log::TopicPartition;
 use crate::protocol::error_code as ec;
 use crate::protocol::request::RequestHeader;
+use crate::security::acl::Operation;
 
 pub async fn handle(
     broker: &Arc<Broker>,
-    _header: &RequestHeader,
+    header: &RequestHeader,
     req: DeleteRecordsRequest,
 ) -> DeleteRecordsResponse {
+    // Kafka's authorization: Delete on each topic.
+    let authz = broker.authz(header);
     // Renames and fsyncs: off the async workers.
     let topics = tokio::task::block_in_place(|| {
         req.topics
             .into_iter()
             .map(|t| {
+                let allowed = authz.topic(Operation::Delete, &t.name);
                 let partitions = t
                     .partitions
                     .into_iter()
@@ -32,6 +36,9 @@ pub async fn handle(
                         let result = DeleteRecordsPartitionResult::default()
                             .with_partition_index(p.partition_index)
                             .with_low_watermark(-1);
+                        if !allowed {
+                            return result.with_error_code(ec::TOPIC_AUTHORIZATION_FAILED);
+                        }
                         let tp = TopicPartition::new(t.name.as_str(), p.partition_index);
                         let log = match broker.leader_log(&tp) {
                             Ok(log) => log,

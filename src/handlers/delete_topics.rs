@@ -11,6 +11,7 @@ use uuid::Uuid;
 use crate::broker::Broker;
 use crate::protocol::error_code as ec;
 use crate::protocol::request::RequestHeader;
+use crate::security::acl::Operation;
 use crate::topics;
 
 pub async fn handle(
@@ -36,6 +37,7 @@ pub async fn handle(
         Some(n) => n.to_string(),
         None => id.to_string(),
     }));
+    let authz = broker.authz(header);
     let mut responses = Vec::with_capacity(targets.len());
     for (name, id) in targets {
         let result = async {
@@ -64,6 +66,12 @@ pub async fn handle(
                     .with_error_code(ec::UNKNOWN_TOPIC_ID)
                     .with_error_message(message("This server does not host this topic ID."));
             };
+            // Kafka's authorization: Delete on the topic.
+            if !authz.topic(Operation::Delete, &name) {
+                return result
+                    .with_error_code(ec::TOPIC_AUTHORIZATION_FAILED)
+                    .with_error_message(message("Authorization failed."));
+            }
             match topics::delete(broker, &name).await {
                 Ok(meta) if version >= 6 => result.with_topic_id(meta.id),
                 Ok(_) => result,

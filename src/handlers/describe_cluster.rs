@@ -13,6 +13,7 @@ use kafka_protocol::protocol::StrBytes;
 use crate::broker::Broker;
 use crate::protocol::error_code as ec;
 use crate::protocol::request::RequestHeader;
+use crate::security::acl::{ResourceType, CLUSTER_NAME};
 
 pub async fn handle(
     broker: &Arc<Broker>,
@@ -25,6 +26,16 @@ pub async fn handle(
             .with_error_code(ec::INVALID_REQUEST)
             .with_error_message(Some(StrBytes::from_static_str("Unsupported endpoint type")));
     }
+    // Kafka asks no permission here; the cluster's authorized operations when asked.
+    let cluster_ops = if req.include_cluster_authorized_operations {
+        broker.authz(header).operations(
+            ResourceType::Cluster,
+            CLUSTER_NAME,
+            crate::security::authorize::CLUSTER_OPERATIONS,
+        )
+    } else {
+        i32::MIN
+    };
     let live = broker.cluster.live_brokers();
     let brokers = if req.endpoint_type == 1 {
         live.into_iter()
@@ -66,4 +77,5 @@ pub async fn handle(
             broker.cluster.client_controller_id()
         }))
         .with_brokers(brokers)
+        .with_cluster_authorized_operations(cluster_ops)
 }

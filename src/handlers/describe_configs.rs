@@ -17,6 +17,7 @@ use crate::config::{topic_config, topic_name_of_broker_setting};
 use crate::config_changes::{dynamic_source, is_dynamic, DYNAMIC_BROKER_CONFIGS};
 use crate::protocol::error_code as ec;
 use crate::protocol::request::RequestHeader;
+use crate::security::acl::Operation;
 use crate::topics::{self, ConfigSource};
 
 const TOPIC: i8 = 2;
@@ -45,6 +46,7 @@ pub async fn handle(
     req: DescribeConfigsRequest,
 ) -> DescribeConfigsResponse {
     let version = header.api_version;
+    let authz = broker.authz(header);
     let results = req
         .resources
         .into_iter()
@@ -52,6 +54,16 @@ pub async fn handle(
             let base = DescribeConfigsResult::default()
                 .with_resource_type(r.resource_type)
                 .with_resource_name(r.resource_name.clone());
+            // Kafka's authorization: DescribeConfigs on the topic, group or cluster.
+            if let Err(code) = authz.config_resource(
+                Operation::DescribeConfigs,
+                r.resource_type,
+                &r.resource_name,
+            ) {
+                return base
+                    .with_error_code(code)
+                    .with_error_message(Some(StrBytes::from_static_str("Authorization failed.")));
+            }
             let wanted = |name: &str| {
                 r.configuration_keys
                     .as_ref()

@@ -8,7 +8,10 @@ use kafka_protocol::messages::{DescribeGroupsRequest, DescribeGroupsResponse, Gr
 use kafka_protocol::protocol::StrBytes;
 
 use crate::broker::Broker;
+use crate::protocol::error_code as ec;
 use crate::protocol::request::RequestHeader;
+use crate::security::acl::{Operation, ResourceType};
+use crate::security::authorize::GROUP_OPERATIONS;
 
 pub async fn handle(
     broker: &Arc<Broker>,
@@ -16,10 +19,26 @@ pub async fn handle(
     req: DescribeGroupsRequest,
 ) -> DescribeGroupsResponse {
     let version = header.api_version;
+    // Kafka's authorization: Describe on each group, else GROUP_AUTHORIZATION_FAILED; its
+    // authorized operations (v3+) when asked.
+    let authz = broker.authz(header);
     let groups = req
         .groups
         .into_iter()
-        .map(|id| describe(broker, id, version))
+        .map(|id| {
+            if !authz.group(Operation::Describe, &id) {
+                return DescribedGroup::default()
+                    .with_error_code(ec::GROUP_AUTHORIZATION_FAILED)
+                    .with_group_id(id);
+            }
+            let ops = (version >= 3 && req.include_authorized_operations)
+                .then(|| authz.operations(ResourceType::Group, &id, GROUP_OPERATIONS));
+            let described = describe(broker, id, version);
+            match ops {
+                Some(bits) => described.with_authorized_operations(bits),
+                None => described,
+            }
+        })
         .collect();
     DescribeGroupsResponse::default().with_groups(groups)
 }

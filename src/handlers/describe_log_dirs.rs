@@ -19,12 +19,23 @@ use kafka_protocol::protocol::StrBytes;
 
 use crate::broker::Broker;
 use crate::protocol::request::RequestHeader;
+use crate::security::acl::Operation;
 
 pub async fn handle(
     broker: &Arc<Broker>,
-    _header: &RequestHeader,
+    header: &RequestHeader,
     req: DescribeLogDirsRequest,
 ) -> DescribeLogDirsResponse {
+    // Kafka's authorization: Describe on the cluster, else no log dirs (and, from v3,
+    // CLUSTER_AUTHORIZATION_FAILED).
+    if !broker.authz(header).cluster(Operation::Describe) {
+        let code = if header.api_version >= 3 {
+            crate::protocol::error_code::CLUSTER_AUTHORIZATION_FAILED
+        } else {
+            0
+        };
+        return DescribeLogDirsResponse::default().with_error_code(code);
+    }
     // None: every topic; else the partitions asked, by topic.
     let wanted: Option<BTreeMap<String, BTreeSet<i32>>> = req.topics.map(|topics| {
         let mut m: BTreeMap<String, BTreeSet<i32>> = BTreeMap::new();

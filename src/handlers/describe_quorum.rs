@@ -18,6 +18,7 @@ use kafka_protocol::protocol::StrBytes;
 use crate::broker::Broker;
 use crate::protocol::error_code as ec;
 use crate::protocol::request::RequestHeader;
+use crate::security::acl::Operation;
 
 /// Kafka's name for the metadata log.
 pub const METADATA_TOPIC: &str = "__cluster_metadata";
@@ -28,6 +29,10 @@ pub async fn handle(
     req: DescribeQuorumRequest,
 ) -> DescribeQuorumResponse {
     let version = header.api_version;
+    // Kafka's authorization: Describe on the cluster.
+    if !broker.authz(header).cluster(Operation::Describe) {
+        return DescribeQuorumResponse::default().with_error_code(ec::CLUSTER_AUTHORIZATION_FAILED);
+    }
     let quorum = broker.cluster.describe_quorum().await;
     let replica = |(id, end): &(i32, i64)| {
         ReplicaState::default()

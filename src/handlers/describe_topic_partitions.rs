@@ -15,19 +15,24 @@ use crate::broker::Broker;
 use crate::metadata::TopicMeta;
 use crate::protocol::error_code as ec;
 use crate::protocol::request::RequestHeader;
+use crate::security::acl::Operation;
 use crate::topics;
 
 pub async fn handle(
     broker: &Arc<Broker>,
-    _header: &RequestHeader,
+    header: &RequestHeader,
     req: DescribeTopicPartitionsRequest,
 ) -> DescribeTopicPartitionsResponse {
+    // Kafka's authorization: Describe on each topic; all-topics requests leave the others
+    // out, named ones get TOPIC_AUTHORIZATION_FAILED.
+    let authz = broker.authz(header);
     let mut names: Vec<String> = if req.topics.is_empty() {
         broker
             .cluster
             .topics()
             .into_iter()
             .map(|t| t.name.clone())
+            .filter(|n| authz.topic(Operation::Describe, n))
             .collect()
     } else {
         req.topics.iter().map(|t| t.name.to_string()).collect()
@@ -52,6 +57,12 @@ pub async fn handle(
         };
         let topic_name = TopicName(StrBytes::from_string(name.clone()));
         let meta: Arc<TopicMeta> = match topics::validate_name(&name).and_then(|_| {
+            if !authz.topic(Operation::Describe, &name) {
+                return Err(topics::TopicError {
+                    code: ec::TOPIC_AUTHORIZATION_FAILED,
+                    message: String::new(),
+                });
+            }
             broker.cluster.topic(&name).ok_or(topics::TopicError {
                 code: ec::UNKNOWN_TOPIC_OR_PARTITION,
                 message: String::new(),

@@ -18,6 +18,7 @@ use crate::cluster::controller::{ControllerRequest, Outcome};
 use crate::cluster::election::ElectionType;
 use crate::protocol::error_code as ec;
 use crate::protocol::request::RequestHeader;
+use crate::security::acl::Operation;
 
 pub async fn handle(
     broker: &Arc<Broker>,
@@ -29,6 +30,15 @@ pub async fn handle(
             .map(|t| (t.topic.to_string(), t.partitions.clone()))
             .collect()
     });
+    // Kafka's authorization: Alter on the cluster.
+    if !broker.authz(header).cluster(Operation::Alter) {
+        return failed(
+            header.api_version,
+            partitions,
+            ec::CLUSTER_AUTHORIZATION_FAILED,
+            "Cluster authorization failed.".into(),
+        );
+    }
     let Some(election) = ElectionType::from_wire(req.election_type) else {
         return failed(
             header.api_version,

@@ -13,6 +13,9 @@
 //! As on Kafka, a partition named twice is fetched once, where it was first named, with the
 //! offset and limit it was named with last; the response lists partitions in that order,
 //! one topic entry per run of consecutive partitions of the same topic.
+//!
+//! Authorization (Kafka's): a consumer needs Read on each topic, a follower ClusterAction on
+//! the cluster; refused partitions get TOPIC_AUTHORIZATION_FAILED.
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
@@ -40,6 +43,7 @@ use crate::protocol::error_code as ec;
 use crate::protocol::outgoing::{Payload, SPLICE_MIN};
 use crate::protocol::request::RequestHeader;
 use crate::replication::Replica;
+use crate::security::acl::Operation;
 
 /// The longest a fetch may wait, whatever the client asks.
 const MAX_WAIT: Duration = Duration::from_secs(60);
@@ -90,6 +94,11 @@ pub async fn handle(broker: &Arc<Broker>, header: &RequestHeader, req: FetchRequ
         req.replica_id.0
     };
     let now = now_ms();
+    // Kafka's checks: a follower needs ClusterAction on the cluster, a consumer Read on
+    // each topic; refused partitions get TOPIC_AUTHORIZATION_FAILED (an unknown topic id
+    // stays UNKNOWN_TOPIC_ID).
+    let authz = broker.authz(header);
+    let follower_allowed = replica_id < 0 || authz.cluster(Operation::ClusterAction);
     let mut targets = Vec::new();
     for topic in &req.topics {
         let name: Result<String, i16> = if version >= 13 {
@@ -101,6 +110,18 @@ pub async fn handle(broker: &Arc<Broker>, header: &RequestHeader, req: FetchRequ
         } else {
             Ok(topic.topic.to_string())
         };
+        let name = name.and_then(|n| {
+            let allowed = if replica_id >= 0 {
+                follower_allowed
+            } else {
+                authz.topic(Operation::Read, &n)
+            };
+            if allowed {
+                Ok(n)
+            } else {
+                Err(ec::TOPIC_AUTHORIZATION_FAILED)
+            }
+        });
         for p in &topic.partitions {
             let replica = name.clone().and_then(|n| {
                 broker

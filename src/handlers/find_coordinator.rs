@@ -14,6 +14,7 @@ use crate::cluster::image::BrokerInfo;
 use crate::group::offsets_topic;
 use crate::protocol::error_code as ec;
 use crate::protocol::request::RequestHeader;
+use crate::security::acl::Operation;
 
 const GROUP: i8 = 0;
 
@@ -31,8 +32,22 @@ pub async fn handle(
             tracing::warn!(error = %e.message, "creating {}", offsets_topic::OFFSETS_TOPIC);
         }
     }
+    // Kafka's authorization: Describe on the group, or on the transactional id.
+    let authz = broker.authz(header);
     let answer = |key: &str| -> (i16, Option<&'static str>, Option<BrokerInfo>) {
-        if req.key_type != GROUP {
+        if req.key_type == GROUP && !authz.group(Operation::Describe, key) {
+            (
+                ec::GROUP_AUTHORIZATION_FAILED,
+                Some("Group authorization failed."),
+                None,
+            )
+        } else if req.key_type != GROUP && !authz.transactional_id(Operation::Describe, key) {
+            (
+                ec::TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+                Some("Transactional Id authorization failed."),
+                None,
+            )
+        } else if req.key_type != GROUP {
             (
                 ec::COORDINATOR_NOT_AVAILABLE,
                 Some("Transactions are not supported by this broker."),

@@ -12,6 +12,7 @@ use crate::broker::Broker;
 use crate::group::{JoinRequest, JoinResult};
 use crate::protocol::error_code as ec;
 use crate::protocol::request::RequestHeader;
+use crate::security::acl::Operation;
 
 pub async fn handle(
     broker: &Arc<Broker>,
@@ -19,7 +20,10 @@ pub async fn handle(
     req: JoinGroupRequest,
 ) -> JoinGroupResponse {
     let version = header.api_version;
-    let result = if req.group_id.is_empty() {
+    // Kafka's authorization: Read on the group.
+    let result = if !broker.authz(header).group(Operation::Read, &req.group_id) {
+        JoinResult::error(&req.member_id, ec::GROUP_AUTHORIZATION_FAILED)
+    } else if req.group_id.is_empty() {
         JoinResult::error(&req.member_id, ec::INVALID_GROUP_ID)
     } else {
         let join = JoinRequest {

@@ -8,7 +8,9 @@ use kafka_protocol::messages::{LeaveGroupRequest, LeaveGroupResponse};
 
 use crate::broker::Broker;
 use crate::group::MemberRef;
+use crate::protocol::error_code as ec;
 use crate::protocol::request::RequestHeader;
+use crate::security::acl::Operation;
 
 pub async fn handle(
     broker: &Arc<Broker>,
@@ -16,6 +18,10 @@ pub async fn handle(
     req: LeaveGroupRequest,
 ) -> LeaveGroupResponse {
     let version = header.api_version;
+    // Kafka's authorization: Read on the group.
+    if !broker.authz(header).group(Operation::Read, &req.group_id) {
+        return LeaveGroupResponse::default().with_error_code(ec::GROUP_AUTHORIZATION_FAILED);
+    }
     let members: Vec<MemberRef> = if version >= 3 {
         req.members
             .iter()

@@ -9,6 +9,7 @@ use kafka_protocol::protocol::StrBytes;
 
 use crate::broker::Broker;
 use crate::protocol::request::RequestHeader;
+use crate::security::acl::Operation;
 
 pub async fn handle(
     broker: &Arc<Broker>,
@@ -26,10 +27,15 @@ pub async fn handle(
         .iter()
         .map(|s| s.to_ascii_lowercase())
         .collect();
+    // Kafka's authorization: Describe on the cluster lists every group; otherwise only the
+    // groups the principal may Describe.
+    let authz = broker.authz(header);
+    let every = authz.cluster(Operation::Describe);
     let groups = broker
         .groups
         .list()
         .into_iter()
+        .filter(|g| every || authz.group(Operation::Describe, &g.group_id))
         .filter(|g| states.is_empty() || states.contains(&g.state.name().to_ascii_lowercase()))
         .filter(|_| types.is_empty() || types.iter().any(|t| t == "classic"))
         .map(|g| {

@@ -3,7 +3,8 @@
 //! batch whose timestamp is at or after a given time, found through the time index.
 //! v0 answers in the old layout: up to `max_num_offsets` offsets, newest first, from segment
 //! starts and the log end, as Kafka 0.8 did ([`crate::log::legacy_offsets`]). From v1 a partition listed twice gets
-//! INVALID_REQUEST for each entry, as in Kafka.
+//! INVALID_REQUEST for each entry, as in Kafka. Describe on the topic is needed (else
+//! TOPIC_AUTHORIZATION_FAILED per partition, before anything else is checked).
 
 use std::sync::Arc;
 
@@ -16,6 +17,7 @@ use crate::broker::Broker;
 use crate::log::{now_ms, LogError, Partition, TopicPartition};
 use crate::protocol::error_code as ec;
 use crate::protocol::request::RequestHeader;
+use crate::security::acl::Operation;
 use crate::topics;
 
 const LATEST: i64 = -1;
@@ -35,16 +37,21 @@ pub async fn handle(
             .iter()
             .map(move |p| (t.name.as_str(), p.partition_index))
     }));
+    let authz = broker.authz(header);
     let topics = req
         .topics
         .into_iter()
         .map(|topic| {
+            let allowed = authz.topic(Operation::Describe, &topic.name);
             let partitions = topic
                 .partitions
                 .into_iter()
                 .map(|p| {
                     let base = ListOffsetsPartitionResponse::default()
                         .with_partition_index(p.partition_index);
+                    if !allowed {
+                        return base.with_error_code(ec::TOPIC_AUTHORIZATION_FAILED);
+                    }
                     let tp = TopicPartition::new(topic.name.as_str(), p.partition_index);
                     if version >= 1 && duplicates.contains(&tp) {
                         return base.with_error_code(ec::INVALID_REQUEST);

@@ -17,12 +17,21 @@ use kafka_protocol::protocol::StrBytes;
 use crate::broker::Broker;
 use crate::cluster::reassign;
 use crate::protocol::request::RequestHeader;
+use crate::security::acl::Operation;
 
 pub async fn handle(
     broker: &Arc<Broker>,
-    _header: &RequestHeader,
+    header: &RequestHeader,
     req: ListPartitionReassignmentsRequest,
 ) -> ListPartitionReassignmentsResponse {
+    // Kafka's authorization: Describe on the cluster.
+    if !broker.authz(header).cluster(Operation::Describe) {
+        return ListPartitionReassignmentsResponse::default()
+            .with_error_code(crate::protocol::error_code::CLUSTER_AUTHORIZATION_FAILED)
+            .with_error_message(Some(StrBytes::from_static_str(
+                "Cluster authorization failed.",
+            )));
+    }
     let wanted: Option<Vec<(String, Vec<i32>)>> = req.topics.as_ref().map(|ts| {
         ts.iter()
             .map(|t| (t.name.to_string(), t.partition_indexes.clone()))

@@ -3,6 +3,11 @@
 //! ISR; a partition without a leader carries LEADER_NOT_AVAILABLE, as Kafka answers. Topic
 //! ids from v10; unknown topics auto-created through the controller when allowed (v4+ asks
 //! per request).
+//!
+//! Authorization (Kafka's): all-topics requests list only the topics the principal may
+//! Describe; a named topic it may not Describe is answered TOPIC_AUTHORIZATION_FAILED; an
+//! unknown one is auto-created only with Create on the cluster or on the topic (else
+//! TOPIC_AUTHORIZATION_FAILED). The authorized-operations fields (v8+) are filled when asked.
 
 use std::sync::Arc;
 
@@ -17,6 +22,8 @@ use crate::broker::Broker;
 use crate::metadata::TopicMeta;
 use crate::protocol::error_code as ec;
 use crate::protocol::request::RequestHeader;
+use crate::security::acl::{Operation, ResourceType, CLUSTER_NAME};
+use crate::security::authorize::{CLUSTER_OPERATIONS, TOPIC_OPERATIONS};
 use crate::topics;
 
 pub async fn handle(
@@ -31,26 +38,62 @@ pub async fn handle(
         Some(t) => t.is_empty() && version == 0,
     };
     let allow_auto = version < 4 || req.allow_auto_topic_creation;
+    let authz = broker.authz(header);
+    let with_ops = version >= 8 && req.include_topic_authorized_operations;
+    let entry = |meta: &TopicMeta| {
+        let e = topic_entry(meta, version);
+        if with_ops {
+            e.with_topic_authorized_operations(authz.operations(
+                ResourceType::Topic,
+                &meta.name,
+                TOPIC_OPERATIONS,
+            ))
+        } else {
+            e
+        }
+    };
+    let refused = |name: TopicName| {
+        MetadataResponseTopic::default()
+            .with_error_code(ec::TOPIC_AUTHORIZATION_FAILED)
+            .with_name(Some(name))
+    };
     let topics = if all {
         broker
             .cluster
             .topics()
             .iter()
-            .map(|t| topic_entry(t, version))
+            .filter(|t| authz.topic(Operation::Describe, &t.name))
+            .map(|t| entry(t))
             .collect()
     } else {
         let requested = req.topics.unwrap_or_default();
         let mut out = Vec::with_capacity(requested.len());
         for t in requested {
             out.push(match t.name {
+                Some(name) if !authz.topic(Operation::Describe, &name) => refused(name),
+                Some(name)
+                    if allow_auto
+                        && broker.config.auto_create_topics
+                        && !broker.cluster.has_topic(&name)
+                        && !authz.cluster(Operation::Create)
+                        && !authz.topic(Operation::Create, &name) =>
+                {
+                    refused(name)
+                }
                 Some(name) => match topics::get_or_auto_create(broker, &name, allow_auto).await {
-                    Ok(meta) => topic_entry(&meta, version),
+                    Ok(meta) => entry(&meta),
                     Err(e) => MetadataResponseTopic::default()
                         .with_error_code(e.code)
                         .with_name(Some(name)),
                 },
                 None => match broker.cluster.topic_by_id(t.topic_id) {
-                    Some(meta) => topic_entry(&meta, version),
+                    Some(meta) if !authz.topic(Operation::Describe, &meta.name) => {
+                        MetadataResponseTopic::default()
+                            .with_error_code(ec::TOPIC_AUTHORIZATION_FAILED)
+                            .with_name((version < 12).then(TopicName::default))
+                            .with_topic_id(t.topic_id)
+                    }
+                    Some(meta) => entry(&meta),
                     None => MetadataResponseTopic::default()
                         .with_error_code(ec::UNKNOWN_TOPIC_ID)
                         .with_name((version < 12).then(TopicName::default))
@@ -74,7 +117,13 @@ pub async fn handle(
         })
         .collect();
     let controller = broker.cluster.client_controller_id();
+    let cluster_ops = if (8..=10).contains(&version) && req.include_cluster_authorized_operations {
+        authz.operations(ResourceType::Cluster, CLUSTER_NAME, CLUSTER_OPERATIONS)
+    } else {
+        i32::MIN
+    };
     MetadataResponse::default()
+        .with_cluster_authorized_operations(cluster_ops)
         .with_brokers(brokers)
         .with_cluster_id(
             broker

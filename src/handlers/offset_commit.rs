@@ -3,6 +3,9 @@
 //! -1, no member) for groups without members, per-partition checks; the accepted offsets are
 //! appended to the group's partition of `__consumer_offsets` and answered once committed
 //! (Kafka's coordinator errors otherwise, for every accepted partition).
+//!
+//! Authorization (Kafka's): Read on the group, else every partition gets
+//! GROUP_AUTHORIZATION_FAILED; then Read on each topic, else TOPIC_AUTHORIZATION_FAILED.
 
 use std::sync::Arc;
 
@@ -17,6 +20,7 @@ use crate::group::{MemberRef, OFFSET_METADATA_MAX_BYTES};
 use crate::log::now_ms;
 use crate::protocol::error_code as ec;
 use crate::protocol::request::RequestHeader;
+use crate::security::acl::Operation;
 
 pub async fn handle(
     broker: &Arc<Broker>,
@@ -35,6 +39,8 @@ pub async fn handle(
     } else {
         -1
     };
+    let authz = broker.authz(header);
+    let group_allowed = authz.group(Operation::Read, &req.group_id);
     let group_error = if req.group_id.is_empty() {
         Some(ec::INVALID_GROUP_ID)
     } else {
@@ -52,7 +58,13 @@ pub async fn handle(
                 .partitions
                 .iter()
                 .map(|p| {
-                    let code = if let Some(code) = group_error {
+                    // Kafka's order: the group's authorization, the topic's, then the
+                    // coordinator's checks.
+                    let code = if !group_allowed {
+                        ec::GROUP_AUTHORIZATION_FAILED
+                    } else if !authz.topic(Operation::Read, &t.name) {
+                        ec::TOPIC_AUTHORIZATION_FAILED
+                    } else if let Some(code) = group_error {
                         code
                     } else if !broker.partition_exists(t.name.as_str(), p.partition_index) {
                         ec::UNKNOWN_TOPIC_OR_PARTITION

@@ -12,12 +12,18 @@ use kafka_protocol::messages::{OffsetDeleteRequest, OffsetDeleteResponse};
 use crate::broker::Broker;
 use crate::protocol::error_code as ec;
 use crate::protocol::request::RequestHeader;
+use crate::security::acl::Operation;
 
 pub async fn handle(
     broker: &Arc<Broker>,
-    _header: &RequestHeader,
+    header: &RequestHeader,
     req: OffsetDeleteRequest,
 ) -> OffsetDeleteResponse {
+    // Kafka's authorization: Delete on the group, then Read on each topic.
+    let authz = broker.authz(header);
+    if !authz.group(Operation::Delete, &req.group_id) {
+        return OffsetDeleteResponse::default().with_error_code(ec::GROUP_AUTHORIZATION_FAILED);
+    }
     match broker.groups.describe(&req.group_id) {
         Err(code) => return OffsetDeleteResponse::default().with_error_code(code),
         Ok(None) => return OffsetDeleteResponse::default().with_error_code(ec::GROUP_ID_NOT_FOUND),
@@ -34,7 +40,9 @@ pub async fn handle(
                 .partitions
                 .into_iter()
                 .map(|p| {
-                    let code = if !broker.partition_exists(&name, p.partition_index) {
+                    let code = if !authz.topic(Operation::Read, &name) {
+                        ec::TOPIC_AUTHORIZATION_FAILED
+                    } else if !broker.partition_exists(&name, p.partition_index) {
                         ec::UNKNOWN_TOPIC_OR_PARTITION
                     } else if subscribed.contains(&name) {
                         ec::GROUP_SUBSCRIBED_TO_TOPIC

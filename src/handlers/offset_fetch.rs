@@ -2,6 +2,10 @@
 //! (v8+); all of a group's offsets when no topics are named (v2+). A partition without a
 //! commit gets offset -1. `require_stable` needs nothing here: without transactions no
 //! offset is ever pending.
+//!
+//! Authorization (Kafka's): Describe on the group, else GROUP_AUTHORIZATION_FAILED; a named
+//! topic the principal may not Describe gets TOPIC_AUTHORIZATION_FAILED per partition, and
+//! an all-offsets answer leaves such topics out.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -15,24 +19,32 @@ use kafka_protocol::protocol::StrBytes;
 
 use crate::broker::Broker;
 use crate::group::records::OffsetValue;
+use crate::protocol::error_code as ec;
 use crate::protocol::request::RequestHeader;
+use crate::security::acl::Operation;
+use crate::security::authorize::Authz;
 
-/// (topic, partition, offset, leader epoch, metadata) for the requested partitions, or for
-/// all committed ones when `wanted` is None.
-type Row = (String, i32, i64, i32, String);
+/// (topic, partition, offset, leader epoch, metadata, error code) for the requested
+/// partitions, or for all committed ones when `wanted` is None.
+type Row = (String, i32, i64, i32, String, i16);
 
 fn lookup(
     broker: &Broker,
+    authz: &Authz<'_>,
     group: &str,
     wanted: Option<Vec<(String, Vec<i32>)>>,
 ) -> Result<Vec<Row>, i16> {
+    if !authz.group(Operation::Describe, group) {
+        return Err(ec::GROUP_AUTHORIZATION_FAILED);
+    }
     let by_key: HashMap<(String, i32), OffsetValue> =
         broker.groups.committed(group)?.into_iter().collect();
     Ok(match wanted {
         None => {
             let mut rows: Vec<Row> = by_key
                 .into_iter()
-                .map(|((t, p), c)| (t, p, c.offset, c.leader_epoch, c.metadata))
+                .filter(|((t, _), _)| authz.topic(Operation::Describe, t))
+                .map(|((t, p), c)| (t, p, c.offset, c.leader_epoch, c.metadata, ec::NONE))
                 .collect();
             rows.sort();
             rows
@@ -40,9 +52,14 @@ fn lookup(
         Some(topics) => topics
             .into_iter()
             .flat_map(|(t, ps)| ps.into_iter().map(move |p| (t.clone(), p)))
-            .map(|(t, p)| match by_key.get(&(t.clone(), p)) {
-                Some(c) => (t, p, c.offset, c.leader_epoch, c.metadata.clone()),
-                None => (t, p, -1, -1, String::new()),
+            .map(|(t, p)| {
+                if !authz.topic(Operation::Describe, &t) {
+                    return (t, p, -1, -1, String::new(), ec::TOPIC_AUTHORIZATION_FAILED);
+                }
+                match by_key.get(&(t.clone(), p)) {
+                    Some(c) => (t, p, c.offset, c.leader_epoch, c.metadata.clone(), ec::NONE),
+                    None => (t, p, -1, -1, String::new(), ec::NONE),
+                }
             })
             .collect(),
     })
@@ -67,6 +84,7 @@ pub async fn handle(
 ) -> OffsetFetchResponse {
     let version = header.api_version;
     let epoch = |e: i32| if version >= 5 { e } else { -1 };
+    let authz = broker.authz(header);
     if version >= 8 {
         let groups = req
             .groups
@@ -77,7 +95,7 @@ pub async fn handle(
                         .map(|t| (t.name.to_string(), t.partition_indexes))
                         .collect()
                 });
-                match lookup(broker, &g.group_id, wanted) {
+                match lookup(broker, &authz, &g.group_id, wanted) {
                     Err(code) => OffsetFetchResponseGroup::default()
                         .with_group_id(g.group_id)
                         .with_error_code(code),
@@ -89,8 +107,9 @@ pub async fn handle(
                                     .with_name(TopicName(StrBytes::from_string(t)))
                                     .with_partitions(
                                         rows.into_iter()
-                                            .map(|(_, p, o, e, m)| {
+                                            .map(|(_, p, o, e, m, code)| {
                                                 OffsetFetchResponsePartitions::default()
+                                                    .with_error_code(code)
                                                     .with_partition_index(p)
                                                     .with_committed_offset(o)
                                                     .with_committed_leader_epoch(e)
@@ -114,7 +133,7 @@ pub async fn handle(
             .map(|t| (t.name.to_string(), t.partition_indexes))
             .collect()
     });
-    match lookup(broker, &req.group_id, wanted.clone()) {
+    match lookup(broker, &authz, &req.group_id, wanted.clone()) {
         // v0-v1 have no group-level error: each requested partition carries it.
         Err(code) if version < 2 => {
             let topics = wanted
@@ -146,8 +165,9 @@ pub async fn handle(
                         .with_name(TopicName(StrBytes::from_string(t)))
                         .with_partitions(
                             rows.into_iter()
-                                .map(|(_, p, o, e, m)| {
+                                .map(|(_, p, o, e, m, code)| {
                                     OffsetFetchResponsePartition::default()
+                                        .with_error_code(code)
                                         .with_partition_index(p)
                                         .with_committed_offset(o)
                                         .with_committed_leader_epoch(epoch(e))

@@ -16,16 +16,26 @@ use crate::broker::Broker;
 use crate::log::TopicPartition;
 use crate::protocol::error_code as ec;
 use crate::protocol::request::RequestHeader;
+use crate::security::acl::Operation;
 
 pub async fn handle(
     broker: &Arc<Broker>,
     header: &RequestHeader,
     req: OffsetForLeaderEpochRequest,
 ) -> OffsetForLeaderEpochResponse {
+    // Kafka's authorization: ClusterAction on the cluster for a follower (v3+ names its
+    // replica id), Describe on each topic for a client.
+    let authz = broker.authz(header);
+    let follower_allowed = req.replica_id.0 < 0 || authz.cluster(Operation::ClusterAction);
     let topics = req
         .topics
         .into_iter()
         .map(|t| {
+            let allowed = if req.replica_id.0 >= 0 {
+                follower_allowed
+            } else {
+                authz.topic(Operation::Describe, &t.topic)
+            };
             let partitions = t
                 .partitions
                 .into_iter()
@@ -34,6 +44,9 @@ pub async fn handle(
                         .with_partition(p.partition)
                         .with_leader_epoch(-1)
                         .with_end_offset(-1);
+                    if !allowed {
+                        return base.with_error_code(ec::TOPIC_AUTHORIZATION_FAILED);
+                    }
                     let tp = TopicPartition::new(t.topic.to_string(), p.partition);
                     let replica = match broker.leader_replica(&tp) {
                         Ok(r) => r,

@@ -7,6 +7,10 @@
 //! codec gets every batch of another codec recompressed to it ([`recompress`]) before the
 //! append. acks=0 gets no response. A partition
 //! listed twice gets INVALID_REQUEST for both entries and nothing is appended to it.
+//!
+//! Authorization (Kafka's): Write on each topic, else TOPIC_AUTHORIZATION_FAILED for its
+//! partitions; a transactional id needs Write on it, else every partition gets
+//! TRANSACTIONAL_ID_AUTHORIZATION_FAILED. Idempotent batches need nothing more (KIP-679).
 
 use std::sync::Arc;
 
@@ -25,6 +29,7 @@ use crate::log::{now_ms, TopicPartition};
 use crate::protocol::error_code as ec;
 use crate::protocol::request::RequestHeader;
 use crate::replication::replica::{AppendError, Replica};
+use crate::security::acl::Operation;
 use crate::topics;
 
 const ZSTD: i16 = 4;
@@ -44,6 +49,13 @@ pub async fn handle(
             .map(move |p| (t.name.as_str(), p.index))
     }));
     let acks_all = acks == -1;
+    // Kafka's order: a transactional id needs Write on it (else the whole request is
+    // refused), then each topic needs Write, before anything else is looked at.
+    let authz = broker.authz(header);
+    let transaction_denied = req
+        .transactional_id
+        .as_ref()
+        .is_some_and(|id| !authz.transactional_id(Operation::Write, id));
     let mut waits: Vec<(usize, usize, Commit)> = Vec::new();
     let mut responses: Vec<TopicProduceResponse> = req
         .topic_data
@@ -51,7 +63,11 @@ pub async fn handle(
         .enumerate()
         .map(|(ti, topic)| {
             let name = topic.name.to_string();
-            let topic_error = if acks != 0 && acks != 1 && acks != -1 {
+            let topic_error = if transaction_denied {
+                Some(ec::TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
+            } else if !authz.topic(Operation::Write, &name) {
+                Some(ec::TOPIC_AUTHORIZATION_FAILED)
+            } else if acks != 0 && acks != 1 && acks != -1 {
                 Some(ec::INVALID_REQUIRED_ACKS)
             } else if let Err(e) = topics::validate_name(&name) {
                 Some(e.code)

@@ -10,6 +10,7 @@ use crate::broker::Broker;
 use crate::group::{MemberRef, SyncResult};
 use crate::protocol::error_code as ec;
 use crate::protocol::request::RequestHeader;
+use crate::security::acl::Operation;
 
 pub async fn handle(
     broker: &Arc<Broker>,
@@ -17,6 +18,10 @@ pub async fn handle(
     req: SyncGroupRequest,
 ) -> SyncGroupResponse {
     let version = header.api_version;
+    // Kafka's authorization: Read on the group.
+    if !broker.authz(header).group(Operation::Read, &req.group_id) {
+        return SyncGroupResponse::default().with_error_code(ec::GROUP_AUTHORIZATION_FAILED);
+    }
     let member = MemberRef {
         member_id: req.member_id.to_string(),
         group_instance_id: req.group_instance_id.as_ref().map(|s| s.to_string()),

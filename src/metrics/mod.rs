@@ -307,6 +307,11 @@ pub fn api_name(key: ApiKey) -> &'static str {
         DescribeQuorum => "DescribeQuorum",
         DescribeCluster => "DescribeCluster",
         DescribeTopicPartitions => "DescribeTopicPartitions",
+        DescribeAcls => "DescribeAcls",
+        CreateAcls => "CreateAcls",
+        DeleteAcls => "DeleteAcls",
+        DescribeUserScramCredentials => "DescribeUserScramCredentials",
+        AlterUserScramCredentials => "AlterUserScramCredentials",
         _ => "Other",
     }
 }

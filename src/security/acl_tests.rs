@@ -238,3 +238,102 @@ fn creation_is_validated() {
     assert_eq!(Permission::from_code(3), Some(Allow));
     assert_eq!(PatternType::from_code(4), Some(Prefixed));
 }
+
+/// The indexed lookup decides as a scan of every binding would, over names that are
+/// prefixes of each other, the wildcard, names starting with `*` and multi-byte names; and
+/// the index forgets removed bindings.
+#[test]
+fn indexed_decisions_equal_a_scan() {
+    let names = ["", "*", "*x", "a", "ab", "abc", "b", "é", "éa"];
+    let mut bindings = Vec::new();
+    for (i, name) in names.iter().enumerate().filter(|(_, n)| !n.is_empty()) {
+        for pattern in [Literal, Prefixed] {
+            let perm = if i % 3 == 0 { Deny } else { Allow };
+            bindings.push(acl(Topic, name, pattern, "User:u", "*", Read, perm));
+        }
+    }
+    let scan = |set: &[AclBinding], name: &str| {
+        let mine: Vec<_> = set.iter().filter(|b| covers(b, name)).collect();
+        if mine.is_empty() || mine.iter().any(|b| b.permission == Deny) {
+            Decision::Denied
+        } else {
+            Decision::Allowed
+        }
+    };
+    let policy = Policy::default();
+    let mut set = AclSet::default();
+    for b in &bindings {
+        assert!(set.add(b.clone()));
+    }
+    let mut live = bindings.clone();
+    // Remove every other binding, checking every name after each step.
+    for step in 0..=bindings.len() {
+        for name in names {
+            assert_eq!(
+                set.authorize(&policy, "User:u", "h", Read, Topic, name),
+                scan(&live, name),
+                "{name:?} after {step} removals"
+            );
+        }
+        if step < bindings.len() && step % 2 == 0 {
+            assert!(set.remove_one(&bindings[step]));
+            assert!(!set.remove_one(&bindings[step]));
+            live.retain(|b| *b != bindings[step]);
+        }
+    }
+    assert_eq!(set.len(), live.len());
+}
+
+/// InitProducerId's "Write on any topic" (Kafka's authorizeByResourceType).
+#[test]
+fn authorize_any_by_resource_type() {
+    let write = |name: &str, pattern, perm| acl(Topic, name, pattern, "User:p", "*", Write, perm);
+    #[rustfmt::skip]
+    let table: Vec<(Vec<AclBinding>, bool, &str, Decision)> = vec![
+        (vec![], false, "User:p", Decision::Denied),
+        (vec![], true, "User:p", Decision::Allowed),
+        (vec![write("t", Literal, Allow)], false, "User:p", Decision::Allowed),
+        (vec![write("t", Literal, Allow)], false, "User:q", Decision::Denied),
+        (vec![write("logs-", Prefixed, Allow)], false, "User:p", Decision::Allowed),
+        // A deny on the wildcard beats any allow.
+        (vec![write("t", Literal, Allow), write("*", Literal, Deny)], false, "User:p", Decision::Denied),
+        // A prefixed deny covering the only allow.
+        (vec![write("logs-a", Literal, Allow), write("logs-", Prefixed, Deny)], false, "User:p", Decision::Denied),
+        // Read does not imply Write.
+        (vec![acl(Topic, "t", Literal, "User:p", "*", Read, Allow)], false, "User:p", Decision::Denied),
+        // Super users.
+        (vec![write("*", Literal, Deny)], false, "User:admin", Decision::Allowed),
+    ];
+    for (bindings, allow_if_no_acl, principal, want) in table {
+        let a = acls(&bindings, allow_if_no_acl);
+        assert_eq!(
+            a.authorize_any(principal, "h", Write, Topic),
+            want,
+            "{bindings:?} {principal}"
+        );
+    }
+}
+
+#[test]
+fn wire_codes_convert_or_are_refused() {
+    let ok = AclBinding::from_wire(2, "t", 3, "User:a", "*", 3, 3).unwrap();
+    assert_eq!(ok, acl(Topic, "t", Literal, "User:a", "*", Read, Allow));
+    #[rustfmt::skip]
+    let refused = [
+        ((0, 3, 3, 3), "Invalid resourceType UNKNOWN"),
+        ((1, 3, 3, 3), "Invalid resourceType ANY"),
+        ((2, 0, 3, 3), "Invalid patternType UNKNOWN"),
+        ((2, 2, 3, 3), "Invalid patternType MATCH"),
+        ((2, 3, 99, 3), "Invalid operation UNKNOWN"),
+        ((2, 3, 3, 0), "Invalid permissionType UNKNOWN"),
+    ];
+    for ((rt, pt, op, perm), want) in refused {
+        assert_eq!(
+            AclBinding::from_wire(rt, "t", pt, "User:a", "*", op, perm).unwrap_err(),
+            want
+        );
+    }
+    let f = AclFilter::from_wire(1, None, 1, Some("User:a"), None, 1, 1).unwrap();
+    assert!(f.matches(&ok));
+    assert!(AclFilter::from_wire(0, None, 1, None, None, 1, 1).is_err());
+}

@@ -392,6 +392,44 @@ const DESCRIBE_TOPIC_PARTITIONS: &[Field] = &[
     f("cursor", OptStruct(DESCRIBE_TOPIC_PARTITIONS_CURSOR)),
 ];
 
+// DescribeAcls, CreateAcls, DeleteAcls
+const ACL_FILTER: &[Field] = &[
+    f("resource_type_filter", I8),
+    f("resource_name_filter", NStr),
+    f("pattern_type_filter", I8).since(1),
+    f("principal_filter", NStr),
+    f("host_filter", NStr),
+    f("operation", I8),
+    f("permission_type", I8),
+];
+const ACL_CREATION: &[Field] = &[
+    f("resource_type", I8),
+    f("resource_name", Str),
+    f("resource_pattern_type", I8).since(1),
+    f("principal", Str),
+    f("host", Str),
+    f("operation", I8),
+    f("permission_type", I8),
+];
+const CREATE_ACLS: &[Field] = &[f("creations", Array(&Struct(ACL_CREATION)))];
+const DELETE_ACLS: &[Field] = &[f("filters", Array(&Struct(ACL_FILTER)))];
+
+// DescribeUserScramCredentials, AlterUserScramCredentials
+const SCRAM_USER: &[Field] = &[f("name", Str)];
+const DESCRIBE_USER_SCRAM: &[Field] = &[f("users", NArray(&Struct(SCRAM_USER)))];
+const SCRAM_DELETION: &[Field] = &[f("name", Str), f("mechanism", I8)];
+const SCRAM_UPSERTION: &[Field] = &[
+    f("name", Str),
+    f("mechanism", I8),
+    f("iterations", I32),
+    f("salt", Bytes),
+    f("salted_password", Bytes),
+];
+const ALTER_USER_SCRAM: &[Field] = &[
+    f("deletions", Array(&Struct(SCRAM_DELETION))),
+    f("upsertions", Array(&Struct(SCRAM_UPSERTION))),
+];
+
 /// Every request body weir accepts, in api-key order. One static, so a field has one
 /// address (the tests identify fields by it).
 pub(super) static MESSAGES: &[Message] = &[
@@ -415,6 +453,9 @@ pub(super) static MESSAGES: &[Message] = &[
     msg(ApiKey::DeleteRecords, 2, 2, DELETE_RECORDS),
     msg(ApiKey::InitProducerId, 5, 2, INIT_PRODUCER_ID),
     msg(ApiKey::OffsetForLeaderEpoch, 4, 4, OFFSET_FOR_LEADER_EPOCH),
+    msg(ApiKey::DescribeAcls, 3, 2, ACL_FILTER),
+    msg(ApiKey::CreateAcls, 3, 2, CREATE_ACLS),
+    msg(ApiKey::DeleteAcls, 3, 2, DELETE_ACLS),
     msg(ApiKey::DescribeConfigs, 4, 4, DESCRIBE_CONFIGS),
     msg(ApiKey::AlterConfigs, 2, 2, ALTER_CONFIGS),
     msg(ApiKey::CreatePartitions, 3, 2, CREATE_PARTITIONS),
@@ -439,6 +480,13 @@ pub(super) static MESSAGES: &[Message] = &[
         LIST_PARTITION_REASSIGNMENTS,
     ),
     msg(ApiKey::OffsetDelete, 0, NEVER, OFFSET_DELETE),
+    msg(
+        ApiKey::DescribeUserScramCredentials,
+        0,
+        0,
+        DESCRIBE_USER_SCRAM,
+    ),
+    msg(ApiKey::AlterUserScramCredentials, 0, 0, ALTER_USER_SCRAM),
     msg(ApiKey::DescribeLogDirs, 4, 2, DESCRIBE_LOG_DIRS),
     msg(ApiKey::SaslAuthenticate, 2, 2, SASL_AUTHENTICATE),
     msg(ApiKey::DescribeQuorum, 2, 0, DESCRIBE_QUORUM),

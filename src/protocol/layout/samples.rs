@@ -103,6 +103,11 @@ macro_rules! per_key {
             ApiKey::DescribeQuorum => $f::<DescribeQuorumRequest>($($arg),*),
             ApiKey::DescribeCluster => $f::<DescribeClusterRequest>($($arg),*),
             ApiKey::DescribeTopicPartitions => $f::<DescribeTopicPartitionsRequest>($($arg),*),
+            ApiKey::DescribeAcls => $f::<DescribeAclsRequest>($($arg),*),
+            ApiKey::CreateAcls => $f::<CreateAclsRequest>($($arg),*),
+            ApiKey::DeleteAcls => $f::<DeleteAclsRequest>($($arg),*),
+            ApiKey::DescribeUserScramCredentials => $f::<DescribeUserScramCredentialsRequest>($($arg),*),
+            ApiKey::AlterUserScramCredentials => $f::<AlterUserScramCredentialsRequest>($($arg),*),
             other => panic!("no sample for {other:?}"),
         }
     };
@@ -176,6 +181,11 @@ pub(super) fn full_body(key: ApiKey, v: i16) -> Vec<u8> {
         ApiKey::DescribeQuorum => encode(&describe_quorum(v), v),
         ApiKey::DescribeCluster => encode(&describe_cluster(v), v),
         ApiKey::DescribeTopicPartitions => encode(&describe_topic_partitions(v), v),
+        ApiKey::DescribeAcls => encode(&describe_acls(v), v),
+        ApiKey::CreateAcls => encode(&create_acls(v), v),
+        ApiKey::DeleteAcls => encode(&delete_acls(v), v),
+        ApiKey::DescribeUserScramCredentials => encode(&describe_user_scram(v), v),
+        ApiKey::AlterUserScramCredentials => encode(&alter_user_scram(v), v),
         other => panic!("no sample for {other:?}"),
     }
 }
@@ -620,5 +630,78 @@ fn describe_topic_partitions(_v: i16) -> DescribeTopicPartitionsRequest {
                 .with_partition_index(1)
                 .with_unknown_tagged_fields(unknown(true)),
         ))
+        .with_unknown_tagged_fields(unknown(true))
+}
+
+fn describe_acls(v: i16) -> DescribeAclsRequest {
+    DescribeAclsRequest::default()
+        .with_resource_type_filter(2)
+        .with_resource_name_filter(Some(s("t")))
+        .with_pattern_type_filter(pick(v >= 1, 4, 3))
+        .with_principal_filter(Some(s("User:a")))
+        .with_host_filter(Some(s("*")))
+        .with_operation(3)
+        .with_permission_type(3)
+        .with_unknown_tagged_fields(unknown(v >= 2))
+}
+
+fn create_acls(v: i16) -> CreateAclsRequest {
+    use create_acls_request::*;
+    let creation = AclCreation::default()
+        .with_resource_type(2)
+        .with_resource_name(s("t"))
+        .with_resource_pattern_type(pick(v >= 1, 4, 3))
+        .with_principal(s("User:a"))
+        .with_host(s("*"))
+        .with_operation(3)
+        .with_permission_type(3)
+        .with_unknown_tagged_fields(unknown(v >= 2));
+    CreateAclsRequest::default()
+        .with_creations(vec![creation.clone(), creation])
+        .with_unknown_tagged_fields(unknown(v >= 2))
+}
+
+fn delete_acls(v: i16) -> DeleteAclsRequest {
+    use delete_acls_request::*;
+    let filter = DeleteAclsFilter::default()
+        .with_resource_type_filter(2)
+        .with_resource_name_filter(Some(s("t")))
+        .with_pattern_type_filter(pick(v >= 1, 4, 3))
+        .with_principal_filter(Some(s("User:a")))
+        .with_host_filter(Some(s("*")))
+        .with_operation(3)
+        .with_permission_type(3)
+        .with_unknown_tagged_fields(unknown(v >= 2));
+    DeleteAclsRequest::default()
+        .with_filters(vec![filter.clone(), filter])
+        .with_unknown_tagged_fields(unknown(v >= 2))
+}
+
+fn describe_user_scram(_v: i16) -> DescribeUserScramCredentialsRequest {
+    use describe_user_scram_credentials_request::*;
+    let user = UserName::default()
+        .with_name(s("alice"))
+        .with_unknown_tagged_fields(unknown(true));
+    DescribeUserScramCredentialsRequest::default()
+        .with_users(Some(vec![user.clone(), user]))
+        .with_unknown_tagged_fields(unknown(true))
+}
+
+fn alter_user_scram(_v: i16) -> AlterUserScramCredentialsRequest {
+    use alter_user_scram_credentials_request::*;
+    let deletion = ScramCredentialDeletion::default()
+        .with_name(s("bob"))
+        .with_mechanism(1)
+        .with_unknown_tagged_fields(unknown(true));
+    let upsertion = ScramCredentialUpsertion::default()
+        .with_name(s("alice"))
+        .with_mechanism(2)
+        .with_iterations(4096)
+        .with_salt(Bytes::from_static(b"salt"))
+        .with_salted_password(Bytes::from_static(b"salted"))
+        .with_unknown_tagged_fields(unknown(true));
+    AlterUserScramCredentialsRequest::default()
+        .with_deletions(vec![deletion.clone(), deletion])
+        .with_upsertions(vec![upsertion.clone(), upsertion])
         .with_unknown_tagged_fields(unknown(true))
 }

@@ -411,7 +411,7 @@ fn element(key: ApiKey, path: &[&str]) -> &'static Ty {
 }
 
 /// `decoded_size` bounds what kafka-protocol's decoded array elements really take, for every
-/// array of structs weir accepts (36) and two of strings, so the estimate `check` returns is
+/// array of structs weir accepts (41) and two of strings, so the estimate `check` returns is
 /// an upper bound.
 #[test]
 fn decoded_size_bounds_the_decoded_elements() {
@@ -460,6 +460,11 @@ fn decoded_size_bounds_the_decoded_elements() {
         DescribeTopicPartitions ["topics"] => describe_topic_partitions_request::TopicRequest;
         DescribeQuorum ["topics"] => describe_quorum_request::TopicData;
         DescribeQuorum ["topics", "partitions"] => describe_quorum_request::PartitionData;
+        CreateAcls ["creations"] => create_acls_request::AclCreation;
+        DeleteAcls ["filters"] => delete_acls_request::DeleteAclsFilter;
+        DescribeUserScramCredentials ["users"] => describe_user_scram_credentials_request::UserName;
+        AlterUserScramCredentials ["deletions"] => alter_user_scram_credentials_request::ScramCredentialDeletion;
+        AlterUserScramCredentials ["upsertions"] => alter_user_scram_credentials_request::ScramCredentialUpsertion;
         DescribeGroups ["groups"] => GroupId;
         DeleteTopics ["topic_names"] => TopicName;
     };
