@@ -4,7 +4,8 @@
 //! segment files through rustls); `ssl.client.auth=required` refuses a client without a
 //! certificate and one whose certificate another CA signed; SASL over TLS (SASL_SSL); a
 //! certificate subject read as Kafka names the principal; and bad input: bytes that are not
-//! TLS, a handshake never finished, a handshake cut off, each closing that connection only.
+//! TLS, a handshake never finished, a handshake cut off, each closing that connection only;
+//! and the certificate's principal deciding ACLs.
 //! (Stock clients over SSL and SASL_SSL are in compat-tests/security.)
 
 mod common;
@@ -290,5 +291,88 @@ async fn bad_tls_input_closes_only_its_connection() {
 
     // The good connection never noticed.
     assert!(answers(&mut good).await);
+    h.shutdown().await;
+}
+
+/// With an authorizer, an SSL client is its certificate's subject: alice's certificate may
+/// Describe one topic, so Metadata over her connection lists that topic and not the other;
+/// bob's certificate, with no ACL, sees neither.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_certificate_subject_is_the_principal_acls_see() {
+    use kafka_protocol::messages::create_acls_request::AclCreation;
+    use kafka_protocol::messages::CreateAclsRequest;
+    let dir = tempfile::tempdir().unwrap();
+    let pki = Pki::new("weir test CA");
+    let (cert, key) = pki.issue("broker");
+    let keystore = dir.path().join("broker.pem");
+    std::fs::write(&keystore, format!("{key}{cert}")).unwrap();
+    let truststore = dir.path().join("ca.pem");
+    std::fs::write(&truststore, &pki.ca_pem).unwrap();
+    let h = start_with(&dir.path().join("data"), |c| {
+        c.set("listeners", "PLAINTEXT://127.0.0.1:0,SSL://127.0.0.1:0")
+            .unwrap();
+        c.set("ssl.keystore.location", keystore.to_str().unwrap())
+            .unwrap();
+        c.set("ssl.truststore.location", truststore.to_str().unwrap())
+            .unwrap();
+        c.set("ssl.client.auth", "requested").unwrap();
+        c.set(
+            "authorizer.class.name",
+            "kafka.security.authorizer.AclAuthorizer",
+        )
+        .unwrap();
+        // The PLAINTEXT listener's clients are ANONYMOUS: the test's admin.
+        c.set("super.users", "User:ANONYMOUS").unwrap();
+    })
+    .await;
+    let mut admin = Client::connect(&h).await;
+    create_topic(&mut admin, "alices", 1).await;
+    create_topic(&mut admin, "others", 1).await;
+    // alice's principal as her certificate names her (its RFC 2253 form is checked against
+    // OpenSSL in a_certificate_subject_is_the_principal).
+    let alice = pki.issue("alice");
+    let der = CertificateDer::from_pem_slice(alice.0.as_bytes()).unwrap();
+    let principal = weir::security::tls::principal_of(&der).unwrap();
+    assert!(principal.contains("CN=alice"), "{principal}");
+    let allow = AclCreation::default()
+        .with_resource_type(2) // TOPIC
+        .with_resource_name(StrBytes::from_static_str("alices"))
+        .with_resource_pattern_type(3) // LITERAL
+        .with_principal(StrBytes::from_string(principal))
+        .with_host(StrBytes::from_static_str("*"))
+        .with_operation(8) // DESCRIBE
+        .with_permission_type(3); // ALLOW
+    let r = admin
+        .send(&CreateAclsRequest::default().with_creations(vec![allow]), 3)
+        .await;
+    assert_eq!(r.results[0].error_code, 0);
+
+    let topics = |m: kafka_protocol::messages::MetadataResponse| -> Vec<String> {
+        m.topics
+            .iter()
+            .filter_map(|t| t.name.as_ref().map(|n| n.to_string()))
+            .collect()
+    };
+    let all = MetadataRequest::default().with_topics(None);
+    let mut c = tls_client(&h, "SSL", &pki.ca_pem, Some(&alice))
+        .await
+        .unwrap();
+    // The ACL reaches the image through the quorum: wait until alice sees her topic.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let seen = topics(c.send(&all, 12).await);
+        if seen == ["alices"] {
+            break;
+        }
+        assert!(seen.is_empty(), "alice sees only her topic: {seen:?}");
+        assert!(Instant::now() < deadline, "the ACL never applied");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // bob's certificate names another principal, with no ACL: he sees nothing.
+    let bob = pki.issue("bob");
+    let mut c = tls_client(&h, "SSL", &pki.ca_pem, Some(&bob))
+        .await
+        .unwrap();
+    assert!(topics(c.send(&all, 12).await).is_empty());
     h.shutdown().await;
 }
