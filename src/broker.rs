@@ -45,6 +45,8 @@ pub struct Broker {
     pub authorizer: crate::security::authorize::Authorizer,
     /// Cancelled when the broker begins shutting down.
     pub shutdown: CancellationToken,
+    /// The rates of clients under a quota (see [`crate::quota`]).
+    pub quotas: crate::quota::Throttles,
 }
 
 /// A running broker: its bound address and the handle to stop it.
@@ -87,6 +89,35 @@ impl Broker {
             &self.config.log,
             &image.broker_configs,
             self.config.node_id,
+        )
+    }
+
+    /// Records `value` of `kind` for a request of `principal` (`User:name`; the quota user is
+    /// the name) and `client_id` under the quota that holds for it, if any: how long, ms, to
+    /// hold the client back. With no quota set anywhere nothing is recorded, and the cost is
+    /// one read of the image's pointer.
+    pub fn quota_throttle(
+        &self,
+        principal: &str,
+        client_id: Option<&[u8]>,
+        kind: crate::quota::Kind,
+        value: f64,
+    ) -> i64 {
+        let configs = self.cluster.client_quotas();
+        if configs.is_empty() {
+            return 0;
+        }
+        let user = principal
+            .split_once(':')
+            .map_or(principal, |(_, name)| name);
+        let client_id = String::from_utf8_lossy(client_id.unwrap_or_default());
+        self.quotas.record(
+            &configs,
+            kind,
+            user,
+            &client_id,
+            value,
+            crate::log::now_ms(),
         )
     }
 
@@ -179,6 +210,7 @@ impl Broker {
             config_changes: tokio::sync::Mutex::new(()),
             metrics,
             shutdown,
+            quotas: crate::quota::Throttles::default(),
         });
         // The first reconciliation opens (and recovers) every local log before serving.
         let applied = broker.cluster.applied();

@@ -28,6 +28,7 @@ pub mod log;
 pub mod metadata;
 pub mod metrics;
 pub mod protocol;
+pub mod quota;
 pub mod replication;
 pub mod security;
 pub mod server;

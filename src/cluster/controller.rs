@@ -78,6 +78,11 @@ pub enum ControllerRequest {
     DeleteAcls {
         filters: Vec<AclFilter>,
     },
+    /// AlterClientQuotas: the changes, validated by the broker that took the request
+    /// (entity, key, value; None removes).
+    AlterClientQuotas {
+        changes: Vec<(crate::quota::QuotaEntity, String, Option<f64>)>,
+    },
     /// AlterUserScramCredentials (answered per user).
     AlterScram {
         deletions: Vec<security::ScramDeletion>,
@@ -233,6 +238,17 @@ pub fn decide(
             let (records, matched) = security::delete_acls(image, filters);
             Ok((records, Outcome::AclsDeleted(matched)))
         }
+        ControllerRequest::AlterClientQuotas { changes } => Ok((
+            changes
+                .iter()
+                .map(|(entity, key, value)| Record::ClientQuota {
+                    entity: entity.clone(),
+                    key: key.clone(),
+                    value: *value,
+                })
+                .collect(),
+            Outcome::Done,
+        )),
         ControllerRequest::AlterScram {
             deletions,
             upsertions,

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::quota::{QuotaConfigs, QuotaEntity};
 use crate::security::acl::{AclBinding, AclSet};
 use crate::security::scram::{ScramCredential, ScramMechanism};
 
@@ -232,6 +233,13 @@ pub enum Record {
     CreateAcl(AclBinding),
     /// Removes an ACL (Kafka's RemoveAccessControlEntryRecord); ignored if absent.
     RemoveAcl(AclBinding),
+    /// Sets (or, with None, removes) one client quota key of one entity (Kafka's
+    /// ClientQuotaRecord); validated by the broker that took the request.
+    ClientQuota {
+        entity: QuotaEntity,
+        key: String,
+        value: Option<f64>,
+    },
 }
 
 /// The payload of one raft entry.
@@ -260,6 +268,9 @@ pub struct Image {
     /// authorizer holding the old `Arc` keeps a consistent snapshot and sees a change as a
     /// different pointer.
     pub acls: Arc<AclSet>,
+    /// Client quotas by entity and key. Shared like the ACLs: the request path clones the
+    /// pointer.
+    pub client_quotas: Arc<QuotaConfigs>,
 }
 
 /// The image as a snapshot stores it.
@@ -275,6 +286,9 @@ pub struct ImageData {
     pub scram: BTreeMap<String, BTreeMap<ScramMechanism, ScramCredential>>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub acls: Vec<AclBinding>,
+    /// (entity, key, value) for every client quota set.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub client_quotas: Vec<(QuotaEntity, String, f64)>,
 }
 
 impl Image {
@@ -426,6 +440,25 @@ impl Image {
                     Arc::make_mut(&mut self.acls).remove_one(b);
                 }
             }
+            Record::ClientQuota { entity, key, value } => {
+                let quotas = Arc::make_mut(&mut self.client_quotas);
+                match value {
+                    Some(v) => {
+                        quotas
+                            .entry(entity.clone())
+                            .or_default()
+                            .insert(key.clone(), *v);
+                    }
+                    None => {
+                        if let Some(m) = quotas.get_mut(entity) {
+                            m.remove(key);
+                            if m.is_empty() {
+                                quotas.remove(entity);
+                            }
+                        }
+                    }
+                }
+            }
             Record::BrokerConfigs { resource, configs } => {
                 if configs.is_empty() {
                     self.broker_configs.remove(resource);
@@ -482,6 +515,11 @@ impl Image {
             broker_configs: self.broker_configs.clone(),
             scram: self.scram.clone(),
             acls: self.acls.iter().cloned().collect(),
+            client_quotas: self
+                .client_quotas
+                .iter()
+                .flat_map(|(e, m)| m.iter().map(move |(k, v)| (e.clone(), k.clone(), *v)))
+                .collect(),
         }
     }
 
@@ -501,6 +539,13 @@ impl Image {
         }
         for b in data.acls {
             image.apply(&Record::CreateAcl(b));
+        }
+        for (entity, key, value) in data.client_quotas {
+            image.apply(&Record::ClientQuota {
+                entity,
+                key,
+                value: Some(value),
+            });
         }
         image
     }

@@ -261,6 +261,11 @@ impl Cluster {
     }
 
     /// The image, for reading. Never held across an await.
+    /// The client quotas as the image holds them (a shared pointer; cheap).
+    pub fn client_quotas(&self) -> Arc<crate::quota::QuotaConfigs> {
+        self.image().client_quotas.clone()
+    }
+
     pub fn image(&self) -> std::sync::RwLockReadGuard<'_, Image> {
         self.image.read().unwrap_or_else(|p| p.into_inner())
     }

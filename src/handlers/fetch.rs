@@ -73,6 +73,8 @@ struct Target {
 pub struct Fetched {
     pub response: FetchResponse,
     pub payloads: Vec<Payload>,
+    /// A follower's fetch (exempt from client quotas).
+    pub from_follower: bool,
 }
 
 impl Encodable for Fetched {
@@ -210,11 +212,14 @@ pub async fn handle(broker: &Arc<Broker>, header: &RequestHeader, req: FetchRequ
             }
             Poll::Pending
         });
+        let wait_started = Instant::now();
         tokio::select! {
             _ = any_append => {}
             _ = tokio::time::sleep_until(deadline) => {}
             _ = broker.shutdown.cancelled() => {}
         }
+        // Waiting for records is not charged to request quotas.
+        crate::quota::waited(wait_started.elapsed());
         if broker.shutdown.is_cancelled() {
             break read_all(
                 &targets,
@@ -258,12 +263,43 @@ pub async fn handle(broker: &Arc<Broker>, header: &RequestHeader, req: FetchRequ
             ),
         }
     }
+    if replica_id < 0 {
+        // consumer_byte_rate: the records answered count; a client over its quota gets no
+        // records and the throttle (Kafka's throttled response), and what it did not get
+        // is not counted.
+        let bytes: usize = payloads_len(&topics_out);
+        let throttle = broker.quota_throttle(
+            &header.principal,
+            header.client_id.as_deref(),
+            crate::quota::Kind::Fetch,
+            bytes as f64,
+        );
+        if throttle > 0 {
+            return Fetched {
+                response: FetchResponse::default()
+                    .with_session_id(0)
+                    .with_throttle_time_ms(throttle.min(i32::MAX as i64) as i32),
+                payloads: Vec::new(),
+                from_follower: false,
+            };
+        }
+    }
     Fetched {
         response: FetchResponse::default()
             .with_session_id(0)
             .with_responses(topics_out),
         payloads,
+        from_follower: replica_id >= 0,
     }
+}
+
+/// The record bytes of a response.
+fn payloads_len(topics: &[FetchableTopicResponse]) -> usize {
+    topics
+        .iter()
+        .flat_map(|t| &t.partitions)
+        .map(|p| p.records.as_ref().map_or(0, |r| r.len()))
+        .sum()
 }
 
 /// The leader's checks of one partition's fetch: the client's `current_leader_epoch`

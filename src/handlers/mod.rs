@@ -18,9 +18,11 @@ use crate::protocol::newest::{self, Plan};
 use crate::protocol::outgoing::{Outgoing, Payload};
 use crate::protocol::request::{self, RequestHeader};
 use crate::protocol::{response, ProtocolError};
+use crate::quota::Kind;
 use crate::security::sasl::Gate;
 use crate::server::session::Session;
 
+pub mod alter_client_quotas;
 pub mod alter_configs;
 pub mod alter_partition_reassignments;
 pub mod alter_user_scram_credentials;
@@ -33,6 +35,7 @@ pub mod delete_groups;
 pub mod delete_records;
 pub mod delete_topics;
 pub mod describe_acls;
+pub mod describe_client_quotas;
 pub mod describe_cluster;
 pub mod describe_configs;
 pub mod describe_groups;
@@ -95,6 +98,7 @@ macro_rules! registry {
                                 broker.metrics.response_errors(key, &r);
                                 let splice = payloads(&r);
                                 response::encode_into(out, key, version, header.correlation_id, &r, splice)?;
+                                fetched_quota(&r, out);
                                 Ok(true)
                             }
                             None => Ok(false),
@@ -133,6 +137,8 @@ registry! {
     DescribeAcls => describe_acls [0, 3];
     CreateAcls => create_acls [0, 3];
     DeleteAcls => delete_acls [0, 3];
+    DescribeClientQuotas => describe_client_quotas [0, 1];
+    AlterClientQuotas => alter_client_quotas [0, 1];
     DescribeConfigs => describe_configs [0, 4];
     AlterConfigs => alter_configs [0, 2];
     DescribeLogDirs => describe_log_dirs [0, 4];
@@ -156,6 +162,15 @@ fn payloads(response: &dyn Any) -> &[Payload] {
     match response.downcast_ref::<fetch::Fetched>() {
         Some(f) => &f.payloads,
         None => &[],
+    }
+}
+
+/// A fetch's part in the client quotas: its throttle mutes the connection; a follower's
+/// fetch is exempt from request quotas.
+fn fetched_quota(response: &dyn Any, out: &mut Outgoing) {
+    if let Some(f) = response.downcast_ref::<fetch::Fetched>() {
+        out.mute_ms = out.mute_ms.max(i64::from(f.response.throttle_time_ms));
+        out.quota_exempt = f.from_follower;
     }
 }
 
@@ -195,7 +210,23 @@ pub async fn handle_frame_within(
 ) -> Result<bool, ProtocolError> {
     let started = std::time::Instant::now();
     let peeked = request::peek(&frame).ok();
-    let handled = dispatch(broker, frame, session, out, grant).await;
+    // The client id, for request quotas (a slice of the frame, no copy).
+    let client_id = request::client_id_of(&frame);
+    let (handled, waited) =
+        crate::quota::measure_waits(dispatch(broker, frame, session, out, grant)).await;
+    if handled.is_ok() && !out.quota_exempt {
+        // request_percentage: the share of one thread this request took, as Kafka counts
+        // a request handler's time (percent-seconds per second).
+        let worked = started.elapsed().saturating_sub(waited);
+        let percent_seconds = worked.as_secs_f64() * 100.0;
+        let throttle = broker.quota_throttle(
+            &session.principal,
+            client_id.as_deref(),
+            Kind::Request,
+            percent_seconds,
+        );
+        out.mute_ms = out.mute_ms.max(throttle);
+    }
     let key = peeked.and_then(|(k, ..)| ApiKey::try_from(k).ok());
     match (&handled, key, peeked) {
         (Ok(_), Some(key), Some((_, version, _))) => {
@@ -245,6 +276,18 @@ async fn dispatch(
     header.client_host = session.client_host.clone();
     header.listener = session.listener.clone();
     header.principal = session.principal.clone();
+    if key == ApiKey::Produce {
+        // Kafka's producer quota counts the request's size; the answer carries the
+        // throttle and the connection is muted for it after the answer (KIP-219).
+        let throttle = broker.quota_throttle(
+            &header.principal,
+            header.client_id.as_deref(),
+            Kind::Produce,
+            body.len() as f64,
+        );
+        header.throttle_ms = throttle.min(i32::MAX as i64) as i32;
+        out.mute_ms = throttle;
+    }
     if session.authenticating() {
         match key {
             ApiKey::SaslHandshake => {

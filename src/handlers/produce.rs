@@ -115,7 +115,8 @@ pub async fn handle(
     }
     if acks_all && !waits.is_empty() {
         // Every partition waits until the same deadline: waiting in turn takes no longer
-        // than waiting at once.
+        // than waiting at once. The wait is not charged to request quotas.
+        let wait_started = std::time::Instant::now();
         let deadline = tokio::time::Instant::now()
             + std::time::Duration::from_millis(req.timeout_ms.max(0) as u64);
         for (ti, pi, c) in waits {
@@ -140,8 +141,13 @@ pub async fn handle(
                 responses[ti].partition_responses[pi].error_code = code;
             }
         }
+        crate::quota::waited(wait_started.elapsed());
     }
-    Some(ProduceResponse::default().with_responses(responses))
+    Some(
+        ProduceResponse::default()
+            .with_responses(responses)
+            .with_throttle_time_ms(header.throttle_ms),
+    )
 }
 
 /// An appended batch an acks=all producer waits for.

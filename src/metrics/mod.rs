@@ -73,6 +73,8 @@ pub struct Metrics {
     errors: Family<ErrorLabels, Counter>,
     received_bytes: Counter,
     sent_bytes: Counter,
+    throttled: Counter,
+    throttle_ms: Counter,
     connections: Gauge,
     connections_opened: Counter,
     messages_in: Family<TopicLabels, Counter>,
@@ -96,6 +98,8 @@ impl Metrics {
             errors: Family::default(),
             received_bytes: Counter::default(),
             sent_bytes: Counter::default(),
+            throttled: Counter::default(),
+            throttle_ms: Counter::default(),
             connections: Gauge::default(),
             connections_opened: Counter::default(),
             messages_in: Family::default(),
@@ -182,6 +186,12 @@ impl Metrics {
         self.sent_bytes.inc_by(bytes as u64);
     }
 
+    /// A connection muted for `ms` by a client quota.
+    pub fn throttled(&self, ms: i64) {
+        self.throttled.inc();
+        self.throttle_ms.inc_by(ms.max(0) as u64);
+    }
+
     /// A connection accepted; the guard counts it closed when dropped.
     pub fn connection(self: &std::sync::Arc<Self>) -> ConnectionGuard {
         self.connections.inc();
@@ -214,6 +224,16 @@ impl Metrics {
             "weir_request_errors",
             "Error codes answered (per partition for Produce, Fetch, ListOffsets and OffsetCommit), and requests that closed their connection (BROKEN_FRAME)",
             self.errors.clone(),
+        );
+        registry.register(
+            "weir_quota_throttled",
+            "Responses after which a client quota muted the connection",
+            self.throttled.clone(),
+        );
+        registry.register(
+            "weir_quota_throttle_milliseconds",
+            "Time connections were muted by client quotas",
+            self.throttle_ms.clone(),
         );
         registry.register(
             "weir_network_received_bytes",
@@ -312,6 +332,8 @@ pub fn api_name(key: ApiKey) -> &'static str {
         DeleteAcls => "DeleteAcls",
         DescribeUserScramCredentials => "DescribeUserScramCredentials",
         AlterUserScramCredentials => "AlterUserScramCredentials",
+        DescribeClientQuotas => "DescribeClientQuotas",
+        AlterClientQuotas => "AlterClientQuotas",
         _ => "Other",
     }
 }

@@ -57,6 +57,12 @@ pub struct Payload {
 pub struct Outgoing {
     pub buf: BytesMut,
     splices: Vec<(usize, Payload)>,
+    /// How long, ms, the connection reads nothing more once this response is written (a
+    /// client quota's throttle, KIP-219); 0 for none.
+    pub mute_ms: i64,
+    /// Set when the request was a follower's fetch: exempt from request quotas, as Kafka
+    /// exempts cluster actions.
+    pub quota_exempt: bool,
 }
 
 impl Outgoing {
@@ -64,6 +70,8 @@ impl Outgoing {
         Outgoing {
             buf: BytesMut::with_capacity(capacity),
             splices: Vec::new(),
+            mute_ms: 0,
+            quota_exempt: false,
         }
     }
 
@@ -85,6 +93,8 @@ impl Outgoing {
     pub fn clear(&mut self) {
         self.buf.clear();
         self.splices.clear();
+        self.mute_ms = 0;
+        self.quota_exempt = false;
     }
 
     /// Where the content ends now, to cut back to with [`Outgoing::reset_to`].

@@ -27,6 +27,9 @@ pub struct RequestHeader {
     pub listener: Arc<str>,
     /// Who sent it (`User:ANONYMOUS` unless authenticated); shared.
     pub principal: Arc<str>,
+    /// The client quota throttle decided before handling (Produce's byte rate), for the
+    /// response's `throttle_time_ms`; 0 unless a quota holds the client back.
+    pub throttle_ms: i32,
 }
 
 impl RequestHeader {
@@ -37,6 +40,14 @@ impl RequestHeader {
             .map(|b| String::from_utf8_lossy(b).into_owned())
             .unwrap_or_default()
     }
+}
+
+/// The client id of a request frame (header v1+: after key, version and correlation id, an
+/// INT16-length string; -1 is null), as a slice of the frame; None when null or cut short.
+pub fn client_id_of(frame: &Bytes) -> Option<Bytes> {
+    let len = i16::from_be_bytes([*frame.get(8)?, *frame.get(9)?]);
+    let len = usize::try_from(len).ok()?;
+    (frame.len() >= 10 + len).then(|| frame.slice(10..10 + len))
 }
 
 /// Reads the first 8 bytes (key, version, correlation id) without consuming anything.
@@ -105,6 +116,7 @@ pub fn parse(mut frame: Bytes, key: ApiKey) -> Result<(RequestHeader, Bytes), Pr
             client_host: Arc::from(""),
             listener: Arc::from(""),
             principal: Arc::from(""),
+            throttle_ms: 0,
         },
         frame,
     ))

@@ -147,7 +147,15 @@ async fn serve<R, W>(
                 handlers::handle_frame_within(broker, frame, session, &mut out, Some(&mut memory));
             match handled.await {
                 Ok(true) => {}
-                Ok(false) => continue,
+                Ok(false) => {
+                    // No response (acks=0); a quota's throttle still mutes.
+                    let mute = std::mem::take(&mut out.mute_ms);
+                    out.clear();
+                    if !mute_for(broker, mute).await {
+                        break;
+                    }
+                    continue;
+                }
                 Err(e) => {
                     tracing::info!(%peer, error = %e, "bad request; closing connection");
                     break;
@@ -162,6 +170,11 @@ async fn serve<R, W>(
         if session.close_after_response {
             break;
         }
+        // A client over its quota: its answer is out (with the throttle time in it); read
+        // nothing more from it for that long (KIP-219).
+        if !mute_for(broker, out.mute_ms).await {
+            break;
+        }
         if out.buf.capacity() > KEEP_CAPACITY {
             out = Outgoing::with_capacity(INITIAL_CAPACITY);
         } else {
@@ -169,4 +182,17 @@ async fn serve<R, W>(
         }
     }
     let _ = writer.shutdown().await;
+}
+
+/// Reads nothing for `ms` (a client quota's throttle); false when the broker shuts down
+/// meanwhile.
+async fn mute_for(broker: &Broker, ms: i64) -> bool {
+    if ms <= 0 {
+        return true;
+    }
+    broker.metrics.throttled(ms);
+    tokio::select! {
+        _ = broker.shutdown.cancelled() => false,
+        _ = tokio::time::sleep(std::time::Duration::from_millis(ms as u64)) => true,
+    }
 }

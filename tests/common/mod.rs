@@ -78,6 +78,8 @@ impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Stream for 
 pub struct Client {
     pub stream: Box<dyn Stream>,
     correlation: i32,
+    /// The client id sent in every request header ("weir-tests" unless set).
+    pub client_id: &'static str,
 }
 
 impl Client {
@@ -86,6 +88,7 @@ impl Client {
         Client {
             stream: Box::new(stream),
             correlation: 0,
+            client_id: "weir-tests",
         }
     }
 
@@ -130,7 +133,7 @@ impl Client {
             .with_request_api_version(version)
             .with_correlation_id(self.correlation)
             .with_client_id(Some(
-                kafka_protocol_next::protocol::StrBytes::from_static_str("weir-tests"),
+                kafka_protocol_next::protocol::StrBytes::from_static_str(self.client_id),
             ));
         let mut body = BytesMut::new();
         header
@@ -150,7 +153,7 @@ impl Client {
             .with_request_api_key(R::KEY)
             .with_request_api_version(version)
             .with_correlation_id(self.correlation)
-            .with_client_id(Some(StrBytes::from_static_str("weir-tests")));
+            .with_client_id(Some(StrBytes::from_static_str(self.client_id)));
         let mut body = BytesMut::new();
         header
             .encode(&mut body, key.request_header_version(version))

@@ -430,6 +430,23 @@ const ALTER_USER_SCRAM: &[Field] = &[
     f("upsertions", Array(&Struct(SCRAM_UPSERTION))),
 ];
 
+// DescribeClientQuotas, AlterClientQuotas (a float64 is 8 bytes, as an I64)
+const QUOTA_COMPONENT: &[Field] = &[f("entity_type", Str), f("match_type", I8), f("match", NStr)];
+const DESCRIBE_CLIENT_QUOTAS: &[Field] = &[
+    f("components", Array(&Struct(QUOTA_COMPONENT))),
+    f("strict", Bool),
+];
+const QUOTA_ENTITY: &[Field] = &[f("entity_type", Str), f("entity_name", NStr)];
+const QUOTA_OP: &[Field] = &[f("key", Str), f("value", I64), f("remove", Bool)];
+const QUOTA_ENTRY: &[Field] = &[
+    f("entity", Array(&Struct(QUOTA_ENTITY))),
+    f("ops", Array(&Struct(QUOTA_OP))),
+];
+const ALTER_CLIENT_QUOTAS: &[Field] = &[
+    f("entries", Array(&Struct(QUOTA_ENTRY))),
+    f("validate_only", Bool),
+];
+
 /// Every request body weir accepts, in api-key order. One static, so a field has one
 /// address (the tests identify fields by it).
 pub(super) static MESSAGES: &[Message] = &[
@@ -480,6 +497,8 @@ pub(super) static MESSAGES: &[Message] = &[
         LIST_PARTITION_REASSIGNMENTS,
     ),
     msg(ApiKey::OffsetDelete, 0, NEVER, OFFSET_DELETE),
+    msg(ApiKey::DescribeClientQuotas, 1, 1, DESCRIBE_CLIENT_QUOTAS),
+    msg(ApiKey::AlterClientQuotas, 1, 1, ALTER_CLIENT_QUOTAS),
     msg(
         ApiKey::DescribeUserScramCredentials,
         0,

@@ -108,6 +108,8 @@ macro_rules! per_key {
             ApiKey::DeleteAcls => $f::<DeleteAclsRequest>($($arg),*),
             ApiKey::DescribeUserScramCredentials => $f::<DescribeUserScramCredentialsRequest>($($arg),*),
             ApiKey::AlterUserScramCredentials => $f::<AlterUserScramCredentialsRequest>($($arg),*),
+            ApiKey::DescribeClientQuotas => $f::<DescribeClientQuotasRequest>($($arg),*),
+            ApiKey::AlterClientQuotas => $f::<AlterClientQuotasRequest>($($arg),*),
             other => panic!("no sample for {other:?}"),
         }
     };
@@ -186,6 +188,8 @@ pub(super) fn full_body(key: ApiKey, v: i16) -> Vec<u8> {
         ApiKey::DeleteAcls => encode(&delete_acls(v), v),
         ApiKey::DescribeUserScramCredentials => encode(&describe_user_scram(v), v),
         ApiKey::AlterUserScramCredentials => encode(&alter_user_scram(v), v),
+        ApiKey::DescribeClientQuotas => encode(&describe_client_quotas(v), v),
+        ApiKey::AlterClientQuotas => encode(&alter_client_quotas(v), v),
         other => panic!("no sample for {other:?}"),
     }
 }
@@ -704,4 +708,38 @@ fn alter_user_scram(_v: i16) -> AlterUserScramCredentialsRequest {
         .with_deletions(vec![deletion.clone(), deletion])
         .with_upsertions(vec![upsertion.clone(), upsertion])
         .with_unknown_tagged_fields(unknown(true))
+}
+
+fn describe_client_quotas(v: i16) -> DescribeClientQuotasRequest {
+    use describe_client_quotas_request::*;
+    let component = ComponentData::default()
+        .with_entity_type(s("user"))
+        .with_match_type(0)
+        .with_match(Some(s("alice")))
+        .with_unknown_tagged_fields(unknown(v >= 1));
+    DescribeClientQuotasRequest::default()
+        .with_components(vec![component.clone(), component])
+        .with_strict(true)
+        .with_unknown_tagged_fields(unknown(v >= 1))
+}
+
+fn alter_client_quotas(v: i16) -> AlterClientQuotasRequest {
+    use alter_client_quotas_request::*;
+    let entity = EntityData::default()
+        .with_entity_type(s("client-id"))
+        .with_entity_name(Some(s("app")))
+        .with_unknown_tagged_fields(unknown(v >= 1));
+    let op = OpData::default()
+        .with_key(s("producer_byte_rate"))
+        .with_value(1024.0)
+        .with_remove(false)
+        .with_unknown_tagged_fields(unknown(v >= 1));
+    let entry = EntryData::default()
+        .with_entity(vec![entity.clone(), entity])
+        .with_ops(vec![op.clone(), op])
+        .with_unknown_tagged_fields(unknown(v >= 1));
+    AlterClientQuotasRequest::default()
+        .with_entries(vec![entry.clone(), entry])
+        .with_validate_only(true)
+        .with_unknown_tagged_fields(unknown(v >= 1))
 }
