@@ -139,3 +139,36 @@ async fn handshake_v0_is_followed_by_raw_tokens() {
     }
     h.shutdown().await;
 }
+
+/// Delegation tokens are not served (no `delegation.token.secret.key`): Kafka's answers,
+/// DELEGATION_TOKEN_REQUEST_NOT_ALLOWED on a PLAINTEXT listener, DELEGATION_TOKEN_AUTH_DISABLED
+/// once authenticated on a SASL one, so `kafka-delegation-tokens.sh` says which.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delegation_token_requests_get_kafkas_answers() {
+    use kafka_protocol::messages::{
+        CreateDelegationTokenRequest, DescribeDelegationTokenRequest, ExpireDelegationTokenRequest,
+        RenewDelegationTokenRequest,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let h = broker(dir.path()).await;
+    let mut unauthenticated = connect(&h, "PLAINTEXT").await;
+    let mut sasl = connect(&h, "SASL_PLAINTEXT").await;
+    assert_eq!(sasl.send(&handshake("PLAIN"), 1).await.error_code, 0);
+    assert_eq!(
+        sasl.send(&plain("alice", "alice-secret"), 2)
+            .await
+            .error_code,
+        0
+    );
+    for (c, want) in [(&mut unauthenticated, 64), (&mut sasl, 61)] {
+        let create = CreateDelegationTokenRequest::default().with_max_lifetime_ms(-1);
+        assert_eq!(c.send(&create, 3).await.error_code, want);
+        let describe = DescribeDelegationTokenRequest::default().with_owners(None);
+        assert_eq!(c.send(&describe, 3).await.error_code, want);
+        let renew = RenewDelegationTokenRequest::default().with_hmac(Bytes::from_static(b"x"));
+        assert_eq!(c.send(&renew, 2).await.error_code, want);
+        let expire = ExpireDelegationTokenRequest::default().with_hmac(Bytes::from_static(b"x"));
+        assert_eq!(c.send(&expire, 2).await.error_code, want);
+    }
+    h.shutdown().await;
+}

@@ -333,6 +333,10 @@ pub fn api_name(key: ApiKey) -> &'static str {
         DescribeUserScramCredentials => "DescribeUserScramCredentials",
         AlterUserScramCredentials => "AlterUserScramCredentials",
         DescribeClientQuotas => "DescribeClientQuotas",
+        CreateDelegationToken => "CreateDelegationToken",
+        RenewDelegationToken => "RenewDelegationToken",
+        ExpireDelegationToken => "ExpireDelegationToken",
+        DescribeDelegationToken => "DescribeDelegationToken",
         AlterClientQuotas => "AlterClientQuotas",
         _ => "Other",
     }

@@ -430,6 +430,18 @@ const ALTER_USER_SCRAM: &[Field] = &[
     f("upsertions", Array(&Struct(SCRAM_UPSERTION))),
 ];
 
+// CreateDelegationToken, RenewDelegationToken, ExpireDelegationToken, DescribeDelegationToken
+const TOKEN_PRINCIPAL: &[Field] = &[f("principal_type", Str), f("principal_name", Str)];
+const CREATE_DELEGATION_TOKEN: &[Field] = &[
+    f("owner_principal_type", NStr).since(3),
+    f("owner_principal_name", NStr).since(3),
+    f("renewers", Array(&Struct(TOKEN_PRINCIPAL))),
+    f("max_lifetime_ms", I64),
+];
+const RENEW_DELEGATION_TOKEN: &[Field] = &[f("hmac", Bytes), f("renew_period_ms", I64)];
+const EXPIRE_DELEGATION_TOKEN: &[Field] = &[f("hmac", Bytes), f("expiry_time_period_ms", I64)];
+const DESCRIBE_DELEGATION_TOKEN: &[Field] = &[f("owners", NArray(&Struct(TOKEN_PRINCIPAL)))];
+
 // DescribeClientQuotas, AlterClientQuotas (a float64 is 8 bytes, as an I64)
 const QUOTA_COMPONENT: &[Field] = &[f("entity_type", Str), f("match_type", I8), f("match", NStr)];
 const DESCRIBE_CLIENT_QUOTAS: &[Field] = &[
@@ -476,6 +488,15 @@ pub(super) static MESSAGES: &[Message] = &[
     msg(ApiKey::DescribeConfigs, 4, 4, DESCRIBE_CONFIGS),
     msg(ApiKey::AlterConfigs, 2, 2, ALTER_CONFIGS),
     msg(ApiKey::CreatePartitions, 3, 2, CREATE_PARTITIONS),
+    msg(ApiKey::CreateDelegationToken, 3, 2, CREATE_DELEGATION_TOKEN),
+    msg(ApiKey::RenewDelegationToken, 2, 2, RENEW_DELEGATION_TOKEN),
+    msg(ApiKey::ExpireDelegationToken, 2, 2, EXPIRE_DELEGATION_TOKEN),
+    msg(
+        ApiKey::DescribeDelegationToken,
+        3,
+        2,
+        DESCRIBE_DELEGATION_TOKEN,
+    ),
     msg(ApiKey::DeleteGroups, 2, 2, DELETE_GROUPS),
     msg(ApiKey::ElectLeaders, 2, 2, ELECT_LEADERS),
     msg(

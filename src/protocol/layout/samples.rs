@@ -109,6 +109,10 @@ macro_rules! per_key {
             ApiKey::DescribeUserScramCredentials => $f::<DescribeUserScramCredentialsRequest>($($arg),*),
             ApiKey::AlterUserScramCredentials => $f::<AlterUserScramCredentialsRequest>($($arg),*),
             ApiKey::DescribeClientQuotas => $f::<DescribeClientQuotasRequest>($($arg),*),
+            ApiKey::CreateDelegationToken => $f::<CreateDelegationTokenRequest>($($arg),*),
+            ApiKey::RenewDelegationToken => $f::<RenewDelegationTokenRequest>($($arg),*),
+            ApiKey::ExpireDelegationToken => $f::<ExpireDelegationTokenRequest>($($arg),*),
+            ApiKey::DescribeDelegationToken => $f::<DescribeDelegationTokenRequest>($($arg),*),
             ApiKey::AlterClientQuotas => $f::<AlterClientQuotasRequest>($($arg),*),
             other => panic!("no sample for {other:?}"),
         }
@@ -189,6 +193,22 @@ pub(super) fn full_body(key: ApiKey, v: i16) -> Vec<u8> {
         ApiKey::DescribeUserScramCredentials => encode(&describe_user_scram(v), v),
         ApiKey::AlterUserScramCredentials => encode(&alter_user_scram(v), v),
         ApiKey::DescribeClientQuotas => encode(&describe_client_quotas(v), v),
+        ApiKey::CreateDelegationToken => encode(&create_delegation_token(v), v),
+        ApiKey::RenewDelegationToken => encode(
+            &RenewDelegationTokenRequest::default()
+                .with_hmac(Bytes::from_static(b"hmac"))
+                .with_renew_period_ms(1000)
+                .with_unknown_tagged_fields(unknown(v >= 2)),
+            v,
+        ),
+        ApiKey::ExpireDelegationToken => encode(
+            &ExpireDelegationTokenRequest::default()
+                .with_hmac(Bytes::from_static(b"hmac"))
+                .with_expiry_time_period_ms(1000)
+                .with_unknown_tagged_fields(unknown(v >= 2)),
+            v,
+        ),
+        ApiKey::DescribeDelegationToken => encode(&describe_delegation_token(v), v),
         ApiKey::AlterClientQuotas => encode(&alter_client_quotas(v), v),
         other => panic!("no sample for {other:?}"),
     }
@@ -742,4 +762,29 @@ fn alter_client_quotas(v: i16) -> AlterClientQuotasRequest {
         .with_entries(vec![entry.clone(), entry])
         .with_validate_only(true)
         .with_unknown_tagged_fields(unknown(v >= 1))
+}
+
+fn create_delegation_token(v: i16) -> CreateDelegationTokenRequest {
+    use create_delegation_token_request::*;
+    let renewer = CreatableRenewers::default()
+        .with_principal_type(s("User"))
+        .with_principal_name(s("bob"))
+        .with_unknown_tagged_fields(unknown(v >= 2));
+    CreateDelegationTokenRequest::default()
+        .with_owner_principal_type(Some(s(pick(v >= 3, "User", ""))))
+        .with_owner_principal_name(Some(s(pick(v >= 3, "alice", ""))))
+        .with_renewers(vec![renewer.clone(), renewer])
+        .with_max_lifetime_ms(-1)
+        .with_unknown_tagged_fields(unknown(v >= 2))
+}
+
+fn describe_delegation_token(v: i16) -> DescribeDelegationTokenRequest {
+    use describe_delegation_token_request::*;
+    let owner = DescribeDelegationTokenOwner::default()
+        .with_principal_type(s("User"))
+        .with_principal_name(s("alice"))
+        .with_unknown_tagged_fields(unknown(v >= 2));
+    DescribeDelegationTokenRequest::default()
+        .with_owners(Some(vec![owner.clone(), owner]))
+        .with_unknown_tagged_fields(unknown(v >= 2))
 }
