@@ -4,9 +4,13 @@
 //! listener (TLS checked against the test's CA, the host name included; SCRAM-SHA-512 with
 //! the broker login from its JAAS line and the credential from `sasl.scram.bootstrap`).
 //!
-//! Shown: acks=all writes replicate to the follower over it (min.insync.replicas=2, so no
-//! write is acknowledged without the follower); a follower whose login is wrong cannot
-//! fetch: it leaves the ISR and holds none of the leader's records.
+//! The CONTROLLER listener is SSL as well (`CONTROLLER:SSL` in the protocol map): the Raft
+//! quorum and the broker registrations run over mutual TLS.
+//!
+//! Shown: the cluster forms and registers both brokers over the TLS quorum; acks=all writes
+//! replicate to the follower over SASL_SSL (min.insync.replicas=2, so no write is
+//! acknowledged without the follower); a follower whose login is wrong cannot fetch: it
+//! leaves the ISR and holds none of the leader's records.
 
 mod common;
 
@@ -43,11 +47,20 @@ async fn cluster(
         let keystore = pki_dir.join(format!("broker-{}.pem", i + 1));
         std::fs::write(&keystore, format!("{key}{cert}")).unwrap();
         let plain = config.listeners[0].addr;
+        let controller = config.cluster.controller_listener.unwrap();
         let password = if i == 1 { password_2 } else { "broker-secret" };
         let settings = [
             (
                 "listeners",
-                format!("PLAINTEXT://{plain},SASL_SSL://127.0.0.1:{}", free_port()),
+                format!(
+                    "PLAINTEXT://{plain},SASL_SSL://127.0.0.1:{},CONTROLLER://{controller}",
+                    free_port()
+                ),
+            ),
+            // The quorum too speaks TLS: mutual, with the same certificates.
+            (
+                "listener.security.protocol.map",
+                "PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL,CONTROLLER:SSL".into(),
             ),
             ("inter.broker.listener.name", "SASL_SSL".into()),
             (

@@ -91,8 +91,8 @@ pub struct Cluster {
     /// Held around each heartbeat; `None` once a controlled shutdown began (no heartbeat may
     /// unfence this broker after it).
     heartbeats: tokio::sync::Mutex<Option<()>>,
-    /// The address this node's connections to other nodes leave from.
-    source: Option<std::net::IpAddr>,
+    /// How this node's connections to other nodes are made (source address, TLS).
+    dialer: Arc<network::Dialer>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -103,6 +103,8 @@ pub enum ClusterError {
     Raft(String),
     #[error("controller listener: {0}")]
     Io(#[from] std::io::Error),
+    #[error("controller listener TLS: {0}")]
+    Tls(String),
 }
 
 fn node_of(id: i32) -> NodeId {
@@ -135,6 +137,27 @@ impl Cluster {
             Some(a) if !a.ip().is_unspecified() => a.ip(),
             _ => config.listener().ip(),
         });
+        // An SSL controller listener: mutual TLS both ways, with its own `ssl.*` settings.
+        let (server_tls, client_tls) = match &cc.controller_tls {
+            None => (None, None),
+            Some(name) => {
+                let mut s = config
+                    .security
+                    .tls
+                    .for_listener(name)
+                    .map_err(|e| ClusterError::Tls(format!("{name}: {e}")))?;
+                s.client_auth = crate::config::tls::ClientAuth::Required;
+                let server = crate::security::tls::server_config(&s)
+                    .map_err(|e| ClusterError::Tls(format!("{name}: {e}")))?;
+                let client = crate::security::tls::client_config(&s)
+                    .map_err(|e| ClusterError::Tls(format!("{name}: {e}")))?;
+                (Some(server), Some(client))
+            }
+        };
+        let dialer = Arc::new(network::Dialer {
+            source,
+            tls: client_tls,
+        });
         let controller_addr = match &controller_listener {
             Some(l) => l.local_addr()?.to_string(),
             None => String::new(),
@@ -158,7 +181,9 @@ impl Cluster {
         let raft = Raft::new(
             node_of(config.node_id),
             raft_config,
-            network::Network { source },
+            network::Network {
+                dialer: dialer.clone(),
+            },
             store.clone(),
             sm,
         )
@@ -204,10 +229,10 @@ impl Cluster {
             legacy: std::sync::Mutex::new(Some(legacy)),
             shutdown,
             heartbeats: tokio::sync::Mutex::new(Some(())),
-            source,
+            dialer,
         });
         if let Some(listener) = controller_listener {
-            tokio::spawn(server::serve(cluster.clone(), listener));
+            tokio::spawn(server::serve(cluster.clone(), listener, server_tls));
         }
         if pristine && cc.controller_role {
             let mut voters = BTreeMap::new();
@@ -385,7 +410,7 @@ impl Cluster {
         let mut peers = self.peers.lock().unwrap_or_else(|p| p.into_inner());
         peers
             .entry(id)
-            .or_insert_with(|| Arc::new(Peer::new(addr, self.source)))
+            .or_insert_with(|| Arc::new(Peer::new(addr, self.dialer.clone())))
             .clone()
     }
 

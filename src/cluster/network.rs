@@ -17,8 +17,9 @@ use openraft::raft::{
     AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse,
     VoteRequest, VoteResponse,
 };
+use rustls::ClientConfig;
 use serde::{Deserialize, Serialize};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
 use super::controller::{ControllerReply, ControllerRequest};
@@ -61,7 +62,7 @@ pub enum WireError {
 }
 
 pub async fn read_frame<T: for<'de> Deserialize<'de>>(
-    stream: &mut TcpStream,
+    stream: &mut (impl AsyncRead + Unpin),
 ) -> Result<T, WireError> {
     let len = stream.read_u32().await? as usize;
     if len == 0 || len > MAX_FRAME {
@@ -72,7 +73,10 @@ pub async fn read_frame<T: for<'de> Deserialize<'de>>(
     Ok(serde_json::from_slice(&body)?)
 }
 
-pub async fn write_frame<T: Serialize>(stream: &mut TcpStream, msg: &T) -> Result<(), WireError> {
+pub async fn write_frame<T: Serialize>(
+    stream: &mut (impl AsyncWrite + Unpin),
+    msg: &T,
+) -> Result<(), WireError> {
     let body = serde_json::to_vec(msg)?;
     if body.is_empty() || body.len() > MAX_FRAME {
         return Err(WireError::FrameSize(body.len()));
@@ -107,19 +111,46 @@ pub async fn connect_from(addr: &str, source: Option<IpAddr>) -> std::io::Result
     Ok(stream)
 }
 
+/// How this node reaches the others' controller listener: from `source` (see
+/// [`connect_from`]), and over TLS when the listener is SSL (the peer's certificate checked
+/// against the listener's truststore, this node's own presented).
+pub struct Dialer {
+    pub source: Option<IpAddr>,
+    pub tls: Option<Arc<ClientConfig>>,
+}
+
+impl Dialer {
+    async fn dial(&self, addr: &str) -> std::io::Result<PeerStream> {
+        let tcp = connect_from(addr, self.source).await?;
+        let Some(config) = &self.tls else {
+            return Ok(Box::new(tcp));
+        };
+        let host = addr.rsplit_once(':').map_or(addr, |(h, _)| h);
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let name = crate::security::tls::server_name(host)?;
+        let tls = tokio_rustls::TlsConnector::from(config.clone())
+            .connect(name, tcp)
+            .await?;
+        Ok(Box::new(tls))
+    }
+}
+
+/// A connection to a peer's controller listener: TCP, or TLS over it.
+type PeerStream = crate::server::peer::PeerStream;
+
 /// A connection to one peer, opened on first use and again after any failure.
 pub struct Peer {
     addr: String,
-    source: Option<IpAddr>,
-    conn: tokio::sync::Mutex<Option<TcpStream>>,
+    dialer: Arc<Dialer>,
+    conn: tokio::sync::Mutex<Option<PeerStream>>,
 }
 
 impl Peer {
-    /// A peer at `addr`, reached from `source` (see [`connect_from`]).
-    pub fn new(addr: String, source: Option<IpAddr>) -> Self {
+    /// A peer at `addr`, reached by `dialer`.
+    pub fn new(addr: String, dialer: Arc<Dialer>) -> Self {
         Peer {
             addr,
-            source,
+            dialer,
             conn: tokio::sync::Mutex::new(None),
         }
     }
@@ -129,7 +160,7 @@ impl Peer {
         let mut conn = self.conn.lock().await;
         let result = tokio::time::timeout(ttl, async {
             if conn.is_none() {
-                *conn = Some(connect_from(&self.addr, self.source).await?);
+                *conn = Some(self.dialer.dial(&self.addr).await?);
             }
             let Some(stream) = conn.as_mut() else {
                 return Err(WireError::Unexpected);
@@ -146,9 +177,9 @@ impl Peer {
     }
 }
 
-/// openraft's network: one [`Peer`] per target, reached from `source` (the node's address).
+/// openraft's network: one [`Peer`] per target, reached by `dialer`.
 pub struct Network {
-    pub source: Option<IpAddr>,
+    pub dialer: Arc<Dialer>,
 }
 
 impl RaftNetworkFactory<TypeConfig> for Network {
@@ -158,7 +189,7 @@ impl RaftNetworkFactory<TypeConfig> for Network {
         PeerClient {
             target,
             node: node.clone(),
-            peer: Arc::new(Peer::new(node.addr.clone(), self.source)),
+            peer: Arc::new(Peer::new(node.addr.clone(), self.dialer.clone())),
         }
     }
 }

@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use tokio::net::{TcpListener, TcpStream};
+use rustls::ServerConfig;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
 
 use super::network::{read_frame, write_frame, Rpc, RpcReply, WireError};
 use super::Cluster;
@@ -12,7 +14,12 @@ use super::Cluster;
 /// refused, so a peer cannot make this node zero-fill memory at an arbitrary offset.
 const MAX_SNAPSHOT_BYTES: u64 = 1 << 30;
 
-pub async fn serve(cluster: Arc<Cluster>, listener: TcpListener) {
+/// How long a peer may take over its TLS handshake.
+const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Serves the listener; over TLS when `tls` is given (an SSL controller listener: mutual TLS,
+/// so only nodes with a certificate the truststore vouches for take part).
+pub async fn serve(cluster: Arc<Cluster>, listener: TcpListener, tls: Option<Arc<ServerConfig>>) {
     loop {
         let accepted = tokio::select! {
             _ = cluster.shutdown.cancelled() => return,
@@ -22,8 +29,23 @@ pub async fn serve(cluster: Arc<Cluster>, listener: TcpListener) {
             Ok((stream, peer)) => {
                 let _ = stream.set_nodelay(true);
                 let cluster = cluster.clone();
+                let tls = tls.clone();
                 tokio::spawn(async move {
-                    if let Err(e) = connection(&cluster, stream).await {
+                    let served = match tls {
+                        None => connection(&cluster, stream).await,
+                        Some(config) => {
+                            let accept = tokio_rustls::TlsAcceptor::from(config).accept(stream);
+                            match tokio::time::timeout(HANDSHAKE_TIMEOUT, accept).await {
+                                Ok(Ok(s)) => connection(&cluster, s).await,
+                                Ok(Err(e)) => {
+                                    tracing::info!(%peer, error = %e, "controller listener: TLS handshake failed");
+                                    return;
+                                }
+                                Err(_) => return,
+                            }
+                        }
+                    };
+                    if let Err(e) = served {
                         tracing::debug!(%peer, error = %e, "controller connection closed");
                     }
                 });
@@ -36,7 +58,10 @@ pub async fn serve(cluster: Arc<Cluster>, listener: TcpListener) {
     }
 }
 
-async fn connection(cluster: &Cluster, mut stream: TcpStream) -> Result<(), WireError> {
+async fn connection(
+    cluster: &Cluster,
+    mut stream: impl AsyncRead + AsyncWrite + Unpin,
+) -> Result<(), WireError> {
     loop {
         let rpc: Rpc = tokio::select! {
             _ = cluster.shutdown.cancelled() => return Ok(()),

@@ -25,6 +25,8 @@ pub struct ClusterConfig {
     pub controller_listener: Option<SocketAddr>,
     /// `controller.listener.names`.
     pub controller_listener_names: Vec<String>,
+    /// The controller listener's name when it is SSL (see [`super::listeners::Resolved`]).
+    pub controller_tls: Option<String>,
     /// `broker.rack`.
     pub rack: Option<String>,
     /// `default.replication.factor`.
@@ -60,6 +62,7 @@ impl Default for ClusterConfig {
             voters: Vec::new(),
             controller_listener: None,
             controller_listener_names: vec!["CONTROLLER".to_string()],
+            controller_tls: None,
             rack: None,
             default_replication_factor: 1,
             heartbeat_interval_ms: 2000,

@@ -148,6 +148,9 @@ pub struct Resolved {
     pub listeners: Vec<Listener>,
     /// The controller listener's address, if `listeners` names one.
     pub controller: Option<SocketAddr>,
+    /// The controller listener's name when its protocol is SSL (its `listener.name.<l>.ssl.*`
+    /// settings apply); None for PLAINTEXT.
+    pub controller_tls: Option<String>,
 }
 
 /// Kafka's default `listener.security.protocol.map`.
@@ -220,6 +223,7 @@ pub fn resolve(
     };
     let mut listeners = Vec::new();
     let mut controller = None;
+    let mut controller_tls = None;
     match &settings.listeners {
         None => listeners = default.to_vec(),
         Some(value) => {
@@ -228,6 +232,22 @@ pub fn resolve(
                 let addr = parse_bind(addr)?;
                 if is_controller(&name) {
                     controller = Some(addr);
+                    match map
+                        .get(&name)
+                        .copied()
+                        .unwrap_or(SecurityProtocol::Plaintext)
+                    {
+                        SecurityProtocol::Plaintext => {}
+                        SecurityProtocol::Ssl => controller_tls = Some(name.clone()),
+                        other => {
+                            return Err(format!(
+                                "the controller listener `{name}` is {}: weir's controller \
+                                 listener is PLAINTEXT or SSL (mutual TLS)",
+                                other.name()
+                            )
+                            .into())
+                        }
+                    }
                     continue;
                 }
                 let protocol = *map.get(&name).ok_or_else(|| {
@@ -282,6 +302,7 @@ pub fn resolve(
     Ok(Resolved {
         listeners,
         controller,
+        controller_tls,
     })
 }
 

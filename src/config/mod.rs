@@ -392,6 +392,7 @@ impl Config {
                 self.listeners = r.listeners;
                 if r.controller.is_some() {
                     self.cluster.controller_listener = r.controller;
+                    self.cluster.controller_tls = r.controller_tls;
                 }
             }
             Err(ResolveError::Mismatch(_)) => {}
