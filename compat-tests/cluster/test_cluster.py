@@ -127,7 +127,8 @@ class Node:
 # The SASL_SSL variant (CLUSTER_INTER_BROKER=SASL_SSL, run.sh makes the certificates in
 # CLUSTER_PKI): each node has a third listener, INTERNAL, mapped to SASL_SSL and named the
 # inter-broker listener, so every replica fetch goes over TLS (the CA's certificates, the host
-# name checked) and authenticates with SCRAM-SHA-512 as user "broker". Clients stay on PLAINTEXT.
+# name checked) and authenticates with SCRAM-SHA-512 as user "broker"; the CONTROLLER listener
+# is SSL, so the Raft quorum runs over mutual TLS. Clients stay on PLAINTEXT.
 INTER_BROKER = os.environ.get("CLUSTER_INTER_BROKER", "PLAINTEXT").upper()
 
 
@@ -136,7 +137,7 @@ def inter_broker_sasl_ssl(node_id):
     jaas = ('org.apache.kafka.common.security.scram.ScramLoginModule required '
             'username="broker" password="broker-secret";')
     settings = {
-        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,INTERNAL:SASL_SSL",
+        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:SSL,INTERNAL:SASL_SSL",
         "inter.broker.listener.name": "INTERNAL",
         "sasl.enabled.mechanisms": "SCRAM-SHA-512",
         "sasl.mechanism.inter.broker.protocol": "SCRAM-SHA-512",
