@@ -172,3 +172,42 @@ async fn delegation_token_requests_get_kafkas_answers() {
     }
     h.shutdown().await;
 }
+
+/// KIP-368 with `connections.max.reauth.ms=800`: SaslAuthenticate answers the lifetime;
+/// re-authenticating on the same connection renews the session; a session left to expire
+/// closes the connection at its next request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_are_renewed_by_reauthentication_or_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = start_with(dir.path(), |c| {
+        c.set("listeners", "SASL_PLAINTEXT://127.0.0.1:0").unwrap();
+        c.set("listener.name.sasl_plaintext.plain.sasl.jaas.config", JAAS)
+            .unwrap();
+        c.set("connections.max.reauth.ms", "800").unwrap();
+    })
+    .await;
+    let mut c = connect(&h, "SASL_PLAINTEXT").await;
+    let login = async |c: &mut Client| {
+        assert_eq!(c.send(&handshake("PLAIN"), 1).await.error_code, 0);
+        let r = c.send(&plain("alice", "alice-secret"), 2).await;
+        assert_eq!((r.error_code, r.session_lifetime_ms), (0, 800));
+    };
+    login(&mut c).await;
+    let started = std::time::Instant::now();
+    // Re-authenticate three times over ~1.5 lifetimes, serving requests in between.
+    for _ in 0..3 {
+        assert_eq!(c.send(&metadata(), 12).await.brokers.len(), 1);
+        tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+        login(&mut c).await;
+    }
+    assert!(started.elapsed() >= std::time::Duration::from_millis(1200));
+    assert_eq!(c.send(&metadata(), 12).await.brokers.len(), 1);
+    // Left to expire: the next request closes the connection.
+    tokio::time::sleep(std::time::Duration::from_millis(900)).await;
+    c.send_only(&metadata(), 12).await;
+    assert!(
+        c.read_frame().await.is_none(),
+        "an expired session is closed"
+    );
+    h.shutdown().await;
+}

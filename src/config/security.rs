@@ -53,6 +53,9 @@ pub struct SecurityConfig {
     /// listener ("" for `sasl.jaas.config`) and mechanism: what it sends when it connects
     /// to another broker's SASL listener.
     pub logins: BTreeMap<(String, Mechanism), (String, String)>,
+    /// `connections.max.reauth.ms`: how long an authenticated SASL session lasts before the
+    /// client must re-authenticate (KIP-368); 0 (the default): forever.
+    pub connections_max_reauth_ms: i64,
     /// `authorizer.class.name`: whether ACLs are enforced.
     pub authorizer: bool,
     /// `super.users`: principals (`User:name`) every check allows.
@@ -76,6 +79,7 @@ impl Default for SecurityConfig {
             tls: TlsSettings::default(),
             inter_broker_mechanism: Mechanism::Plain,
             logins: BTreeMap::new(),
+            connections_max_reauth_ms: 0,
             authorizer: false,
             super_users: Vec::new(),
             allow_everyone_if_no_acl_found: false,
@@ -110,6 +114,14 @@ impl SecurityConfig {
                 self.sasl_enabled_mechanisms = v;
             }
             "sasl.jaas.config" => self.set_jaas("", None, name, value)?,
+            "connections.max.reauth.ms" => {
+                self.connections_max_reauth_ms = value
+                    .trim()
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|v| *v >= 0)
+                    .ok_or_else(|| invalid(name, value, "a number of milliseconds, 0 or more"))?
+            }
             "sasl.mechanism.inter.broker.protocol" => {
                 self.inter_broker_mechanism =
                     Mechanism::from_name(value.trim()).ok_or_else(|| {

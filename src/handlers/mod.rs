@@ -257,7 +257,7 @@ async fn dispatch(
     if let Some(sasl) = &session.sasl {
         // Before authentication only ApiVersions and the SASL exchange are served; anything
         // else closes the connection unanswered, as Kafka does.
-        if sasl.gate(raw_key) == Gate::Close {
+        if sasl.gate_at(raw_key, crate::log::now_ms()) == Gate::Close {
             return Err(ProtocolError::Unauthenticated(raw_key));
         }
     }
@@ -296,7 +296,7 @@ async fn dispatch(
         header.throttle_ms = throttle.min(i32::MAX as i64) as i32;
         out.mute_ms = throttle;
     }
-    if session.authenticating() {
+    if session.authenticating() || (key == ApiKey::SaslHandshake && session.reauthenticates()) {
         match key {
             ApiKey::SaslHandshake => {
                 let resp =
@@ -306,7 +306,7 @@ async fn dispatch(
             }
             ApiKey::SaslAuthenticate => {
                 let req = decode(body, version)?;
-                let resp = sasl_authenticate::authenticating(broker, session, &req);
+                let resp = sasl_authenticate::authenticating(broker, session, &req, version);
                 response::encode_into(out, key, version, correlation_id, &resp, &[])?;
                 return Ok(true);
             }

@@ -3,7 +3,9 @@
 //! and the connection closed. After a SaslHandshake v0 the same tokens come raw, framed by
 //! their size only ([`raw_token`]).
 //!
-//! Re-authentication (KIP-368) is not offered: `session_lifetime_ms` is 0.
+//! With `connections.max.reauth.ms` set, a success answers the session's lifetime
+//! (`session_lifetime_ms`, v1+) and the client re-authenticates before it ends (KIP-368; see
+//! [`crate::security::sasl`]); otherwise it is 0.
 
 use std::sync::Arc;
 
@@ -33,6 +35,7 @@ pub fn authenticating(
     broker: &Broker,
     session: &mut Session,
     req: &SaslAuthenticateRequest,
+    version: i16,
 ) -> SaslAuthenticateResponse {
     let listener = session.listener.clone();
     let Some(sasl) = session.sasl.as_mut() else {
@@ -42,7 +45,7 @@ pub fn authenticating(
         broker,
         listener: &listener,
     };
-    let answer = sasl.authenticate(&req.auth_bytes, &users);
+    let answer = sasl.authenticate_at(&req.auth_bytes, &users, crate::log::now_ms());
     if answer.error_code != 0 {
         session.close_after_response = true;
         tracing::info!(
@@ -57,6 +60,12 @@ pub fn authenticating(
         .with_error_code(answer.error_code)
         .with_error_message(answer.error_message.map(StrBytes::from_string))
         .with_auth_bytes(Bytes::from(answer.token))
+        // v0 has no lifetime field: such a client is disconnected when the session ends.
+        .with_session_lifetime_ms(if version >= 1 {
+            answer.session_lifetime_ms
+        } else {
+            0
+        })
 }
 
 /// A raw token (after SaslHandshake v0): the server's token to send back framed by its
@@ -64,6 +73,6 @@ pub fn authenticating(
 /// read no error from a raw exchange).
 pub fn raw_token(broker: &Broker, session: &mut Session, token: &[u8]) -> Option<Vec<u8>> {
     let req = SaslAuthenticateRequest::default().with_auth_bytes(Bytes::copy_from_slice(token));
-    let resp = authenticating(broker, session, &req);
+    let resp = authenticating(broker, session, &req, 0);
     (resp.error_code == 0).then(|| resp.auth_bytes.to_vec())
 }

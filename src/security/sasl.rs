@@ -7,7 +7,15 @@
 //!   Handshaken(PLAIN) --token--> Authenticated(User:name) | Failed
 //!   Handshaken(SCRAM) --client-first--> Scram --client-final--> Authenticated | Failed
 //!   Failed: the error is answered, then the connection is closed
+//!   Authenticated --SaslHandshake(same m)--> Handshaken(m) ...  (re-authentication, KIP-368)
 //! ```
+//!
+//! Re-authentication (`connections.max.reauth.ms` > 0): a successful SaslAuthenticate tells
+//! the client its session's lifetime; before it ends the client authenticates again on the
+//! same connection with the same mechanism, and must come out as the same principal (else the
+//! exchange fails and the connection closes). Once the session has expired, any request but a
+//! SaslHandshake closes the connection, as Kafka's broker does (clients that cannot
+//! re-authenticate, v0, are thus disconnected and reconnect).
 //!
 //! Any other request before authentication completes is an illegal state: Kafka closes the
 //! connection without an answer, and so does weir ([`Gate::Close`]). Error codes are Kafka's:
@@ -90,6 +98,8 @@ pub struct TokenAnswer {
     pub token: Vec<u8>,
     /// Authentication completed with this exchange (successfully or not).
     pub complete: bool,
+    /// On success with re-authentication on: how long the session lasts (ms); else 0.
+    pub session_lifetime_ms: i64,
 }
 
 impl TokenAnswer {
@@ -99,6 +109,7 @@ impl TokenAnswer {
             error_message: None,
             token,
             complete,
+            session_lifetime_ms: 0,
         }
     }
 
@@ -108,6 +119,7 @@ impl TokenAnswer {
             error_message: Some(message.to_string()),
             token: Vec::new(),
             complete: true,
+            session_lifetime_ms: 0,
         }
     }
 
@@ -117,8 +129,18 @@ impl TokenAnswer {
             error_message: Some(message),
             token: Vec::new(),
             complete: true,
+            session_lifetime_ms: 0,
         }
     }
+}
+
+/// What the first authentication established: a re-authentication keeps both.
+#[derive(Debug, Clone)]
+struct Established {
+    mechanism: Mechanism,
+    principal: String,
+    /// When the session ends (re-authentication on), ms since the epoch.
+    expires_at_ms: Option<i64>,
 }
 
 /// One connection's authentication.
@@ -126,6 +148,11 @@ impl TokenAnswer {
 pub struct SaslSession {
     enabled: Vec<Mechanism>,
     state: State,
+    /// `connections.max.reauth.ms` (0: sessions never expire, no re-authentication).
+    reauth_ms: i64,
+    established: Option<Established>,
+    /// The mechanism of the exchange in progress.
+    mechanism: Option<Mechanism>,
 }
 
 impl SaslSession {
@@ -134,7 +161,21 @@ impl SaslSession {
         SaslSession {
             enabled,
             state: State::Start,
+            reauth_ms: 0,
+            established: None,
+            mechanism: None,
         }
+    }
+
+    /// With sessions that last `ms` and are renewed by re-authenticating (0: off).
+    pub fn with_reauth(mut self, ms: i64) -> SaslSession {
+        self.reauth_ms = ms.max(0);
+        self
+    }
+
+    /// Whether a SaslHandshake now starts a re-authentication.
+    pub fn reauthenticates(&self) -> bool {
+        self.reauth_ms > 0 && matches!(self.state, State::Authenticated { .. })
     }
 
     /// The authenticated principal (`User:name`).
@@ -156,6 +197,21 @@ impl SaslSession {
 
     /// Whether a request with `api_key` may be served now.
     pub fn gate(&self, api_key: i16) -> Gate {
+        self.gate_at(api_key, 0)
+    }
+
+    /// [`Self::gate`] at `now_ms`: also closes an expired session on anything but the
+    /// SaslHandshake that renews it.
+    pub fn gate_at(&self, api_key: i16, now_ms: i64) -> Gate {
+        let expired = self
+            .established
+            .as_ref()
+            .and_then(|e| e.expires_at_ms)
+            .is_some_and(|at| now_ms >= at);
+        if expired && matches!(self.state, State::Authenticated { .. }) && api_key != SASL_HANDSHAKE
+        {
+            return Gate::Close;
+        }
         match (&self.state, api_key) {
             // A second SaslHandshake or SaslAuthenticate goes on to the request handler,
             // which answers ILLEGAL_SASL_STATE, as Kafka's does.
@@ -172,7 +228,21 @@ impl SaslSession {
     /// SaslHandshake for `mechanism` at `version`.
     pub fn handshake(&mut self, mechanism: &str, version: i16) -> HandshakeAnswer {
         let mechanisms = self.enabled.iter().map(|m| m.name().to_string()).collect();
-        if !matches!(self.state, State::Start) {
+        let reauth = self.reauthenticates();
+        if reauth
+            && self
+                .established
+                .as_ref()
+                .is_some_and(|e| e.mechanism.name() != mechanism)
+        {
+            // Kafka: the mechanism may not change on re-authentication.
+            self.state = State::Failed;
+            return HandshakeAnswer {
+                error_code: ILLEGAL_SASL_STATE,
+                mechanisms,
+            };
+        }
+        if !matches!(self.state, State::Start) && !reauth {
             self.state = State::Failed;
             return HandshakeAnswer {
                 error_code: ILLEGAL_SASL_STATE,
@@ -181,6 +251,7 @@ impl SaslSession {
         }
         match Mechanism::from_name(mechanism).filter(|m| self.enabled.contains(m)) {
             Some(m) => {
+                self.mechanism = Some(m);
                 self.state = State::Handshaken {
                     mechanism: m,
                     raw: version == 0,
@@ -202,6 +273,43 @@ impl SaslSession {
 
     /// One authentication token from the client.
     pub fn authenticate(&mut self, token: &[u8], users: &dyn UserStore) -> TokenAnswer {
+        self.authenticate_at(token, users, 0)
+    }
+
+    /// [`Self::authenticate`] at `now_ms`: a completed exchange starts (or renews) the
+    /// session; a re-authentication must end as the same principal.
+    pub fn authenticate_at(
+        &mut self,
+        token: &[u8],
+        users: &dyn UserStore,
+        now_ms: i64,
+    ) -> TokenAnswer {
+        let mut answer = self.exchange(token, users);
+        if let State::Authenticated { principal } = &self.state {
+            if answer.complete && answer.error_code == 0 {
+                if let Some(e) = &self.established {
+                    if e.principal != *principal {
+                        let message = format!(
+                            "Cannot change principals during re-authentication from {}: {}",
+                            e.principal, principal
+                        );
+                        self.state = State::Failed;
+                        return TokenAnswer::failed(message);
+                    }
+                }
+                let expires_at_ms = (self.reauth_ms > 0).then(|| now_ms + self.reauth_ms);
+                self.established = Some(Established {
+                    mechanism: self.mechanism.unwrap_or(Mechanism::Plain),
+                    principal: principal.clone(),
+                    expires_at_ms,
+                });
+                answer.session_lifetime_ms = self.reauth_ms;
+            }
+        }
+        answer
+    }
+
+    fn exchange(&mut self, token: &[u8], users: &dyn UserStore) -> TokenAnswer {
         match std::mem::replace(&mut self.state, State::Failed) {
             State::Handshaken {
                 mechanism: Mechanism::Plain,
@@ -247,7 +355,7 @@ impl SaslSession {
                 Err(e) => TokenAnswer::failed(scram_failure(server.mechanism(), &e.message)),
             },
             State::Authenticated { principal } => {
-                // Re-authentication is not offered: a second exchange is an illegal state.
+                // A token without a new SaslHandshake first is an illegal state.
                 self.state = State::Authenticated { principal };
                 TokenAnswer::illegal("Unexpected SASL token: already authenticated")
             }

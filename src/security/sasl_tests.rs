@@ -191,3 +191,65 @@ fn scram_over_raw_tokens_after_handshake_v0() {
         }
     }
 }
+
+/// KIP-368: a session lasts `connections.max.reauth.ms`; before it ends the client
+/// re-authenticates with the same mechanism as the same principal; once it has ended,
+/// anything but the SaslHandshake that renews it closes the connection.
+#[test]
+fn sessions_expire_and_are_renewed_by_reauthentication() {
+    let mut u = users();
+    u.plain.insert("mallory".into(), "m".into());
+    let mut s = session().with_reauth(1000);
+    assert!(!s.reauthenticates());
+    assert_eq!(s.handshake("PLAIN", 1).error_code, 0);
+    let a = s.authenticate_at(b"\0alice\0alice-secret", &u, 10_000);
+    assert_eq!((a.error_code, a.session_lifetime_ms), (0, 1000));
+    let rows = [
+        (METADATA, 10_500, Gate::Serve),
+        (METADATA, 10_999, Gate::Serve),
+        (METADATA, 11_000, Gate::Close),
+        (PRODUCE, 20_000, Gate::Close),
+        (SASL_HANDSHAKE, 11_000, Gate::Serve),
+    ];
+    for (key, now, want) in rows {
+        assert_eq!(s.gate_at(key, now), want, "api {key} at {now}");
+    }
+    // Renewed before it ends: a new session from the new exchange.
+    assert!(s.reauthenticates());
+    assert_eq!(s.handshake("PLAIN", 1).error_code, 0);
+    assert_eq!(s.gate_at(METADATA, 10_900), Gate::Close, "mid-exchange");
+    let a = s.authenticate_at(b"\0alice\0alice-secret", &u, 10_900);
+    assert_eq!((a.error_code, a.session_lifetime_ms), (0, 1000));
+    assert_eq!(s.gate_at(METADATA, 11_800), Gate::Serve);
+    assert_eq!(s.principal(), Some("User:alice"));
+
+    // Another principal on re-authentication: refused.
+    assert_eq!(s.handshake("PLAIN", 1).error_code, 0);
+    let a = s.authenticate_at(b"\0mallory\0m", &u, 11_000);
+    assert_eq!(a.error_code, SASL_AUTHENTICATION_FAILED);
+    assert!(a
+        .error_message
+        .unwrap()
+        .contains("Cannot change principals"));
+
+    // Another mechanism on re-authentication: an illegal state.
+    let mut s = session().with_reauth(1000);
+    assert_eq!(s.handshake("PLAIN", 1).error_code, 0);
+    assert_eq!(
+        s.authenticate_at(b"\0alice\0alice-secret", &u, 0)
+            .error_code,
+        0
+    );
+    assert_eq!(
+        s.handshake("SCRAM-SHA-512", 1).error_code,
+        ILLEGAL_SASL_STATE
+    );
+
+    // Without re-authentication sessions never end, and a second handshake is illegal.
+    let mut s = session();
+    assert_eq!(s.handshake("PLAIN", 1).error_code, 0);
+    let a = s.authenticate_at(b"\0alice\0alice-secret", &u, 0);
+    assert_eq!((a.error_code, a.session_lifetime_ms), (0, 0));
+    assert_eq!(s.gate_at(METADATA, i64::MAX), Gate::Serve);
+    assert_eq!(s.handshake("PLAIN", 1).error_code, ILLEGAL_SASL_STATE);
+}

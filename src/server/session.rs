@@ -35,10 +35,10 @@ impl Session {
             listener: Arc::from(listener.name.as_str()),
             client_host: Arc::from(format!("/{}", peer.ip())),
             principal: Arc::from(ANONYMOUS),
-            sasl: listener
-                .protocol
-                .sasl()
-                .then(|| SaslSession::new(broker.config.security.sasl_enabled_mechanisms.clone())),
+            sasl: listener.protocol.sasl().then(|| {
+                SaslSession::new(broker.config.security.sasl_enabled_mechanisms.clone())
+                    .with_reauth(broker.config.security.connections_max_reauth_ms)
+            }),
             close_after_response: false,
         }
     }
@@ -54,9 +54,15 @@ impl Session {
         }
     }
 
-    /// Whether requests wait for authentication (a SASL listener, not yet authenticated).
+    /// Whether requests wait for authentication (a SASL listener, not yet authenticated, or
+    /// re-authenticating).
     pub fn authenticating(&self) -> bool {
         self.sasl.as_ref().is_some_and(|s| s.principal().is_none())
+    }
+
+    /// Whether a SaslHandshake now goes to the session (it starts a re-authentication).
+    pub fn reauthenticates(&self) -> bool {
+        self.sasl.as_ref().is_some_and(|s| s.reauthenticates())
     }
 
     /// On a TLS listener without SASL, the client certificate's principal (`User:<subject>`)
