@@ -6,7 +6,11 @@
 # - SSL (ssl.client.auth=requested), with and without a client certificate; MTLS, an SSL
 #   listener with ssl.client.auth=required; SASL_SSL with PLAIN and SCRAM (test_security.py,
 #   WeirSecurity.java, tls_kcat.sh, tls_kafkajs.js), certificates from certs.sh;
-# - a PLAINTEXT listener next to them.
+# - a PLAINTEXT listener next to them;
+# - re-authentication (WeirReauth.java, a second broker with connections.max.reauth.ms);
+# - client quotas (WeirQuotas.java): the Java Admin sets and describes them as
+#   kafka-configs.sh does; a producer and a consumer under a byte-rate quota are held near it
+#   while unthrottled ones run at full speed, over PLAINTEXT; a user's quota over SASL.
 # Usage: compat-tests/security/run.sh   (uses target/release/weir or $WEIR_BIN)
 export CLIENT_NAME=security
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -31,7 +35,7 @@ fi
 export KAFKAJS_MODULE="$KAFKAJS_DIR/node_modules/kafkajs"
 CLASSES="$WORK_DIR/classes"
 mkdir -p "$CLASSES"
-javac -nowarn -cp "$KAFKA_JARS_DIR/libs/*" -d "$CLASSES" "$HERE/WeirSecurity.java" || { echo "security: javac failed"; exit 2; }
+javac -nowarn -cp "$KAFKA_JARS_DIR/libs/*" -d "$CLASSES" "$HERE/WeirSecurity.java" "$HERE/WeirQuotas.java" "$HERE/WeirReauth.java" || { echo "security: javac failed"; exit 2; }
 
 # 2. Certificates (certs.sh: a CA, the broker's certificate for IP:127.0.0.1 and
 #    DNS:localhost, a client certificate CN=alice-client,O=Weir, and a second CA with a client
@@ -83,8 +87,33 @@ export PLAIN_BOOTSTRAP="127.0.0.1:$BROKER_PORT" SASL_BOOTSTRAP="127.0.0.1:$SASL_
 # 4. Scenarios.
 run_scenarios timeout -k 10 330 "$PY" "$HERE/test_security.py"
 run_scenarios timeout -k 5 240 java -Xmx512m -cp "$CLASSES:$KAFKA_JARS_DIR/libs/*" WeirSecurity "$SASL_BOOTSTRAP"
+# Quotas (about a minute: two 19 s rate measurements); leaves quotas on the client ids
+# throttled and slow-consumer, which nothing after it uses.
+run_scenarios timeout -k 5 180 java -Xmx512m -cp "$CLASSES:$KAFKA_JARS_DIR/libs/*" WeirQuotas "$PLAIN_BOOTSTRAP" "$SASL_BOOTSTRAP"
 run_scenarios timeout -k 5 120 "$HERE/tls_kcat.sh"
 run_scenarios timeout -k 5 120 node "$HERE/tls_kafkajs.js"
+
+# Re-authentication (KIP-368): a second broker whose sessions last 2 s
+# (connections.max.reauth.ms); the Java client renews them while it produces
+# (WeirReauth.java). Stopped by its PID right after, and on any exit.
+REAUTH_PORT="$(free_port)"
+while case " ${PORTS[*]} " in *" $REAUTH_PORT "*) true ;; *) false ;; esac; do REAUTH_PORT="$(free_port)"; done
+mkdir -p "$WORK_DIR/reauth-data"
+"$WEIR_BIN" --data-dir "$WORK_DIR/reauth-data" \
+    --override "listeners=SASL_PLAINTEXT://127.0.0.1:$REAUTH_PORT" \
+    --override "listener.name.sasl_plaintext.plain.sasl.jaas.config=$JAAS" \
+    --override "sasl.scram.bootstrap=SCRAM-SHA-512=[name=admin,password=admin-secret]" \
+    --override "connections.max.reauth.ms=2000" \
+    --override "http.listeners=" \
+    >>"$WORK_DIR/reauth-broker.log" 2>&1 &
+REAUTH_PID=$!
+trap 'kill "$REAUTH_PID" 2>/dev/null; cleanup' EXIT
+if wait_for_port "$REAUTH_PORT"; then
+    run_scenarios timeout -k 5 120 java -Xmx512m -cp "$CLASSES:$KAFKA_JARS_DIR/libs/*" WeirReauth "127.0.0.1:$REAUTH_PORT"
+else
+    fail "the re-authentication broker starts" "$(tail -5 "$WORK_DIR/reauth-broker.log")"
+fi
+kill "$REAUTH_PID" 2>/dev/null; wait "$REAUTH_PID" 2>/dev/null
 
 # 5. The broker logged each refused authentication, and why it refused TLS clients.
 if grep -q "authentication failed" "$WORK_DIR/broker.log"; then
