@@ -6,8 +6,10 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{
-    batch, batch_with_producer, create_topic, fetch_request, produce, records, start, Client,
+    batch, batch_with_producer, create_topic, fetch_request, produce, records, start, topic_name,
+    Client,
 };
+use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::*;
 use kafka_protocol::records::Compression;
 
@@ -97,6 +99,30 @@ async fn produce_errors_per_partition() {
     // Nothing was appended by the refused requests.
     let resp = c.send(&fetch_request("t", 0, 0, 0), 12).await;
     assert_eq!(resp.responses[0].partitions[0].high_watermark, 0);
+
+    // acks=0: no answer either way; a failure closes the connection (the producer notices
+    // and refreshes its metadata, as with Kafka), a success keeps it.
+    let acks0 = |topic: &str, partition: i32| {
+        ProduceRequest::default()
+            .with_acks(0)
+            .with_timeout_ms(5000)
+            .with_topic_data(vec![TopicProduceData::default()
+                .with_name(topic_name(topic))
+                .with_partition_data(vec![PartitionProduceData::default()
+                    .with_index(partition)
+                    .with_records(Some(batch(&[b"x"], Compression::None)))])])
+    };
+    c.send_only(&acks0("t", 0), 9).await;
+    let resp = c.send(&fetch_request("t", 0, 0, 0), 12).await;
+    assert_eq!(
+        resp.responses[0].partitions[0].high_watermark, 1,
+        "kept open"
+    );
+    c.send_only(&acks0("t", 7), 9).await;
+    assert!(
+        c.is_closed().await,
+        "an unknown partition closes an acks=0 producer"
+    );
     broker.shutdown().await;
 }
 

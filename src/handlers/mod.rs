@@ -173,6 +173,18 @@ fn payloads(response: &dyn Any) -> &[Payload] {
     }
 }
 
+tokio::task_local! {
+    /// Set by a handler whose request must close its connection though it is not answered
+    /// (a failed acks=0 Produce).
+    static CLOSE_UNANSWERED: std::cell::Cell<bool>;
+}
+
+/// Asks for the connection of the request being handled to be closed (see
+/// [`ProtocolError::Acks0Failed`]).
+pub fn close_unanswered() {
+    let _ = CLOSE_UNANSWERED.try_with(|c| c.set(true));
+}
+
 /// A fetch's part in the client quotas: its throttle mutes the connection; a follower's
 /// fetch is exempt from request quotas.
 fn fetched_quota(response: &dyn Any, out: &mut Outgoing) {
@@ -220,8 +232,18 @@ pub async fn handle_frame_within(
     let peeked = request::peek(&frame).ok();
     // The client id, for request quotas (a slice of the frame, no copy).
     let client_id = request::client_id_of(&frame);
-    let (handled, waited) =
-        crate::quota::measure_waits(dispatch(broker, frame, session, out, grant)).await;
+    let (handled, waited) = CLOSE_UNANSWERED
+        .scope(std::cell::Cell::new(false), async {
+            let (handled, waited) =
+                crate::quota::measure_waits(dispatch(broker, frame, session, out, grant)).await;
+            match handled {
+                Ok(false) if CLOSE_UNANSWERED.with(|c| c.get()) => {
+                    (Err(ProtocolError::Acks0Failed), waited)
+                }
+                other => (other, waited),
+            }
+        })
+        .await;
     if handled.is_ok() && !out.quota_exempt {
         // request_percentage: the share of one thread this request took, as Kafka counts
         // a request handler's time (percent-seconds per second).

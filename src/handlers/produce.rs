@@ -111,6 +111,15 @@ pub async fn handle(
         })
         .collect();
     if acks == 0 {
+        // No answer is due; an error closes the connection, so that the producer notices
+        // and refreshes its metadata (Kafka's broker does the same).
+        let failed = responses
+            .iter()
+            .flat_map(|t| &t.partition_responses)
+            .any(|p| p.error_code != ec::NONE);
+        if failed {
+            super::close_unanswered();
+        }
         return None;
     }
     if acks_all && !waits.is_empty() {

@@ -28,6 +28,10 @@ pub enum ProtocolError {
     Decode(String),
     #[error("cannot encode response: {0}")]
     Encode(String),
+    /// An acks=0 Produce that failed somewhere: no answer is due, so the connection is closed
+    /// for the producer to notice and refresh its metadata, as Kafka's broker does.
+    #[error("acks=0 produce failed; closing the connection")]
+    Acks0Failed,
     /// The request, decoded, would take more than `queued.max.request.bytes` (both in bytes).
     #[error("request would hold {0} bytes decoded, over queued.max.request.bytes {1}")]
     DecodedSize(usize, usize),
