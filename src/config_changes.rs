@@ -16,6 +16,7 @@ use crate::broker::Broker;
 use crate::cluster::controller::ControllerRequest;
 use crate::config::{topic_config, topic_name_of_broker_setting, ConfigType, LogConfig};
 use crate::protocol::error_code as ec;
+use crate::security::acl::Operation;
 use crate::topics::{self, ConfigSource, TopicError};
 
 pub const RESOURCE_TOPIC: i8 = 2;
@@ -351,14 +352,22 @@ pub async fn alter(
 /// carry it.
 pub type Outcome = (i8, StrBytes, i16, Option<StrBytes>);
 
-/// Applies each resource's change on its own, in request order.
+/// Applies each resource's change on its own, in request order. A resource `authz` may not
+/// AlterConfigs (Kafka's check on the topic, group or cluster) is answered with the refusal in
+/// its place and left unaltered.
 pub async fn alter_each(
     broker: &Broker,
+    authz: &crate::security::authorize::Authz<'_>,
     resources: impl Iterator<Item = (i8, StrBytes, Change)>,
     validate_only: bool,
 ) -> Vec<Outcome> {
     let mut out = Vec::new();
     for (kind, name, change) in resources {
+        if let Err(code) = authz.config_resource(Operation::AlterConfigs, kind, &name) {
+            let message = StrBytes::from_static_str("Authorization failed.");
+            out.push((kind, name, code, Some(message)));
+            continue;
+        }
         out.push(
             match alter(broker, kind, name.as_str(), change, validate_only).await {
                 Ok(()) => (kind, name, ec::NONE, None),

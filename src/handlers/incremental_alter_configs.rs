@@ -8,12 +8,9 @@ use std::sync::Arc;
 use kafka_protocol::messages::incremental_alter_configs_response::AlterConfigsResourceResponse;
 use kafka_protocol::messages::{IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse};
 
-use kafka_protocol::protocol::StrBytes;
-
 use crate::broker::Broker;
 use crate::config_changes::{self, Change};
 use crate::protocol::request::RequestHeader;
-use crate::security::acl::Operation;
 
 pub async fn handle(
     broker: &Arc<Broker>,
@@ -39,39 +36,13 @@ pub async fn handle(
             )
         })
         .collect();
-    // Kafka's authorization: AlterConfigs on the topic, group or cluster; refused resources
-    // are answered in place and not altered.
-    let authz = broker.authz(header);
-    let kinds: Vec<(i8, StrBytes)> = resources.iter().map(|(k, n, _)| (*k, n.clone())).collect();
-    let refusals: Vec<Option<i16>> = resources
-        .iter()
-        .map(|(kind, name, _)| {
-            authz
-                .config_resource(Operation::AlterConfigs, *kind, name)
-                .err()
-        })
-        .collect();
-    let allowed = resources
-        .into_iter()
-        .zip(&refusals)
-        .filter(|(_, refused)| refused.is_none())
-        .map(|(r, _)| r)
-        .collect::<Vec<_>>();
-    let mut altered = config_changes::alter_each(broker, allowed.into_iter(), req.validate_only)
-        .await
-        .into_iter();
-    let mut answers = Vec::with_capacity(refusals.len());
-    for (refused, (kind, name)) in refusals.iter().zip(kinds) {
-        match refused {
-            Some(code) => answers.push((
-                kind,
-                name,
-                *code,
-                Some(StrBytes::from_static_str("Authorization failed.")),
-            )),
-            None => answers.extend(altered.next()),
-        }
-    }
+    let answers = config_changes::alter_each(
+        broker,
+        &broker.authz(header),
+        resources.into_iter(),
+        req.validate_only,
+    )
+    .await;
     let responses = answers
         .into_iter()
         .map(|(kind, name, code, message)| {
