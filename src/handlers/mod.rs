@@ -230,8 +230,13 @@ pub async fn handle_frame_within(
 ) -> Result<bool, ProtocolError> {
     let started = std::time::Instant::now();
     let peeked = request::peek(&frame).ok();
-    // The client id, for request quotas (a slice of the frame, no copy).
-    let client_id = request::client_id_of(&frame);
+    // The client id, for request quotas (a slice of the frame, no copy), only when quotas
+    // are set: otherwise nothing per request but one look at the image's pointer.
+    let client_id = if broker.cluster.client_quotas().is_empty() {
+        None
+    } else {
+        request::client_id_of(&frame)
+    };
     let (handled, waited) = CLOSE_UNANSWERED
         .scope(std::cell::Cell::new(false), async {
             let (handled, waited) =
