@@ -219,7 +219,7 @@ pub async fn handle(broker: &Arc<Broker>, header: &RequestHeader, req: FetchRequ
             _ = broker.shutdown.cancelled() => {}
         }
         // Waiting for records is not charged to request quotas.
-        crate::quota::waited(wait_started.elapsed());
+        super::waited(wait_started.elapsed());
         if broker.shutdown.is_cancelled() {
             break read_all(
                 &targets,

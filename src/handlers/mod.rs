@@ -173,16 +173,30 @@ fn payloads(response: &dyn Any) -> &[Payload] {
     }
 }
 
+/// What a handler reports about the request it handles, besides its answer.
+#[derive(Default)]
+struct RequestContext {
+    /// Time spent waiting (a fetch's long poll, an acks=all produce's wait for replication),
+    /// which request quotas do not charge: Kafka counts a request handler thread's time, and
+    /// waits happen outside it (in purgatory).
+    waited: std::cell::Cell<std::time::Duration>,
+    /// The connection must close though no answer is due (a failed acks=0 Produce).
+    close_unanswered: std::cell::Cell<bool>,
+}
+
 tokio::task_local! {
-    /// Set by a handler whose request must close its connection though it is not answered
-    /// (a failed acks=0 Produce).
-    static CLOSE_UNANSWERED: std::cell::Cell<bool>;
+    static REQUEST: RequestContext;
+}
+
+/// Reports that the request being handled waited `d`.
+pub fn waited(d: std::time::Duration) {
+    let _ = REQUEST.try_with(|r| r.waited.set(r.waited.get() + d));
 }
 
 /// Asks for the connection of the request being handled to be closed (see
 /// [`ProtocolError::Acks0Failed`]).
 pub fn close_unanswered() {
-    let _ = CLOSE_UNANSWERED.try_with(|c| c.set(true));
+    let _ = REQUEST.try_with(|r| r.close_unanswered.set(true));
 }
 
 /// A fetch's part in the client quotas: its throttle mutes the connection; a follower's
@@ -237,16 +251,15 @@ pub async fn handle_frame_within(
     } else {
         request::client_id_of(&frame)
     };
-    let (handled, waited) = CLOSE_UNANSWERED
-        .scope(std::cell::Cell::new(false), async {
-            let (handled, waited) =
-                crate::quota::measure_waits(dispatch(broker, frame, session, out, grant)).await;
-            match handled {
-                Ok(false) if CLOSE_UNANSWERED.with(|c| c.get()) => {
-                    (Err(ProtocolError::Acks0Failed), waited)
+    let (handled, waited) = REQUEST
+        .scope(RequestContext::default(), async {
+            let handled = dispatch(broker, frame, session, out, grant).await;
+            REQUEST.with(|r| match handled {
+                Ok(false) if r.close_unanswered.get() => {
+                    (Err(ProtocolError::Acks0Failed), r.waited.get())
                 }
-                other => (other, waited),
-            }
+                other => (other, r.waited.get()),
+            })
         })
         .await;
     if handled.is_ok() && !out.quota_exempt {

@@ -150,7 +150,7 @@ pub async fn handle(
                 responses[ti].partition_responses[pi].error_code = code;
             }
         }
-        crate::quota::waited(wait_started.elapsed());
+        super::waited(wait_started.elapsed());
     }
     Some(
         ProduceResponse::default()

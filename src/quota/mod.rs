@@ -130,28 +130,6 @@ pub fn resolve(
     None
 }
 
-tokio::task_local! {
-    /// Time the request being handled spent waiting (a fetch's long poll, an acks=all
-    /// produce's wait for replication), which request quotas do not charge: Kafka counts a
-    /// request handler thread's time, and waits happen outside it (in purgatory).
-    static WAITED: std::cell::Cell<std::time::Duration>;
-}
-
-/// Runs `f` (one request's handling), answering also how long it reported waiting.
-pub async fn measure_waits<F: std::future::Future>(f: F) -> (F::Output, std::time::Duration) {
-    WAITED
-        .scope(std::cell::Cell::new(std::time::Duration::ZERO), async {
-            let out = f.await;
-            (out, WAITED.with(|w| w.get()))
-        })
-        .await
-}
-
-/// Reports that the request being handled waited `d` (nothing outside [`measure_waits`]).
-pub fn waited(d: std::time::Duration) {
-    let _ = WAITED.try_with(|w| w.set(w.get() + d));
-}
-
 /// The quota kinds enforced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
