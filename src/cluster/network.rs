@@ -125,9 +125,7 @@ impl Dialer {
         let Some(config) = &self.tls else {
             return Ok(Box::new(tcp));
         };
-        let host = addr.rsplit_once(':').map_or(addr, |(h, _)| h);
-        let host = host.trim_start_matches('[').trim_end_matches(']');
-        let name = crate::security::tls::server_name(host)?;
+        let name = crate::security::tls::server_name_of(addr)?;
         let tls = tokio_rustls::TlsConnector::from(config.clone())
             .connect(name, tcp)
             .await?;

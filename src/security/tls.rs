@@ -168,6 +168,13 @@ pub fn principal_of(cert: &CertificateDer<'_>) -> Option<String> {
     super::dn::subject_of(cert).map(|dn| format!("User:{dn}"))
 }
 
+/// The name to present in SNI and check the certificate against, for `addr` (host:port,
+/// an IPv6 host in brackets).
+pub fn server_name_of(addr: &str) -> io::Result<ServerName<'static>> {
+    let host = addr.rsplit_once(':').map_or(addr, |(h, _)| h);
+    server_name(host.trim_start_matches('[').trim_end_matches(']'))
+}
+
 /// The name to present in SNI and check the certificate against.
 pub fn server_name(host: &str) -> io::Result<ServerName<'static>> {
     ServerName::try_from(host.to_string())

@@ -83,9 +83,7 @@ impl PeerConnector {
         let mut stream: PeerStream = match &self.tls {
             None => Box::new(tcp),
             Some(config) => {
-                let host = addr.rsplit_once(':').map_or(addr, |(h, _)| h);
-                let host = host.trim_start_matches('[').trim_end_matches(']');
-                let name = crate::security::tls::server_name(host)?;
+                let name = crate::security::tls::server_name_of(addr)?;
                 let connector = tokio_rustls::TlsConnector::from(config.clone());
                 Box::new(step(connector.connect(name, tcp)).await??)
             }
