@@ -34,6 +34,8 @@ pub struct Broker {
     pub cluster: Arc<Cluster>,
     pub logs: LogManager,
     pub groups: GroupCoordinator,
+    /// The transaction coordinator (`__transaction_state`).
+    pub txns: crate::txn::TransactionCoordinator,
     /// The role of every local replica (leader, follower) and the follower fetchers.
     pub replicas: ReplicaManager,
     /// Serialises run-time config changes (read, modify, persist a topic's overrides).
@@ -198,6 +200,7 @@ impl Broker {
             config.http_metrics_max_partitions,
         ));
         let groups = GroupCoordinator::new(config.group, config.offsets, &metadata)?;
+        let txns = crate::txn::TransactionCoordinator::new(config.txn);
         let authorizer = crate::security::authorize::Authorizer::new(&config.security);
         let broker = Arc::new(Broker {
             authorizer,
@@ -206,6 +209,7 @@ impl Broker {
             cluster,
             logs,
             groups,
+            txns,
             replicas: ReplicaManager::new(node_id, Arc::new(peer)),
             config_changes: tokio::sync::Mutex::new(()),
             metrics,
@@ -228,6 +232,7 @@ impl Broker {
         };
         broker.cluster.reconciled.send_replace(index);
         crate::group::follow_leadership(&broker);
+        crate::txn::load::follow_leadership(&broker);
         let tasks = TaskTracker::new();
         tasks.spawn(reconcile_task(broker.clone(), reconciler, applied));
         if broker.config.cluster.broker_role {
@@ -268,6 +273,7 @@ impl Broker {
             tasks.spawn(cleaner_task(broker.clone()));
         }
         tasks.spawn(crate::group::run_timers(broker.clone()));
+        tasks.spawn(crate::txn::timers::run_timers(broker.clone()));
         if broker.groups.has_legacy() && broker.config.cluster.broker_role {
             // Offsets of the per-node store move onto `__consumer_offsets` as its partitions
             // load; the topic must exist for that.
@@ -317,6 +323,7 @@ async fn reconcile_task(
         };
         broker.cluster.reconciled.send_replace(index);
         crate::group::follow_leadership(&broker);
+        crate::txn::load::follow_leadership(&broker);
     }
 }
 

@@ -33,6 +33,7 @@ pub mod replication;
 pub mod security;
 pub mod server;
 pub mod topics;
+pub mod txn;
 
 pub use broker::{Broker, BrokerHandle};
 pub use config::Config;

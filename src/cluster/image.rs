@@ -321,6 +321,17 @@ impl Image {
         self.brokers.get(&leader).filter(|b| !b.fenced)
     }
 
+    /// The broker coordinating `transactional_id`: the leader of its partition of
+    /// `__transaction_state` (Kafka's `abs(javaHashCode(id)) % partitions`). None while the
+    /// topic does not exist or the partition has no live leader.
+    pub fn txn_coordinator(&self, transactional_id: &str) -> Option<&BrokerInfo> {
+        use crate::group::offsets_topic::partition_for;
+        let topic = self.topic(crate::txn::TXN_TOPIC)?;
+        let partition = partition_for(transactional_id, topic.partitions.len() as i32);
+        let leader = topic.partition(partition)?.leader;
+        self.brokers.get(&leader).filter(|b| !b.fenced)
+    }
+
     /// A dynamic broker config in force for broker `id`: its own value, else the cluster
     /// default's.
     pub fn broker_config(&self, id: i32, name: &str) -> Option<&str> {

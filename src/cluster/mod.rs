@@ -352,6 +352,11 @@ impl Cluster {
         self.image().coordinator(group).cloned()
     }
 
+    /// The broker coordinating `transactional_id` (see [`Image::txn_coordinator`]).
+    pub fn txn_coordinator(&self, transactional_id: &str) -> Option<BrokerInfo> {
+        self.image().txn_coordinator(transactional_id).cloned()
+    }
+
     /// Whether this broker may serve reads and writes of a partition: Ok if it leads it;
     /// NOT_LEADER_OR_FOLLOWER if the partition exists and another broker (or none) leads;
     /// UNKNOWN_TOPIC_OR_PARTITION if it does not exist.

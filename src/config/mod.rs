@@ -89,6 +89,8 @@ pub struct Config {
     /// `offsets.*`: the `__consumer_offsets` topic and the coordinator's use of it
     /// (including `offsets.retention.minutes`).
     pub offsets: crate::group::offsets_topic::OffsetsTopicConfig,
+    /// `transaction.*`: the transaction coordinator and `__transaction_state`.
+    pub txn: crate::txn::config::TxnConfig,
     /// `log.retention.check.interval.ms`: how often retention runs (and idle active
     /// segments past `segment.ms` roll).
     pub retention_check_interval_ms: u64,
@@ -175,6 +177,7 @@ impl Default for Config {
             log: LogConfig::default(),
             group: crate::group::GroupConfig::default(),
             offsets: Default::default(),
+            txn: Default::default(),
             retention_check_interval_ms: 300_000,
             cleaner_enable: true,
             cleaner_backoff_ms: 15_000,
@@ -198,6 +201,10 @@ impl Config {
                 let settings = self.security.listener_settings.clone();
                 self.resolve_listeners(settings, name, value)?;
             }
+            return Ok(());
+        }
+        if self.txn.set(name, value)? {
+            self.explicit.insert(name.to_string());
             return Ok(());
         }
         if self.security.set(name, value)? {
@@ -657,6 +664,7 @@ impl Config {
                 self.cleaner_dedupe_buffer_size.to_string(),
             ),
         ];
+        v.extend(self.txn.entries());
         for d in TOPIC_CONFIGS {
             if let (Some(broker_name), Some(value)) = (d.broker_name, self.log.get_topic(d.name)) {
                 v.push((broker_name.to_string(), value));

@@ -25,6 +25,7 @@ impl Inner {
         self.offsets.retain(|g, _| !ours(g));
         self.stored.retain(|g, _| !ours(g));
         self.dirty.retain(|g| !ours(g));
+        self.unload_txn_offsets(partition);
         let joins: Vec<Key> = self
             .join_waiters
             .keys()
@@ -107,7 +108,7 @@ async fn load_partition(broker: Arc<Broker>, partition: i32, epoch: i32) {
         loaded: false,
     };
     let still_held = |b: &Broker| b.groups.lock().held.get(&partition) == Some(&loading);
-    let (loader, stats) = loop {
+    let (mut loader, stats) = loop {
         if !still_held(&broker) || broker.shutdown.is_cancelled() {
             return;
         }
@@ -153,6 +154,7 @@ async fn load_partition(broker: Arc<Broker>, partition: i32, epoch: i32) {
                 inner.offsets.insert(id, offsets);
             }
         }
+        inner.stage_loaded(std::mem::take(&mut loader.pending_txn));
         inner.held.insert(
             partition,
             Held {

@@ -34,9 +34,33 @@ pub struct Loader {
     pub other: u64,
     /// Records that did not decode, skipped.
     pub damaged: u64,
+    /// Records of transactions without a marker yet (TxnOffsetCommit), by producer id, in
+    /// log order.
+    pub pending_txn: HashMap<i64, Vec<super::offsets_topic::KeyValue>>,
 }
 
 impl Loader {
+    /// Holds one record of producer `producer_id`'s open transaction.
+    pub fn stage(&mut self, producer_id: i64, key: &[u8], value: Option<&[u8]>) {
+        self.pending_txn
+            .entry(producer_id)
+            .or_default()
+            .push((key.to_vec(), value.map(<[u8]>::to_vec)));
+    }
+
+    /// A producer's transaction ended: its held records apply on commit, are dropped on
+    /// abort.
+    pub fn end_txn(&mut self, producer_id: i64, commit: bool) {
+        let Some(records) = self.pending_txn.remove(&producer_id) else {
+            return;
+        };
+        if commit {
+            for (k, v) in records {
+                self.apply(&k, v.as_deref());
+            }
+        }
+    }
+
     /// Applies one record (value None: a tombstone).
     pub fn apply(&mut self, key: &[u8], value: Option<&[u8]>) {
         let key = match GroupKey::decode(key) {
@@ -235,5 +259,25 @@ mod tests {
         l.apply(&gkey("g"), Some(&Bytes::from_static(&[0, 9])));
         assert_eq!((l.other, l.damaged), (1, 3));
         assert_eq!(state(&l), expected(&[("g", None, &[("t", 0, 1)])]));
+    }
+
+    #[test]
+    fn transactional_offsets_wait_for_their_marker() {
+        let mut l = Loader::default();
+        l.apply(&okey("g", "t", 0), Some(&offset(1)));
+        // Producer 7 commits offsets 5 and 6 in a transaction; producer 8 offset 9 in one.
+        l.stage(7, &okey("g", "t", 0), Some(&offset(5)));
+        l.stage(8, &okey("g", "t", 1), Some(&offset(9)));
+        l.stage(7, &okey("g", "t", 0), Some(&offset(6)));
+        assert_eq!(state(&l), expected(&[("g", None, &[("t", 0, 1)])]));
+        l.end_txn(8, false);
+        l.end_txn(7, true);
+        assert_eq!(state(&l), expected(&[("g", None, &[("t", 0, 6)])]));
+        assert!(l.pending_txn.is_empty());
+        // A marker without staged records changes nothing; records left staged stay pending.
+        l.end_txn(9, true);
+        l.stage(9, &okey("h", "t", 0), Some(&offset(3)));
+        assert_eq!(l.pending_txn.len(), 1);
+        assert_eq!(state(&l), expected(&[("g", None, &[("t", 0, 6)])]));
     }
 }

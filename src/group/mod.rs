@@ -18,6 +18,7 @@ pub mod ownership;
 mod persist;
 pub mod records;
 pub mod state;
+mod txn_offsets;
 pub mod types;
 
 #[cfg(test)]
@@ -83,6 +84,8 @@ struct Inner {
     /// Groups whose view may differ from the one stored.
     dirty: HashSet<String>,
     legacy: HashMap<String, LegacyGroup>,
+    /// Offsets of open transactions (TxnOffsetCommit), applied at their marker.
+    txn_offsets: txn_offsets::PendingTxnOffsets,
     join_waiters: HashMap<Key, oneshot::Sender<JoinResult>>,
     sync_waiters: HashMap<Key, oneshot::Sender<SyncResult>>,
 }

@@ -168,15 +168,28 @@ pub fn append(
     leader_epoch: i32,
     records: &[KeyValue],
 ) -> Result<Appended, i16> {
-    let tp = TopicPartition::new(OFFSETS_TOPIC, partition);
+    let raw = batch::encode_batch(records, now_ms());
+    append_batch(broker, OFFSETS_TOPIC, partition, leader_epoch, &raw)
+}
+
+/// Appends one encoded batch (`raw`, base offset 0) to a partition of an internal topic
+/// that this broker leads in `leader_epoch` (else NOT_COORDINATOR), as a coordinator does:
+/// refused before writing when the ISR is below `min.insync.replicas`; errors
+/// [`normalize`]d. The group and the transaction coordinators share it.
+pub fn append_batch(
+    broker: &Broker,
+    topic: &str,
+    partition: i32,
+    leader_epoch: i32,
+    raw: &[u8],
+) -> Result<Appended, i16> {
+    let tp = TopicPartition::new(topic, partition);
     let replica = broker.replicas.leader(&tp).map_err(normalize)?;
     if replica.leader_epoch() != Some(leader_epoch) {
         return Err(ec::NOT_COORDINATOR);
     }
-    let now = now_ms();
-    let raw = batch::encode_batch(records, now);
-    let h = batch::validate(&raw).map_err(|_| ec::UNKNOWN_SERVER_ERROR)?;
-    match replica.append_as_leader(&raw, &h, now, true) {
+    let h = batch::validate(raw).map_err(|_| ec::UNKNOWN_SERVER_ERROR)?;
+    match replica.append_as_leader(raw, &h, now_ms(), true) {
         Ok((info, required, epoch)) if epoch == leader_epoch => Ok(Appended {
             replica,
             base_offset: info.base_offset,
@@ -193,6 +206,11 @@ pub fn append(
 /// `offsets.commit.timeout.ms`. Errors are [`normalize`]d.
 pub async fn wait_committed(broker: &Broker, a: &Appended) -> Result<(), i16> {
     let timeout = Duration::from_millis(broker.groups.offsets.commit_timeout_ms);
+    wait_committed_within(a, timeout).await
+}
+
+/// [`wait_committed`] with its own bound.
+pub async fn wait_committed_within(a: &Appended, timeout: Duration) -> Result<(), i16> {
     match a
         .replica
         .wait_committed(a.required, a.leader_epoch, timeout)
@@ -213,12 +231,48 @@ pub struct LoadStats {
 }
 
 /// Reads a partition this broker leads from its log start to its log end (what the leader
-/// holds is what will be committed: a leader never truncates) into a [`Loader`]. Control
-/// batches are skipped; a batch that cannot be decompressed or parsed is counted as damaged.
+/// holds is what will be committed: a leader never truncates) into a [`Loader`]. The records
+/// of a transactional batch (TxnOffsetCommit) wait for their producer's marker: a commit
+/// applies them, an abort drops them, and those still waiting at the end stay pending. A
+/// batch that cannot be decompressed or parsed is counted as damaged.
 pub fn read_partition(replica: &Replica) -> Result<(Loader, LoadStats), crate::log::LogError> {
+    let mut loader = Loader::default();
+    let stats = scan_partition(replica, |h, records| match records {
+        // A transaction's end: its offsets apply (commit) or are dropped (abort).
+        Scanned::Marker(m) => loader.end_txn(h.producer_id, m.commit),
+        Scanned::Records(views) => {
+            for v in views {
+                match v.key {
+                    Some(key) if h.is_transactional() => loader.stage(h.producer_id, key, v.value),
+                    Some(key) => loader.apply(key, v.value),
+                    None => loader.damaged += 1,
+                }
+            }
+        }
+        Scanned::Damaged => loader.damaged += 1,
+    })?;
+    Ok((loader, stats))
+}
+
+/// What [`scan_partition`] found in one batch.
+pub enum Scanned<'a> {
+    /// A transaction marker (other control batches are skipped).
+    Marker(batch::ControlMarker),
+    /// The batch's records, in order.
+    Records(Vec<crate::log::record::RecordView<'a>>),
+    /// A batch that could not be decompressed or parsed.
+    Damaged,
+}
+
+/// Reads an internal topic's partition that this broker leads, from its log start to its log
+/// end, handing each batch to `on_batch` in log order. Shared by the group and the
+/// transaction coordinators' loads.
+pub fn scan_partition(
+    replica: &Replica,
+    mut on_batch: impl FnMut(&BatchHeader, Scanned<'_>),
+) -> Result<LoadStats, crate::log::LogError> {
     const CHUNK: usize = 1024 * 1024;
     let started = Instant::now();
-    let mut loader = Loader::default();
     let mut stats = LoadStats::default();
     let offsets = replica.log.offsets()?;
     let end = offsets.log_end;
@@ -227,10 +281,10 @@ pub fn read_partition(replica: &Replica) -> Result<(Loader, LoadStats), crate::l
         let read = replica.log.read(next, CHUNK, true, end)?;
         if read.records.is_empty() {
             tracing::warn!(
-                partition = replica.tp.partition,
+                partition = %replica.tp,
                 offset = next,
                 end,
-                "{OFFSETS_TOPIC}: nothing readable before the log end; loaded what was read"
+                "nothing readable before the log end; loaded what was read"
             );
             break;
         }
@@ -249,26 +303,23 @@ pub fn read_partition(replica: &Replica) -> Result<(Loader, LoadStats), crate::l
             stats.bytes += len as u64;
             next = next.max(h.last_offset() + 1);
             if h.is_control() {
+                if let Some(m) = batch::parse_control(raw, &h) {
+                    on_batch(&h, Scanned::Marker(m));
+                }
                 continue;
             }
             let records = records_of(raw, &h);
-            let parsed = records.as_deref().map(|r| parse_records(r, h.record_count));
-            match parsed {
+            match records.as_deref().map(|r| parse_records(r, h.record_count)) {
                 Some(Ok(views)) => {
-                    for v in views {
-                        stats.records += 1;
-                        match v.key {
-                            Some(key) => loader.apply(key, v.value),
-                            None => loader.damaged += 1,
-                        }
-                    }
+                    stats.records += views.len() as u64;
+                    on_batch(&h, Scanned::Records(views));
                 }
-                _ => loader.damaged += 1,
+                _ => on_batch(&h, Scanned::Damaged),
             }
         }
     }
     stats.elapsed = started.elapsed();
-    Ok((loader, stats))
+    Ok(stats)
 }
 
 #[cfg(test)]

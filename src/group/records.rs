@@ -341,17 +341,17 @@ impl GroupValue {
     }
 }
 
-fn put_str(out: &mut Vec<u8>, s: &str) {
+pub(crate) fn put_str(out: &mut Vec<u8>, s: &str) {
     out.put_i16(s.len().min(i16::MAX as usize) as i16);
     out.put_slice(&s.as_bytes()[..s.len().min(i16::MAX as usize)]);
 }
 
-fn put_compact_str(out: &mut Vec<u8>, s: &str) {
+pub(crate) fn put_compact_str(out: &mut Vec<u8>, s: &str) {
     put_uvarint(out, s.len() as u64 + 1);
     out.put_slice(s.as_bytes());
 }
 
-fn put_uvarint(out: &mut Vec<u8>, mut v: u64) {
+pub(crate) fn put_uvarint(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
         out.put_u8((v as u8) | 0x80);
         v >>= 7;
@@ -359,14 +359,14 @@ fn put_uvarint(out: &mut Vec<u8>, mut v: u64) {
     out.put_u8(v as u8);
 }
 
-fn put_nullable_str(out: &mut Vec<u8>, s: Option<&str>) {
+pub(crate) fn put_nullable_str(out: &mut Vec<u8>, s: Option<&str>) {
     match s {
         Some(s) => put_str(out, s),
         None => out.put_i16(-1),
     }
 }
 
-fn need(b: &[u8], n: usize) -> Result<(), RecordError> {
+pub(crate) fn need(b: &[u8], n: usize) -> Result<(), RecordError> {
     if b.len() < n {
         Err(RecordError::Truncated)
     } else {
@@ -374,22 +374,22 @@ fn need(b: &[u8], n: usize) -> Result<(), RecordError> {
     }
 }
 
-fn get_i16(b: &mut &[u8]) -> Result<i16, RecordError> {
+pub(crate) fn get_i16(b: &mut &[u8]) -> Result<i16, RecordError> {
     need(b, 2)?;
     Ok(b.get_i16())
 }
 
-fn get_i32(b: &mut &[u8]) -> Result<i32, RecordError> {
+pub(crate) fn get_i32(b: &mut &[u8]) -> Result<i32, RecordError> {
     need(b, 4)?;
     Ok(b.get_i32())
 }
 
-fn get_i64(b: &mut &[u8]) -> Result<i64, RecordError> {
+pub(crate) fn get_i64(b: &mut &[u8]) -> Result<i64, RecordError> {
     need(b, 8)?;
     Ok(b.get_i64())
 }
 
-fn get_uvarint(b: &mut &[u8]) -> Result<u64, RecordError> {
+pub(crate) fn get_uvarint(b: &mut &[u8]) -> Result<u64, RecordError> {
     let mut value = 0u64;
     for shift in (0..35).step_by(7) {
         need(b, 1)?;
@@ -404,7 +404,7 @@ fn get_uvarint(b: &mut &[u8]) -> Result<u64, RecordError> {
 
 /// A length: int16 (strings) or int32 (arrays, bytes) in the old versions is handled by the
 /// callers; in flexible versions an unsigned varint holding length + 1 (0: null).
-fn get_len(b: &mut &[u8], flexible: bool) -> Result<Option<usize>, RecordError> {
+pub(crate) fn get_len(b: &mut &[u8], flexible: bool) -> Result<Option<usize>, RecordError> {
     if flexible {
         let n = get_uvarint(b)?;
         return Ok(n.checked_sub(1).map(|n| n as usize));
@@ -413,7 +413,7 @@ fn get_len(b: &mut &[u8], flexible: bool) -> Result<Option<usize>, RecordError> 
     Ok(usize::try_from(n).ok())
 }
 
-fn get_string(b: &mut &[u8], flexible: bool) -> Result<Option<String>, RecordError> {
+pub(crate) fn get_string(b: &mut &[u8], flexible: bool) -> Result<Option<String>, RecordError> {
     let len = if flexible {
         get_len(b, true)?
     } else {
@@ -433,11 +433,11 @@ fn get_string(b: &mut &[u8], flexible: bool) -> Result<Option<String>, RecordErr
     Ok(Some(s))
 }
 
-fn get_str(b: &mut &[u8]) -> Result<String, RecordError> {
+pub(crate) fn get_str(b: &mut &[u8]) -> Result<String, RecordError> {
     get_string(b, false)?.ok_or(RecordError::BadString)
 }
 
-fn get_bytes(b: &mut &[u8], flexible: bool) -> Result<Bytes, RecordError> {
+pub(crate) fn get_bytes(b: &mut &[u8], flexible: bool) -> Result<Bytes, RecordError> {
     let Some(len) = get_len(b, flexible)? else {
         return Ok(Bytes::new());
     };
@@ -447,12 +447,12 @@ fn get_bytes(b: &mut &[u8], flexible: bool) -> Result<Bytes, RecordError> {
     Ok(out)
 }
 
-fn skip_tagged(b: &mut &[u8]) -> Result<(), RecordError> {
+pub(crate) fn skip_tagged(b: &mut &[u8]) -> Result<(), RecordError> {
     for_tagged(b, |_, _| {})
 }
 
 /// Reads a tagged-field section, handing each (tag, data) to `f`.
-fn for_tagged(b: &mut &[u8], mut f: impl FnMut(u64, &[u8])) -> Result<(), RecordError> {
+pub(crate) fn for_tagged(b: &mut &[u8], mut f: impl FnMut(u64, &[u8])) -> Result<(), RecordError> {
     let count = get_uvarint(b)?;
     for _ in 0..count {
         let tag = get_uvarint(b)?;
@@ -464,7 +464,7 @@ fn for_tagged(b: &mut &[u8], mut f: impl FnMut(u64, &[u8])) -> Result<(), Record
     Ok(())
 }
 
-fn done(b: &[u8]) -> Result<(), RecordError> {
+pub(crate) fn done(b: &[u8]) -> Result<(), RecordError> {
     if b.is_empty() {
         Ok(())
     } else {

@@ -1,7 +1,8 @@
 //! FindCoordinator (key 10), v0-v6: the broker that coordinates a group (key type 0): the
-//! leader of the group's partition of `__consumer_offsets`, the same on every broker
-//! (`cluster::image::Image::coordinator`), which is created here on first need. Batched keys
-//! from v4. Transactions (key type 1) are not served yet: COORDINATOR_NOT_AVAILABLE.
+//! leader of the group's partition of `__consumer_offsets`, or a transactional id (key type
+//! 1): the leader of its partition of `__transaction_state`; the same on every broker
+//! (`cluster::image::Image::coordinator`). Each topic is created here on first need. Batched
+//! keys from v4; another key type is INVALID_REQUEST.
 
 use std::sync::Arc;
 
@@ -17,6 +18,7 @@ use crate::protocol::request::RequestHeader;
 use crate::security::acl::Operation;
 
 const GROUP: i8 = 0;
+const TRANSACTION: i8 = 1;
 
 pub async fn handle(
     broker: &Arc<Broker>,
@@ -27,9 +29,15 @@ pub async fn handle(
     let wants_groups = req.key_type == GROUP
         && (version >= 4 && req.coordinator_keys.iter().any(|k| !k.is_empty())
             || version < 4 && !req.key.is_empty());
+    let has_keys = version >= 4 && req.coordinator_keys.iter().any(|k| !k.is_empty())
+        || version < 4 && !req.key.is_empty();
     if wants_groups {
         if let Err(e) = offsets_topic::ensure_topic(broker).await {
             tracing::warn!(error = %e.message, "creating {}", offsets_topic::OFFSETS_TOPIC);
+        }
+    } else if req.key_type == TRANSACTION && has_keys {
+        if let Err(e) = crate::txn::load::ensure_topic(broker).await {
+            tracing::warn!(error = %e.message, "creating {}", crate::txn::TXN_TOPIC);
         }
     }
     // Kafka's authorization: Describe on the group, or on the transactional id.
@@ -47,20 +55,27 @@ pub async fn handle(
                 Some("Transactional Id authorization failed."),
                 None,
             )
-        } else if req.key_type != GROUP {
+        } else if req.key_type != GROUP && req.key_type != TRANSACTION {
             (
-                ec::COORDINATOR_NOT_AVAILABLE,
-                Some("Transactions are not supported by this broker."),
+                ec::INVALID_REQUEST,
+                Some("Unknown coordinator key type."),
                 None,
             )
-        } else if key.is_empty() {
+        } else if key.is_empty() && req.key_type == GROUP {
             (ec::INVALID_GROUP_ID, Some("The group id is empty."), None)
+        } else if key.is_empty() {
+            (
+                ec::INVALID_REQUEST,
+                Some("The transactional id is empty."),
+                None,
+            )
         } else {
-            match broker
-                .cluster
-                .coordinator(key)
-                .and_then(|b| b.on_listener(&header.listener))
-            {
+            let node = if req.key_type == GROUP {
+                broker.cluster.coordinator(key)
+            } else {
+                broker.cluster.txn_coordinator(key)
+            };
+            match node.and_then(|b| b.on_listener(&header.listener)) {
                 Some(b) => (ec::NONE, None, Some(b)),
                 None => (
                     ec::COORDINATOR_NOT_AVAILABLE,

@@ -1,7 +1,8 @@
-//! InitProducerId (key 22), v0-v5, for idempotent producers: a new, never reused producer id
-//! at epoch 0 (as Kafka does when there is no transactional id, also for a KIP-360 epoch
-//! bump request). Transactions are not served yet: a transactional id gets
-//! COORDINATOR_NOT_AVAILABLE... (no FindCoordinator is advertised, so clients do not try).
+//! InitProducerId (key 22), v0-v5. Without a transactional id (idempotent producers): a new,
+//! never reused producer id at epoch 0, as Kafka does (also for a KIP-360 epoch bump
+//! request). With one: the transaction coordinator's answer ([`crate::txn`]): the id's
+//! producer id with a bumped epoch, after aborting (and fencing) an earlier instance's open
+//! transaction; NOT_COORDINATOR on a broker that does not coordinate the id.
 
 use std::sync::Arc;
 
@@ -26,7 +27,25 @@ pub async fn handle(
         Some(t) if !authz.transactional_id(Operation::Write, t) => {
             return base.with_error_code(ec::TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
         }
-        Some(_) => return base.with_error_code(ec::COORDINATOR_NOT_AVAILABLE),
+        Some(t) => {
+            // KIP-360 (v3+): the producer id and epoch the client already holds.
+            let expected =
+                (req.producer_id.0 >= 0).then_some((req.producer_id.0, req.producer_epoch));
+            return match broker
+                .txns
+                .init_producer_id(broker, t, req.transaction_timeout_ms, expected)
+                .await
+            {
+                Ok((id, epoch)) => base
+                    .with_producer_id(ProducerId(id))
+                    .with_producer_epoch(epoch),
+                // Clients before v4 know only INVALID_PRODUCER_EPOCH.
+                Err(ec::PRODUCER_FENCED) if header.api_version < 4 => {
+                    base.with_error_code(ec::INVALID_PRODUCER_EPOCH)
+                }
+                Err(code) => base.with_error_code(code),
+            };
+        }
         // An idempotent producer: IdempotentWrite on the cluster, or Write on any topic
         // (KIP-679).
         None if !authz.cluster(Operation::IdempotentWrite)

@@ -22,6 +22,8 @@ use crate::quota::Kind;
 use crate::security::sasl::Gate;
 use crate::server::session::Session;
 
+pub mod add_offsets_to_txn;
+pub mod add_partitions_to_txn;
 pub mod alter_client_quotas;
 pub mod alter_configs;
 pub mod alter_partition_reassignments;
@@ -44,8 +46,10 @@ pub mod describe_groups;
 pub mod describe_log_dirs;
 pub mod describe_quorum;
 pub mod describe_topic_partitions;
+pub mod describe_transactions;
 pub mod describe_user_scram_credentials;
 pub mod elect_leaders;
+pub mod end_txn;
 pub mod expire_delegation_token;
 pub mod fetch;
 pub mod find_coordinator;
@@ -57,6 +61,7 @@ pub mod leave_group;
 pub mod list_groups;
 pub mod list_offsets;
 pub mod list_partition_reassignments;
+pub mod list_transactions;
 pub mod metadata;
 pub mod offset_commit;
 pub mod offset_delete;
@@ -67,6 +72,8 @@ pub mod renew_delegation_token;
 pub mod sasl_authenticate;
 pub mod sasl_handshake;
 pub mod sync_group;
+pub mod txn_offset_commit;
+pub mod write_txn_markers;
 
 /// An API this broker serves and the versions it accepts.
 #[derive(Debug, Clone, Copy)]
@@ -163,6 +170,13 @@ registry! {
     DescribeQuorum => describe_quorum [0, 2];
     DescribeCluster => describe_cluster [0, 1];
     DescribeTopicPartitions => describe_topic_partitions [0, 0];
+    AddPartitionsToTxn => add_partitions_to_txn [0, 5];
+    AddOffsetsToTxn => add_offsets_to_txn [0, 4];
+    EndTxn => end_txn [0, 4];
+    WriteTxnMarkers => write_txn_markers [0, 1];
+    TxnOffsetCommit => txn_offset_commit [0, 4];
+    DescribeTransactions => describe_transactions [0, 0];
+    ListTransactions => list_transactions [0, 1];
 }
 
 /// The parts of a response to splice into the output rather than copy: fetched records.

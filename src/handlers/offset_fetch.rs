@@ -1,7 +1,8 @@
 //! OffsetFetch (key 9), v0-v9: committed offsets of a group (v0-v7) or of several groups
 //! (v8+); all of a group's offsets when no topics are named (v2+). A partition without a
-//! commit gets offset -1. `require_stable` needs nothing here: without transactions no
-//! offset is ever pending.
+//! commit gets offset -1. With `require_stable` (v7+, read_committed consumers), a partition
+//! for which an open transaction holds an offset (TxnOffsetCommit not yet committed or
+//! aborted) gets UNSTABLE_OFFSET_COMMIT, and the consumer asks again.
 //!
 //! Authorization (Kafka's): Describe on the group, else GROUP_AUTHORIZATION_FAILED; a named
 //! topic the principal may not Describe gets TOPIC_AUTHORIZATION_FAILED per partition, and
@@ -33,6 +34,7 @@ fn lookup(
     authz: &Authz<'_>,
     group: &str,
     wanted: Option<Vec<(String, Vec<i32>)>>,
+    require_stable: bool,
 ) -> Result<Vec<Row>, i16> {
     if !authz.group(Operation::Describe, group) {
         return Err(ec::GROUP_AUTHORIZATION_FAILED);
@@ -44,7 +46,13 @@ fn lookup(
             let mut rows: Vec<Row> = by_key
                 .into_iter()
                 .filter(|((t, _), _)| authz.topic(Operation::Describe, t))
-                .map(|((t, p), c)| (t, p, c.offset, c.leader_epoch, c.metadata, ec::NONE))
+                .map(|((t, p), c)| {
+                    if require_stable && broker.groups.has_pending_txn_offset(group, &t, p) {
+                        (t, p, -1, -1, String::new(), ec::UNSTABLE_OFFSET_COMMIT)
+                    } else {
+                        (t, p, c.offset, c.leader_epoch, c.metadata, ec::NONE)
+                    }
+                })
                 .collect();
             rows.sort();
             rows
@@ -55,6 +63,9 @@ fn lookup(
             .map(|(t, p)| {
                 if !authz.topic(Operation::Describe, &t) {
                     return (t, p, -1, -1, String::new(), ec::TOPIC_AUTHORIZATION_FAILED);
+                }
+                if require_stable && broker.groups.has_pending_txn_offset(group, &t, p) {
+                    return (t, p, -1, -1, String::new(), ec::UNSTABLE_OFFSET_COMMIT);
                 }
                 match by_key.get(&(t.clone(), p)) {
                     Some(c) => (t, p, c.offset, c.leader_epoch, c.metadata.clone(), ec::NONE),
@@ -95,7 +106,7 @@ pub async fn handle(
                         .map(|t| (t.name.to_string(), t.partition_indexes))
                         .collect()
                 });
-                match lookup(broker, &authz, &g.group_id, wanted) {
+                match lookup(broker, &authz, &g.group_id, wanted, req.require_stable) {
                     Err(code) => OffsetFetchResponseGroup::default()
                         .with_group_id(g.group_id)
                         .with_error_code(code),
@@ -133,7 +144,8 @@ pub async fn handle(
             .map(|t| (t.name.to_string(), t.partition_indexes))
             .collect()
     });
-    match lookup(broker, &authz, &req.group_id, wanted.clone()) {
+    let stable = version >= 7 && req.require_stable;
+    match lookup(broker, &authz, &req.group_id, wanted.clone(), stable) {
         // v0-v1 have no group-level error: each requested partition carries it.
         Err(code) if version < 2 => {
             let topics = wanted

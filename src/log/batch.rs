@@ -123,6 +123,11 @@ impl BatchHeader {
         self.attributes & CONTROL_BIT != 0
     }
 
+    /// Part of a transaction (attribute bit 4): a transactional producer's data, or a marker.
+    pub fn is_transactional(&self) -> bool {
+        self.attributes & 0x10 != 0
+    }
+
     pub fn codec(&self) -> i16 {
         self.attributes & CODEC_MASK
     }
@@ -292,6 +297,8 @@ pub fn encode_batch(records: &[(Vec<u8>, Option<Vec<u8>>)], now_ms: i64) -> Vec<
 }
 
 /// A batch as it will be stored: its rewritten header followed by its records (test helper).
+pub use super::txn_tmp::{encode_control, encode_txn_batch, parse_control, ControlMarker};
+
 #[cfg(test)]
 pub fn assign(batch: &[u8], base_offset: i64, log_append_time: Option<i64>) -> Bytes {
     let mut out = BytesMut::with_capacity(batch.len());

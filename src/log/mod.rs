@@ -20,6 +20,7 @@ mod replica;
 mod replica_tests;
 pub mod retention;
 pub mod segment;
+mod txn_tmp;
 
 use std::collections::HashMap;
 use std::io;

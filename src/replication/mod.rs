@@ -99,6 +99,12 @@ impl ReplicaManager {
         }
     }
 
+    /// How this broker connects to another (TLS and SASL as the inter-broker listener is
+    /// secured).
+    pub fn peer(&self) -> &PeerConnector {
+        &self.peer
+    }
+
     pub fn get(&self, tp: &TopicPartition) -> Option<Arc<Replica>> {
         self.replicas
             .read()

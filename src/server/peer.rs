@@ -103,12 +103,14 @@ async fn step<F: std::future::Future>(f: F) -> std::io::Result<F::Output> {
         .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "peer step timed out"))
 }
 
-/// One request and its response, correlation `id`.
-async fn exchange<R: Request>(
+/// One request and its response, correlation `id`; an answer larger than `max_answer` bytes
+/// is refused before anything is allocated for it, and each step is bounded in time.
+pub async fn exchange<R: Request>(
     stream: &mut PeerStream,
     id: i32,
     version: i16,
     req: &R,
+    max_answer: usize,
 ) -> Result<R::Response, String> {
     let header = RequestHeader::default()
         .with_request_api_key(R::KEY)
@@ -130,7 +132,7 @@ async fn exchange<R: Request>(
         .map_err(io)?
         .map_err(io)?;
     let size = step(stream.read_i32()).await.map_err(io)?.map_err(io)?;
-    if size < 0 || size as usize > MAX_SASL_ANSWER {
+    if size < 0 || size as usize > max_answer {
         return Err(format!("answer of {size} bytes refused"));
     }
     let mut buf = vec![0u8; size as usize];
@@ -146,7 +148,7 @@ async fn exchange<R: Request>(
     }
     let resp = R::Response::decode(&mut buf, version).map_err(|e| e.to_string())?;
     if buf.has_remaining() {
-        return Err("trailing bytes in a SASL answer".into());
+        return Err("trailing bytes in an answer".into());
     }
     Ok(resp)
 }
@@ -160,7 +162,7 @@ async fn authenticate(
 ) -> Result<(), String> {
     let hs = SaslHandshakeRequest::default()
         .with_mechanism(StrBytes::from(mechanism.name().to_string()));
-    let r: SaslHandshakeResponse = exchange(stream, 1, 1, &hs).await?;
+    let r: SaslHandshakeResponse = exchange(stream, 1, 1, &hs, MAX_SASL_ANSWER).await?;
     if r.error_code != 0 {
         return Err(format!(
             "SaslHandshake {}: error {} (the peer enables {:?})",
@@ -173,7 +175,7 @@ async fn authenticate(
     let mut send = async |token: Vec<u8>| -> Result<Bytes, String> {
         id += 1;
         let req = SaslAuthenticateRequest::default().with_auth_bytes(Bytes::from(token));
-        let r: SaslAuthenticateResponse = exchange(stream, id, 2, &req).await?;
+        let r: SaslAuthenticateResponse = exchange(stream, id, 2, &req, MAX_SASL_ANSWER).await?;
         if r.error_code != 0 {
             return Err(format!(
                 "authentication as {user} refused: {}",

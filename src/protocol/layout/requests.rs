@@ -459,6 +459,74 @@ const ALTER_CLIENT_QUOTAS: &[Field] = &[
     f("validate_only", Bool),
 ];
 
+// AddPartitionsToTxn, AddOffsetsToTxn, EndTxn, WriteTxnMarkers, TxnOffsetCommit
+const TXN_TOPIC: &[Field] = &[f("name", Str), f("partitions", Array(&I32))];
+const TXN_TRANSACTION: &[Field] = &[
+    f("transactional_id", Str),
+    f("producer_id", I64),
+    f("producer_epoch", I16),
+    f("verify_only", Bool),
+    f("topics", Array(&Struct(TXN_TOPIC))),
+];
+const ADD_PARTITIONS_TO_TXN: &[Field] = &[
+    f("transactions", Array(&Struct(TXN_TRANSACTION))).since(4),
+    f("v3_and_below_transactional_id", Str).until(3),
+    f("v3_and_below_producer_id", I64).until(3),
+    f("v3_and_below_producer_epoch", I16).until(3),
+    f("v3_and_below_topics", Array(&Struct(TXN_TOPIC))).until(3),
+];
+const ADD_OFFSETS_TO_TXN: &[Field] = &[
+    f("transactional_id", Str),
+    f("producer_id", I64),
+    f("producer_epoch", I16),
+    f("group_id", Str),
+];
+const END_TXN: &[Field] = &[
+    f("transactional_id", Str),
+    f("producer_id", I64),
+    f("producer_epoch", I16),
+    f("committed", Bool),
+];
+const TXN_MARKER_TOPIC: &[Field] = &[f("name", Str), f("partition_indexes", Array(&I32))];
+const TXN_MARKER: &[Field] = &[
+    f("producer_id", I64),
+    f("producer_epoch", I16),
+    f("transaction_result", Bool),
+    f("topics", Array(&Struct(TXN_MARKER_TOPIC))),
+    f("coordinator_epoch", I32),
+];
+const WRITE_TXN_MARKERS: &[Field] = &[f("markers", Array(&Struct(TXN_MARKER)))];
+const TXN_OFFSET_PARTITION: &[Field] = &[
+    f("partition_index", I32),
+    f("committed_offset", I64),
+    f("committed_leader_epoch", I32).since(2),
+    f("committed_metadata", NStr),
+];
+const TXN_OFFSET_TOPIC: &[Field] = &[
+    f("name", Str),
+    f("partitions", Array(&Struct(TXN_OFFSET_PARTITION))),
+];
+const TXN_OFFSET_COMMIT: &[Field] = &[
+    f("transactional_id", Str),
+    f("group_id", Str),
+    f("producer_id", I64),
+    f("producer_epoch", I16),
+    f("generation_id", I32).since(3),
+    f("member_id", Str).since(3),
+    f("group_instance_id", NStr).since(3),
+    f("topics", Array(&Struct(TXN_OFFSET_TOPIC))),
+];
+
+// DescribeProducers, DescribeTransactions, ListTransactions
+const DESCRIBE_PRODUCERS_TOPIC: &[Field] = &[f("name", Str), f("partition_indexes", Array(&I32))];
+const DESCRIBE_PRODUCERS: &[Field] = &[f("topics", Array(&Struct(DESCRIBE_PRODUCERS_TOPIC)))];
+const DESCRIBE_TRANSACTIONS: &[Field] = &[f("transactional_ids", Array(&Str))];
+const LIST_TRANSACTIONS: &[Field] = &[
+    f("state_filters", Array(&Str)),
+    f("producer_id_filters", Array(&I64)),
+    f("duration_filter", I64).since(1),
+];
+
 /// Every request body weir accepts, in api-key order. One static, so a field has one
 /// address (the tests identify fields by it).
 pub(super) static MESSAGES: &[Message] = &[
@@ -482,6 +550,11 @@ pub(super) static MESSAGES: &[Message] = &[
     msg(ApiKey::DeleteRecords, 2, 2, DELETE_RECORDS),
     msg(ApiKey::InitProducerId, 5, 2, INIT_PRODUCER_ID),
     msg(ApiKey::OffsetForLeaderEpoch, 4, 4, OFFSET_FOR_LEADER_EPOCH),
+    msg(ApiKey::AddPartitionsToTxn, 5, 3, ADD_PARTITIONS_TO_TXN),
+    msg(ApiKey::AddOffsetsToTxn, 4, 3, ADD_OFFSETS_TO_TXN),
+    msg(ApiKey::EndTxn, 4, 3, END_TXN),
+    msg(ApiKey::WriteTxnMarkers, 1, 1, WRITE_TXN_MARKERS),
+    msg(ApiKey::TxnOffsetCommit, 4, 3, TXN_OFFSET_COMMIT),
     msg(ApiKey::DescribeAcls, 3, 2, ACL_FILTER),
     msg(ApiKey::CreateAcls, 3, 2, CREATE_ACLS),
     msg(ApiKey::DeleteAcls, 3, 2, DELETE_ACLS),
@@ -531,6 +604,9 @@ pub(super) static MESSAGES: &[Message] = &[
     msg(ApiKey::SaslAuthenticate, 2, 2, SASL_AUTHENTICATE),
     msg(ApiKey::DescribeQuorum, 2, 0, DESCRIBE_QUORUM),
     msg(ApiKey::DescribeCluster, 1, 0, DESCRIBE_CLUSTER),
+    msg(ApiKey::DescribeProducers, 0, 0, DESCRIBE_PRODUCERS),
+    msg(ApiKey::DescribeTransactions, 0, 0, DESCRIBE_TRANSACTIONS),
+    msg(ApiKey::ListTransactions, 1, 0, LIST_TRANSACTIONS),
     msg(
         ApiKey::DescribeTopicPartitions,
         0,

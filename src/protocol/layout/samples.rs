@@ -11,14 +11,15 @@ use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 use uuid::Uuid;
 
 use super::samples_next as next;
+use super::samples_txn as txn;
 
-fn s(text: &str) -> StrBytes {
+pub(super) fn s(text: &str) -> StrBytes {
     StrBytes::from_string(text.to_owned())
 }
-fn topic(text: &str) -> TopicName {
+pub(super) fn topic(text: &str) -> TopicName {
     TopicName(s(text))
 }
-fn group(text: &str) -> GroupId {
+pub(super) fn group(text: &str) -> GroupId {
     GroupId(s(text))
 }
 fn id(n: u128) -> Uuid {
@@ -42,7 +43,7 @@ fn pick<T>(present: bool, value: T, absent: T) -> T {
     }
 }
 /// An unknown tagged field (tag 99), in flexible versions only.
-fn unknown(flexible: bool) -> BTreeMap<i32, Bytes> {
+pub(super) fn unknown(flexible: bool) -> BTreeMap<i32, Bytes> {
     let mut tags = BTreeMap::new();
     if flexible {
         tags.insert(99, Bytes::from_static(b"??"));
@@ -114,6 +115,14 @@ macro_rules! per_key {
             ApiKey::ExpireDelegationToken => $f::<ExpireDelegationTokenRequest>($($arg),*),
             ApiKey::DescribeDelegationToken => $f::<DescribeDelegationTokenRequest>($($arg),*),
             ApiKey::AlterClientQuotas => $f::<AlterClientQuotasRequest>($($arg),*),
+            ApiKey::AddPartitionsToTxn => $f::<AddPartitionsToTxnRequest>($($arg),*),
+            ApiKey::AddOffsetsToTxn => $f::<AddOffsetsToTxnRequest>($($arg),*),
+            ApiKey::EndTxn => $f::<EndTxnRequest>($($arg),*),
+            ApiKey::WriteTxnMarkers => $f::<WriteTxnMarkersRequest>($($arg),*),
+            ApiKey::TxnOffsetCommit => $f::<TxnOffsetCommitRequest>($($arg),*),
+            ApiKey::DescribeProducers => $f::<DescribeProducersRequest>($($arg),*),
+            ApiKey::DescribeTransactions => $f::<DescribeTransactionsRequest>($($arg),*),
+            ApiKey::ListTransactions => $f::<ListTransactionsRequest>($($arg),*),
             other => panic!("no sample for {other:?}"),
         }
     };
@@ -210,6 +219,14 @@ pub(super) fn full_body(key: ApiKey, v: i16) -> Vec<u8> {
         ),
         ApiKey::DescribeDelegationToken => encode(&describe_delegation_token(v), v),
         ApiKey::AlterClientQuotas => encode(&alter_client_quotas(v), v),
+        ApiKey::AddPartitionsToTxn => encode(&txn::add_partitions_to_txn(v), v),
+        ApiKey::AddOffsetsToTxn => encode(&txn::add_offsets_to_txn(v), v),
+        ApiKey::EndTxn => encode(&txn::end_txn(v), v),
+        ApiKey::WriteTxnMarkers => encode(&txn::write_txn_markers(v), v),
+        ApiKey::TxnOffsetCommit => encode(&txn::txn_offset_commit(v), v),
+        ApiKey::DescribeProducers => encode(&txn::describe_producers(v), v),
+        ApiKey::DescribeTransactions => encode(&txn::describe_transactions(v), v),
+        ApiKey::ListTransactions => encode(&txn::list_transactions(v), v),
         other => panic!("no sample for {other:?}"),
     }
 }
