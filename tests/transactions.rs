@@ -539,3 +539,170 @@ async fn transactional_offsets_wait_for_the_commit_also_across_a_restart() {
     assert_eq!(fetch_offset(&mut c, "g", true).await, (0, 41));
     broker.shutdown().await;
 }
+
+/// The leader of each partition of `topic` as `node` sees it.
+async fn leaders(node: &weir::BrokerHandle, topic: &str) -> Vec<i32> {
+    let mut c = Client::connect(node).await;
+    let req = MetadataRequest::default().with_topics(Some(vec![
+        metadata_request::MetadataRequestTopic::default().with_name(Some(topic_name(topic))),
+    ]));
+    let r = c.send(&req, 9).await;
+    let mut ps: Vec<(i32, i32)> = r.topics[0]
+        .partitions
+        .iter()
+        .map(|p| (p.partition_index, p.leader_id.0))
+        .collect();
+    ps.sort();
+    ps.into_iter().map(|(_, l)| l).collect()
+}
+
+/// The coordinator of `id` as `node` answers it (-1 while none).
+async fn coordinator_of(node: &weir::BrokerHandle, id: &str) -> i32 {
+    let mut c = Client::connect(node).await;
+    let r = c
+        .send(
+            &FindCoordinatorRequest::default()
+                .with_key_type(1)
+                .with_key(s(id)),
+            3,
+        )
+        .await;
+    if r.error_code == 0 {
+        r.node_id.0
+    } else {
+        -1
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn markers_reach_other_brokers_and_a_new_coordinator_finishes_the_transaction() {
+    use std::collections::BTreeMap;
+    let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let mut nodes: BTreeMap<i32, weir::BrokerHandle> = BTreeMap::new();
+    for mut config in cluster_configs(&dirs, &[0, 1, 2]) {
+        config.txn.num_partitions = 3;
+        config.offsets.num_partitions = 3;
+        let id = config.node_id;
+        nodes.insert(id, weir::Broker::start(config).await.expect("node starts"));
+    }
+    for n in nodes.values() {
+        let b = n.broker.clone();
+        wait_until!("three live brokers", b.cluster.live_brokers().len() == 3);
+    }
+    let mut c1 = Client::connect(&nodes[&1]).await;
+    let create = CreateTopicsRequest::default()
+        .with_topics(vec![create_topics_request::CreatableTopic::default()
+            .with_name(topic_name("t"))
+            .with_num_partitions(3)
+            .with_replication_factor(3)])
+        .with_timeout_ms(10_000);
+    assert_eq!(c1.send(&create, 4).await.topics[0].error_code, 0);
+    wait_until!(
+        "every partition led",
+        leaders(&nodes[&1], "t").await.iter().all(|l| *l > 0)
+    );
+    let placement = leaders(&nodes[&1], "t").await;
+    let mut distinct = placement.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert!(
+        distinct.len() > 1,
+        "partitions led by several brokers: {placement:?}"
+    );
+
+    // Find the coordinator (creating the topic), then run a transaction on it.
+    let mut coordinator: i32;
+    wait_until!("a coordinator", {
+        coordinator = coordinator_of(&nodes[&1], "tx-c").await;
+        coordinator > 0
+    });
+    let mut cc = Client::connect(&nodes[&coordinator]).await;
+    let (pid, epoch) = init(&mut cc, "tx-c", 60_000).await;
+    assert_eq!(
+        add(&mut cc, "tx-c", pid, epoch, "t", &[0, 1, 2]).await,
+        vec![0, 0, 0]
+    );
+    for (p, leader) in placement.iter().enumerate() {
+        let mut c = Client::connect(&nodes[leader]).await;
+        let code = produce_txn(
+            &mut c,
+            "tx-c",
+            "t",
+            p as i32,
+            txn_batch(&["one"], pid, epoch, 0),
+        )
+        .await;
+        assert_eq!(code, 0, "partition {p}");
+    }
+    assert_eq!(
+        cc.send(&end("tx-c", pid, epoch, true), 3).await.error_code,
+        0
+    );
+    wait_until!(
+        "the commit completes",
+        describe(&mut cc, "tx-c").await.transaction_state.as_str() == "CompleteCommit"
+    );
+    for (p, leader) in placement.iter().enumerate() {
+        let mut c = Client::connect(&nodes[leader]).await;
+        let got = batches(&mut c, "t", p as i32).await;
+        assert_eq!(
+            got[1],
+            (1, true, epoch, vec!["control:1".to_string()]),
+            "partition {p}"
+        );
+    }
+
+    // A second transaction is under way when its coordinator stops.
+    assert_eq!(
+        add(&mut cc, "tx-c", pid, epoch, "t", &[0, 1, 2]).await,
+        vec![0, 0, 0]
+    );
+    for (p, leader) in placement.iter().enumerate() {
+        let mut c = Client::connect(&nodes[leader]).await;
+        let code = produce_txn(
+            &mut c,
+            "tx-c",
+            "t",
+            p as i32,
+            txn_batch(&["two"], pid, epoch, 1),
+        )
+        .await;
+        assert_eq!(code, 0, "partition {p}");
+    }
+    drop(cc);
+    nodes.remove(&coordinator).unwrap().shutdown().await;
+    let other = *nodes.keys().next().unwrap();
+    let mut next: i32;
+    wait_until!("another coordinator", {
+        next = coordinator_of(&nodes[&other], "tx-c").await;
+        next > 0 && next != coordinator
+    });
+    let mut cn = Client::connect(&nodes[&next]).await;
+    wait_until!(
+        "the new coordinator loads the transaction",
+        describe(&mut cn, "tx-c").await.transaction_state.as_str() == "Ongoing"
+    );
+    assert_eq!(
+        cn.send(&end("tx-c", pid, epoch, false), 3).await.error_code,
+        0
+    );
+    wait_until!(
+        "the abort completes",
+        describe(&mut cn, "tx-c").await.transaction_state.as_str() == "CompleteAbort"
+    );
+    // Every partition's (possibly new) leader holds the abort marker after the data.
+    let now_led = leaders(&nodes[&other], "t").await;
+    for (p, leader) in now_led.iter().enumerate() {
+        let mut c = Client::connect(&nodes[leader]).await;
+        let got = batches(&mut c, "t", p as i32).await;
+        assert_eq!(got.len(), 4, "partition {p}: {got:?}");
+        assert_eq!(got[2].3, vec!["two".to_string()]);
+        assert_eq!(
+            (got[3].1, got[3].3.clone()),
+            (true, vec!["control:0".to_string()])
+        );
+    }
+    for (_, n) in nodes {
+        n.shutdown().await;
+    }
+}
