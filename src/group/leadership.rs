@@ -155,6 +155,7 @@ async fn load_partition(broker: Arc<Broker>, partition: i32, epoch: i32) {
             }
         }
         inner.stage_loaded(std::mem::take(&mut loader.pending_txn));
+        inner.apply_late_markers(partition, stats.end);
         inner.held.insert(
             partition,
             Held {

@@ -86,6 +86,9 @@ struct Inner {
     legacy: HashMap<String, LegacyGroup>,
     /// Offsets of open transactions (TxnOffsetCommit), applied at their marker.
     txn_offsets: txn_offsets::PendingTxnOffsets,
+    /// Markers written to a partition while it loaded: (partition, producer id, commit,
+    /// marker offset), applied once the load has staged what it read.
+    late_markers: Vec<(i32, i64, bool, i64)>,
     join_waiters: HashMap<Key, oneshot::Sender<JoinResult>>,
     sync_waiters: HashMap<Key, oneshot::Sender<SyncResult>>,
 }

@@ -224,6 +224,8 @@ pub async fn wait_committed_within(a: &Appended, timeout: Duration) -> Result<()
 /// What loading one partition found and cost.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct LoadStats {
+    /// The log end the read stopped at: later records were not read.
+    pub end: i64,
     pub batches: u64,
     pub records: u64,
     pub bytes: u64,
@@ -276,6 +278,7 @@ pub fn scan_partition(
     let mut stats = LoadStats::default();
     let offsets = replica.log.offsets()?;
     let end = offsets.log_end;
+    stats.end = end;
     let mut next = offsets.log_start;
     while next < end {
         let read = replica.log.read(next, CHUNK, true, end)?;

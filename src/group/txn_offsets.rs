@@ -47,8 +47,56 @@ fn validate_txn_commit(
 }
 
 impl Inner {
+    /// Applies (commit) or drops (abort) the producer's held offsets for the groups on
+    /// `partition`.
+    pub(super) fn complete_txn(
+        &mut self,
+        partition: i32,
+        producer_id: i64,
+        commit: bool,
+        marker_offset: i64,
+    ) {
+        let partitions = self.partitions;
+        let Some(groups) = self.txn_offsets.get_mut(&producer_id) else {
+            return;
+        };
+        let ours: Vec<String> = groups
+            .keys()
+            .filter(|g| offsets_topic::partition_for(g, partitions) == partition)
+            .cloned()
+            .collect();
+        let mut done = Vec::new();
+        for g in ours {
+            if let Some(offsets) = groups.remove(&g) {
+                done.push((g, offsets));
+            }
+        }
+        if groups.is_empty() {
+            self.txn_offsets.remove(&producer_id);
+        }
+        if commit {
+            for (g, offsets) in done {
+                self.apply_offsets(&g, marker_offset, offsets.into_iter().collect());
+            }
+        }
+    }
+
+    /// Applies the markers written to `partition` while it loaded that the load's read (up to
+    /// `end`) did not see.
+    pub(super) fn apply_late_markers(&mut self, partition: i32, end: i64) {
+        let late = std::mem::take(&mut self.late_markers);
+        for (p, pid, commit, offset) in late {
+            if p != partition {
+                self.late_markers.push((p, pid, commit, offset));
+            } else if offset >= end {
+                self.complete_txn(p, pid, commit, offset);
+            }
+        }
+    }
+
     /// Forgets the held offsets of the groups on `partition` (unloaded).
     pub(super) fn unload_txn_offsets(&mut self, partition: i32) {
+        self.late_markers.retain(|m| m.0 != partition);
         let partitions = self.partitions;
         for groups in self.txn_offsets.values_mut() {
             groups.retain(|g, _| offsets_topic::partition_for(g, partitions) != partition);
@@ -137,29 +185,15 @@ impl GroupCoordinator {
     /// are dropped (abort).
     pub fn complete_txn(&self, partition: i32, producer_id: i64, commit: bool, marker_offset: i64) {
         let mut inner = self.lock();
-        let partitions = inner.partitions;
-        let Some(groups) = inner.txn_offsets.get_mut(&producer_id) else {
+        // A partition still loading may have read the log before this marker: the marker is
+        // applied again once the load has staged what it read.
+        if inner.held.get(&partition).is_some_and(|h| !h.loaded) {
+            inner
+                .late_markers
+                .push((partition, producer_id, commit, marker_offset));
             return;
-        };
-        let ours: Vec<String> = groups
-            .keys()
-            .filter(|g| offsets_topic::partition_for(g, partitions) == partition)
-            .cloned()
-            .collect();
-        let mut done = Vec::new();
-        for g in ours {
-            if let Some(offsets) = groups.remove(&g) {
-                done.push((g, offsets));
-            }
         }
-        if groups.is_empty() {
-            inner.txn_offsets.remove(&producer_id);
-        }
-        if commit {
-            for (g, offsets) in done {
-                inner.apply_offsets(&g, marker_offset, offsets.into_iter().collect());
-            }
-        }
+        inner.complete_txn(partition, producer_id, commit, marker_offset);
     }
 
     /// Whether an open transaction holds an offset for this group's partition (OffsetFetch
