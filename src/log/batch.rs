@@ -28,6 +28,8 @@
 use bytes::BytesMut;
 use bytes::{Buf, BufMut, Bytes};
 
+pub use super::control::{encode_control, encode_txn_batch, parse_control, ControlMarker};
+
 pub const HEADER_LEN: usize = 61;
 /// Offset of the `batch_length` field; the bytes before it plus the field itself.
 pub const LOG_OVERHEAD: usize = 12;
@@ -42,7 +44,10 @@ const RECORD_COUNT_POS: usize = 57;
 /// key length, value length, header count, one byte each.
 const MIN_RECORD_LEN: usize = 7;
 const TIMESTAMP_TYPE_BIT: i16 = 1 << 3;
-const CONTROL_BIT: i16 = 1 << 5;
+/// Attribute bit 4: the batch belongs to a transaction.
+pub const TRANSACTIONAL_BIT: i16 = 1 << 4;
+/// Attribute bit 5: the batch holds control records (transaction markers).
+pub const CONTROL_BIT: i16 = 1 << 5;
 const CODEC_MASK: i16 = 0x07;
 
 /// Why a batch was refused.
@@ -121,6 +126,11 @@ impl BatchHeader {
 
     pub fn is_control(&self) -> bool {
         self.attributes & CONTROL_BIT != 0
+    }
+
+    /// Part of a transaction (attribute bit 4): a transactional producer's data, or a marker.
+    pub fn is_transactional(&self) -> bool {
+        self.attributes & 0x10 != 0
     }
 
     pub fn codec(&self) -> i16 {
@@ -266,6 +276,18 @@ pub fn assigned_header(
 /// the broker itself appends, e.g. to `__consumer_offsets`. The records are encoded with
 /// [`super::record::encode_record`] and the CRC-32C covers bytes 21 to the end.
 pub fn encode_batch(records: &[(Vec<u8>, Option<Vec<u8>>)], now_ms: i64) -> Vec<u8> {
+    encode_with(records, now_ms, 0, -1, -1)
+}
+
+/// An uncompressed batch of key/value records as [`encode_batch`] makes, with the given
+/// `attributes` and producer id and epoch, base sequence -1 and base offset 0.
+pub(super) fn encode_with(
+    records: &[(Vec<u8>, Option<Vec<u8>>)],
+    now_ms: i64,
+    attributes: i16,
+    producer_id: i64,
+    producer_epoch: i16,
+) -> Vec<u8> {
     let mut body = Vec::new();
     for (i, (key, value)) in records.iter().enumerate() {
         super::record::encode_record(&mut body, 0, i as i32, Some(key), value.as_deref(), &[]);
@@ -277,12 +299,12 @@ pub fn encode_batch(records: &[(Vec<u8>, Option<Vec<u8>>)], now_ms: i64) -> Vec<
     b.put_i32(-1);
     b.put_i8(2);
     b.put_u32(0);
-    b.put_i16(0);
+    b.put_i16(attributes);
     b.put_i32(count - 1);
     b.put_i64(now_ms);
     b.put_i64(now_ms);
-    b.put_i64(-1);
-    b.put_i16(-1);
+    b.put_i64(producer_id);
+    b.put_i16(producer_epoch);
     b.put_i32(-1);
     b.put_i32(count);
     b.extend_from_slice(&body);

@@ -3,7 +3,9 @@
 //! A pass over one partition, as Kafka's cleaner does it:
 //! 1. The *cleanable* part of the log is the closed segments, up to the first one holding a
 //!    record younger than `min.compaction.lag.ms`; the active segment, and any segment not
-//!    wholly below the high watermark, is never cleaned.
+//!    wholly below the last stable offset (so below the high watermark, and before every
+//!    open or not yet replicated transaction: Kafka's first uncleanable offset), is never
+//!    cleaned.
 //! 2. The pass runs when the dirty part (written since the last pass) is at least
 //!    `min.cleanable.dirty.ratio` of the cleanable bytes, when dirty data is older than
 //!    `max.compaction.lag.ms`, or when a retained tombstone has reached `delete.retention.ms`.
@@ -17,6 +19,14 @@
 //!    headers and offsets are unchanged); only the header's length, count, max timestamp and
 //!    CRC are recomputed. A batch left empty is dropped, unless it is its producer's last
 //!    batch, which stays as an empty batch so idempotent sequence checks survive a restart.
+//! 5. Transactions, as Kafka's `CleanedTransactionMetadata`: the records of aborted
+//!    transactions (a transactional data batch of producer P whose offset lies in one of P's
+//!    aborted ranges [first offset, ABORT marker] from the `.txnindex` entries) are removed
+//!    whatever their keys, and never enter the offset map (an aborted value must not hide a
+//!    committed one). Control batches (markers) are always kept, so every `.txnindex` entry
+//!    still names a marker in the log: a cleaned segment's `.txnindex` is the union of its
+//!    group's entries. (Kafka also removes a marker once its transaction's data is gone and
+//!    `delete.retention.ms` has passed; this cleaner keeps markers.)
 //!
 //! Crash safety. A group `[base, end)` (end: the next segment's base offset) is written to
 //! `<base>.log.cleaned` and fsynced; the commit point is its rename to
@@ -40,6 +50,7 @@ use super::durability::{read_numbers_file, CLEANER_CHECKPOINT_FILE};
 use super::partition::{LogError, Partition};
 use super::record::{parse_records, records_of, RecordView};
 use super::segment::{self, file_name, Segment};
+use super::txn_index::AbortedTxn;
 
 /// A partition's cleaning progress, kept in [`CLEANER_CHECKPOINT_FILE`] after each pass so
 /// that a restart does not count the whole log as dirty again.
@@ -165,6 +176,33 @@ fn rebuild(
     Ok(Some(out))
 }
 
+/// The aborted transactions of the log, by producer: (first offset, marker offset).
+#[derive(Default)]
+struct AbortedRanges(HashMap<i64, Vec<(i64, i64)>>);
+
+impl AbortedRanges {
+    fn new(entries: &[AbortedTxn]) -> Self {
+        let mut map: HashMap<i64, Vec<(i64, i64)>> = HashMap::new();
+        for e in entries {
+            map.entry(e.producer_id)
+                .or_default()
+                .push((e.first_offset, e.last_offset));
+        }
+        AbortedRanges(map)
+    }
+
+    /// Whether `h` is a data batch of an aborted transaction.
+    fn holds(&self, h: &BatchHeader) -> bool {
+        h.is_transactional()
+            && !h.is_control()
+            && self.0.get(&h.producer_id).is_some_and(|ranges| {
+                ranges
+                    .iter()
+                    .any(|&(first, last)| first <= h.base_offset && h.base_offset <= last)
+            })
+    }
+}
+
 /// Everything a pass decides before rewriting: which records are superseded.
 struct Plan<'a> {
     hasher: KeyHasher,
@@ -174,6 +212,7 @@ struct Plan<'a> {
     tombstone_horizon_ms: i64,
     delete_retention_ms: i64,
     producer_last: &'a HashSet<(i64, i64)>,
+    aborted: AbortedRanges,
 }
 
 /// The outcome of filtering one batch.
@@ -186,7 +225,19 @@ enum Filtered {
 impl Plan<'_> {
     /// Decides one batch. `tombstone_due` collects the earliest expiry of kept tombstones.
     fn filter(&self, raw: &[u8], h: &BatchHeader, tombstone_due: &mut Option<i64>) -> Filtered {
-        if h.is_control() || h.base_offset >= self.map_end || h.record_count == 0 {
+        if h.is_control() || h.record_count == 0 {
+            return Filtered::Unchanged;
+        }
+        let keep_empty = self.producer_last.contains(&(h.producer_id, h.base_offset));
+        if self.aborted.holds(h) {
+            let removed = h.record_count.max(0) as u64;
+            return match rebuild(raw, h, &[], &[], keep_empty) {
+                Ok(Some(bytes)) => Filtered::Rewritten { bytes, removed },
+                Ok(None) => Filtered::Dropped { removed },
+                Err(_) => Filtered::Unchanged,
+            };
+        }
+        if h.base_offset >= self.map_end {
             return Filtered::Unchanged;
         }
         let Some(records) = records_of(raw, h) else {
@@ -232,7 +283,6 @@ impl Plan<'_> {
         if removed == 0 {
             return Filtered::Unchanged;
         }
-        let keep_empty = self.producer_last.contains(&(h.producer_id, h.base_offset));
         match rebuild(raw, h, &views, &keep, keep_empty) {
             Ok(Some(bytes)) => Filtered::Rewritten { bytes, removed },
             Ok(None) => Filtered::Dropped { removed },
@@ -305,15 +355,16 @@ impl Partition {
         limits: CleanerLimits,
         stop: &dyn Fn() -> bool,
     ) -> Result<Option<CleanReport>, LogError> {
-        let (config, views, lso, state, producer_last) = {
+        let (config, views, lso, state, producer_last, aborted) = {
             let mut guard = self.lock()?;
             let l = &mut *guard;
             if !l.config.compacts() {
                 return Ok(None);
             }
-            let hw = self.high_watermark();
+            // Never past the last stable offset (module docs).
+            let stable = l.producers.last_stable_offset(self.high_watermark());
             let closed = (0..l.segments.len() - 1)
-                .take_while(|&i| l.segments[i + 1].base_offset <= hw)
+                .take_while(|&i| l.segments[i + 1].base_offset <= stable)
                 .count();
             let mut views = Vec::with_capacity(closed);
             for i in 0..closed {
@@ -328,12 +379,18 @@ impl Partition {
                 });
             }
             let producer_last = l.producers.last_batches();
+            let entries: Vec<AbortedTxn> = l
+                .segments
+                .iter()
+                .flat_map(|s| s.txn.entries().iter().copied())
+                .collect();
             (
                 l.config.clone(),
                 views,
                 l.log_start_offset,
                 l.cleaner,
                 producer_last,
+                AbortedRanges::new(&entries),
             )
         };
         // 1. The cleanable prefix.
@@ -373,7 +430,7 @@ impl Partition {
         let mut map_end = views[views.len() - 1].end;
         'map: for v in views.iter().filter(|v| v.end > dirty_start) {
             for (raw, h) in batches(v.bytes()) {
-                if h.last_offset() < dirty_start || h.is_control() {
+                if h.last_offset() < dirty_start || h.is_control() || aborted.holds(&h) {
                     continue;
                 }
                 if latest.len() >= limits.max_keys {
@@ -401,6 +458,7 @@ impl Partition {
             tombstone_horizon_ms: now_ms.saturating_sub(config.delete_retention_ms),
             delete_retention_ms: config.delete_retention_ms,
             producer_last: &producer_last,
+            aborted,
         };
         // 4. Rewrite in groups.
         let mut report = CleanReport::default();
@@ -517,6 +575,11 @@ impl Partition {
             let _ = std::fs::remove_file(&cleaned_path);
             return Ok(());
         }
+        // Markers are kept: the group's aborted entries are the cleaned segment's.
+        let entries: Vec<AbortedTxn> = l.segments[first..last]
+            .iter()
+            .flat_map(|s| s.txn.entries().iter().copied())
+            .collect();
         let swapped = std::fs::rename(&cleaned_path, self.dir().join(swap_name(base, end)))
             .and_then(|_| segment::sync_dir(self.dir()))
             .and_then(|_| complete_swap(self.dir(), base, end))
@@ -528,8 +591,12 @@ impl Partition {
                     l.config.index_interval_bytes,
                     false,
                     super::now_ms(),
-                    |_| {},
+                    |_, _| {},
                 )
+            })
+            .and_then(|(mut seg, report)| {
+                seg.txn.replace(entries)?;
+                Ok((seg, report))
             });
         let (seg, _) = match swapped {
             Ok(s) => s,
