@@ -2,7 +2,10 @@
 //! earliest local (-4, v8+) and earliest tiered (-5, v9+; the local log here), or the first
 //! batch whose timestamp is at or after a given time, found through the time index.
 //! v0 answers in the old layout: up to `max_num_offsets` offsets, newest first, from segment
-//! starts and the log end, as Kafka 0.8 did ([`crate::log::legacy_offsets`]). From v1 a partition listed twice gets
+//! starts and the log end, as Kafka 0.8 did ([`crate::log::legacy_offsets`]). With
+//! `isolation_level` READ_COMMITTED (v2+), latest is the last stable offset and a timestamp
+//! or max-timestamp lookup finding an offset at or past it answers no offset (-1), as Kafka's
+//! `fetchOffsetForTimestamp`. From v1 a partition listed twice gets
 //! INVALID_REQUEST for each entry, as in Kafka. Describe on the topic is needed (else
 //! TOPIC_AUTHORIZATION_FAILED per partition, before anything else is checked).
 
@@ -25,6 +28,7 @@ const EARLIEST: i64 = -2;
 const MAX_TIMESTAMP: i64 = -3;
 const EARLIEST_LOCAL: i64 = -4;
 const EARLIEST_TIERED: i64 = -5;
+const READ_COMMITTED: i8 = 1;
 
 pub async fn handle(
     broker: &Arc<Broker>,
@@ -32,6 +36,7 @@ pub async fn handle(
     req: ListOffsetsRequest,
 ) -> ListOffsetsResponse {
     let version = header.api_version;
+    let read_committed = version >= 2 && req.isolation_level == READ_COMMITTED;
     let duplicates = topics::duplicate_partitions(req.topics.iter().flat_map(|t| {
         t.partitions
             .iter()
@@ -72,7 +77,7 @@ pub async fn handle(
                             Err(e) => base.with_error_code(ec::for_log_error(&e)),
                         };
                     }
-                    let found = lookup(log, p.timestamp).and_then(|found| {
+                    let found = lookup(log, p.timestamp, read_committed).and_then(|found| {
                         let Some((offset, ts)) = found else {
                             return Ok(None);
                         };
@@ -104,15 +109,28 @@ pub async fn handle(
     ListOffsetsResponse::default().with_topics(topics)
 }
 
-/// (offset, timestamp) for a ListOffsets timestamp or special value.
-fn lookup(log: &Partition, timestamp: i64) -> Result<Option<(i64, i64)>, LogError> {
+/// (offset, timestamp) for a ListOffsets timestamp or special value; READ_COMMITTED reads
+/// below the last stable offset (module docs).
+fn lookup(
+    log: &Partition,
+    timestamp: i64,
+    read_committed: bool,
+) -> Result<Option<(i64, i64)>, LogError> {
     let o = log.offsets()?;
+    let stable = if read_committed {
+        Some(log.last_stable_offset()?)
+    } else {
+        None
+    };
+    let below_stable = |found: Option<(i64, i64)>| {
+        found.filter(|(offset, _)| stable.is_none_or(|lso| *offset < lso))
+    };
     Ok(match timestamp {
         // Consumers are answered with the high watermark, as Kafka does.
-        LATEST => Some((o.high_watermark, -1)),
+        LATEST => Some((stable.unwrap_or(o.high_watermark), -1)),
         EARLIEST | EARLIEST_LOCAL | EARLIEST_TIERED => Some((o.log_start, -1)),
-        MAX_TIMESTAMP => log.max_timestamp()?,
-        ts if ts >= 0 => log.offset_for_timestamp(ts)?,
+        MAX_TIMESTAMP => below_stable(log.max_timestamp()?),
+        ts if ts >= 0 => below_stable(log.offset_for_timestamp(ts)?),
         _ => None,
     })
 }
