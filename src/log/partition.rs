@@ -422,14 +422,8 @@ impl Partition {
                 }
             }
         }
-        // A control batch reaches here only from a coordinator (Produce refuses clients'):
-        // it must be a transaction marker, checked against its producer's epochs.
         let marker = if h.is_control() {
-            let m = batch::parse_control(raw, h).ok_or_else(|| {
-                LogError::InvalidRecord("a control batch that is no transaction marker".into())
-            })?;
-            l.producers.check_marker(h, &m)?;
-            Some(m)
+            Some(super::transactions::leader_marker(l, raw, h)?)
         } else if let SequenceCheck::Duplicate { base_offset } = l.producers.check(h)? {
             return Ok(AppendInfo {
                 base_offset,

@@ -225,38 +225,24 @@ impl Segment {
             if pos + total as u64 > file_len {
                 break;
             }
+            let Ok(h) = BatchHeader::parse(&header) else {
+                break;
+            };
+            // The whole batch when verifying; else only a control batch's small body.
             let mut marker = None;
-            let h = if verify {
+            if verify || (h.is_control() && total <= MAX_CONTROL_BATCH) {
                 body.clear();
                 body.extend_from_slice(&header);
                 body.resize(total, 0);
-                if reader.read_exact(&mut body[HEADER_LEN..]).is_err() {
+                if reader.read_exact(&mut body[HEADER_LEN..]).is_err()
+                    || (verify && batch::validate(&body).is_err())
+                {
                     break;
                 }
-                match batch::validate(&body) {
-                    Ok(h) => {
-                        marker = batch::parse_control(&body, &h);
-                        h
-                    }
-                    Err(_) => break,
-                }
+                marker = batch::parse_control(&body, &h);
             } else {
-                let Ok(h) = BatchHeader::parse(&header) else {
-                    break;
-                };
-                if h.is_control() && total <= MAX_CONTROL_BATCH {
-                    body.clear();
-                    body.extend_from_slice(&header);
-                    body.resize(total, 0);
-                    if reader.read_exact(&mut body[HEADER_LEN..]).is_err() {
-                        break;
-                    }
-                    marker = batch::parse_control(&body, &h);
-                } else {
-                    reader.seek_relative((total - HEADER_LEN) as i64)?;
-                }
-                h
-            };
+                reader.seek_relative((total - HEADER_LEN) as i64)?;
+            }
             if h.base_offset < next_offset || h.magic != 2 || h.last_offset_delta < 0 {
                 break;
             }

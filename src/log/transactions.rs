@@ -107,6 +107,21 @@ impl Partition {
     }
 }
 
+/// The marker of a control batch appended as leader, which only a transaction coordinator
+/// does (Produce refuses clients' control batches): it must be an ABORT or COMMIT marker
+/// (else INVALID_RECORD), checked against its producer's epochs.
+pub(super) fn leader_marker(
+    l: &PartitionLog,
+    raw: &[u8],
+    h: &BatchHeader,
+) -> Result<ControlMarker, LogError> {
+    let m = batch::parse_control(raw, h).ok_or_else(|| {
+        LogError::InvalidRecord("a control batch that is no transaction marker".into())
+    })?;
+    l.producers.check_marker(h, &m)?;
+    Ok(m)
+}
+
 /// Replays the whole batches of `data` (a segment's bytes) into `producers`, collecting the
 /// aborted transactions they close.
 pub(super) fn replay_batches(
