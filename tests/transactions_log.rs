@@ -27,6 +27,10 @@ const TS: i64 = 1_700_000_000_000;
 
 /// A transactional batch of `values` from producer `pid` (epoch 0) at sequence `seq`.
 fn txn_batch(values: &[&str], pid: i64, seq: i32, ts: i64) -> Bytes {
+    txn_batch_at_epoch(values, pid, 0, seq, ts)
+}
+
+fn txn_batch_at_epoch(values: &[&str], pid: i64, epoch: i16, seq: i32, ts: i64) -> Bytes {
     let records: Vec<Record> = values
         .iter()
         .enumerate()
@@ -35,7 +39,7 @@ fn txn_batch(values: &[&str], pid: i64, seq: i32, ts: i64) -> Bytes {
             control: false,
             partition_leader_epoch: 0,
             producer_id: pid,
-            producer_epoch: 0,
+            producer_epoch: epoch,
             timestamp_type: TimestampType::Creation,
             offset: i as i64,
             sequence: seq + i as i32,
@@ -246,6 +250,33 @@ async fn read_committed_sees_only_committed_data_across_a_restart() {
     assert_eq!(offsets(&f), [0, 1, 3, 4, 6]);
     assert_eq!(f.aborted, Some(vec![(a, 0), (open, 6)]));
     assert_eq!(list_offset(&mut c, -1, 1).await, 8);
+
+    // Fencing: an older producer epoch is INVALID_PRODUCER_EPOCH; a marker from an older
+    // coordinator epoch is TRANSACTION_COORDINATOR_FENCED.
+    let d = producer_id(&mut c).await;
+    let newer = txn_batch_at_epoch(&["d1"], d, 1, 0, TS + 30);
+    assert_eq!(produce_txn(&mut c, newer, id).await, (0, 8));
+    let older = txn_batch_at_epoch(&["d2"], d, 0, 1, TS + 30);
+    assert_eq!(produce_txn(&mut c, older, id).await.0, 47);
+    let replica = broker
+        .broker
+        .leader_replica(&TopicPartition::new(TOPIC, 0))
+        .unwrap();
+    let mut fenced = Vec::new();
+    for (coordinator_epoch, producer_epoch) in [(5, 1), (4, 1), (5, 0)] {
+        let raw = batch::encode_control(d, producer_epoch, false, coordinator_epoch, TS + 31);
+        let h = batch::validate(&raw).unwrap();
+        fenced.push(
+            match replica.append_as_leader(&raw, &h, weir::log::now_ms(), false) {
+                Ok(_) => 0,
+                Err(weir::replication::replica::AppendError::Log(e)) => {
+                    weir::protocol::error_code::for_log_error(&e)
+                }
+                Err(_) => -1,
+            },
+        );
+    }
+    assert_eq!(fenced, [0, 52, 47]);
     broker.shutdown().await;
-    assert_eq!(std::fs::read(&txnindex).unwrap().len(), 68);
+    assert_eq!(std::fs::read(&txnindex).unwrap().len(), 3 * 34);
 }
