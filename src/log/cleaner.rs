@@ -23,10 +23,14 @@
 //!    transactions (a transactional data batch of producer P whose offset lies in one of P's
 //!    aborted ranges [first offset, ABORT marker] from the `.txnindex` entries) are removed
 //!    whatever their keys, and never enter the offset map (an aborted value must not hide a
-//!    committed one). Control batches (markers) are always kept, so every `.txnindex` entry
-//!    still names a marker in the log: a cleaned segment's `.txnindex` is the union of its
-//!    group's entries. (Kafka also removes a marker once its transaction's data is gone and
-//!    `delete.retention.ms` has passed; this cleaner keeps markers.)
+//!    committed one). A marker (COMMIT or ABORT) goes once no batch of its transaction is
+//!    left: when a pass walking the log in order meets none of its producer's transactional
+//!    batches since that producer's previous marker (a batch removed in the same pass still
+//!    counts, so removal takes two passes, as Kafka's), its timestamp is older than
+//!    `delete.retention.ms` (the rule this cleaner applies to tombstones; Kafka stamps a
+//!    delete horizon into the batch instead) and it is not its producer's last batch (which
+//!    keeps the epochs for fencing). A cleaned segment's `.txnindex` is its group's entries
+//!    less those of removed ABORT markers, so every entry names a marker in the log.
 //!
 //! Crash safety. A group `[base, end)` (end: the next segment's base offset) is written to
 //! `<base>.log.cleaned` and fsynced; the commit point is its rename to
@@ -203,6 +207,17 @@ impl AbortedRanges {
     }
 }
 
+/// What a pass learns walking the log in order.
+#[derive(Default)]
+struct PassState {
+    /// The earliest expiry of a kept tombstone or marker.
+    tombstone_due: Option<i64>,
+    /// Producers with a transactional data batch met since their last marker.
+    observed: HashSet<i64>,
+    /// Offsets of the markers removed.
+    dropped_markers: Vec<i64>,
+}
+
 /// Everything a pass decides before rewriting: which records are superseded.
 struct Plan<'a> {
     hasher: KeyHasher,
@@ -212,6 +227,8 @@ struct Plan<'a> {
     tombstone_horizon_ms: i64,
     delete_retention_ms: i64,
     producer_last: &'a HashSet<(i64, i64)>,
+    /// (producer id, offset) of the markers that are their producer's last batch.
+    producer_last_marker: &'a HashSet<(i64, i64)>,
     aborted: AbortedRanges,
 }
 
@@ -223,9 +240,15 @@ enum Filtered {
 }
 
 impl Plan<'_> {
-    /// Decides one batch. `tombstone_due` collects the earliest expiry of kept tombstones.
-    fn filter(&self, raw: &[u8], h: &BatchHeader, tombstone_due: &mut Option<i64>) -> Filtered {
-        if h.is_control() || h.record_count == 0 {
+    /// Decides one batch, in log order (module docs).
+    fn filter(&self, raw: &[u8], h: &BatchHeader, pass: &mut PassState) -> Filtered {
+        if h.is_control() {
+            return self.filter_marker(raw, h, pass);
+        }
+        if h.is_transactional() {
+            pass.observed.insert(h.producer_id);
+        }
+        if h.record_count == 0 {
             return Filtered::Unchanged;
         }
         let keep_empty = self.producer_last.contains(&(h.producer_id, h.base_offset));
@@ -274,8 +297,7 @@ impl Plan<'_> {
                 if ts < self.tombstone_horizon_ms {
                     continue;
                 }
-                let due = ts.saturating_add(self.delete_retention_ms);
-                *tombstone_due = Some(tombstone_due.map_or(due, |d: i64| d.min(due)));
+                pass.due_at(ts.saturating_add(self.delete_retention_ms));
             }
             keep.push(i);
         }
@@ -288,6 +310,34 @@ impl Plan<'_> {
             Ok(None) => Filtered::Dropped { removed },
             Err(_) => Filtered::Unchanged,
         }
+    }
+}
+
+impl Plan<'_> {
+    /// Decides a control batch: a marker no batch of whose transaction is left goes once
+    /// old enough, unless it is its producer's last batch (module docs).
+    fn filter_marker(&self, raw: &[u8], h: &BatchHeader, pass: &mut PassState) -> Filtered {
+        let observed = pass.observed.remove(&h.producer_id);
+        if observed
+            || batch::parse_control(raw, h).is_none()
+            || self
+                .producer_last_marker
+                .contains(&(h.producer_id, h.base_offset))
+        {
+            return Filtered::Unchanged;
+        }
+        if h.max_timestamp >= self.tombstone_horizon_ms {
+            pass.due_at(h.max_timestamp.saturating_add(self.delete_retention_ms));
+            return Filtered::Unchanged;
+        }
+        pass.dropped_markers.push(h.base_offset);
+        Filtered::Dropped { removed: 1 }
+    }
+}
+
+impl PassState {
+    fn due_at(&mut self, due: i64) {
+        self.tombstone_due = Some(self.tombstone_due.map_or(due, |d| d.min(due)));
     }
 }
 
@@ -355,7 +405,7 @@ impl Partition {
         limits: CleanerLimits,
         stop: &dyn Fn() -> bool,
     ) -> Result<Option<CleanReport>, LogError> {
-        let (config, views, lso, state, producer_last, aborted) = {
+        let (config, views, lso, state, producer_last, last_markers, aborted) = {
             let mut guard = self.lock()?;
             let l = &mut *guard;
             if !l.config.compacts() {
@@ -379,6 +429,7 @@ impl Partition {
                 });
             }
             let producer_last = l.producers.last_batches();
+            let last_markers = l.producers.last_markers();
             let entries: Vec<AbortedTxn> = l
                 .segments
                 .iter()
@@ -390,6 +441,7 @@ impl Partition {
                 l.log_start_offset,
                 l.cleaner,
                 producer_last,
+                last_markers,
                 AbortedRanges::new(&entries),
             )
         };
@@ -458,11 +510,12 @@ impl Partition {
             tombstone_horizon_ms: now_ms.saturating_sub(config.delete_retention_ms),
             delete_retention_ms: config.delete_retention_ms,
             producer_last: &producer_last,
+            producer_last_marker: &last_markers,
             aborted,
         };
         // 4. Rewrite in groups.
         let mut report = CleanReport::default();
-        let mut tombstone_due = None;
+        let mut pass = PassState::default();
         let mut i = 0;
         while i < views.len() && views[i].base < map_end {
             if stop() {
@@ -478,18 +531,18 @@ impl Partition {
                 size += views[j].size;
                 j += 1;
             }
-            self.clean_group(&views[i..j], &plan, &mut tombstone_due, &mut report)?;
+            self.clean_group(&views[i..j], &plan, &mut pass, &mut report)?;
             i = j;
         }
         let state = CleanerState {
             first_dirty: map_end,
-            tombstone_due_ms: tombstone_due,
+            tombstone_due_ms: pass.tombstone_due,
         };
         if let Ok(mut l) = self.lock() {
             l.cleaner = state;
         }
         // Losing the checkpoint only costs a pass over data already clean after a restart.
-        let numbers = [map_end, tombstone_due.unwrap_or(-1)];
+        let numbers = [map_end, pass.tombstone_due.unwrap_or(-1)];
         if let Err(e) =
             self.durability
                 .write_unless_deleted(self.dir(), CLEANER_CHECKPOINT_FILE, &numbers)
@@ -505,7 +558,7 @@ impl Partition {
         &self,
         group: &[SegmentView],
         plan: &Plan<'_>,
-        tombstone_due: &mut Option<i64>,
+        pass: &mut PassState,
         report: &mut CleanReport,
     ) -> Result<(), LogError> {
         let (base, end) = (group[0].base, group[group.len() - 1].end);
@@ -518,7 +571,7 @@ impl Partition {
             let (mut removed, mut written) = (0u64, 0u64);
             for v in group {
                 for (raw, h) in batches(v.bytes()) {
-                    let bytes = match plan.filter(raw, &h, tombstone_due) {
+                    let bytes = match plan.filter(raw, &h, pass) {
                         Filtered::Unchanged => {
                             out.write_all(raw)?;
                             written += raw.len() as u64;
@@ -575,10 +628,11 @@ impl Partition {
             let _ = std::fs::remove_file(&cleaned_path);
             return Ok(());
         }
-        // Markers are kept: the group's aborted entries are the cleaned segment's.
+        // The group's aborted entries, less those of the markers removed.
         let entries: Vec<AbortedTxn> = l.segments[first..last]
             .iter()
             .flat_map(|s| s.txn.entries().iter().copied())
+            .filter(|e| !pass.dropped_markers.contains(&e.last_offset))
             .collect();
         let swapped = std::fs::rename(&cleaned_path, self.dir().join(swap_name(base, end)))
             .and_then(|_| segment::sync_dir(self.dir()))

@@ -53,6 +53,8 @@ struct ProducerEntry {
     last_timestamp: i64,
     /// The first offset of the producer's open transaction.
     current_txn_first_offset: Option<i64>,
+    /// The offset of its last batch when that is a marker.
+    last_marker: Option<i64>,
 }
 
 impl Default for ProducerEntry {
@@ -63,6 +65,7 @@ impl Default for ProducerEntry {
             coordinator_epoch: -1,
             last_timestamp: -1,
             current_txn_first_offset: None,
+            last_marker: None,
         }
     }
 }
@@ -216,6 +219,7 @@ impl ProducerStateTable {
             entry.batches.clear();
         }
         entry.last_timestamp = h.max_timestamp;
+        entry.last_marker = marker.map(|_| h.base_offset);
         if let Some(m) = marker {
             entry.coordinator_epoch = m.coordinator_epoch;
             let first = entry.current_txn_first_offset.take()?;
@@ -313,6 +317,15 @@ impl ProducerStateTable {
         self.producers
             .iter()
             .filter_map(|(pid, e)| Some((*pid, e.batches.back()?.first_offset)))
+            .collect()
+    }
+
+    /// (producer id, offset) of every producer whose last batch is a marker: the log cleaner
+    /// keeps it, so the producer's epochs survive (Kafka's `lastRecordsOfActiveProducers`).
+    pub fn last_markers(&self) -> std::collections::HashSet<(i64, i64)> {
+        self.producers
+            .iter()
+            .filter_map(|(pid, e)| Some((*pid, e.last_marker?)))
             .collect()
     }
 

@@ -556,3 +556,79 @@ fn the_cleaner_removes_aborted_data_and_stops_at_the_last_stable_offset() {
     p.set_high_watermark(end(&p)).unwrap();
     check(&p, "reopened");
 }
+
+/// A marker goes once no batch of its transaction is left (a second pass after its data
+/// went), when older than `delete.retention.ms` and not its producer's last batch; its
+/// `.txnindex` entry goes with it.
+#[test]
+fn the_cleaner_removes_markers_of_transactions_whose_data_is_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = LogConfig::default();
+    config.set_topic("cleanup.policy", "compact").unwrap();
+    config.set_topic("segment.bytes", "300").unwrap();
+    config
+        .set_topic("min.cleanable.dirty.ratio", "0.01")
+        .unwrap();
+    config.set_topic("delete.retention.ms", "1000").unwrap();
+    let p = open(dir.path(), config.clone());
+    let now = crate::log::now_ms();
+    let old = now - 10_000;
+    let plain = |k: &str| batch::encode_batch(&[(k.as_bytes().to_vec(), Some(b"v".to_vec()))], 0);
+    let marker_at = |pid, commit, ts| batch::encode_control(pid, 0, commit, 1, ts);
+    assert_eq!(append(&p, &txn_data(1, 0, 1, "k")).unwrap(), 0); // aborted
+    assert_eq!(append(&p, &marker_at(1, false, old)).unwrap(), 1);
+    assert_eq!(append(&p, &txn_data(2, 0, 1, "c")).unwrap(), 2); // committed, superseded
+    assert_eq!(append(&p, &marker_at(2, true, old)).unwrap(), 3);
+    assert_eq!(append(&p, &plain("c0")).unwrap(), 4);
+    // Both producers go on: their old markers are not their last batches.
+    assert_eq!(append(&p, &txn_data(1, 1, 1, "z")).unwrap(), 5);
+    assert_eq!(append(&p, &marker_at(1, true, now)).unwrap(), 6);
+    assert_eq!(append(&p, &txn_data(2, 1, 1, "y")).unwrap(), 7);
+    assert_eq!(append(&p, &marker_at(2, true, old)).unwrap(), 8);
+    let pad = |p: &Partition, from: usize| {
+        for i in from..from + 8 {
+            append(p, &plain(&format!("p{i}"))).unwrap();
+        }
+        p.set_high_watermark(end(p)).unwrap();
+    };
+    pad(&p, 0);
+    let limits = super::cleaner::CleanerLimits { max_keys: 1000 };
+    let offsets = |p: &Partition| all_records(p).iter().map(|r| r.0).collect::<Vec<_>>();
+    // Pass 1: the data of both transactions goes, their markers stay.
+    p.clean(crate::log::now_ms(), limits, &|| false).unwrap();
+    let after = offsets(&p);
+    assert!(!after.contains(&0) && !after.contains(&2), "{after:?}");
+    assert!(after.contains(&1) && after.contains(&3), "{after:?}");
+    assert_eq!(p.aborted_transactions(0, end(&p)).unwrap(), [(1, 0)]);
+    // Pass 2 (new dirty data): the old markers go; the recent one and each producer's
+    // last batch (8 is old but producer 2's last) stay.
+    pad(&p, 8);
+    p.clean(crate::log::now_ms(), limits, &|| false).unwrap();
+    let check = |p: &Partition, what: &str| {
+        let after = offsets(p);
+        assert!(
+            !after.contains(&1) && !after.contains(&3),
+            "{what}: {after:?}"
+        );
+        for kept in [4, 5, 6, 7, 8] {
+            assert!(after.contains(&kept), "{what}: {kept} in {after:?}");
+        }
+        assert_eq!(p.aborted_transactions(0, end(p)).unwrap(), [], "{what}");
+        assert_eq!(p.open_transactions(), [], "{what}");
+    };
+    check(&p, "cleaned twice");
+    let files: Vec<u64> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".txnindex"))
+        .map(|e| e.metadata().unwrap().len())
+        .collect();
+    assert!(
+        files.iter().all(|&len| len == 0),
+        "no entry left: {files:?}"
+    );
+    drop(p);
+    let p = open(dir.path(), config);
+    p.set_high_watermark(end(&p)).unwrap();
+    check(&p, "reopened");
+}
