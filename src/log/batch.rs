@@ -204,6 +204,18 @@ pub fn validate(buf: &[u8]) -> Result<BatchHeader, BatchError> {
     Ok(h)
 }
 
+/// [`validate`] for a batch read from a log (recovery, a follower's append of the leader's
+/// bytes): also accepts the empty batches the log cleaner leaves (no record, no payload, a
+/// valid CRC), which a client may not send.
+pub fn validate_stored(buf: &[u8]) -> Result<BatchHeader, BatchError> {
+    match validate(buf) {
+        Err(BatchError::BadCount { count: 0, delta }) if delta >= 0 && buf.len() == HEADER_LEN => {
+            BatchHeader::parse(buf)
+        }
+        other => other,
+    }
+}
+
 /// Splits a produce payload into the batches it holds, validating each.
 pub fn split_batches(mut records: Bytes) -> Result<Vec<(Bytes, BatchHeader)>, BatchError> {
     let mut out = Vec::with_capacity(1);
@@ -411,6 +423,25 @@ pub(crate) mod tests {
         let crc = crc32c::crc32c(&b[ATTR_POS..]);
         b[CRC_POS..CRC_POS + 4].copy_from_slice(&crc.to_be_bytes());
         assert!(matches!(validate(&b), Err(BatchError::BadCount { .. })));
+    }
+
+    /// The cleaner's empty batches are valid in a log, not from a client.
+    #[test]
+    fn empty_batches_are_stored_only() {
+        let mut b = make_batch(10, 3, Some((4, 0, 0)))[..HEADER_LEN].to_vec();
+        b[8..12].copy_from_slice(&((HEADER_LEN - LOG_OVERHEAD) as i32).to_be_bytes());
+        b[RECORD_COUNT_POS..RECORD_COUNT_POS + 4].copy_from_slice(&0i32.to_be_bytes());
+        let crc = crc32c::crc32c(&b[ATTR_POS..]);
+        b[CRC_POS..CRC_POS + 4].copy_from_slice(&crc.to_be_bytes());
+        assert!(matches!(validate(&b), Err(BatchError::BadCount { .. })));
+        let h = validate_stored(&b).unwrap();
+        assert_eq!((h.record_count, h.last_offset()), (0, 12));
+        let mut bad = b.clone();
+        bad[60] ^= 1;
+        assert!(matches!(
+            validate_stored(&bad),
+            Err(BatchError::BadCrc { .. })
+        ));
     }
 
     #[test]

@@ -215,7 +215,7 @@ struct PassState {
     /// Producers with a transactional data batch met since their last marker.
     observed: HashSet<i64>,
     /// Offsets of the markers removed.
-    dropped_markers: Vec<i64>,
+    dropped_markers: HashSet<i64>,
 }
 
 /// Everything a pass decides before rewriting: which records are superseded.
@@ -330,7 +330,7 @@ impl Plan<'_> {
             pass.due_at(h.max_timestamp.saturating_add(self.delete_retention_ms));
             return Filtered::Unchanged;
         }
-        pass.dropped_markers.push(h.base_offset);
+        pass.dropped_markers.insert(h.base_offset);
         Filtered::Dropped { removed: 1 }
     }
 }

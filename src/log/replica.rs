@@ -61,7 +61,7 @@ impl Partition {
             let Some(raw) = records.get(pos..pos + len) else {
                 break;
             };
-            batches.push((raw, batch::validate(raw)?));
+            batches.push((raw, batch::validate_stored(raw)?));
             pos += len;
         }
         let now_ms = super::now_ms();

@@ -235,7 +235,7 @@ impl Segment {
                 body.extend_from_slice(&header);
                 body.resize(total, 0);
                 if reader.read_exact(&mut body[HEADER_LEN..]).is_err()
-                    || (verify && batch::validate(&body).is_err())
+                    || (verify && batch::validate_stored(&body).is_err())
                 {
                     break;
                 }

@@ -551,10 +551,22 @@ fn the_cleaner_removes_aborted_data_and_stops_at_the_last_stable_offset() {
         assert_eq!(p.open_transactions(), [(3, open_at)], "{what}");
     };
     check(&p, "cleaned");
+    // Producer 1's aborted batch stays as an empty batch (its last sequence): a follower
+    // takes it, and so does a recovery that checks every batch.
+    let follower_dir = tempfile::tempdir().unwrap();
+    let follower = open(follower_dir.path(), LogConfig::default());
+    let mut at = 0;
+    while at < end(&p) {
+        let read = p.read(at, 1 << 20, true, i64::MAX).unwrap();
+        at = follower.append_replicated(&read.records).unwrap();
+    }
+    follower.set_high_watermark(end(&follower)).unwrap();
+    check(&follower, "replicated");
     drop(p);
+    std::fs::remove_file(dir.path().join(super::durability::RECOVERY_POINT_FILE)).unwrap();
     let p = open(dir.path(), config);
     p.set_high_watermark(end(&p)).unwrap();
-    check(&p, "reopened");
+    check(&p, "reopened, every segment checked");
 }
 
 /// A marker goes once no batch of its transaction is left (a second pass after its data
