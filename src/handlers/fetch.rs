@@ -418,7 +418,7 @@ fn read_all(
                     .unwrap_or((-1, -1));
                 let data = base
                     .with_high_watermark(hw)
-                    .with_last_stable_offset(log.last_stable_offset().unwrap_or(hw))
+                    .with_last_stable_offset(if hw < 0 { hw } else { log.last_stable_offset() })
                     .with_log_start_offset(lso(start))
                     .with_diverging_epoch(
                         EpochEndOffset::default()
@@ -434,9 +434,7 @@ fn read_all(
             let max_offset = if follower {
                 i64::MAX
             } else if read_committed {
-                // A failed partition fails the read below.
                 log.last_stable_offset()
-                    .unwrap_or_else(|_| log.high_watermark())
             } else {
                 log.high_watermark()
             };
@@ -500,7 +498,7 @@ fn read_all(
                     let data = base
                         .with_error_code(ec::for_log_error(&e))
                         .with_high_watermark(hw)
-                        .with_last_stable_offset(log.last_stable_offset().unwrap_or(hw))
+                        .with_last_stable_offset(if hw < 0 { hw } else { log.last_stable_offset() })
                         .with_log_start_offset(lso(start));
                     (data, None)
                 }

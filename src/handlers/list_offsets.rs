@@ -135,7 +135,7 @@ fn lookup(
     let o = log.offsets()?;
     let fetchable = match isolation {
         Isolation::Uncommitted => o.high_watermark,
-        Isolation::Committed => log.last_stable_offset()?,
+        Isolation::Committed => log.last_stable_offset(),
         Isolation::Replica => o.log_end,
     };
     let below = |found: Option<(i64, i64)>| found.filter(|(offset, _)| *offset < fetchable);

@@ -18,10 +18,13 @@ use super::txn_index::{self, AbortedTxn};
 
 impl Partition {
     /// The last stable offset: min(high watermark, first unstable offset). READ_COMMITTED
-    /// consumers read below it.
-    pub fn last_stable_offset(&self) -> Result<i64, LogError> {
-        let l = self.lock()?;
-        Ok(l.producers.last_stable_offset(self.high_watermark()))
+    /// consumers read below it. The high watermark while the partition is unavailable
+    /// (failed or deleted), when every read of it fails anyway.
+    pub fn last_stable_offset(&self) -> i64 {
+        match self.lock() {
+            Ok(l) => l.producers.last_stable_offset(self.high_watermark()),
+            Err(_) => self.high_watermark(),
+        }
     }
 
     /// (producer id, first offset) of every aborted transaction with last offset >= `from`

@@ -291,16 +291,12 @@ fn a_partition_tracks_its_last_stable_offset_and_aborted_transactions() {
     let dir = tempfile::tempdir().unwrap();
     let p = open(dir.path(), LogConfig::default());
     scenario(&p);
-    assert_eq!(p.last_stable_offset().unwrap(), 0, "high watermark 0");
+    assert_eq!(p.last_stable_offset(), 0, "high watermark 0");
     p.set_high_watermark(4).unwrap();
     // Producer 2's transaction (from 2) is open at the high watermark... and closed above it.
-    assert_eq!(p.last_stable_offset().unwrap(), 2);
+    assert_eq!(p.last_stable_offset(), 2);
     p.set_high_watermark(7).unwrap();
-    assert_eq!(
-        p.last_stable_offset().unwrap(),
-        6,
-        "producer 3 is open from 6"
-    );
+    assert_eq!(p.last_stable_offset(), 6, "producer 3 is open from 6");
     let read = p.read(0, 1 << 20, true, 6).unwrap();
     assert_eq!(read.last_stable_offset, 6);
     assert_eq!(crate::log::end_of_batches(&read.records), Some(6));
@@ -359,7 +355,7 @@ fn recovery_rebuilds_transactions_and_the_index() {
         let p = open(dir.path(), LogConfig::default());
         assert_eq!(p.open_transactions(), [(3, 6)], "{what}");
         p.set_high_watermark(end(&p)).unwrap();
-        assert_eq!(p.last_stable_offset().unwrap(), 6, "{what}");
+        assert_eq!(p.last_stable_offset(), 6, "{what}");
         assert_eq!(p.aborted_transactions(0, 7).unwrap(), [(1, 0)], "{what}");
         assert_eq!(
             std::fs::read(&path).unwrap(),
@@ -369,7 +365,7 @@ fn recovery_rebuilds_transactions_and_the_index() {
         // The open transaction can still be closed after the restart.
         append(&p, &marker(3, false)).unwrap();
         p.set_high_watermark(end(&p)).unwrap();
-        assert_eq!(p.last_stable_offset().unwrap(), end(&p), "{what}");
+        assert_eq!(p.last_stable_offset(), end(&p), "{what}");
         assert_eq!(p.aborted_transactions(0, 100).unwrap(), [(1, 0), (3, 6)]);
         p.truncate_to(7).unwrap();
         assert_eq!(
@@ -427,7 +423,7 @@ fn truncation_reset_and_retention() {
     append(&p, &marker(2, false)).unwrap();
     p.set_high_watermark(end(&p)).unwrap();
     assert_eq!(p.aborted_transactions(0, 10).unwrap(), [(1, 0), (2, 2)]);
-    assert_eq!(p.last_stable_offset().unwrap(), end(&p));
+    assert_eq!(p.last_stable_offset(), end(&p));
     // Retention: everything but the active segment goes, indexes too.
     for _ in 0..3 {
         append(&p, &batch::encode_batch(&[(b"pad".to_vec(), None)], 0)).unwrap();
@@ -448,7 +444,7 @@ fn truncation_reset_and_retention() {
     append(&p, &txn_data(5, 0, 1, "r")).unwrap();
     p.reset_to(100).unwrap();
     assert_eq!(p.open_transactions(), []);
-    assert_eq!(p.last_stable_offset().unwrap(), 100);
+    assert_eq!(p.last_stable_offset(), 100);
 }
 
 /// A follower's append of the leader's bytes builds the same state.
@@ -463,7 +459,7 @@ fn followers_replay_the_leaders_transactions() {
     follower.append_replicated(&all).unwrap();
     follower.set_high_watermark(7).unwrap();
     assert_eq!(follower.open_transactions(), [(3, 6)]);
-    assert_eq!(follower.last_stable_offset().unwrap(), 6);
+    assert_eq!(follower.last_stable_offset(), 6);
     assert_eq!(follower.aborted_transactions(0, 7).unwrap(), [(1, 0)]);
     assert!(dir.path().join(file_name(0, "txnindex")).exists());
 }
@@ -525,7 +521,7 @@ fn the_cleaner_removes_aborted_data_and_stops_at_the_last_stable_offset() {
         append(&p, &plain(&format!("q{i}"))).unwrap();
     }
     p.set_high_watermark(end(&p)).unwrap();
-    assert_eq!(p.last_stable_offset().unwrap(), open_at);
+    assert_eq!(p.last_stable_offset(), open_at);
     let before = all_records(&p);
     let limits = super::cleaner::CleanerLimits { max_keys: 1000 };
     let report = p.clean(crate::log::now_ms(), limits, &|| false).unwrap();
