@@ -3,9 +3,12 @@
 //! [`crate::log::message_set::down_convert`]; zstd data answers UNSUPPORTED_COMPRESSION_TYPE
 //! there); topic ids from
 //! v13; `max_wait_ms`/`min_bytes` long polling woken by appends and high watermark moves.
-//! Consumers read up to the high watermark; a follower (a fetch naming its replica id)
-//! reads up to the log end, and its fetch offset is its progress (see
-//! [`crate::replication`]). The leader epoch checks of KIP-320 and the diverging epoch of
+//! Consumers read up to the high watermark (READ_UNCOMMITTED) or the last stable offset
+//! (READ_COMMITTED, v4+: then with the aborted transactions overlapping the batches returned,
+//! from the fetch offset to the end of the last one, as Kafka's `collectAbortedTransactions`;
+//! an empty list when there are none, null for READ_UNCOMMITTED); every v4+ answer carries
+//! the real last stable offset. A follower (a fetch naming its replica id) reads up to the
+//! log end, and its fetch offset is its progress (see [`crate::replication`]). The leader epoch checks of KIP-320 and the diverging epoch of
 //! v12+ apply to both; `max_bytes` for the whole
 //! response and `partition_max_bytes` per partition, with at least one whole batch for the
 //! first non-empty partition (KIP-74). No fetch sessions: `session_id` is always 0.
@@ -27,9 +30,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use kafka_protocol::messages::fetch_request::FetchPartition;
 use kafka_protocol::messages::fetch_response::{
-    EpochEndOffset, FetchableTopicResponse, PartitionData,
+    AbortedTransaction, EpochEndOffset, FetchableTopicResponse, PartitionData,
 };
-use kafka_protocol::messages::{FetchRequest, FetchResponse, TopicName};
+use kafka_protocol::messages::{FetchRequest, FetchResponse, ProducerId, TopicName};
 use kafka_protocol::protocol::buf::ByteBufMut;
 use kafka_protocol::protocol::{Encodable, StrBytes};
 use tokio::time::Instant;
@@ -38,7 +41,7 @@ use uuid::Uuid;
 use crate::broker::Broker;
 use crate::log::message_set;
 use crate::log::partition::{FileSlice, MAX_READ_BYTES};
-use crate::log::{now_ms, Partition, TopicPartition};
+use crate::log::{end_of_batches, now_ms, Partition, TopicPartition};
 use crate::protocol::error_code as ec;
 use crate::protocol::outgoing::{Payload, SPLICE_MIN};
 use crate::protocol::request::RequestHeader;
@@ -415,7 +418,7 @@ fn read_all(
                     .unwrap_or((-1, -1));
                 let data = base
                     .with_high_watermark(hw)
-                    .with_last_stable_offset(hw)
+                    .with_last_stable_offset(if hw < 0 { hw } else { log.last_stable_offset() })
                     .with_log_start_offset(lso(start))
                     .with_diverging_epoch(
                         EpochEndOffset::default()
@@ -430,6 +433,8 @@ fn read_all(
             let limit = if held { 0 } else { t.max_bytes.min(remaining) };
             let max_offset = if follower {
                 i64::MAX
+            } else if read_committed {
+                log.last_stable_offset()
             } else {
                 log.high_watermark()
             };
@@ -439,7 +444,7 @@ fn read_all(
                     let magic = if version < 2 { 0 } else { 1 };
                     let data = base
                         .with_high_watermark(read.high_watermark)
-                        .with_last_stable_offset(read.high_watermark)
+                        .with_last_stable_offset(read.last_stable_offset)
                         .with_log_start_offset(lso(read.log_start_offset));
                     match message_set::down_convert(&read.records, magic, t.fetch_offset, limit) {
                         Ok(set) => {
@@ -456,12 +461,33 @@ fn read_all(
                     }
                 }
                 Ok(read) => {
+                    let aborted = match (read_committed && !follower, end_of_batches(&read.records))
+                    {
+                        (true, Some(upper)) => {
+                            match log.aborted_transactions(t.fetch_offset, upper) {
+                                Ok(found) => Some(aborted_list(found)),
+                                Err(e) => {
+                                    errors = true;
+                                    let data = base
+                                        .with_error_code(ec::for_log_error(&e))
+                                        .with_high_watermark(read.high_watermark)
+                                        .with_last_stable_offset(read.last_stable_offset)
+                                        .with_log_start_offset(lso(read.log_start_offset));
+                                    return (data, None);
+                                }
+                            }
+                        }
+                        _ => None,
+                    };
                     total += read.records.len();
-                    let data = base
+                    let mut data = base
                         .with_high_watermark(read.high_watermark)
-                        .with_last_stable_offset(read.high_watermark)
+                        .with_last_stable_offset(read.last_stable_offset)
                         .with_log_start_offset(lso(read.log_start_offset))
                         .with_records(Some(read.records));
+                    if aborted.is_some() {
+                        data.aborted_transactions = aborted;
+                    }
                     (data, read.file)
                 }
                 Err(e) => {
@@ -472,7 +498,7 @@ fn read_all(
                     let data = base
                         .with_error_code(ec::for_log_error(&e))
                         .with_high_watermark(hw)
-                        .with_last_stable_offset(hw)
+                        .with_last_stable_offset(if hw < 0 { hw } else { log.last_stable_offset() })
                         .with_log_start_offset(lso(start));
                     (data, None)
                 }
@@ -480,4 +506,16 @@ fn read_all(
         })
         .collect();
     (parts, total, errors)
+}
+
+/// The response form of (producer id, first offset) pairs.
+fn aborted_list(found: Vec<(i64, i64)>) -> Vec<AbortedTransaction> {
+    found
+        .into_iter()
+        .map(|(producer_id, first_offset)| {
+            AbortedTransaction::default()
+                .with_producer_id(ProducerId(producer_id))
+                .with_first_offset(first_offset)
+        })
+        .collect()
 }

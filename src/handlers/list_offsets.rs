@@ -2,7 +2,11 @@
 //! earliest local (-4, v8+) and earliest tiered (-5, v9+; the local log here), or the first
 //! batch whose timestamp is at or after a given time, found through the time index.
 //! v0 answers in the old layout: up to `max_num_offsets` offsets, newest first, from segment
-//! starts and the log end, as Kafka 0.8 did ([`crate::log::legacy_offsets`]). From v1 a partition listed twice gets
+//! starts and the log end, as Kafka 0.8 did ([`crate::log::legacy_offsets`]). As Kafka's
+//! `fetchOffsetForTimestamp`, a consumer (`replica_id` < 0) reads below its last fetchable
+//! offset, the high watermark or, with `isolation_level` READ_COMMITTED (v2+), the last
+//! stable offset (a replica: the log end): latest answers it, and a timestamp or max-timestamp lookup finding an
+//! offset at or past it answers no offset (-1). From v1 a partition listed twice gets
 //! INVALID_REQUEST for each entry, as in Kafka. Describe on the topic is needed (else
 //! TOPIC_AUTHORIZATION_FAILED per partition, before anything else is checked).
 
@@ -25,6 +29,7 @@ const EARLIEST: i64 = -2;
 const MAX_TIMESTAMP: i64 = -3;
 const EARLIEST_LOCAL: i64 = -4;
 const EARLIEST_TIERED: i64 = -5;
+const READ_COMMITTED: i8 = 1;
 
 pub async fn handle(
     broker: &Arc<Broker>,
@@ -32,6 +37,13 @@ pub async fn handle(
     req: ListOffsetsRequest,
 ) -> ListOffsetsResponse {
     let version = header.api_version;
+    let isolation = if req.replica_id.0 >= 0 {
+        Isolation::Replica
+    } else if version >= 2 && req.isolation_level == READ_COMMITTED {
+        Isolation::Committed
+    } else {
+        Isolation::Uncommitted
+    };
     let duplicates = topics::duplicate_partitions(req.topics.iter().flat_map(|t| {
         t.partitions
             .iter()
@@ -72,7 +84,7 @@ pub async fn handle(
                             Err(e) => base.with_error_code(ec::for_log_error(&e)),
                         };
                     }
-                    let found = lookup(log, p.timestamp).and_then(|found| {
+                    let found = lookup(log, p.timestamp, isolation).and_then(|found| {
                         let Some((offset, ts)) = found else {
                             return Ok(None);
                         };
@@ -104,15 +116,35 @@ pub async fn handle(
     ListOffsetsResponse::default().with_topics(topics)
 }
 
-/// (offset, timestamp) for a ListOffsets timestamp or special value.
-fn lookup(log: &Partition, timestamp: i64) -> Result<Option<(i64, i64)>, LogError> {
+/// Who asks, and so what they may read (module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Isolation {
+    Uncommitted,
+    Committed,
+    /// A replica (`replica_id` >= 0): the whole log.
+    Replica,
+}
+
+/// (offset, timestamp) for a ListOffsets timestamp or special value, below the asker's last
+/// fetchable offset (module docs).
+fn lookup(
+    log: &Partition,
+    timestamp: i64,
+    isolation: Isolation,
+) -> Result<Option<(i64, i64)>, LogError> {
     let o = log.offsets()?;
+    let fetchable = match isolation {
+        Isolation::Uncommitted => o.high_watermark,
+        Isolation::Committed => log.last_stable_offset(),
+        Isolation::Replica => o.log_end,
+    };
+    let below = |found: Option<(i64, i64)>| found.filter(|(offset, _)| *offset < fetchable);
     Ok(match timestamp {
-        // Consumers are answered with the high watermark, as Kafka does.
-        LATEST => Some((o.high_watermark, -1)),
+        // Consumers get the high watermark (or the LSO), a replica the log end, as Kafka.
+        LATEST => Some((fetchable, -1)),
         EARLIEST | EARLIEST_LOCAL | EARLIEST_TIERED => Some((o.log_start, -1)),
-        MAX_TIMESTAMP => log.max_timestamp()?,
-        ts if ts >= 0 => log.offset_for_timestamp(ts)?,
+        MAX_TIMESTAMP => below(log.max_timestamp()?),
+        ts if ts >= 0 => below(log.offset_for_timestamp(ts)?),
         _ => None,
     })
 }

@@ -44,6 +44,7 @@ pub mod describe_configs;
 pub mod describe_delegation_token;
 pub mod describe_groups;
 pub mod describe_log_dirs;
+pub mod describe_producers;
 pub mod describe_quorum;
 pub mod describe_topic_partitions;
 pub mod describe_transactions;
@@ -175,6 +176,7 @@ registry! {
     EndTxn => end_txn [0, 4];
     WriteTxnMarkers => write_txn_markers [0, 1];
     TxnOffsetCommit => txn_offset_commit [0, 4];
+    DescribeProducers => describe_producers [0, 0];
     DescribeTransactions => describe_transactions [0, 0];
     ListTransactions => list_transactions [0, 1];
 }

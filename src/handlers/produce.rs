@@ -10,7 +10,12 @@
 //!
 //! Authorization (Kafka's): Write on each topic, else TOPIC_AUTHORIZATION_FAILED for its
 //! partitions; a transactional id needs Write on it, else every partition gets
-//! TRANSACTIONAL_ID_AUTHORIZATION_FAILED. Idempotent batches need nothing more (KIP-679).
+//! TRANSACTIONAL_ID_AUTHORIZATION_FAILED, and so does a request carrying a transactional batch
+//! without a transactional id. Idempotent batches need nothing more (KIP-679).
+//!
+//! As Kafka's LogValidator, a client's control batch (only transaction coordinators write
+//! markers) and a batch with a producer id but no base sequence are INVALID_RECORD for
+//! their partition.
 
 use std::sync::Arc;
 
@@ -52,10 +57,15 @@ pub async fn handle(
     // Kafka's order: a transactional id needs Write on it (else the whole request is
     // refused), then each topic needs Write, before anything else is looked at.
     let authz = broker.authz(header);
-    let transaction_denied = req
-        .transactional_id
-        .as_ref()
-        .is_some_and(|id| !authz.transactional_id(Operation::Write, id));
+    let transactional_batches = req
+        .topic_data
+        .iter()
+        .flat_map(|t| &t.partition_data)
+        .any(|p| p.records.as_deref().is_some_and(is_transactional));
+    let transaction_denied = match &req.transactional_id {
+        Some(id) => !authz.transactional_id(Operation::Write, id),
+        None => transactional_batches,
+    };
     let mut waits: Vec<(usize, usize, Commit)> = Vec::new();
     let mut responses: Vec<TopicProduceResponse> = req
         .topic_data
@@ -222,6 +232,21 @@ fn produce_partition(
             format!("Produce requests with version {version} must have exactly one record batch per partition."),
         );
     };
+    if h.is_control() {
+        return fail(
+            ec::INVALID_RECORD,
+            format!("Clients are not allowed to write control records in topic partition {topic}-{index}"),
+        );
+    }
+    if h.has_producer_id() && h.base_sequence < 0 {
+        return fail(
+            ec::INVALID_RECORD,
+            format!(
+                "Invalid sequence number {} in record batch with producerId {} in topic partition {topic}-{index}",
+                h.base_sequence, h.producer_id
+            ),
+        );
+    }
     if version < 7 && h.codec() == ZSTD {
         return fail(
             ec::UNSUPPORTED_FOR_MESSAGE_FORMAT,
@@ -273,4 +298,13 @@ fn produce_partition(
         ),
         Err(AppendError::Log(e)) => fail(ec::for_log_error(&e), e.to_string()),
     }
+}
+
+/// Whether a partition's records start with a transactional RecordBatch (magic 2, attribute
+/// bit 4); only the header bytes are read.
+fn is_transactional(records: &[u8]) -> bool {
+    records.get(16) == Some(&2)
+        && records
+            .get(batch::ATTR_POS + 1)
+            .is_some_and(|low| low & 0x10 != 0)
 }

@@ -28,6 +28,8 @@
 use bytes::BytesMut;
 use bytes::{Buf, BufMut, Bytes};
 
+pub use super::control::{encode_control, encode_txn_batch, parse_control, ControlMarker};
+
 pub const HEADER_LEN: usize = 61;
 /// Offset of the `batch_length` field; the bytes before it plus the field itself.
 pub const LOG_OVERHEAD: usize = 12;
@@ -42,7 +44,10 @@ const RECORD_COUNT_POS: usize = 57;
 /// key length, value length, header count, one byte each.
 const MIN_RECORD_LEN: usize = 7;
 const TIMESTAMP_TYPE_BIT: i16 = 1 << 3;
-const CONTROL_BIT: i16 = 1 << 5;
+/// Attribute bit 4: the batch belongs to a transaction.
+pub const TRANSACTIONAL_BIT: i16 = 1 << 4;
+/// Attribute bit 5: the batch holds control records (transaction markers).
+pub const CONTROL_BIT: i16 = 1 << 5;
 const CODEC_MASK: i16 = 0x07;
 
 /// Why a batch was refused.
@@ -199,6 +204,18 @@ pub fn validate(buf: &[u8]) -> Result<BatchHeader, BatchError> {
     Ok(h)
 }
 
+/// [`validate`] for a batch read from a log (recovery, a follower's append of the leader's
+/// bytes): also accepts the empty batches the log cleaner leaves (no record, no payload, a
+/// valid CRC), which a client may not send.
+pub fn validate_stored(buf: &[u8]) -> Result<BatchHeader, BatchError> {
+    match validate(buf) {
+        Err(BatchError::BadCount { count: 0, delta }) if delta >= 0 && buf.len() == HEADER_LEN => {
+            BatchHeader::parse(buf)
+        }
+        other => other,
+    }
+}
+
 /// Splits a produce payload into the batches it holds, validating each.
 pub fn split_batches(mut records: Bytes) -> Result<Vec<(Bytes, BatchHeader)>, BatchError> {
     let mut out = Vec::with_capacity(1);
@@ -271,6 +288,18 @@ pub fn assigned_header(
 /// the broker itself appends, e.g. to `__consumer_offsets`. The records are encoded with
 /// [`super::record::encode_record`] and the CRC-32C covers bytes 21 to the end.
 pub fn encode_batch(records: &[(Vec<u8>, Option<Vec<u8>>)], now_ms: i64) -> Vec<u8> {
+    encode_with(records, now_ms, 0, -1, -1)
+}
+
+/// An uncompressed batch of key/value records as [`encode_batch`] makes, with the given
+/// `attributes` and producer id and epoch, base sequence -1 and base offset 0.
+pub(super) fn encode_with(
+    records: &[(Vec<u8>, Option<Vec<u8>>)],
+    now_ms: i64,
+    attributes: i16,
+    producer_id: i64,
+    producer_epoch: i16,
+) -> Vec<u8> {
     let mut body = Vec::new();
     for (i, (key, value)) in records.iter().enumerate() {
         super::record::encode_record(&mut body, 0, i as i32, Some(key), value.as_deref(), &[]);
@@ -282,12 +311,12 @@ pub fn encode_batch(records: &[(Vec<u8>, Option<Vec<u8>>)], now_ms: i64) -> Vec<
     b.put_i32(-1);
     b.put_i8(2);
     b.put_u32(0);
-    b.put_i16(0);
+    b.put_i16(attributes);
     b.put_i32(count - 1);
     b.put_i64(now_ms);
     b.put_i64(now_ms);
-    b.put_i64(-1);
-    b.put_i16(-1);
+    b.put_i64(producer_id);
+    b.put_i16(producer_epoch);
     b.put_i32(-1);
     b.put_i32(count);
     b.extend_from_slice(&body);
@@ -297,8 +326,6 @@ pub fn encode_batch(records: &[(Vec<u8>, Option<Vec<u8>>)], now_ms: i64) -> Vec<
 }
 
 /// A batch as it will be stored: its rewritten header followed by its records (test helper).
-pub use super::txn_tmp::{encode_control, encode_txn_batch, parse_control, ControlMarker};
-
 #[cfg(test)]
 pub fn assign(batch: &[u8], base_offset: i64, log_append_time: Option<i64>) -> Bytes {
     let mut out = BytesMut::with_capacity(batch.len());
@@ -396,6 +423,25 @@ pub(crate) mod tests {
         let crc = crc32c::crc32c(&b[ATTR_POS..]);
         b[CRC_POS..CRC_POS + 4].copy_from_slice(&crc.to_be_bytes());
         assert!(matches!(validate(&b), Err(BatchError::BadCount { .. })));
+    }
+
+    /// The cleaner's empty batches are valid in a log, not from a client.
+    #[test]
+    fn empty_batches_are_stored_only() {
+        let mut b = make_batch(10, 3, Some((4, 0, 0)))[..HEADER_LEN].to_vec();
+        b[8..12].copy_from_slice(&((HEADER_LEN - LOG_OVERHEAD) as i32).to_be_bytes());
+        b[RECORD_COUNT_POS..RECORD_COUNT_POS + 4].copy_from_slice(&0i32.to_be_bytes());
+        let crc = crc32c::crc32c(&b[ATTR_POS..]);
+        b[CRC_POS..CRC_POS + 4].copy_from_slice(&crc.to_be_bytes());
+        assert!(matches!(validate(&b), Err(BatchError::BadCount { .. })));
+        let h = validate_stored(&b).unwrap();
+        assert_eq!((h.record_count, h.last_offset()), (0, 12));
+        let mut bad = b.clone();
+        bad[60] ^= 1;
+        assert!(matches!(
+            validate_stored(&bad),
+            Err(BatchError::BadCrc { .. })
+        ));
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //! A pass over one partition, as Kafka's cleaner does it:
 //! 1. The *cleanable* part of the log is the closed segments, up to the first one holding a
 //!    record younger than `min.compaction.lag.ms`; the active segment, and any segment not
-//!    wholly below the high watermark, is never cleaned.
+//!    wholly below the last stable offset (so below the high watermark, and before every
+//!    open or not yet replicated transaction: Kafka's first uncleanable offset), is never
+//!    cleaned.
 //! 2. The pass runs when the dirty part (written since the last pass) is at least
 //!    `min.cleanable.dirty.ratio` of the cleanable bytes, when dirty data is older than
 //!    `max.compaction.lag.ms`, or when a retained tombstone has reached `delete.retention.ms`.
@@ -17,6 +19,18 @@
 //!    headers and offsets are unchanged); only the header's length, count, max timestamp and
 //!    CRC are recomputed. A batch left empty is dropped, unless it is its producer's last
 //!    batch, which stays as an empty batch so idempotent sequence checks survive a restart.
+//! 5. Transactions, as Kafka's `CleanedTransactionMetadata`: the records of aborted
+//!    transactions (a transactional data batch of producer P whose offset lies in one of P's
+//!    aborted ranges [first offset, ABORT marker] from the `.txnindex` entries) are removed
+//!    whatever their keys, and never enter the offset map (an aborted value must not hide a
+//!    committed one). A marker (COMMIT or ABORT) goes once no batch of its transaction is
+//!    left: when a pass walking the log in order meets none of its producer's transactional
+//!    batches since that producer's previous marker (a batch removed in the same pass still
+//!    counts, so removal takes two passes, as Kafka's), its timestamp is older than
+//!    `delete.retention.ms` (the rule this cleaner applies to tombstones; Kafka stamps a
+//!    delete horizon into the batch instead) and it is not its producer's last batch (which
+//!    keeps the epochs for fencing). A cleaned segment's `.txnindex` is its group's entries
+//!    less those of removed ABORT markers, so every entry names a marker in the log.
 //!
 //! Crash safety. A group `[base, end)` (end: the next segment's base offset) is written to
 //! `<base>.log.cleaned` and fsynced; the commit point is its rename to
@@ -40,6 +54,7 @@ use super::durability::{read_numbers_file, CLEANER_CHECKPOINT_FILE};
 use super::partition::{LogError, Partition};
 use super::record::{parse_records, records_of, RecordView};
 use super::segment::{self, file_name, Segment};
+use super::txn_index::AbortedTxn;
 
 /// A partition's cleaning progress, kept in [`CLEANER_CHECKPOINT_FILE`] after each pass so
 /// that a restart does not count the whole log as dirty again.
@@ -165,6 +180,44 @@ fn rebuild(
     Ok(Some(out))
 }
 
+/// The aborted transactions of the log, by producer: (first offset, marker offset).
+#[derive(Default)]
+struct AbortedRanges(HashMap<i64, Vec<(i64, i64)>>);
+
+impl AbortedRanges {
+    fn new(entries: &[AbortedTxn]) -> Self {
+        let mut map: HashMap<i64, Vec<(i64, i64)>> = HashMap::new();
+        for e in entries {
+            map.entry(e.producer_id)
+                .or_default()
+                .push((e.first_offset, e.last_offset));
+        }
+        AbortedRanges(map)
+    }
+
+    /// Whether `h` is a data batch of an aborted transaction.
+    fn holds(&self, h: &BatchHeader) -> bool {
+        h.is_transactional()
+            && !h.is_control()
+            && self.0.get(&h.producer_id).is_some_and(|ranges| {
+                ranges
+                    .iter()
+                    .any(|&(first, last)| first <= h.base_offset && h.base_offset <= last)
+            })
+    }
+}
+
+/// What a pass learns walking the log in order.
+#[derive(Default)]
+struct PassState {
+    /// The earliest expiry of a kept tombstone or marker.
+    tombstone_due: Option<i64>,
+    /// Producers with a transactional data batch met since their last marker.
+    observed: HashSet<i64>,
+    /// Offsets of the markers removed.
+    dropped_markers: HashSet<i64>,
+}
+
 /// Everything a pass decides before rewriting: which records are superseded.
 struct Plan<'a> {
     hasher: KeyHasher,
@@ -174,6 +227,9 @@ struct Plan<'a> {
     tombstone_horizon_ms: i64,
     delete_retention_ms: i64,
     producer_last: &'a HashSet<(i64, i64)>,
+    /// (producer id, offset) of the markers that are their producer's last batch.
+    producer_last_marker: &'a HashSet<(i64, i64)>,
+    aborted: AbortedRanges,
 }
 
 /// The outcome of filtering one batch.
@@ -184,9 +240,27 @@ enum Filtered {
 }
 
 impl Plan<'_> {
-    /// Decides one batch. `tombstone_due` collects the earliest expiry of kept tombstones.
-    fn filter(&self, raw: &[u8], h: &BatchHeader, tombstone_due: &mut Option<i64>) -> Filtered {
-        if h.is_control() || h.base_offset >= self.map_end || h.record_count == 0 {
+    /// Decides one batch, in log order (module docs).
+    fn filter(&self, raw: &[u8], h: &BatchHeader, pass: &mut PassState) -> Filtered {
+        if h.is_control() {
+            return self.filter_marker(raw, h, pass);
+        }
+        if h.is_transactional() {
+            pass.observed.insert(h.producer_id);
+        }
+        if h.record_count == 0 {
+            return Filtered::Unchanged;
+        }
+        let keep_empty = self.producer_last.contains(&(h.producer_id, h.base_offset));
+        if self.aborted.holds(h) {
+            let removed = h.record_count.max(0) as u64;
+            return match rebuild(raw, h, &[], &[], keep_empty) {
+                Ok(Some(bytes)) => Filtered::Rewritten { bytes, removed },
+                Ok(None) => Filtered::Dropped { removed },
+                Err(_) => Filtered::Unchanged,
+            };
+        }
+        if h.base_offset >= self.map_end {
             return Filtered::Unchanged;
         }
         let Some(records) = records_of(raw, h) else {
@@ -223,8 +297,7 @@ impl Plan<'_> {
                 if ts < self.tombstone_horizon_ms {
                     continue;
                 }
-                let due = ts.saturating_add(self.delete_retention_ms);
-                *tombstone_due = Some(tombstone_due.map_or(due, |d: i64| d.min(due)));
+                pass.due_at(ts.saturating_add(self.delete_retention_ms));
             }
             keep.push(i);
         }
@@ -232,12 +305,39 @@ impl Plan<'_> {
         if removed == 0 {
             return Filtered::Unchanged;
         }
-        let keep_empty = self.producer_last.contains(&(h.producer_id, h.base_offset));
         match rebuild(raw, h, &views, &keep, keep_empty) {
             Ok(Some(bytes)) => Filtered::Rewritten { bytes, removed },
             Ok(None) => Filtered::Dropped { removed },
             Err(_) => Filtered::Unchanged,
         }
+    }
+}
+
+impl Plan<'_> {
+    /// Decides a control batch: a marker no batch of whose transaction is left goes once
+    /// old enough, unless it is its producer's last batch (module docs).
+    fn filter_marker(&self, raw: &[u8], h: &BatchHeader, pass: &mut PassState) -> Filtered {
+        let observed = pass.observed.remove(&h.producer_id);
+        if observed
+            || batch::parse_control(raw, h).is_none()
+            || self
+                .producer_last_marker
+                .contains(&(h.producer_id, h.base_offset))
+        {
+            return Filtered::Unchanged;
+        }
+        if h.max_timestamp >= self.tombstone_horizon_ms {
+            pass.due_at(h.max_timestamp.saturating_add(self.delete_retention_ms));
+            return Filtered::Unchanged;
+        }
+        pass.dropped_markers.insert(h.base_offset);
+        Filtered::Dropped { removed: 1 }
+    }
+}
+
+impl PassState {
+    fn due_at(&mut self, due: i64) {
+        self.tombstone_due = Some(self.tombstone_due.map_or(due, |d| d.min(due)));
     }
 }
 
@@ -305,15 +405,16 @@ impl Partition {
         limits: CleanerLimits,
         stop: &dyn Fn() -> bool,
     ) -> Result<Option<CleanReport>, LogError> {
-        let (config, views, lso, state, producer_last) = {
+        let (config, views, lso, state, producer_last, last_markers, aborted) = {
             let mut guard = self.lock()?;
             let l = &mut *guard;
             if !l.config.compacts() {
                 return Ok(None);
             }
-            let hw = self.high_watermark();
+            // Never past the last stable offset (module docs).
+            let stable = l.producers.last_stable_offset(self.high_watermark());
             let closed = (0..l.segments.len() - 1)
-                .take_while(|&i| l.segments[i + 1].base_offset <= hw)
+                .take_while(|&i| l.segments[i + 1].base_offset <= stable)
                 .count();
             let mut views = Vec::with_capacity(closed);
             for i in 0..closed {
@@ -328,12 +429,20 @@ impl Partition {
                 });
             }
             let producer_last = l.producers.last_batches();
+            let last_markers = l.producers.last_markers();
+            let entries: Vec<AbortedTxn> = l
+                .segments
+                .iter()
+                .flat_map(|s| s.txn.entries().iter().copied())
+                .collect();
             (
                 l.config.clone(),
                 views,
                 l.log_start_offset,
                 l.cleaner,
                 producer_last,
+                last_markers,
+                AbortedRanges::new(&entries),
             )
         };
         // 1. The cleanable prefix.
@@ -373,7 +482,7 @@ impl Partition {
         let mut map_end = views[views.len() - 1].end;
         'map: for v in views.iter().filter(|v| v.end > dirty_start) {
             for (raw, h) in batches(v.bytes()) {
-                if h.last_offset() < dirty_start || h.is_control() {
+                if h.last_offset() < dirty_start || h.is_control() || aborted.holds(&h) {
                     continue;
                 }
                 if latest.len() >= limits.max_keys {
@@ -401,10 +510,12 @@ impl Partition {
             tombstone_horizon_ms: now_ms.saturating_sub(config.delete_retention_ms),
             delete_retention_ms: config.delete_retention_ms,
             producer_last: &producer_last,
+            producer_last_marker: &last_markers,
+            aborted,
         };
         // 4. Rewrite in groups.
         let mut report = CleanReport::default();
-        let mut tombstone_due = None;
+        let mut pass = PassState::default();
         let mut i = 0;
         while i < views.len() && views[i].base < map_end {
             if stop() {
@@ -420,18 +531,18 @@ impl Partition {
                 size += views[j].size;
                 j += 1;
             }
-            self.clean_group(&views[i..j], &plan, &mut tombstone_due, &mut report)?;
+            self.clean_group(&views[i..j], &plan, &mut pass, &mut report)?;
             i = j;
         }
         let state = CleanerState {
             first_dirty: map_end,
-            tombstone_due_ms: tombstone_due,
+            tombstone_due_ms: pass.tombstone_due,
         };
         if let Ok(mut l) = self.lock() {
             l.cleaner = state;
         }
         // Losing the checkpoint only costs a pass over data already clean after a restart.
-        let numbers = [map_end, tombstone_due.unwrap_or(-1)];
+        let numbers = [map_end, pass.tombstone_due.unwrap_or(-1)];
         if let Err(e) =
             self.durability
                 .write_unless_deleted(self.dir(), CLEANER_CHECKPOINT_FILE, &numbers)
@@ -447,7 +558,7 @@ impl Partition {
         &self,
         group: &[SegmentView],
         plan: &Plan<'_>,
-        tombstone_due: &mut Option<i64>,
+        pass: &mut PassState,
         report: &mut CleanReport,
     ) -> Result<(), LogError> {
         let (base, end) = (group[0].base, group[group.len() - 1].end);
@@ -460,7 +571,7 @@ impl Partition {
             let (mut removed, mut written) = (0u64, 0u64);
             for v in group {
                 for (raw, h) in batches(v.bytes()) {
-                    let bytes = match plan.filter(raw, &h, tombstone_due) {
+                    let bytes = match plan.filter(raw, &h, pass) {
                         Filtered::Unchanged => {
                             out.write_all(raw)?;
                             written += raw.len() as u64;
@@ -517,6 +628,12 @@ impl Partition {
             let _ = std::fs::remove_file(&cleaned_path);
             return Ok(());
         }
+        // The group's aborted entries, less those of the markers removed.
+        let entries: Vec<AbortedTxn> = l.segments[first..last]
+            .iter()
+            .flat_map(|s| s.txn.entries().iter().copied())
+            .filter(|e| !pass.dropped_markers.contains(&e.last_offset))
+            .collect();
         let swapped = std::fs::rename(&cleaned_path, self.dir().join(swap_name(base, end)))
             .and_then(|_| segment::sync_dir(self.dir()))
             .and_then(|_| complete_swap(self.dir(), base, end))
@@ -528,8 +645,12 @@ impl Partition {
                     l.config.index_interval_bytes,
                     false,
                     super::now_ms(),
-                    |_| {},
+                    |_, _| {},
                 )
+            })
+            .and_then(|(mut seg, report)| {
+                seg.txn.replace(entries)?;
+                Ok((seg, report))
             });
         let (seg, _) = match swapped {
             Ok(s) => s,

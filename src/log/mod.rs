@@ -1,11 +1,13 @@
 //! The partition log: segmented, append-only files of record batches stored as sent.
 //!
 //! Layout on disk (see docs/on-disk-format.md): `<data dir>/<topic>-<partition>/` holding
-//! `<20-digit base offset>.log`, `.index` and `.timeindex` per segment.
+//! `<20-digit base offset>.log`, `.index`, `.timeindex` and (once a transaction aborts in it)
+//! `.txnindex` per segment.
 
 pub mod batch;
 pub mod cleaner;
 pub mod compression;
+pub mod control;
 pub mod durability;
 pub mod epochs;
 pub mod index;
@@ -20,7 +22,10 @@ mod replica;
 mod replica_tests;
 pub mod retention;
 pub mod segment;
-mod txn_tmp;
+mod transactions;
+#[cfg(test)]
+mod transactions_tests;
+pub mod txn_index;
 
 use std::collections::HashMap;
 use std::io;
@@ -28,6 +33,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 
 pub use partition::{AppendInfo, LogError, Offsets, Partition, ReadInfo, TopicPartition};
+pub use producer_state::ProducerView;
+pub use transactions::end_of_batches;
 
 use crate::config::LogConfig;
 

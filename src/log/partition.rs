@@ -68,6 +68,10 @@ pub enum LogError {
     Storage(String),
     #[error("{0} has been deleted")]
     Deleted(String),
+    /// A batch the log refuses to store (Kafka's InvalidRecordException): a control batch
+    /// that is no transaction marker.
+    #[error("invalid record: {0}")]
+    InvalidRecord(String),
     #[error("offset {offset} out of range [{start}, {end}]")]
     OffsetOutOfRange { offset: i64, start: i64, end: i64 },
     #[error(transparent)]
@@ -119,6 +123,9 @@ pub struct ReadInfo {
     /// `None` when `records` is empty.
     pub file: Option<FileSlice>,
     pub high_watermark: i64,
+    /// The last stable offset when the read was made (see
+    /// [`super::producer_state`]): what READ_COMMITTED consumers may read up to.
+    pub last_stable_offset: i64,
     pub log_start_offset: i64,
 }
 
@@ -211,7 +218,10 @@ impl Partition {
                 bases.push(base);
             } else if let Some(base) = segment::parse_index_file_name(&name) {
                 indexes.push((base, entry.path()));
-            } else if name.ends_with(".deleted") || name.ends_with(".cleaned") {
+            } else if name.ends_with(".deleted")
+                || name.ends_with(".cleaned")
+                || name.ends_with(".txnindex.tmp")
+            {
                 std::fs::remove_file(entry.path())?;
             }
         }
@@ -237,20 +247,25 @@ impl Partition {
             if scan_epochs {
                 epochs.truncate_from_end(base);
             }
-            let (seg, report) = Segment::open(
+            let mut aborted = Vec::new();
+            let (mut seg, report) = Segment::open(
                 &dir,
                 base,
                 config.segment_index_bytes,
                 config.index_interval_bytes,
                 verify,
                 now_ms,
-                |h| {
-                    producers.record(h);
+                |h, marker| {
+                    aborted.extend(producers.record(h, marker));
                     if scan_epochs {
                         assign_newer_epoch(&mut epochs, h);
                     }
                 },
             )?;
+            // The log is the truth: a torn, stale or missing `.txnindex` is rewritten.
+            if seg.txn.replace(aborted)? {
+                tracing::info!(partition = %tp, segment = base, "rebuilt transaction index");
+            }
             if report.truncated_bytes > 0 || (report.index_rebuilt && !active) {
                 tracing::warn!(
                     partition = %tp, segment = base, truncated = report.truncated_bytes,
@@ -295,6 +310,7 @@ impl Partition {
         let high_watermark = high_watermark
             .unwrap_or(log_start_offset)
             .clamp(log_start_offset, end);
+        producers.on_high_watermark(high_watermark);
         Ok(Partition {
             tp,
             dir,
@@ -406,13 +422,17 @@ impl Partition {
                 }
             }
         }
-        if let SequenceCheck::Duplicate { base_offset } = l.producers.check(h)? {
+        let marker = if h.is_control() {
+            Some(super::transactions::leader_marker(l, raw, h)?)
+        } else if let SequenceCheck::Duplicate { base_offset } = l.producers.check(h)? {
             return Ok(AppendInfo {
                 base_offset,
                 log_append_time: -1,
                 log_start_offset: l.log_start_offset,
             });
-        }
+        } else {
+            None
+        };
         let append_time =
             (l.config.timestamp_type == TimestampType::LogAppendTime).then_some(now_ms);
         let offset = l.log_end_offset();
@@ -427,7 +447,7 @@ impl Partition {
         {
             return Err(self.write_failed(&e));
         }
-        l.producers.record(&assigned);
+        self.record_stored(l, &assigned, marker)?;
         if assign_newer_epoch(&mut l.epochs, &assigned) {
             self.store_epochs(l)?;
         }
@@ -534,7 +554,7 @@ impl Partition {
     }
 
     pub(super) fn flush_locked(&self, l: &mut PartitionLog, now_ms: i64) -> Result<(), LogError> {
-        if let Err(e) = l.active().flush() {
+        if let Err(e) = l.active_mut().flush() {
             return Err(self.fail(&e));
         }
         l.unflushed_messages = 0;
@@ -563,7 +583,7 @@ impl Partition {
         min_one: bool,
         max_offset: i64,
     ) -> Result<ReadInfo, LogError> {
-        let (map, file, start, end, leo, lso) = {
+        let (map, file, start, end, leo, lso, stable) = {
             let mut guard = self.lock()?;
             let l = &mut *guard;
             let (lso, leo) = (l.log_start_offset, l.log_end_offset());
@@ -594,13 +614,15 @@ impl Partition {
             // A failed map (address space, map count) leaves the data intact: this read gets
             // KAFKA_STORAGE_ERROR, the partition is not latched.
             let map = s.map_covering(grow)?;
+            let stable = l.producers.last_stable_offset(self.high_watermark());
             (
                 map,
-                s.log.clone(),
-                s.position_floor(offset),
-                s.size,
+                l.segments[i].log.clone(),
+                l.segments[i].position_floor(offset),
+                l.segments[i].size,
                 leo,
                 lso,
+                stable,
             )
         };
         let (records, file) = match map {
@@ -625,6 +647,7 @@ impl Partition {
             records,
             file,
             high_watermark: self.high_watermark(),
+            last_stable_offset: stable,
             log_start_offset: lso,
         })
     }

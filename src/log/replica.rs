@@ -61,7 +61,7 @@ impl Partition {
             let Some(raw) = records.get(pos..pos + len) else {
                 break;
             };
-            batches.push((raw, batch::validate(raw)?));
+            batches.push((raw, batch::validate_stored(raw)?));
             pos += len;
         }
         let now_ms = super::now_ms();
@@ -84,7 +84,9 @@ impl Partition {
             if written.is_err() {
                 break;
             }
-            l.producers.record(h);
+            // The leader checked the batch: its state is taken as it is (Kafka's
+            // REPLICATION origin).
+            self.record_stored(l, h, batch::parse_control(raw, h))?;
             epochs_changed |= assign_newer_epoch(&mut l.epochs, h);
             l.unflushed_messages += h.record_count.max(1) as u64;
         }
@@ -128,9 +130,10 @@ impl Partition {
     /// `updateHighWatermark` (it may move back: a follower takes the leader's). Returns the
     /// value set.
     pub fn set_high_watermark(&self, hw: i64) -> Result<i64, LogError> {
-        let l = self.lock()?;
+        let mut l = self.lock()?;
         let hw = hw.clamp(l.log_start_offset, l.log_end_offset());
         self.high_watermark.store(hw, Ordering::Release);
+        l.producers.on_high_watermark(hw);
         Ok(hw)
     }
 
@@ -138,10 +141,11 @@ impl Partition {
     /// `maybeIncrementHighWatermark`: concurrent callers cannot undo each other's progress.
     /// Returns the high watermark.
     pub fn advance_high_watermark(&self, hw: i64) -> Result<i64, LogError> {
-        let l = self.lock()?;
+        let mut l = self.lock()?;
         let current = self.high_watermark();
         let hw = hw.min(l.log_end_offset()).max(current);
         self.high_watermark.store(hw, Ordering::Release);
+        l.producers.on_high_watermark(hw);
         Ok(hw)
     }
 
@@ -203,7 +207,8 @@ impl Partition {
     /// whole). No-op at or past the log end. Below the first segment's base offset nothing
     /// of the log could be kept: as Kafka, [`Partition::reset_to`] `offset`. Otherwise, as
     /// Kafka, a log start above the new end comes down to it. Producer state is rebuilt from
-    /// the remaining headers; the epoch cache is cut at the new end; the recovery point,
+    /// the remaining batches (with the transactions and each segment's aborted entries, see
+    /// [`super::transactions`]); the epoch cache is cut at the new end; the recovery point,
     /// cleaner checkpoint and high watermark are held to it. Returns the new log end offset.
     pub fn truncate_to(&self, offset: i64) -> Result<i64, LogError> {
         let (removed, end) = {
@@ -247,14 +252,7 @@ impl Partition {
             let removed = self.remove_segments_from(l, k + 1)?;
             self.rewrite_active(l, cut)?;
             let end = l.log_end_offset();
-            l.producers = ProducerStateTable::default();
-            for s in &mut l.segments {
-                each_header(s, |_, h| {
-                    l.producers.record(h);
-                    true
-                })
-                .map_err(|e| self.fail(&e))?;
-            }
+            self.replay_transactions(l)?;
             if l.epochs.truncate_from_end(end) {
                 self.store_epochs(l)?;
             }
@@ -395,7 +393,7 @@ impl Partition {
                 l.config.index_interval_bytes,
                 true,
                 super::now_ms(),
-                |_| {},
+                |_, _| {},
             )
         });
         let (mut seg, _) = reopened.map_err(|e| self.fail(&e))?;

@@ -1,4 +1,5 @@
-//! One segment of a partition log: `<base>.log` plus its `.index` and `.timeindex`.
+//! One segment of a partition log: `<base>.log` plus its `.index`, `.timeindex` and
+//! `.txnindex` (aborted transactions, see [`super::txn_index`]; written only once one is).
 //!
 //! The `.log` file is the concatenation of record batches exactly as produced (after offset
 //! assignment), starting at `base_offset`. Writes are positional (`write_all_at` at the
@@ -14,8 +15,13 @@ use std::sync::Arc;
 use bytes::Bytes;
 use memmap2::{Mmap, MmapOptions};
 
-use super::batch::{self, BatchHeader, HEADER_LEN};
+use super::batch::{self, BatchHeader, ControlMarker, HEADER_LEN};
 use super::index::{OffsetEntry, OffsetIndex, TimeEntry, TimeIndex};
+use super::txn_index::TxnIndex;
+
+/// The largest control batch whose body recovery reads to learn its marker (a marker batch
+/// is under 100 bytes); a larger one is no marker.
+const MAX_CONTROL_BATCH: usize = 64 * 1024;
 
 /// Records of at most this many bytes are joined to their header for a single write (one
 /// small copy beats a second system call); larger ones are written in place.
@@ -50,11 +56,12 @@ pub fn list_bases(dir: &Path) -> io::Result<Vec<i64>> {
     Ok(bases)
 }
 
-/// Parses `<20 digits>.index` or `<20 digits>.timeindex` back into a base offset.
+/// Parses `<20 digits>.index`, `.timeindex` or `.txnindex` back into a base offset.
 pub fn parse_index_file_name(name: &str) -> Option<i64> {
     parse_base(
         name.strip_suffix(".index")
-            .or_else(|| name.strip_suffix(".timeindex"))?,
+            .or_else(|| name.strip_suffix(".timeindex"))
+            .or_else(|| name.strip_suffix(".txnindex"))?,
     )
 }
 
@@ -66,10 +73,11 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
 /// The files of segment `base`, indexes first: a deletion renames them in this order, so
 /// the `.log` goes last and a crash midway leaves either a whole segment (its indexes are
 /// rebuilt) or none.
-pub fn segment_files(base: i64) -> [String; 3] {
+pub fn segment_files(base: i64) -> [String; 4] {
     [
         file_name(base, "index"),
         file_name(base, "timeindex"),
+        file_name(base, "txnindex"),
         file_name(base, "log"),
     ]
 }
@@ -134,6 +142,8 @@ pub struct Segment {
     max_timestamp_offset: i64,
     /// Wall-clock millis when this segment was created (or opened as active), for `segment.ms`.
     pub created_ms: i64,
+    /// The aborted transactions whose ABORT marker lies in this segment.
+    pub txn: TxnIndex,
 }
 
 impl Segment {
@@ -161,13 +171,16 @@ impl Segment {
             max_timestamp: -1,
             max_timestamp_offset: base_offset,
             created_ms: now_ms,
+            txn: TxnIndex::create(dir.join(file_name(base_offset, "txnindex")))?,
         })
     }
 
     /// Opens an existing segment. Every batch is read (headers always; the whole batch and its
-    /// CRC when `verify` is set, i.e. for the active segment after a restart) and passed to
-    /// `on_batch`. A torn or corrupt tail is truncated. Indexes are rebuilt when `verify` is set
-    /// or when they fail their sanity check.
+    /// CRC when `verify` is set, i.e. for the active segment after a restart; the small body of
+    /// every control batch, to learn its marker) and passed to `on_batch` with its marker. A
+    /// torn or corrupt tail is truncated. Indexes are rebuilt when `verify` is set or when they
+    /// fail their sanity check. The `.txnindex` is loaded as it is: the caller replaces its
+    /// entries with those its replay of the batches finds.
     pub fn open(
         dir: &Path,
         base_offset: i64,
@@ -175,7 +188,7 @@ impl Segment {
         index_interval: u64,
         verify: bool,
         now_ms: i64,
-        mut on_batch: impl FnMut(&BatchHeader),
+        mut on_batch: impl FnMut(&BatchHeader, Option<ControlMarker>),
     ) -> io::Result<(Self, RecoveryReport)> {
         let log_path = dir.join(file_name(base_offset, "log"));
         let log = OpenOptions::new().read(true).write(true).open(&log_path)?;
@@ -212,24 +225,24 @@ impl Segment {
             if pos + total as u64 > file_len {
                 break;
             }
-            let h = if verify {
+            let Ok(h) = BatchHeader::parse(&header) else {
+                break;
+            };
+            // The whole batch when verifying; else only a control batch's small body.
+            let mut marker = None;
+            if verify || (h.is_control() && total <= MAX_CONTROL_BATCH) {
                 body.clear();
                 body.extend_from_slice(&header);
                 body.resize(total, 0);
-                if reader.read_exact(&mut body[HEADER_LEN..]).is_err() {
+                if reader.read_exact(&mut body[HEADER_LEN..]).is_err()
+                    || (verify && batch::validate_stored(&body).is_err())
+                {
                     break;
                 }
-                match batch::validate(&body) {
-                    Ok(h) => h,
-                    Err(_) => break,
-                }
+                marker = batch::parse_control(&body, &h);
             } else {
-                let Ok(h) = BatchHeader::parse(&header) else {
-                    break;
-                };
                 reader.seek_relative((total - HEADER_LEN) as i64)?;
-                h
-            };
+            }
             if h.base_offset < next_offset || h.magic != 2 || h.last_offset_delta < 0 {
                 break;
             }
@@ -263,7 +276,7 @@ impl Segment {
                 since_index = 0;
             }
             since_index += total as u64;
-            on_batch(&h);
+            on_batch(&h, marker);
             next_offset = last + 1;
             pos += total as u64;
             report.batches += 1;
@@ -311,6 +324,7 @@ impl Segment {
                 max_timestamp: max_ts.0,
                 max_timestamp_offset: max_ts.1,
                 created_ms: now_ms,
+                txn: TxnIndex::load(dir.join(file_name(base_offset, "txnindex")))?,
             },
             report,
         ))
@@ -466,10 +480,11 @@ impl Segment {
     }
 
     /// Makes the log and indexes durable.
-    pub fn flush(&self) -> io::Result<()> {
+    pub fn flush(&mut self) -> io::Result<()> {
         self.log.sync_data()?;
         self.index.flush()?;
-        self.time_index.flush()
+        self.time_index.flush()?;
+        self.txn.flush()
     }
 
     /// Syncs the log and trims the index files to their entries (clean shutdown).
@@ -478,11 +493,12 @@ impl Segment {
         self.seal_indexes()
     }
 
-    /// Trims the index files to their entries (on roll, when the log itself is synced in the
-    /// background; see [`super::durability`]).
+    /// Trims the index files to their entries and syncs the transaction index (on roll,
+    /// when the log itself is synced in the background; see [`super::durability`]).
     pub fn seal_indexes(&mut self) -> io::Result<()> {
         self.index.trim()?;
-        self.time_index.trim()
+        self.time_index.trim()?;
+        self.txn.flush()
     }
 }
 
@@ -636,7 +652,7 @@ mod tests {
         std::fs::write(&log, &bytes).unwrap();
         let mut seen = 0;
         let (seg, report) =
-            Segment::open(dir.path(), 0, 4096, 100, true, 0, |_| seen += 1).unwrap();
+            Segment::open(dir.path(), 0, 4096, 100, true, 0, |_, _| seen += 1).unwrap();
         assert_eq!(seen, 20);
         assert_eq!(report.truncated_bytes, 15);
         assert!(report.index_rebuilt);
@@ -657,7 +673,8 @@ mod tests {
             let mut bytes = make_batch(0, 1, None);
             bytes.extend_from_slice(&make_batch(base, 3, None));
             std::fs::write(dir.path().join(file_name(0, "log")), &bytes).unwrap();
-            let (seg, report) = Segment::open(dir.path(), 0, 4096, 100, verify, 0, |_| {}).unwrap();
+            let (seg, report) =
+                Segment::open(dir.path(), 0, 4096, 100, verify, 0, |_, _| {}).unwrap();
             assert_eq!(seg.next_offset, 1, "base {base}");
             assert_eq!(report.batches, 1);
             assert!(report.truncated_bytes > 0);
@@ -673,13 +690,13 @@ mod tests {
         }
         seg.seal().unwrap();
         drop(seg);
-        let (seg, report) = Segment::open(dir.path(), 100, 4096, 100, false, 0, |_| {}).unwrap();
+        let (seg, report) = Segment::open(dir.path(), 100, 4096, 100, false, 0, |_, _| {}).unwrap();
         assert!(!report.index_rebuilt);
         assert_eq!(seg.next_offset, 120);
         // A damaged index is rebuilt.
         drop(seg);
         std::fs::write(dir.path().join(file_name(100, "index")), [1u8; 5]).unwrap();
-        let (seg, report) = Segment::open(dir.path(), 100, 4096, 100, false, 0, |_| {}).unwrap();
+        let (seg, report) = Segment::open(dir.path(), 100, 4096, 100, false, 0, |_, _| {}).unwrap();
         assert!(report.index_rebuilt);
         assert_eq!(seg.position_floor(100), 0);
         // So is one whose entry points into a batch (fuzz/regressions/index), or past the
@@ -694,12 +711,12 @@ mod tests {
             bytes.extend_from_slice(&pos.to_be_bytes());
             std::fs::write(dir.path().join(file_name(100, "index")), &bytes).unwrap();
             let (seg, report) =
-                Segment::open(dir.path(), 100, 4096, 100, false, 0, |_| {}).unwrap();
+                Segment::open(dir.path(), 100, 4096, 100, false, 0, |_, _| {}).unwrap();
             assert!(report.index_rebuilt, "entry ({rel}, {pos})");
             assert_eq!(seg.position_floor(103), 0);
         }
         // The rebuilt index is trusted at the next open.
-        let (seg, report) = Segment::open(dir.path(), 100, 4096, 100, false, 0, |_| {}).unwrap();
+        let (seg, report) = Segment::open(dir.path(), 100, 4096, 100, false, 0, |_, _| {}).unwrap();
         assert!(!report.index_rebuilt);
         assert_eq!(seg.position_floor(104), 2 * batch_len);
     }
@@ -767,7 +784,7 @@ mod tests {
         drop(seg);
         // Recovery re-checks every batch's CRC: all three survive.
         let mut seen = Vec::new();
-        let (seg, report) = Segment::open(dir.path(), 0, 4096, 100, true, 0, |h| {
+        let (seg, report) = Segment::open(dir.path(), 0, 4096, 100, true, 0, |h, _| {
             seen.push((h.base_offset, h.max_timestamp))
         })
         .unwrap();

@@ -28,6 +28,7 @@ pub const INVALID_REQUEST: i16 = 42;
 pub const POLICY_VIOLATION: i16 = 44;
 pub const OUT_OF_ORDER_SEQUENCE_NUMBER: i16 = 45;
 pub const INVALID_PRODUCER_EPOCH: i16 = 47;
+pub const TRANSACTION_COORDINATOR_FENCED: i16 = 52;
 pub const TRANSACTIONAL_ID_AUTHORIZATION_FAILED: i16 = 53;
 pub const KAFKA_STORAGE_ERROR: i16 = 56;
 pub const UNSUPPORTED_FOR_MESSAGE_FORMAT: i16 = 43;
@@ -60,7 +61,6 @@ pub const INVALID_TXN_STATE: i16 = 48;
 pub const INVALID_PRODUCER_ID_MAPPING: i16 = 49;
 pub const INVALID_TRANSACTION_TIMEOUT: i16 = 50;
 pub const CONCURRENT_TRANSACTIONS: i16 = 51;
-pub const TRANSACTION_COORDINATOR_FENCED: i16 = 52;
 pub const OPERATION_NOT_ATTEMPTED: i16 = 55;
 pub const UNSTABLE_OFFSET_COMMIT: i16 = 88;
 pub const PRODUCER_FENCED: i16 = 90;
@@ -75,6 +75,11 @@ pub fn for_log_error(e: &LogError) -> i16 {
         LogError::OffsetOutOfRange { .. } => OFFSET_OUT_OF_RANGE,
         LogError::Producer(ProducerError::InvalidEpoch { .. }) => INVALID_PRODUCER_EPOCH,
         LogError::Producer(ProducerError::OutOfOrder { .. }) => OUT_OF_ORDER_SEQUENCE_NUMBER,
+        LogError::Producer(ProducerError::CoordinatorFenced { .. }) => {
+            TRANSACTION_COORDINATOR_FENCED
+        }
+        LogError::Producer(ProducerError::InvalidTxnState { .. }) => INVALID_TXN_STATE,
+        LogError::InvalidRecord(_) => INVALID_RECORD,
         LogError::Corrupt(_) => CORRUPT_MESSAGE,
         LogError::MessageTooLarge { .. } => MESSAGE_TOO_LARGE,
         LogError::InvalidTimestamp { .. } => INVALID_TIMESTAMP,
