@@ -189,6 +189,16 @@ class TxnCommon {
     }
 
     static void createTopic(Admin admin, String topic, int partitions, int rf, Map<String, String> configs) throws Exception {
+        // A cluster just started: every broker registered before replicas are placed.
+        final int[] seen = {0};
+        await(rf + " brokers in describeCluster", 60000, () -> {
+            try {
+                seen[0] = admin.describeCluster().nodes().get(10, TimeUnit.SECONDS).size();
+            } catch (Exception e) {
+                return false;
+            }
+            return seen[0] >= rf;
+        }, () -> seen[0] + " brokers");
         NewTopic t = new NewTopic(topic, partitions, (short) rf);
         if (configs != null) t.configs(configs);
         admin.createTopics(List.of(t)).all().get(30, TimeUnit.SECONDS);
