@@ -152,7 +152,12 @@ class TxnCommon {
     }
 
     static KafkaProducer<String, String> txnProducer(String bootstrap, String txnId, int txnTimeoutMs) {
+        return txnProducer(bootstrap, txnId, txnTimeoutMs, 60000);
+    }
+
+    static KafkaProducer<String, String> txnProducer(String bootstrap, String txnId, int txnTimeoutMs, int maxBlockMs) {
         Properties p = common(bootstrap);
+        p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, String.valueOf(maxBlockMs));
         p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, txnId);
         p.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, String.valueOf(txnTimeoutMs));
         p.put(ProducerConfig.ACKS_CONFIG, "all");

@@ -11,8 +11,9 @@
 // writes 2 records to each of 3 of the 6 partitions (RF 3, min.insync.replicas 2) of a topic,
 // values "k<k>-t<t>-r<j>/6"; every 5th is aborted on purpose (flushed, then abortTransaction).
 // Each transaction's outcome is recorded: COMMITTED (commitTransaction returned), ABORTED
-// (abortTransaction returned) or UNKNOWN (an exception; the producer is then closed and a new one
-// with the same transactional.id calls initTransactions, which finishes the old transaction).
+// (abortTransaction returned) or UNKNOWN (an exception, e.g. a commit blocked past max.block.ms,
+// 8000, during a failover; the producer is then closed and a new one with the same
+// transactional.id calls initTransactions, which settles the old transaction).
 //   1. once every producer has committed 3 transactions, the transaction coordinator of
 //      producer 0 (describeTransactions' coordinator id) is killed with SIGKILL; every producer
 //      must commit 3 more transactions afterwards (awaited); the node is restarted and rejoins
@@ -55,6 +56,10 @@ import org.apache.kafka.common.TopicPartition;
 
 public class TxnCrash extends TxnCommon {
     static final int PRODUCERS = 5, PARTS = 6, PER_PART = 2, TOUCH = 3, TXN_TIMEOUT_MS = 20000;
+    // Shorter than a failover takes (Kafka: ~15 s), so that commits in flight at a kill time out:
+    // their outcome is unknown to the producer, which is replaced by a new one with the same
+    // transactional.id whose initTransactions settles the old transaction one way or the other.
+    static final int MAX_BLOCK_MS = 8000;
     enum Outcome { COMMITTED, ABORTED, UNKNOWN }
 
     static String bootstrap;
@@ -82,7 +87,7 @@ public class TxnCrash extends TxnCommon {
         while (true) {
             KafkaProducer<String, String> p = null;
             try {
-                p = txnProducer(bootstrap, txnId(k), TXN_TIMEOUT_MS);
+                p = txnProducer(bootstrap, txnId(k), TXN_TIMEOUT_MS, MAX_BLOCK_MS);
                 p.initTransactions();
                 return p;
             } catch (Exception e) {
