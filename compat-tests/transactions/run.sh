@@ -9,7 +9,7 @@
 #              command of compat-tests/cluster)
 #
 #   Against an external broker (development, e.g. Apache Kafka from dev-kafka.sh):
-#     TXN_BOOTSTRAP=127.0.0.1:39392 run.sh single
+#     TXN_BOOTSTRAP=127.0.0.1:29392 run.sh single
 #     TXN_CLUSTER_BOOTSTRAP=h:p,h:p,h:p TXN_CLUSTER_PID_CMD='cat .../n{id}/broker.pid' \
 #       TXN_CLUSTER_RESTART_CMD='.../restart-node.sh {id}' run.sh cluster
 #     (eval "$(dev-kafka.sh env)" sets all four for dev-kafka.sh's Kafka single node and cluster)
