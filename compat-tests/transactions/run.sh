@@ -5,7 +5,7 @@
 #
 #   compat-tests/transactions/run.sh [single|cluster|all]   (default all)
 #     single   scenarios 1-5 and 8 on one broker (started here: weir via lib.sh's start_broker)
-#     cluster  scenarios 6-7 on a 3-node cluster (started here with weir-node.sh, the node
+#     cluster  scenarios 6-7 (and 3 with RF 3) on a 3-node cluster (started here with weir-node.sh, the node
 #              command of compat-tests/cluster)
 #
 #   Against an external broker (development, e.g. Apache Kafka from dev-kafka.sh):
@@ -108,6 +108,7 @@ if want cluster; then
         export TXN_CLUSTER_RESTART_CMD="'$HERE/weir-node.sh' start '$CLUSTER_DIR' {id}"
     fi
     run_scenarios timeout -k 10 300 java "${JOPTS[@]}" -cp "$CP" TxnSingle "$CB" --rf 3 --label cluster --only java-txn
+    BOOTSTRAP="$CB" run_scenarios timeout -k 10 120 "$PY" "$HERE/test_txn_python.py" --client confluent-kafka --rf 3 --label cluster
     run_scenarios timeout -k 10 480 java "${JOPTS[@]}" -cp "$CP" TxnCrash "$CB" --label cluster
     [ -f "$CLUSTER_DIR/cluster.env" ] && "$HERE/weir-node.sh" stop "$CLUSTER_DIR"
 fi

@@ -4,7 +4,8 @@ kafka-python 3.0 (which has had transactional producers since 2.1: transactional
 init_transactions, begin_transaction, send_offsets_to_transaction, commit_transaction,
 abort_transaction, and isolation_level on the consumer).
 
-Usage: test_txn_python.py --client confluent-kafka|kafka-python   (BOOTSTRAP from the environment)
+Usage: test_txn_python.py --client confluent-kafka|kafka-python [--rf N] [--label L]
+       (BOOTSTRAP from the environment; run.sh also runs confluent-kafka on the cluster, RF 3)
 
 One scenario per client (one PASS/FAIL line):
   A consumer of an input topic (1 partition, 10 records, a group id, assign()) supplies the
@@ -259,11 +260,12 @@ def run(client, rf):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--client", required=True, choices=["confluent-kafka", "kafka-python"])
-    ap.add_argument("--rf", type=int, default=1)
+    ap.add_argument("--rf", type=int, default=1, help="replication factor of the topics")
+    ap.add_argument("--label", default="", help="prefix of the scenario name (e.g. cluster)")
     a = ap.parse_args()
     wc.setup_logging()
     report = wc.reporter(os.environ.get("CLIENT_NAME", "transactions"))
-    name = (f"{a.client}: {N_TXN} transactions alternately committed/aborted with send_offsets_to_transaction, "
+    name = (f"{a.label + ' ' if a.label else ''}{a.client}: {N_TXN} transactions alternately committed/aborted with send_offsets_to_transaction, "
             "read_committed/read_uncommitted")
     bootstrap = wc.bootstrap()
     t0 = time.monotonic()
