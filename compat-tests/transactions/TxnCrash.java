@@ -299,7 +299,15 @@ public class TxnCrash extends TxnCommon {
                 }
             }
             for (String key : perTxn.keySet()) if (!outcomes.containsKey(key)) problems.add("records of an unknown transaction " + key);
-            check(problems.isEmpty(), problems.size() + " problems: " + (problems.size() > 10 ? problems.subList(0, 10) : problems));
+            if (!problems.isEmpty()) {
+                Map<String, Integer> kinds = new TreeMap<>();
+                for (String pr : problems)
+                    kinds.merge(pr.startsWith("duplicate") ? "duplicate records" : pr.contains("commit acknowledged") ? "acknowledged commits not wholly visible"
+                        : pr.contains(" aborted, ") ? "aborted transactions visible" : pr.contains("partially") ? "unknown outcome partially visible"
+                        : "records of unrecorded transactions", 1, Integer::sum);
+                throw new Check(problems.size() + " problems " + kinds + " of " + outcomes.size() + " transactions: "
+                    + (problems.size() > 10 ? problems.subList(0, 10) : problems));
+            }
             return note + "; " + nCommitted + " committed, " + nAborted + " aborted, unknown outcome " + unknownVisible + " visible / "
                 + unknownInvisible + " invisible; producers recreated " + recreated.get() + " times";
         }
