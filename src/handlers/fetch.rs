@@ -8,10 +8,10 @@
 //! from the fetch offset to the end of the last one, as Kafka's `collectAbortedTransactions`;
 //! an empty list when there are none, null for READ_UNCOMMITTED); every v4+ answer carries
 //! the real last stable offset. A follower (a fetch naming its replica id) reads up to the
-//! log end, and its fetch offset is its progress (see [`crate::replication`]). The leader epoch checks of KIP-320 and the diverging epoch of
-//! v12+ apply to both; `max_bytes` for the whole
-//! response and `partition_max_bytes` per partition, with at least one whole batch for the
-//! first non-empty partition (KIP-74). No fetch sessions: `session_id` is always 0.
+//! log end, and its fetch offset is its progress (see [`crate::replication`]). The leader
+//! epoch checks of KIP-320 and the diverging epoch of v12+ apply to both; `max_bytes` for
+//! the whole response and `partition_max_bytes` per partition, with at least one whole batch
+//! for the first non-empty partition (KIP-74). No fetch sessions: `session_id` is always 0.
 //!
 //! As on Kafka, a partition named twice is fetched once, where it was first named, with the
 //! offset and limit it was named with last; the response lists partitions in that order,
