@@ -38,7 +38,7 @@ fuzz_target!(init: weir_fuzz::init(), |data: &[u8]| {
     std::fs::write(dir.join(file_name(base, "log")), log).expect("the .log");
     std::fs::write(dir.join(file_name(base, "index")), index).expect("the .index");
     std::fs::write(dir.join(file_name(base, "timeindex")), time_index).expect("the .timeindex");
-    let Ok((mut seg, _report)) = Segment::open(dir, base, 4096, 256, false, 0, |_| {}) else {
+    let Ok((mut seg, _report)) = Segment::open(dir, base, 4096, 256, false, 0, |_, _| {}) else {
         return;
     };
     let size = seg.size;

@@ -10,7 +10,7 @@
 //! that recovery leaves a valid prefix: the file is cut to the last whole valid batch (the
 //! same prefix an independent walk of the input finds), the log end offset follows the last
 //! batch kept, and every batch read back from the log start to the high watermark passes
-//! `validate`. For a sealed segment: reads of every offset and every timestamp lookup stay
+//! `validate_stored` (a client's `validate`, or an empty batch the log cleaner leaves). For a sealed segment: reads of every offset and every timestamp lookup stay
 //! within the file and never panic.
 
 #![no_main]
@@ -57,7 +57,7 @@ fuzz_target!(init: weir_fuzz::init(), |data: &[u8]| {
 });
 
 /// The length of the valid prefix of an active segment at base offset 0, and its log end
-/// offset, found independently of the recovery code: whole batches that `validate`, with
+/// offset, found independently of the recovery code: whole batches that `validate_stored`, with
 /// offsets that only grow and fit the segment.
 fn valid_prefix(log: &[u8]) -> (usize, i64) {
     let (mut pos, mut next) = (0usize, 0i64);
@@ -65,7 +65,7 @@ fn valid_prefix(log: &[u8]) -> (usize, i64) {
         let Some(bytes) = log.get(pos..pos.saturating_add(total)) else {
             break;
         };
-        let Ok(h) = batch::validate(bytes) else {
+        let Ok(h) = batch::validate_stored(bytes) else {
             break;
         };
         if h.base_offset < next {
@@ -113,7 +113,7 @@ fn check_recovered(partition: &Partition, dir: &Path, log: &[u8]) {
         if info.records.is_empty() {
             break;
         }
-        let batches = batch::split_batches(info.records.clone()).expect("whole batches");
+        let batches = split_stored(&info.records);
         let Some((_, last)) = batches.last() else {
             break;
         };
@@ -158,4 +158,20 @@ fn read_everything(partition: &Partition, file_len: usize) {
         let _ = partition.offset_for_timestamp(ts);
     }
     let _ = partition.max_timestamp();
+}
+
+/// Whole stored batches of `records`, each passing `validate_stored`.
+fn split_stored(records: &[u8]) -> Vec<(usize, batch::BatchHeader)> {
+    let mut out = Vec::new();
+    let mut pos = 0usize;
+    while pos < records.len() {
+        let total = batch::peek_total_len(&records[pos..]).expect("a whole batch header");
+        let bytes = records
+            .get(pos..pos.saturating_add(total))
+            .expect("a whole batch");
+        let h = batch::validate_stored(bytes).expect("a stored batch validates");
+        out.push((pos, h));
+        pos += total;
+    }
+    out
 }
