@@ -26,6 +26,10 @@ fn fast_maintenance(c: &mut weir::Config) {
 }
 
 /// (base offset, size) of every .log file in a partition directory, sorted.
+///
+/// The cleaner renames and unlinks segments while this runs, so a file listed by the
+/// directory read may be gone before its size is read: such a file is left out, as a
+/// listing made a moment later would leave it out.
 fn log_files(dir: &Path) -> Vec<(i64, u64)> {
     let mut v: Vec<(i64, u64)> = std::fs::read_dir(dir)
         .unwrap()
@@ -33,7 +37,11 @@ fn log_files(dir: &Path) -> Vec<(i64, u64)> {
             let e = e.unwrap();
             let name = e.file_name().to_string_lossy().to_string();
             let base = weir::log::segment::parse_log_file_name(&name)?;
-            Some((base, e.metadata().unwrap().len()))
+            match e.metadata() {
+                Ok(m) => Some((base, m.len())),
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
+                Err(err) => panic!("{name}: {err}"),
+            }
         })
         .collect();
     v.sort_unstable();
@@ -132,6 +140,7 @@ async fn old_segments_expire_by_time_and_the_start_offset_advances() {
 async fn size_retention_keeps_the_newest_bytes() {
     let dir = tempfile::tempdir().unwrap();
     let broker = start_with(dir.path(), fast_maintenance).await;
+    let addr = broker.local_addr;
     let mut c = Client::connect(&broker).await;
     // batch() stamps records in 2023: only the size limit may apply here.
     let configs = [
@@ -147,12 +156,22 @@ async fn size_retention_keeps_the_newest_bytes() {
     }
     let part = dir.path().join("sized-0");
     let total = |p: &Path| log_files(p).iter().map(|f| f.1).sum::<u64>();
-    eventually("partition trimmed to retention.bytes", || async {
-        total(&part) < 6000 + 2 * 2048
+    // Trimmed, and settled: dropping the oldest segment would go below the limit, so no
+    // further deletion is due, and the start offset has reached the oldest file left.
+    eventually("partition trimmed to retention.bytes", || {
+        let part = part.clone();
+        async move {
+            let files = log_files(&part);
+            let total: u64 = files.iter().map(|f| f.1).sum();
+            let mut c = Client::from_stream(TcpStream::connect(addr).await.unwrap());
+            let (_, start) = list_offset(&mut c, "sized", EARLIEST).await;
+            total - files[0].1 < 6000 && start == files[0].0
+        }
     })
     .await;
     // Never below the limit by more than a segment: only whole segments go, oldest first.
     assert!(total(&part) >= 6000 - 2048, "{:?}", log_files(&part));
+    assert!(total(&part) < 6000 + 2 * 2048, "{:?}", log_files(&part));
     let files = log_files(&part);
     let (_, start) = list_offset(&mut c, "sized", EARLIEST).await;
     assert_eq!(start, files[0].0);
