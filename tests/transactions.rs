@@ -9,7 +9,6 @@ mod common;
 
 use bytes::{Buf, Bytes};
 use common::*;
-use indexmap::IndexMap;
 use kafka_protocol::messages::add_partitions_to_txn_request::AddPartitionsToTxnTopic;
 use kafka_protocol::messages::offset_fetch_request::OffsetFetchRequestTopic;
 use kafka_protocol::messages::txn_offset_commit_request::{
@@ -17,9 +16,7 @@ use kafka_protocol::messages::txn_offset_commit_request::{
 };
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
-use kafka_protocol::records::{
-    Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-};
+use kafka_protocol::records::RecordBatchDecoder;
 
 /// Re-evaluates `cond` (which may await) every 20 ms until it holds, at most 20 s.
 macro_rules! wait_until {
@@ -49,35 +46,7 @@ fn txn_id(v: &str) -> TransactionalId {
 
 /// A transactional batch of `values` from (pid, epoch) starting at sequence `seq`.
 fn txn_batch(values: &[&str], pid: i64, epoch: i16, seq: i32) -> Bytes {
-    let records: Vec<Record> = values
-        .iter()
-        .enumerate()
-        .map(|(i, v)| Record {
-            transactional: true,
-            control: false,
-            partition_leader_epoch: 0,
-            producer_id: pid,
-            producer_epoch: epoch,
-            timestamp_type: TimestampType::Creation,
-            offset: i as i64,
-            sequence: seq + i as i32,
-            timestamp: 1_700_000_000_000,
-            key: None,
-            value: Some(Bytes::from(v.to_string())),
-            headers: IndexMap::new(),
-        })
-        .collect();
-    let mut buf = bytes::BytesMut::new();
-    RecordBatchEncoder::encode(
-        &mut buf,
-        records.iter(),
-        &RecordEncodeOptions {
-            version: 2,
-            compression: Compression::None,
-        },
-    )
-    .unwrap();
-    buf.freeze()
+    common::txn_batch(values, pid, epoch, seq, 1_700_000_000_000)
 }
 
 async fn produce_txn(c: &mut Client, id: &str, topic: &str, partition: i32, batch: Bytes) -> i16 {
@@ -92,6 +61,23 @@ async fn produce_txn(c: &mut Client, id: &str, topic: &str, partition: i32, batc
                 .with_index(partition)
                 .with_records(Some(batch))])]);
     c.send(&req, 9).await.responses[0].partition_responses[0].error_code
+}
+
+/// Produces `value` in transaction "tx-c" to each partition of "t" on its leader
+/// (`placement[p]`), at sequence `seq`; every partition must accept it.
+async fn produce_to_leaders(
+    nodes: &std::collections::BTreeMap<i32, weir::BrokerHandle>,
+    placement: &[i32],
+    value: &str,
+    (pid, epoch): (i64, i16),
+    seq: i32,
+) {
+    for (p, leader) in placement.iter().enumerate() {
+        let mut c = Client::connect(&nodes[leader]).await;
+        let batch = txn_batch(&[value], pid, epoch, seq);
+        let code = produce_txn(&mut c, "tx-c", "t", p as i32, batch).await;
+        assert_eq!(code, 0, "partition {p}");
+    }
 }
 
 /// FindCoordinator for `id` until it answers (the first one creates the topic), then
@@ -622,18 +608,7 @@ async fn markers_reach_other_brokers_and_a_new_coordinator_finishes_the_transact
         add(&mut cc, "tx-c", pid, epoch, "t", &[0, 1, 2]).await,
         vec![0, 0, 0]
     );
-    for (p, leader) in placement.iter().enumerate() {
-        let mut c = Client::connect(&nodes[leader]).await;
-        let code = produce_txn(
-            &mut c,
-            "tx-c",
-            "t",
-            p as i32,
-            txn_batch(&["one"], pid, epoch, 0),
-        )
-        .await;
-        assert_eq!(code, 0, "partition {p}");
-    }
+    produce_to_leaders(&nodes, &placement, "one", (pid, epoch), 0).await;
     assert_eq!(
         cc.send(&end("tx-c", pid, epoch, true), 3).await.error_code,
         0
@@ -657,18 +632,7 @@ async fn markers_reach_other_brokers_and_a_new_coordinator_finishes_the_transact
         add(&mut cc, "tx-c", pid, epoch, "t", &[0, 1, 2]).await,
         vec![0, 0, 0]
     );
-    for (p, leader) in placement.iter().enumerate() {
-        let mut c = Client::connect(&nodes[leader]).await;
-        let code = produce_txn(
-            &mut c,
-            "tx-c",
-            "t",
-            p as i32,
-            txn_batch(&["two"], pid, epoch, 1),
-        )
-        .await;
-        assert_eq!(code, 0, "partition {p}");
-    }
+    produce_to_leaders(&nodes, &placement, "two", (pid, epoch), 1).await;
     drop(cc);
     nodes.remove(&coordinator).unwrap().shutdown().await;
     let other = *nodes.keys().next().unwrap();

@@ -7,17 +7,14 @@
 
 mod common;
 
-use bytes::{Bytes, BytesMut};
-use indexmap::IndexMap;
+use bytes::Bytes;
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::{
     BrokerId, InitProducerIdRequest, ListOffsetsRequest, ProduceRequest, TransactionalId,
 };
 use kafka_protocol::protocol::StrBytes;
-use kafka_protocol::records::{
-    Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-};
+use kafka_protocol::records::Compression;
 
 use common::{create_topic, fetch_request, records, start, topic_name, Client};
 use weir::log::{batch, TopicPartition};
@@ -31,31 +28,7 @@ fn txn_batch(values: &[&str], pid: i64, seq: i32, ts: i64) -> Bytes {
 }
 
 fn txn_batch_at_epoch(values: &[&str], pid: i64, epoch: i16, seq: i32, ts: i64) -> Bytes {
-    let records: Vec<Record> = values
-        .iter()
-        .enumerate()
-        .map(|(i, v)| Record {
-            transactional: true,
-            control: false,
-            partition_leader_epoch: 0,
-            producer_id: pid,
-            producer_epoch: epoch,
-            timestamp_type: TimestampType::Creation,
-            offset: i as i64,
-            sequence: seq + i as i32,
-            timestamp: ts,
-            key: None,
-            value: Some(Bytes::copy_from_slice(v.as_bytes())),
-            headers: IndexMap::new(),
-        })
-        .collect();
-    let mut buf = BytesMut::new();
-    let options = RecordEncodeOptions {
-        version: 2,
-        compression: Compression::None,
-    };
-    RecordBatchEncoder::encode(&mut buf, records.iter(), &options).unwrap();
-    buf.freeze()
+    common::txn_batch(values, pid, epoch, seq, ts)
 }
 
 async fn producer_id(c: &mut Client) -> i64 {

@@ -3,9 +3,7 @@
 //! earlier weir kept for its groups migrated onto it); a partition no longer led here is
 //! unloaded. The decisions are [`super::ownership`]'s; this is the I/O around them.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use super::offsets_topic::{self, KeyValue, OFFSETS_TOPIC};
 use super::persist::{group_key, offset_key, OffsetList};
@@ -55,20 +53,7 @@ impl Inner {
 /// change): a partition no longer led here (or led in another epoch) is unloaded at once; a
 /// newly led one is loaded in the background (COORDINATOR_LOAD_IN_PROGRESS meanwhile).
 pub fn follow_leadership(broker: &Arc<Broker>) {
-    let mut led = BTreeMap::new();
-    let topic = broker.cluster.topic(OFFSETS_TOPIC);
-    // Until this process is registered, the leaderships in the image are its previous
-    // incarnation's: its registration moves them to a new epoch (a restart is an unclean
-    // shutdown), so loading them now would only be undone.
-    let registered = broker.cluster.is_registered();
-    if let Some(t) = topic.as_ref().filter(|_| registered) {
-        for p in 0..t.partitions.len() as i32 {
-            let tp = TopicPartition::new(OFFSETS_TOPIC, p);
-            if let Some(epoch) = broker.replicas.get(&tp).and_then(|r| r.leader_epoch()) {
-                led.insert(p, epoch);
-            }
-        }
-    }
+    let (topic, led) = offsets_topic::led_partitions(broker, OFFSETS_TOPIC);
     let plan = {
         let mut inner = broker.groups.lock();
         if let Some(t) = &topic {
@@ -82,15 +67,7 @@ pub fn follow_leadership(broker: &Arc<Broker>) {
                 "{OFFSETS_TOPIC}: unloaded (leadership moved)"
             );
         }
-        for (p, epoch) in &plan.load {
-            inner.held.insert(
-                *p,
-                Held {
-                    epoch: *epoch,
-                    loaded: false,
-                },
-            );
-        }
+        plan.mark_loading(&mut inner.held);
         plan
     };
     for (partition, epoch) in plan.load {
@@ -108,19 +85,11 @@ async fn load_partition(broker: Arc<Broker>, partition: i32, epoch: i32) {
         loaded: false,
     };
     let still_held = |b: &Broker| b.groups.lock().held.get(&partition) == Some(&loading);
-    let (mut loader, stats) = loop {
-        if !still_held(&broker) || broker.shutdown.is_cancelled() {
-            return;
-        }
-        let Some(replica) = broker.replicas.get(&tp) else {
-            return;
-        };
-        match tokio::task::spawn_blocking(move || offsets_topic::read_partition(&replica)).await {
-            Ok(Ok(done)) => break done,
-            Ok(Err(e)) => tracing::error!(partition, error = %e, "loading {OFFSETS_TOPIC}"),
-            Err(e) => tracing::error!(partition, error = %e, "loading {OFFSETS_TOPIC}"),
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
+    let read = offsets_topic::read_partition;
+    let Some((mut loader, stats)) =
+        offsets_topic::read_while_held(&broker, &tp, still_held, read).await
+    else {
+        return;
     };
     let now = now_ms();
     let groups = {

@@ -389,22 +389,27 @@ impl GroupCoordinator {
     }
 }
 
+/// The first of Kafka's commit rules, shared by plain and transactional commits: an unknown
+/// group (None) takes only a commit without a generation (and is created Empty); a dead
+/// group is unavailable. Ok(None): nothing more to check.
+fn commit_target(group: Option<&Group>, generation_id: i32) -> Result<Option<&Group>, i16> {
+    match group {
+        None if generation_id < 0 => Ok(None),
+        None => Err(ec::ILLEGAL_GENERATION),
+        Some(g) if g.state == GroupState::Dead => Err(ec::COORDINATOR_NOT_AVAILABLE),
+        Some(g) => Ok(Some(g)),
+    }
+}
+
 /// Kafka's commit rules against the group as it is (None: unknown).
 fn validate_commit(
     group: Option<&Group>,
     member: &MemberRef,
     generation_id: i32,
 ) -> Result<(), i16> {
-    let Some(g) = group else {
-        return if generation_id < 0 {
-            Ok(())
-        } else {
-            Err(ec::ILLEGAL_GENERATION)
-        };
+    let Some(g) = commit_target(group, generation_id)? else {
+        return Ok(());
     };
-    if g.state == GroupState::Dead {
-        return Err(ec::COORDINATOR_NOT_AVAILABLE);
-    }
     if generation_id >= 0 || !member.member_id.is_empty() || member.group_instance_id.is_some() {
         g.check_member(member)?;
         if generation_id != g.generation_id {

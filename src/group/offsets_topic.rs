@@ -12,12 +12,14 @@
 //!   has passed the records;
 //! - errors reach clients as Kafka's group coordinator maps them ([`normalize`]).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::broker::Broker;
 use crate::cluster::decide::CreateTopic;
 use crate::cluster::image::java_hash;
+use crate::cluster::image::TopicMeta;
 use crate::log::batch::{self, BatchHeader};
 use crate::log::record::{parse_records, records_of};
 use crate::log::{now_ms, TopicPartition};
@@ -100,33 +102,90 @@ pub async fn ensure_topic(broker: &Broker) -> Result<(), TopicError> {
         return Ok(());
     }
     let c = broker.groups.offsets;
-    let live = broker.cluster.live_brokers().len().max(1);
-    let rf = (c.replication_factor.max(1) as usize).min(live) as i16;
-    let configs = [
+    let rf = capped_replication_factor(broker, c.replication_factor);
+    let configs = vec![
         ("cleanup.policy", "compact".to_string()),
         ("segment.bytes", c.segment_bytes.to_string()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
+    ];
+    create_internal(broker, OFFSETS_TOPIC, c.num_partitions, rf, configs).await
+}
+
+/// An internal topic's replication factor: the configured one (at least 1) capped at the
+/// live brokers, as Kafka creates its internal topics on a small cluster.
+pub fn capped_replication_factor(broker: &Broker, configured: i16) -> i16 {
+    let live = broker.cluster.live_brokers().len().max(1);
+    (configured.max(1) as usize).min(live) as i16
+}
+
+/// Creates an internal topic with these settings; one that a concurrent request created
+/// first is success.
+pub async fn create_internal(
+    broker: &Broker,
+    name: &str,
+    partitions: i32,
+    replication_factor: i16,
+    configs: Vec<(&str, String)>,
+) -> Result<(), TopicError> {
     let new = CreateTopic {
-        name: OFFSETS_TOPIC.to_string(),
-        partitions: c.num_partitions,
-        replication_factor: rf,
+        name: name.to_string(),
+        partitions,
+        replication_factor,
         assignments: None,
-        configs,
+        configs: configs
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
     };
     match topics::create(broker, new, false).await {
         Ok(_) => {
-            tracing::info!(
-                partitions = c.num_partitions,
-                replication_factor = rf,
-                "created {OFFSETS_TOPIC}"
-            );
+            tracing::info!(partitions, replication_factor, "created {name}");
             Ok(())
         }
         Err(e) if e.code == ec::TOPIC_ALREADY_EXISTS => Ok(()),
         Err(e) => Err(e),
+    }
+}
+
+/// The partitions of an internal topic this broker leads, with their leader epochs, and the
+/// topic as the image holds it. Until this process is registered, the leaderships in the
+/// image are its previous incarnation's: its registration moves them to a new epoch (a
+/// restart is an unclean shutdown), so none is reported before that.
+pub fn led_partitions(broker: &Broker, name: &str) -> (Option<Arc<TopicMeta>>, BTreeMap<i32, i32>) {
+    let mut led = BTreeMap::new();
+    let topic = broker.cluster.topic(name);
+    let registered = broker.cluster.is_registered();
+    if let Some(t) = topic.as_ref().filter(|_| registered) {
+        for p in 0..t.partitions.len() as i32 {
+            let tp = TopicPartition::new(name, p);
+            if let Some(epoch) = broker.replicas.get(&tp).and_then(|r| r.leader_epoch()) {
+                led.insert(p, epoch);
+            }
+        }
+    }
+    (topic, led)
+}
+
+/// Reads a partition of an internal topic on the blocking pool, retrying every second a
+/// read that fails, while `still_held` says the partition is still to be loaded here.
+/// `None`: leadership moved, the replica went, or the broker is shutting down.
+pub async fn read_while_held<T: Send + 'static>(
+    broker: &Broker,
+    tp: &TopicPartition,
+    still_held: impl Fn(&Broker) -> bool,
+    read: fn(&Replica) -> Result<T, crate::log::LogError>,
+) -> Option<T> {
+    loop {
+        if !still_held(broker) || broker.shutdown.is_cancelled() {
+            return None;
+        }
+        let replica = broker.replicas.get(tp)?;
+        let partition = tp.partition;
+        match tokio::task::spawn_blocking(move || read(&replica)).await {
+            Ok(Ok(done)) => return Some(done),
+            Ok(Err(e)) => tracing::error!(partition, error = %e, "loading {}", tp.topic),
+            Err(e) => tracing::error!(partition, error = %e, "loading {}", tp.topic),
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }
 

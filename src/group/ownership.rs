@@ -44,6 +44,16 @@ pub fn plan(held: &BTreeMap<i32, Held>, led: &BTreeMap<i32, i32>) -> Plan {
     p
 }
 
+impl Plan {
+    /// Marks the partitions to load as held and loading (after the unloads are done).
+    pub fn mark_loading(&self, held: &mut BTreeMap<i32, Held>) {
+        for &(partition, epoch) in &self.load {
+            let loaded = false;
+            held.insert(partition, Held { epoch, loaded });
+        }
+    }
+}
+
 /// Whether the groups of `partition` are served here: Ok(epoch) when loaded,
 /// COORDINATOR_LOAD_IN_PROGRESS while loading, NOT_COORDINATOR when not held.
 pub fn status(held: &BTreeMap<i32, Held>, partition: i32) -> Result<i32, i16> {
@@ -102,6 +112,21 @@ mod tests {
             let p = plan(&held(h), &led(l));
             assert_eq!(p.unload, unload.to_vec(), "row {i}: unload");
             assert_eq!(p.load, load.to_vec(), "row {i}: load");
+            // Applied, the plan leaves exactly the led partitions held, in their epochs;
+            // those to load are marked loading, the others keep their state.
+            let mut after = held(h);
+            for u in &p.unload {
+                after.remove(u);
+            }
+            p.mark_loading(&mut after);
+            let epochs: BTreeMap<i32, i32> = after.iter().map(|(k, v)| (*k, v.epoch)).collect();
+            assert_eq!(epochs, led(l), "row {i}: held after");
+            for (partition, state) in &after {
+                let fresh = p.load.iter().any(|(q, _)| q == partition);
+                let before = held(h).get(partition).map(|s| s.loaded);
+                let expected = if fresh { false } else { before.unwrap() };
+                assert_eq!(state.loaded, expected, "row {i}: partition {partition}");
+            }
         }
     }
 

@@ -252,18 +252,45 @@ impl GroupCoordinator {
         generation_id: i32,
         offsets: Vec<((String, i32), OffsetValue)>,
     ) -> Result<(), i16> {
+        let (mut inner, base_offset) = self
+            .append_offsets(broker, group_id, &offsets, None, |g| {
+                validate_commit(g, member, generation_id)
+            })
+            .await?;
+        inner.apply_offsets(group_id, base_offset, offsets);
+        Ok(())
+    }
+
+    /// Appends a group's offset records as one batch (`txn`: as that producer's (id, epoch)
+    /// transactional batch) once `validate` accepts the group as it is, and waits until the
+    /// replicas have committed it. Answers the coordinator's lock, with the group present
+    /// (an unknown one created Empty), and the batch's base offset; NOT_COORDINATOR when the
+    /// partition's leadership moved meanwhile. Appends are serialized, so batches reach the
+    /// log in the order their checks passed.
+    pub(super) async fn append_offsets(
+        &self,
+        broker: &Broker,
+        group_id: &str,
+        offsets: &[((String, i32), OffsetValue)],
+        txn: Option<(i64, i16)>,
+        validate: impl FnOnce(Option<&Group>) -> Result<(), i16>,
+    ) -> Result<(std::sync::MutexGuard<'_, Inner>, i64), i16> {
         let appending = self.lock_appending();
         let (partition, epoch) = {
             let inner = self.lock();
             let epoch = inner.check(group_id)?;
-            validate_commit(inner.groups.get(group_id), member, generation_id)?;
+            validate(inner.groups.get(group_id))?;
             (inner.partition_of(group_id), epoch)
         };
         let records: Vec<KeyValue> = offsets
             .iter()
             .map(|((t, p), v)| (offset_key(group_id, t, *p), Some(self.offset_value(v))))
             .collect();
-        let appended = offsets_topic::append(broker, partition, epoch, &records)?;
+        let raw = match txn {
+            Some((id, epoch)) => crate::log::batch::encode_txn_batch(&records, now_ms(), id, epoch),
+            None => crate::log::batch::encode_batch(&records, now_ms()),
+        };
+        let appended = offsets_topic::append_batch(broker, OFFSETS_TOPIC, partition, epoch, &raw)?;
         drop(appending);
         offsets_topic::wait_committed(broker, &appended).await?;
         let mut inner = self.lock();
@@ -275,8 +302,7 @@ impl GroupCoordinator {
             .groups
             .entry(group_id.to_string())
             .or_insert_with(|| Group::new(group_id, config));
-        inner.apply_offsets(group_id, appended.base_offset, offsets);
-        Ok(())
+        Ok((inner, appended.base_offset))
     }
 
     /// A group's committed offsets (OffsetFetch): NOT_COORDINATOR or

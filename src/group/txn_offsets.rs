@@ -8,12 +8,10 @@
 
 use std::collections::BTreeMap;
 
-use super::offsets_topic::{self, KeyValue, OFFSETS_TOPIC};
-use super::persist::offset_key;
+use super::offsets_topic::{self, KeyValue};
 use super::records::{GroupKey, OffsetValue};
 use super::*;
 use crate::broker::Broker;
-use crate::log::batch;
 
 /// Offsets held for open transactions: by producer id, group, then (topic, partition).
 pub(super) type PendingTxnOffsets =
@@ -27,16 +25,9 @@ fn validate_txn_commit(
     member: &MemberRef,
     generation_id: i32,
 ) -> Result<(), i16> {
-    let Some(g) = group else {
-        return if generation_id < 0 {
-            Ok(())
-        } else {
-            Err(ec::ILLEGAL_GENERATION)
-        };
+    let Some(g) = super::commit_target(group, generation_id)? else {
+        return Ok(());
     };
-    if g.state == GroupState::Dead {
-        return Err(ec::COORDINATOR_NOT_AVAILABLE);
-    }
     if !member.member_id.is_empty() {
         g.check_member(member)?;
     }
@@ -146,30 +137,12 @@ impl GroupCoordinator {
         producer_epoch: i16,
         offsets: Vec<((String, i32), OffsetValue)>,
     ) -> Result<(), i16> {
-        let appending = self.lock_appending();
-        let (partition, epoch) = {
-            let inner = self.lock();
-            let epoch = inner.check(group_id)?;
-            validate_txn_commit(inner.groups.get(group_id), member, generation_id)?;
-            (inner.partition_of(group_id), epoch)
-        };
-        let records: Vec<KeyValue> = offsets
-            .iter()
-            .map(|((t, p), v)| (offset_key(group_id, t, *p), Some(self.offset_value(v))))
-            .collect();
-        let raw = batch::encode_txn_batch(&records, now_ms(), producer_id, producer_epoch);
-        let appended = offsets_topic::append_batch(broker, OFFSETS_TOPIC, partition, epoch, &raw)?;
-        drop(appending);
-        offsets_topic::wait_committed(broker, &appended).await?;
-        let mut inner = self.lock();
-        if inner.check(group_id) != Ok(epoch) {
-            return Err(ec::NOT_COORDINATOR);
-        }
-        let config = self.config;
-        inner
-            .groups
-            .entry(group_id.to_string())
-            .or_insert_with(|| Group::new(group_id, config));
+        let txn = Some((producer_id, producer_epoch));
+        let (mut inner, _) = self
+            .append_offsets(broker, group_id, &offsets, txn, |g| {
+                validate_txn_commit(g, member, generation_id)
+            })
+            .await?;
         let held = inner
             .txn_offsets
             .entry(producer_id)

@@ -21,6 +21,7 @@ use crate::log::now_ms;
 use crate::protocol::error_code as ec;
 use crate::protocol::request::RequestHeader;
 use crate::security::acl::Operation;
+use crate::security::authorize::Authz;
 
 pub async fn handle(
     broker: &Arc<Broker>,
@@ -58,49 +59,39 @@ pub async fn handle(
                 .partitions
                 .iter()
                 .map(|p| {
-                    // Kafka's order: the group's authorization, the topic's, then the
-                    // coordinator's checks.
-                    let code = if !group_allowed {
-                        ec::GROUP_AUTHORIZATION_FAILED
-                    } else if !authz.topic(Operation::Read, &t.name) {
-                        ec::TOPIC_AUTHORIZATION_FAILED
-                    } else if let Some(code) = group_error {
-                        code
-                    } else if !broker.partition_exists(t.name.as_str(), p.partition_index) {
-                        ec::UNKNOWN_TOPIC_OR_PARTITION
-                    } else if p
-                        .committed_metadata
-                        .as_ref()
-                        .is_some_and(|m| m.len() > OFFSET_METADATA_MAX_BYTES)
-                    {
-                        ec::OFFSET_METADATA_TOO_LARGE
+                    let metadata = p.committed_metadata.as_deref();
+                    let checked = if !group_allowed {
+                        Err(ec::GROUP_AUTHORIZATION_FAILED)
                     } else {
-                        let value = OffsetValue {
-                            offset: p.committed_offset,
-                            leader_epoch: if version >= 6 {
-                                p.committed_leader_epoch
-                            } else {
-                                -1
-                            },
-                            commit_timestamp: if version == 1 && p.commit_timestamp >= 0 {
-                                p.commit_timestamp
-                            } else {
-                                now
-                            },
-                            // v2-v4's retention time sets the offset's own expiry, as in
-                            // Kafka (stored as OffsetCommitValue v1).
-                            expire_timestamp: ((2..=4).contains(&version)
-                                && req.retention_time_ms != -1)
-                                .then(|| now.saturating_add(req.retention_time_ms)),
-                            metadata: p
-                                .committed_metadata
-                                .as_ref()
-                                .map(|m| m.to_string())
-                                .unwrap_or_default(),
-                            topic_id: broker.cluster.topic(t.name.as_str()).map(|t| t.id),
-                        };
-                        accepted.push(((t.name.to_string(), p.partition_index), value));
-                        ec::NONE
+                        let key = (t.name.as_str(), p.partition_index);
+                        check_partition(broker, &authz, group_error, key, metadata)
+                    };
+                    let code = match checked {
+                        Err(code) => code,
+                        Ok(topic_id) => {
+                            let value = OffsetValue {
+                                offset: p.committed_offset,
+                                leader_epoch: if version >= 6 {
+                                    p.committed_leader_epoch
+                                } else {
+                                    -1
+                                },
+                                commit_timestamp: if version == 1 && p.commit_timestamp >= 0 {
+                                    p.commit_timestamp
+                                } else {
+                                    now
+                                },
+                                // v2-v4's retention time sets the offset's own expiry, as in
+                                // Kafka (stored as OffsetCommitValue v1).
+                                expire_timestamp: ((2..=4).contains(&version)
+                                    && req.retention_time_ms != -1)
+                                    .then(|| now.saturating_add(req.retention_time_ms)),
+                                metadata: metadata.unwrap_or_default().to_string(),
+                                topic_id,
+                            };
+                            accepted.push(((t.name.to_string(), p.partition_index), value));
+                            ec::NONE
+                        }
                     };
                     OffsetCommitResponsePartition::default()
                         .with_partition_index(p.partition_index)
@@ -128,4 +119,30 @@ pub async fn handle(
         }
     }
     OffsetCommitResponse::default().with_topics(topics)
+}
+
+/// The checks of one committed partition after the group's authorization, in Kafka's order
+/// (shared with TxnOffsetCommit): Read on the topic, the coordinator's answer for the group,
+/// the partition's existence, the metadata's size. Ok carries the topic's id, stored with
+/// the offset.
+pub(crate) fn check_partition(
+    broker: &Broker,
+    authz: &Authz<'_>,
+    group_error: Option<i16>,
+    (topic, partition): (&str, i32),
+    metadata: Option<&str>,
+) -> Result<Option<uuid::Uuid>, i16> {
+    if !authz.topic(Operation::Read, topic) {
+        return Err(ec::TOPIC_AUTHORIZATION_FAILED);
+    }
+    if let Some(code) = group_error {
+        return Err(code);
+    }
+    if !broker.partition_exists(topic, partition) {
+        return Err(ec::UNKNOWN_TOPIC_OR_PARTITION);
+    }
+    if metadata.is_some_and(|m| m.len() > OFFSET_METADATA_MAX_BYTES) {
+        return Err(ec::OFFSET_METADATA_TOO_LARGE);
+    }
+    Ok(broker.cluster.topic(topic).map(|t| t.id))
 }

@@ -18,7 +18,8 @@ use kafka_protocol::messages::{TxnOffsetCommitRequest, TxnOffsetCommitResponse};
 
 use crate::broker::Broker;
 use crate::group::records::OffsetValue;
-use crate::group::{MemberRef, OFFSET_METADATA_MAX_BYTES};
+use crate::group::MemberRef;
+use crate::handlers::offset_commit::check_partition;
 use crate::log::now_ms;
 use crate::protocol::error_code as ec;
 use crate::protocol::request::RequestHeader;
@@ -48,41 +49,33 @@ pub async fn handle(
                 .partitions
                 .iter()
                 .map(|p| {
-                    let code = if !txn_allowed {
-                        ec::TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+                    let metadata = p.committed_metadata.as_deref();
+                    let checked = if !txn_allowed {
+                        Err(ec::TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
                     } else if !group_allowed {
-                        ec::GROUP_AUTHORIZATION_FAILED
-                    } else if !authz.topic(Operation::Read, &t.name) {
-                        ec::TOPIC_AUTHORIZATION_FAILED
-                    } else if let Some(code) = group_error {
-                        code
-                    } else if !broker.partition_exists(t.name.as_str(), p.partition_index) {
-                        ec::UNKNOWN_TOPIC_OR_PARTITION
-                    } else if p
-                        .committed_metadata
-                        .as_ref()
-                        .is_some_and(|m| m.len() > OFFSET_METADATA_MAX_BYTES)
-                    {
-                        ec::OFFSET_METADATA_TOO_LARGE
+                        Err(ec::GROUP_AUTHORIZATION_FAILED)
                     } else {
-                        let value = OffsetValue {
-                            offset: p.committed_offset,
-                            leader_epoch: if version >= 2 {
-                                p.committed_leader_epoch
-                            } else {
-                                -1
-                            },
-                            commit_timestamp: now,
-                            expire_timestamp: None,
-                            metadata: p
-                                .committed_metadata
-                                .as_ref()
-                                .map(|m| m.to_string())
-                                .unwrap_or_default(),
-                            topic_id: broker.cluster.topic(t.name.as_str()).map(|t| t.id),
-                        };
-                        accepted.push(((t.name.to_string(), p.partition_index), value));
-                        ec::NONE
+                        let key = (t.name.as_str(), p.partition_index);
+                        check_partition(broker, &authz, group_error, key, metadata)
+                    };
+                    let code = match checked {
+                        Err(code) => code,
+                        Ok(topic_id) => {
+                            let value = OffsetValue {
+                                offset: p.committed_offset,
+                                leader_epoch: if version >= 2 {
+                                    p.committed_leader_epoch
+                                } else {
+                                    -1
+                                },
+                                commit_timestamp: now,
+                                expire_timestamp: None,
+                                metadata: metadata.unwrap_or_default().to_string(),
+                                topic_id,
+                            };
+                            accepted.push(((t.name.to_string(), p.partition_index), value));
+                            ec::NONE
+                        }
                     };
                     TxnOffsetCommitResponsePartition::default()
                         .with_partition_index(p.partition_index)

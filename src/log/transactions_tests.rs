@@ -493,6 +493,17 @@ fn all_records(p: &Partition) -> Vec<(i64, Vec<u8>, bool)> {
     out
 }
 
+/// A compacted log with 300-byte segments, cleaned as soon as anything is dirty.
+fn compacted_small_segments() -> LogConfig {
+    let mut config = LogConfig::default();
+    config.set_topic("cleanup.policy", "compact").unwrap();
+    config.set_topic("segment.bytes", "300").unwrap();
+    config
+        .set_topic("min.cleanable.dirty.ratio", "0.01")
+        .unwrap();
+    config
+}
+
 /// The cleaner removes an aborted transaction's records whatever their keys (without
 /// letting them hide an earlier committed value), keeps every marker and the committed
 /// data, never touches what lies past the last stable offset, and leaves the `.txnindex`
@@ -500,12 +511,7 @@ fn all_records(p: &Partition) -> Vec<(i64, Vec<u8>, bool)> {
 #[test]
 fn the_cleaner_removes_aborted_data_and_stops_at_the_last_stable_offset() {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = LogConfig::default();
-    config.set_topic("cleanup.policy", "compact").unwrap();
-    config.set_topic("segment.bytes", "300").unwrap();
-    config
-        .set_topic("min.cleanable.dirty.ratio", "0.01")
-        .unwrap();
+    let config = compacted_small_segments();
     let p = open(dir.path(), config.clone());
     let plain = |k: &str| batch::encode_batch(&[(k.as_bytes().to_vec(), Some(b"v".to_vec()))], 0);
     assert_eq!(append(&p, &plain("k0")).unwrap(), 0);
@@ -571,12 +577,7 @@ fn the_cleaner_removes_aborted_data_and_stops_at_the_last_stable_offset() {
 #[test]
 fn the_cleaner_removes_markers_of_transactions_whose_data_is_gone() {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = LogConfig::default();
-    config.set_topic("cleanup.policy", "compact").unwrap();
-    config.set_topic("segment.bytes", "300").unwrap();
-    config
-        .set_topic("min.cleanable.dirty.ratio", "0.01")
-        .unwrap();
+    let mut config = compacted_small_segments();
     config.set_topic("delete.retention.ms", "1000").unwrap();
     let p = open(dir.path(), config.clone());
     let now = crate::log::now_ms();

@@ -4,21 +4,21 @@
 //! have their markers sent again and are completed. A partition no longer led here is
 //! unloaded. The decisions are [`crate::group::ownership`]'s; this is the I/O around them.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use super::records::{decode_key, TxnValue};
 use super::state::{TxnMeta, NO_EPOCH};
 use super::{markers, TXN_TOPIC};
 use crate::broker::Broker;
-use crate::cluster::decide::CreateTopic;
-use crate::group::offsets_topic::{scan_partition, LoadStats, Scanned};
+use crate::group::offsets_topic::{
+    capped_replication_factor, create_internal, led_partitions, read_while_held, scan_partition,
+    LoadStats, Scanned,
+};
 use crate::group::ownership::{self, Held};
 use crate::log::TopicPartition;
-use crate::protocol::error_code as ec;
 use crate::replication::Replica;
-use crate::topics::{self, TopicError};
+use crate::topics::TopicError;
 
 /// Creates the topic if it does not exist yet (Kafka creates it on the first FindCoordinator
 /// for a transactional id): `transaction.state.log.num.partitions` partitions, the
@@ -29,39 +29,16 @@ pub async fn ensure_topic(broker: &Broker) -> Result<(), TopicError> {
         return Ok(());
     }
     let c = broker.txns.config;
-    let live = broker.cluster.live_brokers().len().max(1);
-    let rf = (c.replication_factor.max(1) as usize).min(live) as i16;
+    let rf = capped_replication_factor(broker, c.replication_factor);
     let min_isr = c.min_isr.clamp(1, rf);
-    let configs = [
+    let configs = vec![
         ("cleanup.policy", "compact".to_string()),
         ("segment.bytes", c.segment_bytes.to_string()),
         ("min.insync.replicas", min_isr.to_string()),
         ("unclean.leader.election.enable", "false".to_string()),
         ("compression.type", "uncompressed".to_string()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
-    let new = CreateTopic {
-        name: TXN_TOPIC.to_string(),
-        partitions: c.num_partitions,
-        replication_factor: rf,
-        assignments: None,
-        configs,
-    };
-    match topics::create(broker, new, false).await {
-        Ok(_) => {
-            tracing::info!(
-                partitions = c.num_partitions,
-                replication_factor = rf,
-                min_isr,
-                "created {TXN_TOPIC}"
-            );
-            Ok(())
-        }
-        Err(e) if e.code == ec::TOPIC_ALREADY_EXISTS => Ok(()),
-        Err(e) => Err(e),
-    }
+    ];
+    create_internal(broker, TXN_TOPIC, c.num_partitions, rf, configs).await
 }
 
 /// Replays one partition: the latest state of each id (a tombstone forgets it). Records
@@ -83,7 +60,7 @@ pub fn read_partition(
                         txns.remove(&id);
                     }
                     Some(Ok(value)) => {
-                        let meta = restore(&id, value, txns.get(&id));
+                        let meta = restore(&id, value);
                         txns.insert(id, meta);
                     }
                     Some(Err(_)) => damaged += 1,
@@ -97,7 +74,7 @@ pub fn read_partition(
 }
 
 /// The coordinator's state from a stored value (the last epoch is not stored: unknown).
-fn restore(id: &str, v: TxnValue, _before: Option<&TxnMeta>) -> TxnMeta {
+fn restore(id: &str, v: TxnValue) -> TxnMeta {
     TxnMeta {
         transactional_id: id.to_string(),
         producer_id: v.producer_id,
@@ -117,17 +94,7 @@ fn restore(id: &str, v: TxnValue, _before: Option<&TxnMeta>) -> TxnMeta {
 /// change): one no longer led here (or led in another epoch) is unloaded at once; a newly led
 /// one is loaded in the background (COORDINATOR_LOAD_IN_PROGRESS meanwhile).
 pub fn follow_leadership(broker: &Arc<Broker>) {
-    let mut led = BTreeMap::new();
-    let topic = broker.cluster.topic(TXN_TOPIC);
-    let registered = broker.cluster.is_registered();
-    if let Some(t) = topic.as_ref().filter(|_| registered) {
-        for p in 0..t.partitions.len() as i32 {
-            let tp = TopicPartition::new(TXN_TOPIC, p);
-            if let Some(epoch) = broker.replicas.get(&tp).and_then(|r| r.leader_epoch()) {
-                led.insert(p, epoch);
-            }
-        }
-    }
+    let (topic, led) = led_partitions(broker, TXN_TOPIC);
     let plan = {
         let mut inner = broker.txns.lock();
         if let Some(t) = &topic {
@@ -142,15 +109,7 @@ pub fn follow_leadership(broker: &Arc<Broker>) {
                 .retain(|id, _| crate::group::offsets_topic::partition_for(id, partitions) != *p);
             tracing::info!(partition = p, "{TXN_TOPIC}: unloaded (leadership moved)");
         }
-        for (p, epoch) in &plan.load {
-            inner.held.insert(
-                *p,
-                Held {
-                    epoch: *epoch,
-                    loaded: false,
-                },
-            );
-        }
+        plan.mark_loading(&mut inner.held);
         plan
     };
     for (partition, epoch) in plan.load {
@@ -167,19 +126,10 @@ async fn load_partition(broker: Arc<Broker>, partition: i32, epoch: i32) {
         loaded: false,
     };
     let still_held = |b: &Broker| b.txns.lock().held.get(&partition) == Some(&loading);
-    let (txns, stats, damaged) = loop {
-        if !still_held(&broker) || broker.shutdown.is_cancelled() {
-            return;
-        }
-        let Some(replica) = broker.replicas.get(&tp) else {
-            return;
-        };
-        match tokio::task::spawn_blocking(move || read_partition(&replica)).await {
-            Ok(Ok(done)) => break done,
-            Ok(Err(e)) => tracing::error!(partition, error = %e, "loading {TXN_TOPIC}"),
-            Err(e) => tracing::error!(partition, error = %e, "loading {TXN_TOPIC}"),
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
+    let Some((txns, stats, damaged)) =
+        read_while_held(&broker, &tp, still_held, read_partition).await
+    else {
+        return;
     };
     let prepared: Vec<TxnMeta> = txns
         .values()

@@ -139,13 +139,7 @@ impl TransactionCoordinator {
             records::encode_key(&next.transactional_id),
             Some(value.encode()),
         );
-        let raw = batch::encode_batch(&[record], now_ms());
-        let result = async {
-            let appended =
-                offsets_topic::append_batch(broker, TXN_TOPIC, slot.partition, slot.epoch, &raw)?;
-            offsets_topic::wait_committed_within(&appended, self.write_timeout(broker)).await
-        }
-        .await;
+        let result = self.append_committed(broker, &slot, record).await;
         let mut inner = self.lock();
         let served = inner.check(&next.transactional_id) == Ok(slot.epoch);
         match result {
@@ -168,13 +162,8 @@ impl TransactionCoordinator {
 
     /// Writes a tombstone for an expired id; forgets it once committed.
     async fn write_tombstone(&self, broker: &Broker, slot: Slot, id: &str) -> Result<(), i16> {
-        let raw = batch::encode_batch(&[(records::encode_key(id), None)], now_ms());
-        let result = async {
-            let appended =
-                offsets_topic::append_batch(broker, TXN_TOPIC, slot.partition, slot.epoch, &raw)?;
-            offsets_topic::wait_committed_within(&appended, self.write_timeout(broker)).await
-        }
-        .await;
+        let tombstone = (records::encode_key(id), None);
+        let result = self.append_committed(broker, &slot, tombstone).await;
         let mut inner = self.lock();
         match result {
             Ok(()) if inner.check(id) == Ok(slot.epoch) => {
@@ -190,8 +179,20 @@ impl TransactionCoordinator {
         }
     }
 
-    fn write_timeout(&self, broker: &Broker) -> Duration {
-        Duration::from_millis(broker.groups.offsets.commit_timeout_ms)
+    /// Appends one record to the slot's partition of `__transaction_state` as its leader in
+    /// the slot's epoch, and waits until the replicas have committed it (within
+    /// `offsets.commit.timeout.ms`, as Kafka's coordinator waits).
+    async fn append_committed(
+        &self,
+        broker: &Broker,
+        slot: &Slot,
+        record: offsets_topic::KeyValue,
+    ) -> Result<(), i16> {
+        let raw = batch::encode_batch(&[record], now_ms());
+        let appended =
+            offsets_topic::append_batch(broker, TXN_TOPIC, slot.partition, slot.epoch, &raw)?;
+        let timeout = Duration::from_millis(broker.groups.offsets.commit_timeout_ms);
+        offsets_topic::wait_committed_within(&appended, timeout).await
     }
 
     /// InitProducerId with a transactional id: the producer id and epoch to use, after the
@@ -259,19 +260,30 @@ impl TransactionCoordinator {
         epoch: i16,
         partitions: &BTreeSet<(String, i32)>,
     ) -> Result<(), i16> {
-        let (slot, next) = {
-            let mut inner = self.lock();
-            inner.check(transactional_id)?;
-            let meta = inner
-                .txns
-                .get(transactional_id)
-                .ok_or(ec::INVALID_PRODUCER_ID_MAPPING)?;
-            match meta.add_partitions(producer_id, epoch, partitions, now_ms())? {
-                Step::Write(next) => (self.begin(&mut inner, &next)?, next),
-                _ => return Ok(()),
-            }
-        };
-        self.write(broker, slot, next).await
+        let decide = |m: &TxnMeta| m.add_partitions(producer_id, epoch, partitions, now_ms());
+        match self.begin_step(transactional_id, decide)? {
+            Some((slot, next)) => self.write(broker, slot, next).await,
+            None => Ok(()),
+        }
+    }
+
+    /// The state machine's step for an existing id (INVALID_PRODUCER_ID_MAPPING if unknown);
+    /// a state to write is begun (its slot taken), else None: nothing to write.
+    fn begin_step(
+        &self,
+        transactional_id: &str,
+        decide: impl FnOnce(&TxnMeta) -> Result<Step, i16>,
+    ) -> Result<Option<(Slot, TxnMeta)>, i16> {
+        let mut inner = self.lock();
+        inner.check(transactional_id)?;
+        let meta = inner
+            .txns
+            .get(transactional_id)
+            .ok_or(ec::INVALID_PRODUCER_ID_MAPPING)?;
+        match decide(meta)? {
+            Step::Write(next) => Ok(Some((self.begin(&mut inner, &next)?, next))),
+            _ => Ok(None),
+        }
     }
 
     /// AddPartitionsToTxn v4+ `verify_only`: whether each partition is in the transaction.
@@ -301,17 +313,9 @@ impl TransactionCoordinator {
         epoch: i16,
         outcome: Outcome,
     ) -> Result<(), i16> {
-        let (slot, next) = {
-            let mut inner = self.lock();
-            inner.check(transactional_id)?;
-            let meta = inner
-                .txns
-                .get(transactional_id)
-                .ok_or(ec::INVALID_PRODUCER_ID_MAPPING)?;
-            match meta.end_txn(producer_id, epoch, outcome, now_ms())? {
-                Step::Write(next) => (self.begin(&mut inner, &next)?, next),
-                _ => return Ok(()),
-            }
+        let decide = |m: &TxnMeta| m.end_txn(producer_id, epoch, outcome, now_ms());
+        let Some((slot, next)) = self.begin_step(transactional_id, decide)? else {
+            return Ok(());
         };
         self.write(broker, slot, next.clone()).await?;
         markers::spawn_completion(broker, slot.partition, slot.epoch, next);

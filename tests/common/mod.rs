@@ -239,6 +239,30 @@ pub fn batch_with_producer(
     encode(&records, compression)
 }
 
+/// A transactional batch of `values` (no keys) from producer (`pid`, `epoch`), starting at
+/// sequence `seq`, every record stamped `ts`.
+pub fn txn_batch(values: &[&str], pid: i64, epoch: i16, seq: i32, ts: i64) -> Bytes {
+    let records: Vec<Record> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| Record {
+            transactional: true,
+            control: false,
+            partition_leader_epoch: 0,
+            producer_id: pid,
+            producer_epoch: epoch,
+            timestamp_type: TimestampType::Creation,
+            offset: i as i64,
+            sequence: seq + i as i32,
+            timestamp: ts,
+            key: None,
+            value: Some(Bytes::copy_from_slice(v.as_bytes())),
+            headers: IndexMap::new(),
+        })
+        .collect();
+    encode(&records, Compression::None)
+}
+
 /// Encodes records as RecordBatch v2 (one batch when offset - sequence is constant).
 fn encode(records: &[Record], compression: Compression) -> Bytes {
     let mut buf = BytesMut::new();
