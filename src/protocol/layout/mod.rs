@@ -58,6 +58,8 @@ mod samples;
 #[cfg(test)]
 mod samples_next;
 #[cfg(test)]
+mod samples_security;
+#[cfg(test)]
 mod samples_txn;
 #[cfg(test)]
 mod tests;
