@@ -286,11 +286,14 @@ impl GroupCoordinator {
             .iter()
             .map(|((t, p), v)| (offset_key(group_id, t, *p), Some(self.offset_value(v))))
             .collect();
-        let raw = match txn {
-            Some((id, epoch)) => crate::log::batch::encode_txn_batch(&records, now_ms(), id, epoch),
-            None => crate::log::batch::encode_batch(&records, now_ms()),
+        let appended = match txn {
+            None => offsets_topic::append(broker, partition, epoch, &records)?,
+            Some((id, producer_epoch)) => {
+                let raw =
+                    crate::log::batch::encode_txn_batch(&records, now_ms(), id, producer_epoch);
+                offsets_topic::append_batch(broker, OFFSETS_TOPIC, partition, epoch, &raw)?
+            }
         };
-        let appended = offsets_topic::append_batch(broker, OFFSETS_TOPIC, partition, epoch, &raw)?;
         drop(appending);
         offsets_topic::wait_committed(broker, &appended).await?;
         let mut inner = self.lock();

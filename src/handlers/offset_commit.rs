@@ -59,36 +59,30 @@ pub async fn handle(
                 .partitions
                 .iter()
                 .map(|p| {
+                    let leader_epoch = if version >= 6 {
+                        p.committed_leader_epoch
+                    } else {
+                        -1
+                    };
+                    let committed = (p.committed_offset, leader_epoch);
                     let metadata = p.committed_metadata.as_deref();
                     let checked = if !group_allowed {
                         Err(ec::GROUP_AUTHORIZATION_FAILED)
                     } else {
                         let key = (t.name.as_str(), p.partition_index);
-                        check_partition(broker, &authz, group_error, key, metadata)
+                        checked_offset(broker, &authz, group_error, key, committed, metadata, now)
                     };
                     let code = match checked {
                         Err(code) => code,
-                        Ok(topic_id) => {
-                            let value = OffsetValue {
-                                offset: p.committed_offset,
-                                leader_epoch: if version >= 6 {
-                                    p.committed_leader_epoch
-                                } else {
-                                    -1
-                                },
-                                commit_timestamp: if version == 1 && p.commit_timestamp >= 0 {
-                                    p.commit_timestamp
-                                } else {
-                                    now
-                                },
-                                // v2-v4's retention time sets the offset's own expiry, as in
-                                // Kafka (stored as OffsetCommitValue v1).
-                                expire_timestamp: ((2..=4).contains(&version)
-                                    && req.retention_time_ms != -1)
-                                    .then(|| now.saturating_add(req.retention_time_ms)),
-                                metadata: metadata.unwrap_or_default().to_string(),
-                                topic_id,
-                            };
+                        Ok(mut value) => {
+                            if version == 1 && p.commit_timestamp >= 0 {
+                                value.commit_timestamp = p.commit_timestamp;
+                            }
+                            // v2-v4's retention time sets the offset's own expiry, as in Kafka
+                            // (stored as OffsetCommitValue v1).
+                            value.expire_timestamp = ((2..=4).contains(&version)
+                                && req.retention_time_ms != -1)
+                                .then(|| now.saturating_add(req.retention_time_ms));
                             accepted.push(((t.name.to_string(), p.partition_index), value));
                             ec::NONE
                         }
@@ -123,15 +117,17 @@ pub async fn handle(
 
 /// The checks of one committed partition after the group's authorization, in Kafka's order
 /// (shared with TxnOffsetCommit): Read on the topic, the coordinator's answer for the group,
-/// the partition's existence, the metadata's size. Ok carries the topic's id, stored with
-/// the offset.
-pub(crate) fn check_partition(
+/// the partition's existence, the metadata's size. Ok: the offset to store, (offset, leader
+/// epoch) `committed` at `now`, with the topic's id and no expiry of its own.
+pub(crate) fn checked_offset(
     broker: &Broker,
     authz: &Authz<'_>,
     group_error: Option<i16>,
     (topic, partition): (&str, i32),
+    (offset, leader_epoch): (i64, i32),
     metadata: Option<&str>,
-) -> Result<Option<uuid::Uuid>, i16> {
+    now: i64,
+) -> Result<OffsetValue, i16> {
     if !authz.topic(Operation::Read, topic) {
         return Err(ec::TOPIC_AUTHORIZATION_FAILED);
     }
@@ -144,5 +140,12 @@ pub(crate) fn check_partition(
     if metadata.is_some_and(|m| m.len() > OFFSET_METADATA_MAX_BYTES) {
         return Err(ec::OFFSET_METADATA_TOO_LARGE);
     }
-    Ok(broker.cluster.topic(topic).map(|t| t.id))
+    Ok(OffsetValue {
+        offset,
+        leader_epoch,
+        metadata: metadata.unwrap_or_default().to_string(),
+        commit_timestamp: now,
+        expire_timestamp: None,
+        topic_id: broker.cluster.topic(topic).map(|t| t.id),
+    })
 }

@@ -17,9 +17,8 @@ use kafka_protocol::messages::txn_offset_commit_response::{
 use kafka_protocol::messages::{TxnOffsetCommitRequest, TxnOffsetCommitResponse};
 
 use crate::broker::Broker;
-use crate::group::records::OffsetValue;
 use crate::group::MemberRef;
-use crate::handlers::offset_commit::check_partition;
+use crate::handlers::offset_commit::checked_offset;
 use crate::log::now_ms;
 use crate::protocol::error_code as ec;
 use crate::protocol::request::RequestHeader;
@@ -49,6 +48,12 @@ pub async fn handle(
                 .partitions
                 .iter()
                 .map(|p| {
+                    let leader_epoch = if version >= 2 {
+                        p.committed_leader_epoch
+                    } else {
+                        -1
+                    };
+                    let committed = (p.committed_offset, leader_epoch);
                     let metadata = p.committed_metadata.as_deref();
                     let checked = if !txn_allowed {
                         Err(ec::TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
@@ -56,23 +61,11 @@ pub async fn handle(
                         Err(ec::GROUP_AUTHORIZATION_FAILED)
                     } else {
                         let key = (t.name.as_str(), p.partition_index);
-                        check_partition(broker, &authz, group_error, key, metadata)
+                        checked_offset(broker, &authz, group_error, key, committed, metadata, now)
                     };
                     let code = match checked {
                         Err(code) => code,
-                        Ok(topic_id) => {
-                            let value = OffsetValue {
-                                offset: p.committed_offset,
-                                leader_epoch: if version >= 2 {
-                                    p.committed_leader_epoch
-                                } else {
-                                    -1
-                                },
-                                commit_timestamp: now,
-                                expire_timestamp: None,
-                                metadata: metadata.unwrap_or_default().to_string(),
-                                topic_id,
-                            };
+                        Ok(value) => {
                             accepted.push(((t.name.to_string(), p.partition_index), value));
                             ec::NONE
                         }
